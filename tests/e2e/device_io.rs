@@ -1,0 +1,15 @@
+//! The read/write path and the mmap path see the same VRAM, and every bad input gets its
+//! documented errno (docs/architecture.md) with nothing in the kernel log.
+
+use anyhow::Result;
+use bochsfb_tests::{run_ok, with_guest};
+
+#[test]
+fn write_then_mmap_and_mmap_then_read_round_trip() -> Result<()> {
+    with_guest(&[], |vm| run_ok(vm, "bochsfb-check roundtrip").map(drop))
+}
+
+#[test]
+fn bad_input_gets_documented_errnos() -> Result<()> {
+    with_guest(&[], |vm| run_ok(vm, "bochsfb-check badinput").map(drop))
+}

@@ -1,0 +1,120 @@
+//! Shared pieces of the end-to-end tests: booting the guest, and comparing a QEMU screenshot
+//! with an independently rendered expectation.
+
+use anyhow::{bail, ensure, Context, Result};
+use bochsfb_renderer::{
+    backend::{Backend, MemoryBackend},
+    Mode,
+};
+use image::RgbImage;
+use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
+use std::{path::Path, time::Duration};
+
+/// Time allowed for one guest command; TCG is slow but these take seconds.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Boots a guest with the driver loaded (`module_params` as `name=value`), runs `body`, shuts
+/// the guest down, and then fails if the kernel log shows any BUG, WARNING, Oops or panic.
+pub fn with_guest(module_params: &[(&str, &str)], body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let config = VmConfig {
+        module_params: module_params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..VmConfig::default()
+    };
+    let vm = Vm::boot(&artifacts, &config)?;
+    let log = vm.serial_log_path().to_owned();
+    let outcome = body(&vm);
+    let reports = vm.kernel_reports();
+    vm.shutdown()?;
+    outcome.with_context(|| format!("serial log: {}", log.display()))?;
+    ensure!(
+        reports.is_empty(),
+        "kernel reports in {}:\n{}",
+        log.display(),
+        reports.join("\n")
+    );
+    Ok(())
+}
+
+/// Runs `command` in the guest and fails, showing its output, unless it exits with status 0.
+pub fn run_ok(vm: &Vm, command: &str) -> Result<RunOutput> {
+    let out = vm.run(command, COMMAND_TIMEOUT)?;
+    println!("$ {command}\n{}", out.output);
+    ensure!(out.status == 0, "`{command}` exited with {}:\n{}", out.status, out.output);
+    Ok(out)
+}
+
+/// The frame the guest's `testcard` should put on screen for `mode`, rendered on the host by the
+/// memory backend (no device, no kernel involved).
+pub fn expected_testcard(mode: Mode) -> RgbImage {
+    let mut memory = MemoryBackend::new(mode).expect("valid test card mode");
+    bochsfb_demos::draw_testcard(&mut memory.surface(), &mode).expect("memory never fails");
+    memory.to_rgb_image()
+}
+
+/// Loads a PNG screenshot as RGB.
+pub fn load_png(path: &Path) -> Result<RgbImage> {
+    Ok(image::open(path)
+        .with_context(|| format!("reading screenshot {}", path.display()))?
+        .to_rgb8())
+}
+
+/// Fails unless `actual` equals `expected` pixel for pixel, naming the first differences.
+pub fn assert_same_pixels(actual: &RgbImage, expected: &RgbImage) -> Result<()> {
+    if actual.dimensions() != expected.dimensions() {
+        bail!(
+            "screenshot is {:?}, expected {:?}",
+            actual.dimensions(),
+            expected.dimensions()
+        );
+    }
+    let differing: Vec<_> = actual
+        .enumerate_pixels()
+        .zip(expected.pixels())
+        .filter(|((_, _, a), e)| a != e)
+        .map(|((x, y, a), e)| format!("({x},{y}) is {:?}, expected {:?}", a.0, e.0))
+        .collect();
+    if !differing.is_empty() {
+        bail!(
+            "{} of {} pixels differ; first: {}",
+            differing.len(),
+            actual.width() * actual.height(),
+            differing[..differing.len().min(5)].join("; ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    fn card() -> RgbImage {
+        expected_testcard(Mode::xrgb8888(64, 48))
+    }
+
+    #[test]
+    fn identical_images_pass() {
+        assert_same_pixels(&card(), &card()).unwrap();
+    }
+
+    #[test]
+    fn one_changed_pixel_fails_and_is_named() {
+        let mut changed = card();
+        let old = *changed.get_pixel(10, 20);
+        changed.put_pixel(10, 20, Rgb([old[0] ^ 1, old[1], old[2]]));
+        let err = assert_same_pixels(&changed, &card()).unwrap_err().to_string();
+        assert!(err.contains("1 of 3072 pixels differ"), "{err}");
+        assert!(err.contains("(10,20)"), "{err}");
+    }
+
+    #[test]
+    fn different_sizes_fail() {
+        let other = expected_testcard(Mode::xrgb8888(64, 40));
+        assert!(assert_same_pixels(&other, &card()).is_err());
+    }
+}
