@@ -1,0 +1,44 @@
+#!/bin/sh
+# /init of the bochsfb test guest, embedded into the initramfs by qemu-bochs.
+# Protocol (docs/architecture.md): load the driver, print @@bochsfb:ready, then
+# run one command per console line and print @@bochsfb:status N after each.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+
+# The harness logs what it sends; the tty's echo would only interleave with output.
+stty -echo
+
+# Kernel command line words bochsfb.NAME=VALUE become module arguments NAME=VALUE.
+params=
+read -r cmdline < /proc/cmdline
+set -f
+for word in $cmdline; do
+    case "$word" in
+        bochsfb.*=*) params="$params ${word#bochsfb.}" ;;
+    esac
+done
+set +f
+
+insmod /lib/modules/bochsfb.ko $params
+rc=$?
+if [ "$rc" -eq 0 ]; then
+    echo "@@bochsfb:ready"
+else
+    echo "@@bochsfb:insmod-failed $rc"
+fi
+
+# Commands run with the console as stdin, so a program can read the host's
+# reply to "@@bochsfb:screendump NAME".
+while read -r line; do
+    case "$line" in
+        poweroff) reboot -f ;;
+        *)
+            sh -c "$line"
+            echo "@@bochsfb:status $?"
+            ;;
+    esac
+done
+reboot -f

@@ -1,0 +1,134 @@
+//! Builds everything a guest needs and records it in a small JSON manifest,
+//! so test processes can boot without rebuilding.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::{guest_programs, initramfs, kernel_build, kernel_source, module, paths, prereqs};
+
+/// Names the manifest written by `qemu-bochs build` / `qemu-bochs test`.
+pub const MANIFEST_ENV: &str = "BOCHSFB_ARTIFACTS";
+
+/// Everything needed to boot a guest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifacts {
+    pub bzimage: PathBuf,
+    pub initramfs: PathBuf,
+    pub module: PathBuf,
+    /// Debian `linux-source-7.3` version the kernel was built from.
+    pub kernel_package_version: String,
+    /// `uname -r` of the guest kernel.
+    pub kernel_release: String,
+    /// The kernel's `O=` build directory (for building modules against it).
+    pub kernel_build_dir: PathBuf,
+}
+
+/// Options for [`build_all`].
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// Ask apt for the newest kernel source package instead of reusing the downloaded one.
+    pub refresh_kernel_source: bool,
+}
+
+impl Artifacts {
+    /// Reads the manifest named by `$BOCHSFB_ARTIFACTS`; if that is unset,
+    /// builds everything (once per process).
+    pub fn from_manifest_env() -> Result<Artifacts> {
+        if let Some(path) = std::env::var_os(MANIFEST_ENV) {
+            return Artifacts::load(Path::new(&path));
+        }
+        static BUILT: OnceLock<Artifacts> = OnceLock::new();
+        static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        // Tests run in parallel threads: only the first one builds.
+        let _guard = BUILDING.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(artifacts) = BUILT.get() {
+            return Ok(artifacts.clone());
+        }
+        let artifacts = build_all(&BuildOptions::default())?;
+        Ok(BUILT.get_or_init(|| artifacts).clone())
+    }
+
+    pub fn load(path: &Path) -> Result<Artifacts> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read artifacts manifest {}", path.display()))?;
+        let artifacts: Artifacts = serde_json::from_str(&text)
+            .with_context(|| format!("bad artifacts manifest {}", path.display()))?;
+        for file in [&artifacts.bzimage, &artifacts.initramfs, &artifacts.module] {
+            if !file.exists() {
+                anyhow::bail!(
+                    "{} (from {}) does not exist: run `qemu-bochs build`",
+                    file.display(),
+                    path.display()
+                );
+            }
+        }
+        Ok(artifacts)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Where [`build_all`] writes the manifest.
+pub fn manifest_path() -> PathBuf {
+    paths::harness_dir().join("artifacts.json")
+}
+
+/// Prerequisites, kernel source, kernel, module, guest programs and initramfs;
+/// writes the manifest and prints where everything is.
+pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
+    let start = Instant::now();
+    let repo = paths::repo_root();
+    let cache = paths::cache_root()?;
+    let harness = paths::harness_dir();
+    std::fs::create_dir_all(&harness)?;
+
+    prereqs::ensure()?;
+    let source = kernel_source::prepare(
+        &cache,
+        &repo.join("kmod/kernel-patches"),
+        options.refresh_kernel_source,
+    )?;
+    let kernel = kernel_build::build(&cache, &source, &repo.join(kernel_build::FRAGMENT))?;
+    let module = module::build(&kernel, &repo.join("kmod"), &harness.join("module.log"))?;
+    let programs = guest_programs::build(&repo)?;
+
+    let initramfs = harness.join("initramfs.cpio.gz");
+    eprintln!("==> initramfs");
+    initramfs::write(
+        &initramfs,
+        &initramfs::Contents {
+            busybox: Path::new(initramfs::HOST_BUSYBOX),
+            module: &module,
+            programs: &programs,
+        },
+    )?;
+
+    let artifacts = Artifacts {
+        bzimage: kernel.bzimage,
+        initramfs,
+        module,
+        kernel_package_version: source.version,
+        kernel_release: kernel.release,
+        kernel_build_dir: kernel.dir,
+    };
+    let manifest = manifest_path();
+    artifacts.save(&manifest)?;
+    eprintln!("build: done in {} s", start.elapsed().as_secs());
+    eprintln!(
+        "  kernel      {} ({}, linux-source-7.3 {})",
+        artifacts.bzimage.display(),
+        artifacts.kernel_release,
+        artifacts.kernel_package_version
+    );
+    eprintln!("  module      {}", artifacts.module.display());
+    eprintln!("  initramfs   {}", artifacts.initramfs.display());
+    eprintln!("  manifest    {}", manifest.display());
+    Ok(artifacts)
+}

@@ -1,0 +1,191 @@
+//! Builds the small guest kernel (tinyconfig + our fragment, Rust enabled)
+//! out of tree, once per kernel version, fragment and patch set.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::kernel_source::KernelSource;
+use crate::paths::{self, CacheKey};
+use crate::steps::run_logged;
+
+/// The kernel config fragment, relative to the repository root.
+pub const FRAGMENT: &str = "qemu-bochs/guest-kernel.config";
+/// Bookworm's libclang 19 (7.3's bindgen needs libclang >= 17).
+pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-19/lib";
+const STAMP: &str = "bochsfb-kernel.stamp";
+
+/// A finished kernel build directory (`O=`), usable for out-of-tree modules.
+#[derive(Debug, Clone)]
+pub struct KernelBuild {
+    pub dir: PathBuf,
+    pub bzimage: PathBuf,
+    /// `make kernelrelease`, e.g. `7.3.4`.
+    pub release: String,
+}
+
+/// Cache key of a build: kernel version, config fragment and patches.
+pub fn build_key(version: &str, fragment: &[u8], patch_hash: &str) -> String {
+    CacheKey::new()
+        .part("version", version)
+        .part("fragment", fragment)
+        .part("patches", patch_hash)
+        .finish()
+}
+
+/// Builds `bzImage` and in-tree modules in `<cache>/build/<key>/`, or reuses it.
+pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Result<KernelBuild> {
+    let fragment = std::fs::read(fragment_path).with_context(|| {
+        format!(
+            "cannot read kernel config fragment {}",
+            fragment_path.display()
+        )
+    })?;
+    let dir = cache
+        .join("build")
+        .join(build_key(&source.version, &fragment, &source.patch_hash));
+    let finished = |dir: PathBuf| -> Result<KernelBuild> {
+        let release = std::fs::read_to_string(dir.join("include/config/kernel.release"))
+            .context("kernel build has no include/config/kernel.release")?
+            .trim()
+            .to_string();
+        Ok(KernelBuild {
+            bzimage: dir.join("arch/x86/boot/bzImage"),
+            dir,
+            release,
+        })
+    };
+    if dir.join(STAMP).exists() {
+        eprintln!("kernel: cached {}", dir.display());
+        return finished(dir);
+    }
+
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("build.log");
+    eprintln!(
+        "kernel: building in {} (log: {})",
+        dir.display(),
+        log.display()
+    );
+    let make = |args: &[&str]| {
+        let mut cmd = kernel_make(&source.dir);
+        cmd.arg(format!("O={}", dir.display())).args(args);
+        cmd
+    };
+
+    run_logged(
+        "kernel: make rustavailable",
+        &mut make(&["rustavailable"]),
+        &log,
+        30,
+    )
+    .context("Rust is not available for the kernel build (see the log above)")?;
+    run_logged(
+        "kernel: make tinyconfig",
+        &mut make(&["tinyconfig"]),
+        &log,
+        30,
+    )?;
+    let config = dir.join(".config");
+    run_logged(
+        "kernel: merge config fragment",
+        Command::new(source.dir.join("scripts/kconfig/merge_config.sh"))
+            .args(["-m", "-O"])
+            .arg(&dir)
+            .arg(&config)
+            .arg(paths::absolute(fragment_path)?)
+            .current_dir(&source.dir),
+        &log,
+        30,
+    )?;
+    run_logged(
+        "kernel: make olddefconfig",
+        &mut make(&["olddefconfig"]),
+        &log,
+        30,
+    )?;
+
+    let final_config = std::fs::read_to_string(&config)?;
+    let lost = missing_config_lines(&String::from_utf8_lossy(&fragment), &final_config);
+    if !lost.is_empty() {
+        bail!(
+            "these lines of {} did not survive `make olddefconfig` (usually a missing dependency):\n  {}",
+            fragment_path.display(),
+            lost.join("\n  ")
+        );
+    }
+
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    run_logged(
+        &format!("kernel: make -j{jobs} bzImage modules"),
+        &mut make(&[&format!("-j{jobs}"), "bzImage", "modules"]),
+        &log,
+        40,
+    )?;
+    let build = finished(dir.clone())?;
+    if !build.bzimage.exists() {
+        bail!("kernel build finished without {}", build.bzimage.display());
+    }
+    std::fs::write(
+        dir.join(STAMP),
+        format!("{} {}\n", source.version, build.release),
+    )?;
+    eprintln!(
+        "kernel: built {} ({})",
+        build.bzimage.display(),
+        build.release
+    );
+    Ok(build)
+}
+
+/// `make -C <dir>` with the environment a Rust-enabled kernel build needs.
+pub fn kernel_make(dir: &Path) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.arg("-C")
+        .arg(dir)
+        .env("LIBCLANG_PATH", LIBCLANG_PATH)
+        .env("PATH", paths::tool_path())
+        // Keep a caller's cargo/rustc settings (e.g. from `cargo run`) out of Kbuild.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTC_WRAPPER");
+    cmd
+}
+
+/// `CONFIG_..=y`/`=m` lines of `fragment` that are not in the final `.config`.
+pub fn missing_config_lines(fragment: &str, config: &str) -> Vec<String> {
+    let present: std::collections::HashSet<&str> = config.lines().map(str::trim).collect();
+    fragment
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("CONFIG_") && (l.ends_with("=y") || l.ends_with("=m")))
+        .filter(|l| !present.contains(l))
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_fragment_lines_lost_by_olddefconfig() {
+        let fragment = "# comment\nCONFIG_RUST=y\nCONFIG_DRM=m\nCONFIG_FOO=y\n# CONFIG_BAR is not set\nCONFIG_LOG=17\n";
+        let config = "CONFIG_RUST=y\nCONFIG_DRM=y\n# CONFIG_FOO is not set\nCONFIG_LOG=12\n";
+        assert_eq!(
+            missing_config_lines(fragment, config),
+            ["CONFIG_DRM=m", "CONFIG_FOO=y"]
+        );
+        assert!(missing_config_lines("CONFIG_A=y\n", "CONFIG_A=y\n").is_empty());
+    }
+
+    #[test]
+    fn build_key_changes_with_each_input() {
+        let base = build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0");
+        assert_eq!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0"));
+        assert_ne!(base, build_key("7.3.4-2", b"CONFIG_RUST=y\n", "p0"));
+        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=m\n", "p0"));
+        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p1"));
+    }
+}

@@ -1,0 +1,33 @@
+//! Host-side harness for bochsfb: builds a small Rust-enabled guest kernel,
+//! the `bochsfb` module, the guest programs and an initramfs, then boots them
+//! in QEMU and runs commands over the serial console (docs/architecture.md).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use qemu_bochs::{Artifacts, Vm, VmConfig};
+//!
+//! let artifacts = Artifacts::from_manifest_env()?;
+//! let vm = Vm::boot(&artifacts, &VmConfig::default())?;
+//! let out = vm.run("bochsfb-check", Duration::from_secs(60))?;
+//! assert_eq!(out.status, 0, "{}", out.output);
+//! assert!(vm.kernel_reports().is_empty());
+//! vm.shutdown()?;
+//! # anyhow::Ok(())
+//! ```
+
+pub mod artifacts;
+pub mod cpio;
+pub mod guest_programs;
+pub mod initramfs;
+pub mod kernel_build;
+pub mod kernel_source;
+pub mod module;
+pub mod paths;
+pub mod prereqs;
+pub mod protocol;
+pub mod qmp;
+pub mod steps;
+pub mod vm;
+
+pub use artifacts::{build_all, Artifacts, BuildOptions};
+pub use vm::{Accel, Display, RunOutput, Vm, VmConfig};

@@ -1,0 +1,225 @@
+//! `qemu-bochs`: build the guest, boot it, run the demo or the tests.
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use qemu_bochs::{
+    artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, Vm, VmConfig,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "qemu-bochs",
+    version,
+    about = "Build the bochsfb guest and run it in QEMU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install prerequisites; build the kernel, module, guest programs and initramfs.
+    Build {
+        /// Ask apt for the newest linux-source-7.3 instead of reusing the downloaded one.
+        #[arg(long)]
+        refresh_kernel_source: bool,
+    },
+    /// Build, boot, draw the test card and save out/demo/testcard.png.
+    Demo {
+        #[command(flatten)]
+        vm: VmArgs,
+        /// How testcard reaches video memory.
+        #[arg(long, value_enum, default_value_t = Backend::Mmap)]
+        backend: Backend,
+        /// No window, even if one is available.
+        #[arg(long, conflicts_with = "window")]
+        headless: bool,
+        /// Show the screen in a window (fails without a graphical session).
+        #[arg(long)]
+        window: bool,
+        /// How long the window stays up.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Boot, run one guest shell command, print its output; exits with its status.
+    Run {
+        #[command(flatten)]
+        vm: VmArgs,
+        /// Seconds the command may take.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+        /// The guest command line, e.g. `-- bochsfb-check --all`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Build everything, then `cargo test --workspace` with BOCHSFB_ARTIFACTS set.
+    Test {
+        /// Extra arguments for `cargo test`, after `--`.
+        #[arg(last = true)]
+        cargo_args: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+struct VmArgs {
+    /// CPU accelerator (KVM hangs on the project's nested-PVM build machines).
+    #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+    accel: Accel,
+    /// VRAM of the VGA card in MiB (power of two).
+    #[arg(long, default_value_t = 16)]
+    vgamem_mb: u32,
+    /// Module parameter for bochsfb.ko (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = protocol::parse_module_param)]
+    params: Vec<(String, String)>,
+    /// Copy the guest console to stderr as it arrives.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+impl VmArgs {
+    fn config(&self, display: Display) -> VmConfig {
+        VmConfig {
+            vgamem_mb: self.vgamem_mb,
+            accel: self.accel,
+            display,
+            module_params: self.params.clone(),
+            echo_console: self.verbose,
+            ..VmConfig::default()
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    Mmap,
+    Write,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Cmd::Build {
+            refresh_kernel_source,
+        } => {
+            qemu_bochs::build_all(&BuildOptions {
+                refresh_kernel_source,
+            })?;
+            println!("{}", artifacts::manifest_path().display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Demo {
+            vm,
+            backend,
+            headless,
+            window,
+            seconds,
+        } => {
+            demo(&vm, backend, headless, window, Duration::from_secs(seconds))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Run {
+            vm,
+            timeout,
+            command,
+        } => run_command(&vm, &command.join(" "), Duration::from_secs(timeout)),
+        Cmd::Test { cargo_args } => test(&cargo_args),
+    }
+}
+
+fn demo(
+    args: &VmArgs,
+    backend: Backend,
+    headless: bool,
+    window: bool,
+    seconds: Duration,
+) -> Result<()> {
+    let display = if headless {
+        Display::Headless
+    } else if window || vm::window_display().is_some() {
+        Display::Window
+    } else {
+        eprintln!("demo: no graphical session or QEMU UI module, running headless");
+        Display::Headless
+    };
+    let artifacts = Artifacts::from_manifest_env()?;
+    let demo_dir = paths::out_dir().join("demo");
+    let config = VmConfig {
+        screenshot_dir: Some(demo_dir.clone()),
+        ..args.config(display)
+    };
+    let vm = Vm::boot(&artifacts, &config)?;
+
+    let backend = backend.to_possible_value().unwrap();
+    let command = format!(
+        "testcard --backend {} --screendump testcard",
+        backend.get_name()
+    );
+    let out = vm.run_with(&command, Duration::from_secs(300), |line| {
+        eprintln!("guest| {line}")
+    })?;
+    if out.status != 0 {
+        bail!("`{command}` failed with status {}", out.status);
+    }
+    let png = demo_dir.join("testcard.png");
+    if !out.screenshots.contains(&png) || !png.exists() {
+        bail!("testcard did not ask for the `testcard` screenshot");
+    }
+    println!("{}", png.display());
+
+    if display == Display::Window {
+        eprintln!("demo: window stays up for {} s", seconds.as_secs());
+        std::thread::sleep(seconds);
+    }
+    let reports = vm.kernel_reports();
+    vm.shutdown()?;
+    if !reports.is_empty() {
+        bail!("the kernel reported problems:\n  {}", reports.join("\n  "));
+    }
+    Ok(())
+}
+
+fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCode> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let vm = Vm::boot(&artifacts, &args.config(Display::Headless))?;
+    let out = vm.run_with(command, timeout, |line| println!("{line}"))?;
+    for report in vm.kernel_reports() {
+        eprintln!("kernel report: {report}");
+    }
+    vm.shutdown()?;
+    eprintln!("guest: exit status {}", out.status);
+    // Exit codes are 0..=255; a guest status outside that still means failure.
+    Ok(ExitCode::from(u8::try_from(out.status).unwrap_or(1)))
+}
+
+fn test(cargo_args: &[String]) -> Result<ExitCode> {
+    qemu_bochs::build_all(&BuildOptions::default())?;
+    let manifest: PathBuf = artifacts::manifest_path();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("==> cargo test --workspace {}", cargo_args.join(" "));
+    let status = Command::new(cargo)
+        .current_dir(paths::repo_root())
+        .args(["test", "--workspace"])
+        .args(cargo_args)
+        .env(artifacts::MANIFEST_ENV, &manifest)
+        .status()
+        .context("cannot run cargo test")?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}

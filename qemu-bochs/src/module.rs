@@ -1,0 +1,33 @@
+//! Builds the out-of-tree `bochsfb.ko` from `kmod/` against the guest kernel.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use crate::kernel_build::{kernel_make, KernelBuild};
+use crate::steps::run_logged;
+
+/// Runs `make -C <kernel build> M=<kmod> modules` (incremental, ~2 s) and
+/// returns the path of `bochsfb.ko`. The log goes to `log_path`.
+pub fn build(kernel: &KernelBuild, kmod_dir: &Path, log_path: &Path) -> Result<PathBuf> {
+    if !kmod_dir.join("Kbuild").exists() {
+        bail!(
+            "{} has no Kbuild yet: the kernel module is not written (expected `obj-m := bochsfb.o`)",
+            kmod_dir.display()
+        );
+    }
+    let _ = std::fs::remove_file(log_path);
+    run_logged(
+        "module: make M=kmod modules",
+        kernel_make(&kernel.dir)
+            .arg(format!("M={}", kmod_dir.display()))
+            .arg("modules"),
+        log_path,
+        80,
+    )?;
+    let ko = kmod_dir.join("bochsfb.ko");
+    if !ko.exists() {
+        bail!("module build succeeded but left no {}", ko.display());
+    }
+    Ok(ko)
+}

@@ -1,0 +1,178 @@
+//! Installs what the guest kernel build needs: Debian packages, rust-src, bindgen.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::paths;
+use crate::steps::output_of;
+
+/// Debian packages for the kernel build, the guest programs and QEMU.
+/// (`patch` applies the kernel patches; `libc6-dev` gives the static libc the
+/// `+crt-static` guest programs link against.)
+pub const DEBIAN_PACKAGES: &[&str] = &[
+    "flex",
+    "bison",
+    "bc",
+    "libelf-dev",
+    "libssl-dev",
+    "cpio",
+    "qemu-system-x86",
+    "busybox-static",
+    "libclang-19-dev",
+    "xz-utils",
+    "zstd",
+    "make",
+    "gcc",
+    "libc6-dev",
+    "patch",
+];
+
+/// Linux 7.3 refuses older bindgen versions.
+pub const MIN_BINDGEN: (u32, u32, u32) = (0, 71, 1);
+
+/// Checks every prerequisite and installs what is missing.
+pub fn ensure() -> Result<()> {
+    ensure_debian_packages()?;
+    ensure_rust_src()?;
+    ensure_bindgen()?;
+    eprintln!("prereqs: ok");
+    Ok(())
+}
+
+fn ensure_debian_packages() -> Result<()> {
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| !debian_package_installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let install = format!(
+        "apt-get install -y --no-install-recommends {}",
+        missing.join(" ")
+    );
+    if !is_root() {
+        eprintln!("prereqs: missing Debian packages; run:");
+        eprintln!("sudo {install}");
+        bail!("missing Debian packages: {}", missing.join(" "));
+    }
+    eprintln!("prereqs: installing Debian packages: {}", missing.join(" "));
+    if !apt_get_install(&missing)? {
+        // A fresh container often has no package lists yet.
+        eprintln!("prereqs: install failed; running apt-get update and retrying");
+        let updated = Command::new("apt-get").arg("update").status()?.success();
+        if !updated || !apt_get_install(&missing)? {
+            bail!("`{install}` failed");
+        }
+    }
+    Ok(())
+}
+
+fn apt_get_install(packages: &[&str]) -> Result<bool> {
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("cannot run apt-get")?;
+    Ok(status.success())
+}
+
+fn debian_package_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.ends_with(b" installed"))
+}
+
+fn is_root() -> bool {
+    // Avoids a libc dependency: the effective uid is the second field of `Uid:`.
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            == Some("0")
+    })
+}
+
+fn ensure_rust_src() -> Result<()> {
+    let sysroot = output_of(
+        Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .env("PATH", paths::tool_path()),
+    )
+    .context("rustc not found: install Rust with rustup (https://rustup.rs)")?;
+    let library = Path::new(sysroot.trim()).join("lib/rustlib/src/rust/library");
+    if library.is_dir() {
+        return Ok(());
+    }
+    eprintln!("prereqs: installing rust-src (rustup component add rust-src)");
+    let ok = Command::new("rustup")
+        .args(["component", "add", "rust-src"])
+        .env("PATH", paths::tool_path())
+        .status()
+        .context("rustup not found: the kernel needs rust-src; install it with rustup")?
+        .success();
+    if !ok {
+        bail!("`rustup component add rust-src` failed");
+    }
+    Ok(())
+}
+
+fn ensure_bindgen() -> Result<()> {
+    let found = output_of(
+        Command::new("bindgen")
+            .arg("--version")
+            .env("PATH", paths::tool_path()),
+    )
+    .ok()
+    .and_then(|v| parse_bindgen_version(&v));
+    if found.is_some_and(|v| v >= MIN_BINDGEN) {
+        return Ok(());
+    }
+    let (a, b, c) = MIN_BINDGEN;
+    match found {
+        Some((x, y, z)) => eprintln!("prereqs: bindgen {x}.{y}.{z} is older than {a}.{b}.{c}"),
+        None => eprintln!("prereqs: bindgen not found"),
+    }
+    eprintln!("prereqs: installing bindgen-cli (cargo install bindgen-cli --locked, ~2 min)");
+    let ok = Command::new("cargo")
+        .args(["install", "bindgen-cli", "--locked"])
+        .env("PATH", paths::tool_path())
+        .status()
+        .context("cannot run cargo")?
+        .success();
+    if !ok {
+        bail!("`cargo install bindgen-cli --locked` failed");
+    }
+    Ok(())
+}
+
+/// Parses `bindgen 0.73.2` into `(0, 73, 2)`.
+pub fn parse_bindgen_version(output: &str) -> Option<(u32, u32, u32)> {
+    let version = output.split_whitespace().nth(1)?;
+    let mut numbers = version.split('.').map(|n| n.parse::<u32>().ok());
+    Some((
+        numbers.next()??,
+        numbers.next()??,
+        numbers.next().flatten().unwrap_or(0),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_bindgen_versions() {
+        assert_eq!(parse_bindgen_version("bindgen 0.73.2\n"), Some((0, 73, 2)));
+        assert_eq!(parse_bindgen_version("bindgen 0.60.1"), Some((0, 60, 1)));
+        assert_eq!(parse_bindgen_version("garbage"), None);
+        assert!(parse_bindgen_version("bindgen 0.71.1").unwrap() >= MIN_BINDGEN);
+        assert!(parse_bindgen_version("bindgen 0.71.0").unwrap() < MIN_BINDGEN);
+    }
+}

@@ -1,0 +1,190 @@
+//! The serial-console protocol between the harness and the guest's `/init`
+//! (see docs/architecture.md), the kernel command line, and kernel reports.
+
+use anyhow::{bail, Result};
+
+/// Every marker the guest prints starts with this.
+pub const MARKER: &str = "@@bochsfb:";
+
+/// A protocol line printed by the guest.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GuestEvent<'a> {
+    Ready,
+    InsmodFailed(i32),
+    /// The command finished. `before` is output printed on the same line
+    /// before the marker (a command whose output did not end in a newline).
+    Status {
+        status: i32,
+        before: &'a str,
+    },
+    /// A program asks for a screenshot and waits for an empty line.
+    Screendump {
+        name: &'a str,
+        before: &'a str,
+    },
+}
+
+/// Parses one console line (without line terminator); `None` for ordinary output.
+pub fn parse_guest_line(line: &str) -> Option<GuestEvent<'_>> {
+    // The marker is the last thing on its line, so search from the right.
+    let at = line.rfind(MARKER)?;
+    let (before, marker) = (&line[..at], &line[at + MARKER.len()..]);
+    let (word, arg) = marker.split_once(' ').unwrap_or((marker, ""));
+    match word {
+        "ready" if arg.is_empty() => Some(GuestEvent::Ready),
+        "insmod-failed" => Some(GuestEvent::InsmodFailed(arg.trim().parse().ok()?)),
+        "status" => Some(GuestEvent::Status {
+            status: arg.trim().parse().ok()?,
+            before,
+        }),
+        // Names are checked by the caller, which must still answer the guest.
+        "screendump" if !arg.trim().is_empty() => Some(GuestEvent::Screendump {
+            name: arg.trim(),
+            before,
+        }),
+        _ => None,
+    }
+}
+
+/// Screenshot names become file names on the host: no paths, no surprises.
+pub fn is_valid_screenshot_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// A module parameter given as `name=value` (e.g. on the CLI's `--param`).
+pub fn parse_module_param(s: &str) -> Result<(String, String)> {
+    let Some((name, value)) = s.split_once('=') else {
+        bail!("module parameter `{s}` is not NAME=VALUE");
+    };
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("module parameter name `{name}` must be letters, digits and `_`");
+    }
+    if value.is_empty() || value.contains(char::is_whitespace) || value.contains('"') {
+        bail!("module parameter `{name}` needs a value without spaces or quotes");
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// The guest kernel command line; `/init` turns `bochsfb.NAME=VALUE` back into
+/// `insmod` arguments.
+pub fn kernel_cmdline(module_params: &[(String, String)]) -> String {
+    let mut cmdline = String::from("console=ttyS0 panic=-1");
+    for (name, value) in module_params {
+        cmdline.push_str(&format!(" bochsfb.{name}={value}"));
+    }
+    cmdline
+}
+
+/// Texts that mark a kernel bug report, warning or crash in the kernel log.
+pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
+    "BUG:",
+    "WARNING:",
+    "Oops",
+    "Kernel panic",
+    "general protection fault",
+    "Call Trace:",
+    "UBSAN",
+    "KASAN",
+    "refcount_t:",
+    "list_add corruption",
+    "list_del corruption",
+];
+
+/// Whether a serial-log line is part of a kernel report.
+pub fn is_kernel_report(line: &str) -> bool {
+    KERNEL_REPORT_PATTERNS.iter().any(|p| line.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_markers() {
+        assert_eq!(parse_guest_line("@@bochsfb:ready"), Some(GuestEvent::Ready));
+        assert_eq!(
+            parse_guest_line("@@bochsfb:insmod-failed 1"),
+            Some(GuestEvent::InsmodFailed(1))
+        );
+        assert_eq!(
+            parse_guest_line("@@bochsfb:status 0"),
+            Some(GuestEvent::Status {
+                status: 0,
+                before: ""
+            })
+        );
+        assert_eq!(
+            parse_guest_line("no newline@@bochsfb:status 137"),
+            Some(GuestEvent::Status {
+                status: 137,
+                before: "no newline"
+            })
+        );
+        assert_eq!(
+            parse_guest_line("@@bochsfb:screendump testcard"),
+            Some(GuestEvent::Screendump {
+                name: "testcard",
+                before: ""
+            })
+        );
+        assert_eq!(
+            parse_guest_line("@@bochsfb:screendump ../x"),
+            Some(GuestEvent::Screendump {
+                name: "../x",
+                before: ""
+            })
+        );
+    }
+
+    #[test]
+    fn ignores_ordinary_and_malformed_lines() {
+        assert_eq!(parse_guest_line("[    1.234] bochsfb: probed"), None);
+        assert_eq!(parse_guest_line("@@bochsfb:status"), None);
+        assert_eq!(parse_guest_line("@@bochsfb:status x"), None);
+        assert_eq!(parse_guest_line("@@bochsfb:readyish"), None);
+        assert_eq!(parse_guest_line("@@bochsfb:screendump"), None);
+    }
+
+    #[test]
+    fn checks_screenshot_names() {
+        assert!(is_valid_screenshot_name("testcard-1.mmap"));
+        assert!(!is_valid_screenshot_name("a/b"));
+        assert!(!is_valid_screenshot_name(".hidden"));
+        assert!(!is_valid_screenshot_name("sp ace"));
+    }
+
+    #[test]
+    fn module_params_round_trip_to_cmdline() {
+        let params = vec![
+            parse_module_param("vram_limit=4096").unwrap(),
+            parse_module_param("mode=640x480").unwrap(),
+        ];
+        assert_eq!(
+            kernel_cmdline(&params),
+            "console=ttyS0 panic=-1 bochsfb.vram_limit=4096 bochsfb.mode=640x480"
+        );
+        assert_eq!(kernel_cmdline(&[]), "console=ttyS0 panic=-1");
+        for bad in ["novalue", "=1", "a b=1", "x=", "x=a b", "x=\"q\""] {
+            assert!(parse_module_param(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn spots_kernel_reports() {
+        let log = [
+            "[    0.5] Run /init as init process",
+            "[    2.1] WARNING: CPU: 0 PID: 42 at drivers/bochsfb.rs:10 probe+0x1/0x2",
+            "[    2.1] Call Trace:",
+            "[    2.2] BUG: kernel NULL pointer dereference, address: 0000000000000000",
+            "[    2.3] refcount_t: underflow; use-after-free.",
+            "@@bochsfb:status 0",
+        ];
+        let reports: Vec<_> = log.iter().filter(|l| is_kernel_report(l)).collect();
+        assert_eq!(reports.len(), 4);
+        assert!(!is_kernel_report("bochsfb: 1024x768 mode set"));
+    }
+}
