@@ -1,0 +1,157 @@
+//! Thin wrappers over the raw system calls on the device, one call each, so a
+//! check sees exactly what the driver returned (no retries, no std buffering).
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::ptr::{self, NonNull};
+use std::slice;
+
+use bochsfb_renderer::abi::{self, BochsfbMode};
+
+/// The result of a raw call: `ret` unless it is negative, then errno.
+fn check<T: Default + PartialOrd>(ret: T) -> io::Result<T> {
+    if ret < T::default() {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// The system page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system constant.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size).expect("the page size is positive")
+}
+
+/// An open bochsfb device.
+pub struct Device {
+    file: File,
+}
+
+impl Device {
+    /// Opens `path` read/write.
+    pub fn open(path: &Path) -> io::Result<Device> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        Ok(Device { file })
+    }
+
+    fn fd(&self) -> libc::c_int {
+        self.file.as_raw_fd()
+    }
+
+    /// `BOCHSFB_IOCTL_GET_MODE`.
+    pub fn mode(&self) -> io::Result<BochsfbMode> {
+        abi::get_mode(&self.file)
+    }
+
+    /// `ioctl(fd, request, buf)` with a scratch buffer as the argument.
+    pub fn ioctl(&self, request: u32, buf: &mut [u8; 64]) -> io::Result<libc::c_int> {
+        // SAFETY: the argument points to 64 writable bytes that outlive the
+        // call; the requests used here encode at most 4 bytes of payload, so a
+        // driver that honours the _IOC size stays inside the buffer.
+        check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
+    }
+
+    /// `lseek(fd, offset, whence)`.
+    pub fn lseek(&self, offset: i64, whence: libc::c_int) -> io::Result<i64> {
+        // SAFETY: plain integer arguments; no memory is passed.
+        check(unsafe { libc::lseek(self.fd(), offset, whence) })
+    }
+
+    /// One `read(2)` at the file position.
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: the kernel writes at most buf.len() bytes into buf, which
+        // is valid and exclusively borrowed for the call.
+        let n = check(unsafe { libc::read(self.fd(), buf.as_mut_ptr().cast(), buf.len()) })?;
+        Ok(n as usize)
+    }
+
+    /// One `write(2)` at the file position.
+    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        // SAFETY: the kernel reads at most buf.len() bytes from buf, which is valid for the call.
+        let n = check(unsafe { libc::write(self.fd(), buf.as_ptr().cast(), buf.len()) })?;
+        Ok(n as usize)
+    }
+
+    /// One `pread(2)` at `offset`.
+    pub fn pread(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        // SAFETY: as for read; the offset is a plain integer.
+        let n = check(unsafe {
+            libc::pread(self.fd(), buf.as_mut_ptr().cast(), buf.len(), offset as i64)
+        })?;
+        Ok(n as usize)
+    }
+
+    /// One `pwrite(2)` at `offset`.
+    pub fn pwrite(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        // SAFETY: as for write; the offset is a plain integer.
+        let n = check(unsafe {
+            libc::pwrite(self.fd(), buf.as_ptr().cast(), buf.len(), offset as i64)
+        })?;
+        Ok(n as usize)
+    }
+
+    /// `mmap(NULL, len, PROT_READ|PROT_WRITE, flags, fd, offset)`.
+    pub fn mmap(&self, len: usize, offset: u64, flags: libc::c_int) -> io::Result<Mapping> {
+        // SAFETY: with a NULL hint the kernel picks a fresh range that overlaps
+        // no memory Rust owns; the other arguments are plain values.
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags,
+                self.fd(),
+                offset as i64,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(addr.cast()).expect("mmap with a NULL hint never maps page 0");
+        Ok(Mapping { ptr, len })
+    }
+}
+
+/// A mapping of the device, unmapped on drop.
+pub struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+impl Mapping {
+    /// The mapped bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: ptr..ptr+len stays mapped and readable until drop, which
+        // the borrow cannot outlive, and any byte value is a valid u8. The
+        // checks change the device through the fd only while no slice is
+        // borrowed, so nothing writes these bytes behind the slice's back.
+        unsafe { slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
+    /// The mapped bytes, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: as for as_slice, and `&mut self` rules out any other slice of it.
+        unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a mapping of {} bytes at {:p}", self.len, self.ptr)
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len are what mmap returned, unmapped only here, and no
+        // slice of the mapping can outlive `self`.
+        unsafe {
+            libc::munmap(self.ptr.as_ptr().cast(), self.len);
+        }
+    }
+}

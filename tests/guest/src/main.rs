@@ -1,0 +1,70 @@
+//! Checks of a bochsfb device from inside the guest: one `ok`/`FAIL` line per
+//! check, then `N passed, M failed`; the exit status is non-zero on any failure.
+
+mod badinput;
+mod device;
+mod report;
+mod roundtrip;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use bochsfb_renderer::abi::BochsfbMode;
+use bochsfb_renderer::Mode;
+use clap::{Args, Parser, Subcommand};
+
+use crate::device::Device;
+use crate::report::{describe, Report};
+
+/// Exercise a bochsfb device and check it behaves as docs/architecture.md says.
+#[derive(Debug, Parser)]
+#[command(name = "bochsfb-check", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Bytes written with write/pwrite read back through mmap, and the other way round.
+    Roundtrip(Target),
+    /// Every bad input gets its documented errno, and the device still works afterwards.
+    Badinput(Target),
+}
+
+#[derive(Debug, Args)]
+struct Target {
+    /// The device to check.
+    #[arg(long, default_value = "/dev/bochsfb0")]
+    device: PathBuf,
+}
+
+/// Opens the device and reads its mode.
+fn open(path: &Path) -> Result<(Device, BochsfbMode), String> {
+    let device = Device::open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let mode = device
+        .mode()
+        .map_err(|e| format!("GET_MODE: {}", describe(&e)))?;
+    Ok((device, mode))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (Command::Roundtrip(target) | Command::Badinput(target)) = &cli.command;
+    let mut report = Report::default();
+    let name = format!("open {} + GET_MODE", target.device.display());
+    match open(&target.device) {
+        Ok((device, mode)) => {
+            let mode_text = format!("{}, vram_size {}", Mode::from(mode), mode.vram_size);
+            report.check(&format!("{name} ({mode_text})"), Ok(()));
+            match cli.command {
+                Command::Roundtrip(_) => roundtrip::run(&device, mode.vram_size, &mut report),
+                Command::Badinput(_) => badinput::run(&device, &mode, &mut report),
+            }
+        }
+        Err(why) => {
+            report.check(&name, Err(why));
+        }
+    }
+    report.finish()
+}

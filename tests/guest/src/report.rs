@@ -1,0 +1,71 @@
+//! One line per check, a closing count, and the exit status.
+
+use std::io;
+use std::process::ExitCode;
+
+/// The outcome of one check: `Err` says why it failed.
+pub type Outcome = Result<(), String>;
+
+/// Counts and prints check outcomes.
+#[derive(Default)]
+pub struct Report {
+    passed: u32,
+    failed: u32,
+}
+
+impl Report {
+    /// Prints `ok   name` or `FAIL name: why`.
+    pub fn check(&mut self, name: &str, outcome: Outcome) {
+        match outcome {
+            Ok(()) => {
+                println!("ok   {name}");
+                self.passed += 1;
+            }
+            Err(why) => {
+                println!("FAIL {name}: {why}");
+                self.failed += 1;
+            }
+        }
+    }
+
+    /// Prints `N passed, M failed`; fails unless everything passed.
+    pub fn finish(self) -> ExitCode {
+        println!("{} passed, {} failed", self.passed, self.failed);
+        if self.failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Names an errno the way the kernel headers do.
+pub fn errno_name(errno: i32) -> String {
+    let name = match errno {
+        libc::ENOENT => "ENOENT",
+        libc::EBUSY => "EBUSY",
+        libc::EINVAL => "EINVAL",
+        libc::ENOSPC => "ENOSPC",
+        libc::ENOTTY => "ENOTTY",
+        libc::EFAULT => "EFAULT",
+        libc::EFBIG => "EFBIG",
+        libc::ENOMEM => "ENOMEM",
+        libc::ENXIO => "ENXIO",
+        libc::ENODEV => "ENODEV",
+        libc::EIO => "EIO",
+        libc::EPERM => "EPERM",
+        libc::EACCES => "EACCES",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ESPIPE => "ESPIPE",
+        _ => return format!("errno {errno}"),
+    };
+    name.to_owned()
+}
+
+/// An I/O error as `ENAME: description (os error N)`.
+pub fn describe(error: &io::Error) -> String {
+    match error.raw_os_error() {
+        Some(errno) => format!("{}: {error}", errno_name(errno)),
+        None => error.to_string(),
+    }
+}
