@@ -101,7 +101,6 @@ struct BochsfbDriver;
 
 kernel::pci_device_table!(
     PCI_TABLE,
-    MODULE_PCI_TABLE,
     <BochsfbDriver as pci::Driver>::IdInfo,
     [(
         pci::DeviceId::from_id(pci::Vendor::from_id(QEMU_VGA_VENDOR), QEMU_VGA_DEVICE),

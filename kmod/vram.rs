@@ -19,7 +19,7 @@ use kernel::{
     mm::virt::VmaNew,
     pci,
     prelude::*,
-    types::ARef,
+    sync::aref::ARef,
 };
 
 /// A PCI memory BAR, requested for this driver and mapped write-combined into the kernel.
@@ -75,7 +75,6 @@ impl Vram {
             return Err(ENOMEM);
         }
 
-        let pdev: &pci::Device = pdev.as_ref();
         // INVARIANT: `base` maps `len` bytes of the requested BAR `bar`.
         Ok(Self {
             pdev: pdev.into(),
@@ -84,11 +83,6 @@ impl Vram {
             phys,
             len,
         })
-    }
-
-    /// Size of the mapping in bytes.
-    pub(crate) fn len(&self) -> usize {
-        self.len
     }
 
     /// Copies `src` into VRAM at `offset`.
