@@ -89,11 +89,12 @@ impl Drop for NodeNumber {
 /// Per-card driver data, alive while the card is bound.
 #[pin_data]
 struct BochsfbDevice<'bound> {
-    mmio: MmioBar<'bound>,
-    // Dropped before `node`, so the name is free only once the device node is gone.
+    // Fields drop in order: the device node goes first, then its name is freed, then the
+    // registers are unmapped.
     #[pin]
     misc: MiscDeviceRegistration<CardFile>,
     node: NodeNumber,
+    mmio: MmioBar<'bound>,
     has_vga_ports: bool,
 }
 
@@ -223,8 +224,8 @@ impl BochsfbDriver {
                 MiscDeviceOptions { name: node.name() },
                 card,
             ),
-            mmio,
             node,
+            mmio,
             has_vga_ports,
         }))
     }
