@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::kernel_source::KernelSource;
-use crate::paths::{self, CacheKey};
+use crate::paths::{self, CacheKey, CacheLock};
 use crate::steps::run_logged;
 
 /// The kernel config fragment, relative to the repository root.
@@ -56,12 +56,16 @@ pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Resul
             release,
         })
     };
+    std::fs::create_dir_all(&dir)?;
+    let _lock = CacheLock::acquire(dir.with_file_name(format!(
+        "{}.lock",
+        dir.file_name().unwrap().to_string_lossy()
+    )))?;
     if dir.join(STAMP).exists() {
         eprintln!("kernel: cached {}", dir.display());
         return finished(dir);
     }
 
-    std::fs::create_dir_all(&dir)?;
     let log = dir.join("build.log");
     eprintln!(
         "kernel: building in {} (log: {})",

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::paths::{path_safe, CacheKey};
+use crate::paths::{path_safe, CacheKey, CacheLock};
 use crate::steps::{output_of, run_logged};
 
 /// The Debian package holding the kernel tarball.
@@ -35,10 +35,13 @@ pub struct KernelSource {
 /// Reuses a `.deb` already in `<cache>/apt/` unless `refresh` asks apt for the newest one.
 pub fn prepare(cache: &Path, patch_dir: &Path, refresh: bool) -> Result<KernelSource> {
     let apt_dir = cache.join("apt");
+    std::fs::create_dir_all(&apt_dir)?;
+    let apt_lock = CacheLock::acquire(apt_dir.join("download.lock"))?;
     let deb = match newest_downloaded_deb(&apt_dir)? {
         Some(deb) if !refresh => deb,
         _ => download(&apt_dir)?,
     };
+    drop(apt_lock);
     let version = output_of(
         Command::new("dpkg-deb")
             .args(["-f"])
@@ -63,6 +66,11 @@ pub fn prepare(cache: &Path, patch_dir: &Path, refresh: bool) -> Result<KernelSo
         patches,
         patch_hash,
     };
+    std::fs::create_dir_all(&src_root)?;
+    let _lock = CacheLock::acquire(src_root.join(format!(
+        "{}.lock",
+        dir.file_name().unwrap().to_string_lossy()
+    )))?;
     if stamp.exists() {
         eprintln!("kernel source: cached {}", dir.display());
         return Ok(source);

@@ -76,6 +76,9 @@ struct VmArgs {
     /// Module parameter for bochsfb.ko (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = protocol::parse_module_param)]
     params: Vec<(String, String)>,
+    /// Seconds from starting QEMU until the driver is loaded.
+    #[arg(long, default_value_t = 120)]
+    boot_timeout: u64,
     /// Copy the guest console to stderr as it arrives.
     #[arg(long, short)]
     verbose: bool,
@@ -89,6 +92,7 @@ impl VmArgs {
             display,
             module_params: self.params.clone(),
             echo_console: self.verbose,
+            boot_timeout: Duration::from_secs(self.boot_timeout),
             ..VmConfig::default()
         }
     }

@@ -116,6 +116,63 @@ pub fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("cannot make {} absolute", path.display()))
 }
 
+/// Keeps two processes (say, a test run and someone's `build`) from filling the
+/// same cache directory at once. A lock file holds the owner's pid; a lock whose
+/// owner is gone is taken over. Released on drop.
+pub struct CacheLock(PathBuf);
+
+impl CacheLock {
+    pub fn acquire(path: PathBuf) -> Result<Self> {
+        let mut announced = false;
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    std::io::Write::write_all(
+                        &mut file,
+                        std::process::id().to_string().as_bytes(),
+                    )?;
+                    return Ok(Self(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
+                    let alive =
+                        !owner.trim().is_empty() && Path::new("/proc").join(owner.trim()).exists();
+                    if !alive {
+                        // The owner died (or is still writing its pid: then retry shortly).
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        if std::fs::read_to_string(&path).unwrap_or_default() == owner {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                        continue;
+                    }
+                    if !announced {
+                        eprintln!(
+                            "waiting for process {} to release {}",
+                            owner.trim(),
+                            path.display()
+                        );
+                        announced = true;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create lock {}", path.display()))
+                }
+            }
+        }
+    }
+}
+
+impl Drop for CacheLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +210,23 @@ mod tests {
         assert_ne!(base, key("7.3.4-1", "CONFIG_RUST=y\nCONFIG_X=y\n"));
         // Bytes moved from one part to the next must not give the same key.
         assert_ne!(key("ab", "c"), key("a", "bc"));
+    }
+
+    #[test]
+    fn cache_lock_is_exclusive_and_taken_over_from_dead_owners() {
+        let path = std::env::temp_dir().join(format!("qemu-bochs-lock-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let lock = CacheLock::acquire(path.clone()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            std::process::id().to_string()
+        );
+        drop(lock);
+        assert!(!path.exists());
+        // A pid that cannot exist: the lock is stale.
+        std::fs::write(&path, "4194305").unwrap();
+        let lock = CacheLock::acquire(path.clone()).unwrap();
+        drop(lock);
     }
 
     #[test]

@@ -167,9 +167,14 @@ impl Vm {
         let start = Instant::now();
         let deadline = start + config.boot_timeout;
         *vm.qmp.lock().unwrap() = Some(vm.connect_qmp(&qmp_socket, deadline)?);
+        let waiting_for = match config.accel {
+            Accel::Tcg => "@@bochsfb:ready",
+            // Seen on nested-PVM hosts: /dev/kvm works for SeaBIOS, then Linux hangs silently.
+            Accel::Kvm => "@@bochsfb:ready (if KVM hangs on this host, use --accel tcg)",
+        };
         let console = vm.console.lock().unwrap();
         loop {
-            let line = vm.next_line(&console, deadline, config.boot_timeout, "@@bochsfb:ready")?;
+            let line = vm.next_line(&console, deadline, config.boot_timeout, waiting_for)?;
             match protocol::parse_guest_line(&line) {
                 Some(GuestEvent::Ready) => break,
                 Some(GuestEvent::InsmodFailed(status)) => {
