@@ -35,6 +35,8 @@ fi
 while read -r line; do
     case "$line" in
         poweroff) reboot -f ;;
+        # A screendump reply that its program did not read: not a command.
+        "") ;;
         *)
             sh -c "$line"
             echo "@@bochsfb:status $?"

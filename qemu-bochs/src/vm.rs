@@ -200,8 +200,8 @@ impl Vm {
         timeout: Duration,
         mut on_line: impl FnMut(&str),
     ) -> Result<RunOutput> {
-        if command.contains(['\n', '\r']) || command.trim() == "poweroff" {
-            bail!("a guest command must be one line and not `poweroff` (use Vm::shutdown): {command:?}");
+        if command.contains(['\n', '\r']) || ["", "poweroff"].contains(&command.trim()) {
+            bail!("a guest command must be one non-empty line, not `poweroff` (use Vm::shutdown): {command:?}");
         }
         let mut console = self.console.lock().unwrap();
         // Lines that arrived between commands (kernel messages) are already in the log.

@@ -1,0 +1,87 @@
+//! Boots the real guest and checks the harness side of the serial protocol.
+//! Uses `$BOCHSFB_ARTIFACTS` (set by `qemu-bochs test`), else builds everything.
+
+use std::time::Duration;
+
+use anyhow::{ensure, Result};
+use qemu_bochs::{Artifacts, Vm, VmConfig};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+#[test]
+fn commands_statuses_and_screendumps_round_trip() -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let screenshots = std::env::temp_dir().join(format!("qemu-bochs-e2e-{}", std::process::id()));
+    let config = VmConfig {
+        screenshot_dir: Some(screenshots.clone()),
+        ..VmConfig::default()
+    };
+    let vm = Vm::boot(&artifacts, &config)?;
+
+    let out = vm.run("echo hello; echo world", TIMEOUT)?;
+    ensure!(out.status == 0 && out.output == "hello\nworld\n", "{out:?}");
+
+    // Output without a final newline shares its line with the status marker.
+    let out = vm.run("printf partial; exit 3", TIMEOUT)?;
+    ensure!(out.status == 3 && out.output == "partial\n", "{out:?}");
+
+    // Commands read the console: the host's reply to a screendump request.
+    let out = vm.run(
+        "echo @@bochsfb:screendump shot; read reply; echo \"reply=[$reply]\"",
+        TIMEOUT,
+    )?;
+    ensure!(
+        out.status == 0 && out.output.contains("reply=[]"),
+        "{out:?}"
+    );
+    let shot = screenshots.join("shot.png");
+    ensure!(out.screenshots == [shot.clone()], "{out:?}");
+    ensure!(
+        std::fs::read(&shot)?.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        shot.display()
+    );
+
+    // A reply nobody reads must not turn into a stray status for the next command.
+    let out = vm.run("echo @@bochsfb:screendump unread", TIMEOUT)?;
+    ensure!(out.status == 0 && out.screenshots.len() == 1, "{out:?}");
+    let out = vm.run("echo next", TIMEOUT)?;
+    ensure!(out.status == 0 && out.output == "next\n", "{out:?}");
+
+    let direct = screenshots.join("direct.png");
+    vm.screendump(&direct)?;
+    ensure!(direct.exists());
+
+    ensure!(
+        vm.run("", TIMEOUT).is_err(),
+        "empty commands would never get a status"
+    );
+    let out = vm.run("test -c /dev/bochsfb0 && cat /proc/cmdline", TIMEOUT)?;
+    ensure!(
+        out.status == 0 && out.output.starts_with("console=ttyS0"),
+        "{out:?}"
+    );
+
+    let reports = vm.kernel_reports();
+    vm.shutdown()?;
+    ensure!(reports.is_empty(), "kernel reports: {reports:#?}");
+    std::fs::remove_dir_all(&screenshots)?;
+    Ok(())
+}
+
+#[test]
+fn a_hung_command_times_out_with_the_log_tail() -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let vm = Vm::boot(&artifacts, &VmConfig::default())?;
+    let err = vm
+        .run("echo started; sleep 30", Duration::from_secs(3))
+        .unwrap_err()
+        .to_string();
+    ensure!(
+        err.contains("timed out after 3 s") && err.contains("started"),
+        "{err}"
+    );
+    // The VM was killed with the failure; shutting down reports that QEMU is already gone.
+    let _ = vm.shutdown();
+    Ok(())
+}
