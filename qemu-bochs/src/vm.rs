@@ -333,7 +333,10 @@ impl Vm {
                 timeout.as_secs()
             ))),
             Err(RecvTimeoutError::Disconnected) => {
-                let status = self.wait_for_exit(Duration::from_secs(5));
+                let status = match self.wait_for_exit(Duration::from_secs(5)) {
+                    Some(status) => status.to_string(),
+                    None => "closed its console".into(),
+                };
                 Err(self.fail(format!(
                     "QEMU exited ({status}) while waiting for {waiting_for}"
                 )))
@@ -351,7 +354,13 @@ impl Vm {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        Qmp::connect(socket, Duration::from_secs(5)).map_err(|e| self.fail(format!("{e:#}")))
+        Qmp::connect(socket, Duration::from_secs(5)).map_err(|e| {
+            // Usually QEMU rejected its command line right after creating the socket.
+            match self.wait_for_exit(Duration::from_secs(1)) {
+                Some(status) => self.fail(format!("QEMU exited ({status}) while starting")),
+                None => self.fail(format!("cannot talk to QEMU over QMP: {e:#}")),
+            }
+        })
     }
 
     fn guest_screendump(&self, name: &str) -> Result<PathBuf> {
@@ -363,15 +372,15 @@ impl Vm {
         Ok(path)
     }
 
-    fn wait_for_exit(&self, timeout: Duration) -> String {
+    fn wait_for_exit(&self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.qemu.lock().unwrap().0.try_wait() {
-                return status.to_string();
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        "still running".into()
+        None
     }
 
     /// Kills QEMU and builds an error with the end of the serial log.

@@ -85,3 +85,21 @@ fn a_hung_command_times_out_with_the_log_tail() -> Result<()> {
     let _ = vm.shutdown();
     Ok(())
 }
+
+#[test]
+fn qemu_start_failure_shows_qemus_message() -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let config = VmConfig {
+        extra_qemu_args: vec!["-device".into(), "no-such-device".into()],
+        ..VmConfig::default()
+    };
+    let err = Vm::boot(&artifacts, &config)
+        .err()
+        .expect("QEMU must refuse an unknown device");
+    let err = err.to_string();
+    ensure!(
+        err.contains("QEMU exited") && err.contains("no-such-device"),
+        "{err}"
+    );
+    Ok(())
+}
