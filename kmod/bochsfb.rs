@@ -176,7 +176,7 @@ impl BochsfbDriver {
         let mode = Mode::new(width, height, bpp, vram_size).inspect_err(|_| {
             dev_err!(
                 pdev,
-                "mode {}x{} {}bpp is invalid for {} KiB VRAM (width a multiple of 8, 32 bpp)\n",
+                "mode {}x{} {}bpp is invalid for {} KiB VRAM (width a multiple of 8; 16, 24 or 32 bpp)\n",
                 width,
                 height,
                 bpp,
@@ -248,7 +248,7 @@ kernel::module_pci_driver! {
         },
         bpp: u32 {
             default: 32,
-            description: "Bits per pixel set at probe (32)",
+            description: "Bits per pixel set at probe (16, 24 or 32)",
         },
     },
 }

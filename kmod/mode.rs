@@ -8,7 +8,8 @@ use kernel::{ioctl::_IOR, prelude::*};
 const MAX_XRES: u32 = 16000;
 const MAX_YRES: u32 = 12000;
 
-/// A validated video mode. Pixels are XRGB8888 at 32 bpp; rows start `stride` bytes apart.
+/// A validated video mode: RGB565 at 16 bpp, RGB888 at 24, XRGB8888 at 32 (all little endian);
+/// rows start `stride` bytes apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Mode {
     pub(crate) width: u32,
@@ -28,8 +29,9 @@ impl Mode {
             && width % 8 == 0
             && width <= MAX_XRES
             && height <= MAX_YRES
-            // Only XRGB8888 for now; the renderer and the test card speak it.
-            && bpp == 32
+            // RGB565, RGB888 and XRGB8888. 8 bpp needs a palette, which this driver does not
+            // program yet.
+            && matches!(bpp, 16 | 24 | 32)
             && mode.frame_size() <= vram_size;
         if fits {
             Ok(mode)

@@ -13,3 +13,16 @@ fn write_then_mmap_and_mmap_then_read_round_trip() -> Result<()> {
 fn bad_input_gets_documented_errnos() -> Result<()> {
     with_guest(&[], |vm| run_ok(vm, "bochsfb-check badinput").map(drop))
 }
+
+#[test]
+fn sixteen_and_24_bpp_modes_are_set_and_reachable() -> Result<()> {
+    for (bpp, stride) in [("16", 2048), ("24", 3072)] {
+        with_guest(&[("bpp", bpp)], |vm| {
+            let out = run_ok(vm, "bochsfb-check roundtrip")?;
+            let expected = format!("1024x768 {bpp}bpp stride {stride}");
+            anyhow::ensure!(out.output.contains(&expected), "GET_MODE did not report {expected}");
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
