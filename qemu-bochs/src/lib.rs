@@ -10,8 +10,7 @@
 //! let vm = Vm::boot(&artifacts, &VmConfig::default())?;
 //! let out = vm.run("bochsfb-check", Duration::from_secs(60))?;
 //! assert_eq!(out.status, 0, "{}", out.output);
-//! assert!(vm.kernel_reports().is_empty());
-//! vm.shutdown()?;
+//! vm.shutdown()?; // fails if the kernel log shows a BUG, WARNING, Oops or panic
 //! # anyhow::Ok(())
 //! ```
 

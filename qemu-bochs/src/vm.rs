@@ -285,7 +285,23 @@ impl Vm {
     }
 
     /// Asks the guest to power off and waits for QEMU to exit; kills it after 30 s.
+    ///
+    /// Fails if the serial log of this boot holds any kernel report (BUG, WARNING, Oops,
+    /// panic, ...): every boot that ends here is checked, whoever started it.
     pub fn shutdown(self) -> Result<()> {
+        self.power_off()?;
+        let reports = self.kernel_reports();
+        if !reports.is_empty() {
+            bail!(
+                "the kernel reported problems (serial log {}):\n  {}",
+                self.serial.path.display(),
+                reports.join("\n  ")
+            );
+        }
+        Ok(())
+    }
+
+    fn power_off(&self) -> Result<()> {
         let timeout = Duration::from_secs(30);
         {
             let mut console = self.console.lock().unwrap();
