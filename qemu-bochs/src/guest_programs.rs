@@ -22,6 +22,10 @@ pub const GUEST_PROGRAMS: &[GuestProgram] = &[
         package: "bochsfb-check",
         binary: "bochsfb-check",
     },
+    GuestProgram {
+        package: "bochsfb-bench",
+        binary: "bochsfb-bench",
+    },
 ];
 
 /// The guest is x86-64 Linux; programs are linked statically (no libc in the initramfs).

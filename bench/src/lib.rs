@@ -1,0 +1,233 @@
+//! mmap versus write: what the in-guest benchmark `bochsfb-bench` reports,
+//! and the test image every path draws last, so that the host can check the
+//! screen afterwards.
+//!
+//! The guest program prints one [`GuestReport`] as JSON between
+//! [`JSON_BEGIN`] and [`JSON_END`] lines; the host (`qemu-bochs bench`, the
+//! e2e test) parses it with [`parse_guest_output`] and does the statistics.
+
+pub mod pattern;
+
+use serde::{Deserialize, Serialize};
+
+/// Printed on its own line before the JSON report.
+pub const JSON_BEGIN: &str = "@@bench:json-begin";
+/// Printed on its own line after the JSON report.
+pub const JSON_END: &str = "@@bench:json-end";
+
+/// Which kernel driver the guest loaded, and so which paths can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Driver {
+    /// This project's `bochsfb.ko`: `/dev/bochsfb0`.
+    Bochsfb,
+    /// The kernel's C `bochs` DRM driver: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
+    BochsDrm,
+}
+
+impl Driver {
+    pub fn name(self) -> &'static str {
+        match self {
+            Driver::Bochsfb => "bochsfb",
+            Driver::BochsDrm => "bochs-drm",
+        }
+    }
+}
+
+/// How a path reaches the frame: the axis of the mmap-versus-write ratios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Access {
+    /// Stores into a mapping (plus a flush ioctl per frame where the driver needs one).
+    Mmap,
+    /// `lseek` + `write`.
+    Write,
+    /// `pwrite`.
+    Pwrite,
+}
+
+/// The frame a path draws into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Geometry {
+    pub width: u32,
+    pub height: u32,
+    pub bpp: u32,
+    /// Bytes from one row to the next.
+    pub stride: u32,
+}
+
+impl Geometry {
+    pub fn bytes_per_pixel(&self) -> usize {
+        self.bpp.div_ceil(8) as usize
+    }
+
+    /// Visible bytes of one row (`stride` may be larger).
+    pub fn row_bytes(&self) -> usize {
+        self.width as usize * self.bytes_per_pixel()
+    }
+
+    /// Bytes from the first visible byte to the last, rows `stride` apart.
+    pub fn frame_bytes(&self) -> usize {
+        self.stride as usize * self.height as usize
+    }
+
+    /// `640x480x32`: used in names of screenshots and charts.
+    pub fn label(&self) -> String {
+        format!("{}x{}x{}", self.width, self.height, self.bpp)
+    }
+}
+
+/// One timed run: a whole number of frames of one workload through one path.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub seconds: f64,
+    pub frames: u64,
+    /// Operations (a frame, a scanline, a sprite, a pixel) drawn.
+    pub ops: u64,
+    /// Pixel bytes that reached the frame.
+    pub bytes: u64,
+    /// write, pwrite, lseek and ioctl calls made (mmap stores make none).
+    pub syscalls: u64,
+}
+
+impl Run {
+    pub fn mb_per_s(&self) -> f64 {
+        self.bytes as f64 / self.seconds / 1e6
+    }
+    pub fn frames_per_s(&self) -> f64 {
+        self.frames as f64 / self.seconds
+    }
+    pub fn ops_per_s(&self) -> f64 {
+        self.ops as f64 / self.seconds
+    }
+    pub fn syscalls_per_frame(&self) -> f64 {
+        self.syscalls as f64 / self.frames as f64
+    }
+}
+
+/// The repeated runs of one workload through one path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    pub path: String,
+    pub workload: String,
+    pub runs: Vec<Run>,
+}
+
+/// What one path did, and the test image it drew last (see [`pattern`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PathReport {
+    pub path: String,
+    pub access: Access,
+    /// Device node(s) the path used.
+    pub device: String,
+    pub geometry: Geometry,
+    /// Seed of the [`pattern`] frame left on screen when the path finished.
+    pub final_pattern: u32,
+    /// The screenshot the guest asked for after the path finished.
+    pub screenshot: String,
+    pub measurements: Vec<Measurement>,
+}
+
+/// Everything one guest run of `bochsfb-bench` measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuestReport {
+    pub driver: Driver,
+    /// Guest `uname -r`.
+    pub kernel: String,
+    pub quick: bool,
+    /// Bytes per RAM-to-RAM memcpy (one frame of the first path's geometry).
+    pub memcpy_bytes: u64,
+    /// RAM-to-RAM memcpy in the same guest: the physical limit.
+    pub memcpy: Vec<Run>,
+    pub paths: Vec<PathReport>,
+}
+
+/// Extracts the report from the guest's console output. Kernel log lines
+/// (`[   12.345678] ...`) that landed between the markers are skipped.
+pub fn parse_guest_output(output: &str) -> Result<GuestReport, String> {
+    let mut lines = output.lines().map(str::trim_end);
+    if !lines.by_ref().any(|l| l == JSON_BEGIN) {
+        return Err(format!("no `{JSON_BEGIN}` line in the guest output"));
+    }
+    let mut json = String::new();
+    for line in lines.by_ref() {
+        if line == JSON_END {
+            return serde_json::from_str(&json).map_err(|e| format!("bad benchmark JSON: {e}"));
+        }
+        if !is_kernel_log_line(line) {
+            json.push_str(line);
+            json.push('\n');
+        }
+    }
+    Err(format!("no `{JSON_END}` line in the guest output"))
+}
+
+/// `[    1.234567] text`: a printk line with CONFIG_PRINTK_TIME.
+fn is_kernel_log_line(line: &str) -> bool {
+    let Some(rest) = line.strip_prefix('[') else {
+        return false;
+    };
+    let Some((stamp, _)) = rest.split_once(']') else {
+        return false;
+    };
+    let stamp = stamp.trim();
+    stamp.contains('.') && stamp.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> GuestReport {
+        GuestReport {
+            driver: Driver::Bochsfb,
+            kernel: "7.3.4".into(),
+            quick: true,
+            memcpy_bytes: 100,
+            memcpy: vec![Run {
+                seconds: 0.5,
+                frames: 10,
+                ops: 10,
+                bytes: 1000,
+                syscalls: 0,
+            }],
+            paths: vec![],
+        }
+    }
+
+    #[test]
+    fn report_round_trips_through_console_output_with_kernel_noise() {
+        let json = serde_json::to_string_pretty(&report()).unwrap();
+        let (head, tail) = json.split_at(json.find("  \"kernel\"").unwrap());
+        let output = format!(
+            "progress\n{JSON_BEGIN}\n{head}[   12.345678] bochs: something\n{tail}\n{JSON_END}\nafter\n"
+        );
+        assert_eq!(parse_guest_output(&output).unwrap(), report());
+    }
+
+    #[test]
+    fn missing_markers_are_named() {
+        assert!(parse_guest_output("nothing")
+            .unwrap_err()
+            .contains(JSON_BEGIN));
+        let cut = format!("{JSON_BEGIN}\n{{");
+        assert!(parse_guest_output(&cut).unwrap_err().contains(JSON_END));
+    }
+
+    #[test]
+    fn rates_are_per_second() {
+        let run = report().memcpy[0];
+        assert_eq!(run.mb_per_s(), 0.002);
+        assert_eq!(run.frames_per_s(), 20.0);
+        assert_eq!(run.syscalls_per_frame(), 0.0);
+    }
+
+    #[test]
+    fn kernel_log_lines_are_recognised() {
+        assert!(is_kernel_log_line(
+            "[    1.234567] bochs 0000:00:02.0: vgaarb"
+        ));
+        assert!(!is_kernel_log_line("[1, 2]"));
+        assert!(!is_kernel_log_line("  \"path\": \"mmap\","));
+    }
+}
