@@ -13,6 +13,7 @@
 mod chardev;
 mod dispi;
 mod mode;
+mod user_mappings;
 mod vram;
 
 use chardev::{Card, CardFile};
@@ -27,6 +28,7 @@ use kernel::{
     sync::Arc,
 };
 use mode::Mode;
+use user_mappings::UserMappings;
 use vram::Vram;
 
 /// QEMU's vendor ID for its Bochs-compatible display devices (not in `pci_ids.h`).
@@ -123,6 +125,8 @@ impl pci::Driver for BochsfbDriver {
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        // Processes may still have VRAM mapped: take it away before the BAR is released.
+        this.misc.data().user_mappings.revoke();
         // Hand the screen back to VGA text mode where there is one.
         if this.has_vga_ports {
             let _ = Dispi::new(&this.mmio).disable();
@@ -196,13 +200,14 @@ impl BochsfbDriver {
             pdev.as_ref(),
             Vram::new(pdev, VRAM_BAR, vram_size, c"bochsfb-vram")?,
         )?;
-        let card = Arc::new(
-            Card {
+        let card = Arc::pin_init(
+            try_pin_init!(Card {
                 mode,
                 vram_size,
                 vram,
                 dev: pdev.as_ref().into(),
-            },
+                user_mappings <- UserMappings::new(),
+            }),
             GFP_KERNEL,
         )?;
         let node = NodeNumber::claim()

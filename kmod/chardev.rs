@@ -7,11 +7,13 @@
 //! - `lseek` + `read`/`write` (and `pread`/`pwrite`): each call copies through a kernel bounce
 //!   buffer into VRAM with `memcpy_toio`.
 //!
-//! Every open file holds an `Arc<Card>`. After the card is unbound its VRAM handle is revoked,
-//! and calls on files still open fail with `ENODEV`.
+//! Every open file holds an `Arc<Card>`. When the card is unbound its VRAM handle is revoked and
+//! its user mappings are zapped (`user_mappings.rs`): calls on files still open fail with
+//! `ENODEV`, and touching an old mapping raises `SIGBUS`.
 
 use crate::{
     mode::{self, Mode},
+    user_mappings::UserMappings,
     vram::Vram,
 };
 use kernel::{
@@ -30,6 +32,7 @@ use kernel::{
 const COPY_CHUNK: usize = 64 * 1024;
 
 /// State shared by a card's driver data and every file open on it.
+#[pin_data]
 pub(crate) struct Card {
     pub(crate) mode: Mode,
     /// Bytes of VRAM that userspace can reach (mmap, read, write).
@@ -37,6 +40,8 @@ pub(crate) struct Card {
     /// Revoked when the card is unbound.
     pub(crate) vram: Devres<Vram>,
     pub(crate) dev: ARef<kernel::device::Device>,
+    #[pin]
+    pub(crate) user_mappings: UserMappings,
 }
 
 impl Card {
@@ -50,6 +55,14 @@ impl Card {
         dev_dbg!(self.dev, "card was unbound; refusing access\n");
         ENODEV
     }
+
+    /// `ENODEV` once the card has been unbound, for calls that do not touch VRAM themselves.
+    fn check_bound(&self) -> Result {
+        match self.vram.try_access() {
+            Some(_) => Ok(()),
+            None => Err(self.vram_gone()),
+        }
+    }
 }
 
 /// The file operations of `/dev/bochsfbN`. Each open file is just a reference to its card.
@@ -60,11 +73,14 @@ impl MiscDevice for CardFile {
     type Ptr = Arc<Card>;
     type RegistrationData = Arc<Card>;
 
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
-        Ok(misc.data().clone())
+    fn open(file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
+        let card = misc.data().clone();
+        card.user_mappings.attach(file)?;
+        Ok(card)
     }
 
     fn llseek(card: ArcBorrow<'_, Card>, seek: SeekRequest<'_>) -> Result<i64> {
+        card.check_bound()?;
         // Positions are VRAM offsets: 0..=vram_size, anything else is EINVAL.
         seek.fixed_size(i64::try_from(card.vram_size)?)
     }
@@ -144,11 +160,13 @@ impl MiscDevice for CardFile {
             Some(vram) => vram.user_window(),
             None => return Err(card.vram_gone()),
         };
-        // Checks offset and length against VRAM (EINVAL past the end) and maps it.
-        window.map_write_combined(vma)
+        // Checks offset and length against VRAM (EINVAL past the end) and maps it, unless the
+        // card was unbound meanwhile.
+        card.user_mappings.map(vma, window)
     }
 
     fn ioctl(card: ArcBorrow<'_, Card>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        card.check_bound()?;
         match cmd {
             mode::IOCTL_GET_MODE => {
                 let bytes = mode::mode_abi_bytes(&card.mode, card.vram_size);

@@ -26,3 +26,8 @@ fn sixteen_and_24_bpp_modes_are_set_and_reachable() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn unbind_revokes_open_files_and_mappings_and_rebind_works() -> Result<()> {
+    with_guest(&[], |vm| run_ok(vm, "bochsfb-check unbind").map(drop))
+}

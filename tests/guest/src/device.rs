@@ -124,6 +124,11 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// The start of the mapping, for accesses the borrow checker cannot follow (a child process).
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
     /// The mapped bytes.
     pub fn as_slice(&self) -> &[u8] {
         // SAFETY: ptr..ptr+len stays mapped and readable until drop, which

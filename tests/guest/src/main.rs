@@ -5,6 +5,7 @@ mod badinput;
 mod device;
 mod report;
 mod roundtrip;
+mod unbind;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Roundtrip(Target),
     /// Every bad input gets its documented errno, and the device still works afterwards.
     Badinput(Target),
+    /// Unbinding the card while it is open and mapped revokes access; binding it again works.
+    Unbind(Target),
 }
 
 #[derive(Debug, Args)]
@@ -50,7 +53,8 @@ fn open(path: &Path) -> Result<(Device, BochsfbMode), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Roundtrip(target) | Command::Badinput(target)) = &cli.command;
+    let (Command::Roundtrip(target) | Command::Badinput(target) | Command::Unbind(target)) =
+        &cli.command;
     let mut report = Report::default();
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
             match cli.command {
                 Command::Roundtrip(_) => roundtrip::run(&device, mode.vram_size, &mut report),
                 Command::Badinput(_) => badinput::run(&device, &mode, &mut report),
+                Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
             }
         }
         Err(why) => {
