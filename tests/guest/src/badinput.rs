@@ -29,6 +29,13 @@ pub fn run(device: &Device, mode: &BochsfbMode, report: &mut Report) {
         "mmap MAP_PRIVATE -> EINVAL",
         expect_errno(device.mmap(page, 0, MAP_PRIVATE), EINVAL),
     );
+    report.check(
+        "mmap PROT_EXEC -> EINVAL",
+        expect_errno(
+            device.mmap_prot(page, 0, MAP_SHARED, libc::PROT_READ | libc::PROT_EXEC),
+            EINVAL,
+        ),
+    );
 
     report.check(
         "lseek SEEK_SET vram_size + 1 -> EINVAL",

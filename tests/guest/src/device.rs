@@ -97,13 +97,24 @@ impl Device {
 
     /// `mmap(NULL, len, PROT_READ|PROT_WRITE, flags, fd, offset)`.
     pub fn mmap(&self, len: usize, offset: u64, flags: libc::c_int) -> io::Result<Mapping> {
+        self.mmap_prot(len, offset, flags, libc::PROT_READ | libc::PROT_WRITE)
+    }
+
+    /// `mmap(NULL, len, prot, flags, fd, offset)`.
+    pub fn mmap_prot(
+        &self,
+        len: usize,
+        offset: u64,
+        flags: libc::c_int,
+        prot: libc::c_int,
+    ) -> io::Result<Mapping> {
         // SAFETY: with a NULL hint the kernel picks a fresh range that overlaps
         // no memory Rust owns; the other arguments are plain values.
         let addr = unsafe {
             libc::mmap(
                 ptr::null_mut(),
                 len,
-                libc::PROT_READ | libc::PROT_WRITE,
+                prot,
                 flags,
                 self.fd(),
                 offset as i64,
