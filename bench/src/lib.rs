@@ -6,6 +6,7 @@
 //! [`JSON_BEGIN`] and [`JSON_END`] lines; the host (`qemu-bochs bench`, the
 //! e2e test) parses it with [`parse_guest_output`] and does the statistics.
 
+pub mod paths;
 pub mod pattern;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,44 @@ impl Driver {
         match self {
             Driver::Bochsfb => "bochsfb",
             Driver::BochsDrm => "bochs-drm",
+        }
+    }
+}
+
+/// The workloads, in the order they run. Frame copy is last: it leaves the
+/// path's test image on screen for the host to check.
+pub const WORKLOADS: [Workload; 6] = [
+    Workload::FrameFill,
+    Workload::Scanline,
+    Workload::Sprites(8),
+    Workload::Sprites(64),
+    Workload::Pixels,
+    Workload::FrameCopy,
+];
+
+/// What gets drawn, in frames that each end with one present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// One copy of a whole frame from RAM.
+    FrameCopy,
+    /// One whole frame of one colour.
+    FrameFill,
+    /// A frame copied one row per call.
+    Scanline,
+    /// N x N sprites copied from RAM to random positions.
+    Sprites(u32),
+    /// Single pixels at random positions.
+    Pixels,
+}
+
+impl Workload {
+    pub fn name(self) -> String {
+        match self {
+            Workload::FrameCopy => "frame copy".into(),
+            Workload::FrameFill => "frame fill".into(),
+            Workload::Scanline => "scanline".into(),
+            Workload::Sprites(n) => format!("sprite {n}x{n}"),
+            Workload::Pixels => "pixel".into(),
         }
     }
 }

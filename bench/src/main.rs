@@ -8,19 +8,21 @@
 
 mod canvas;
 mod measure;
-mod paths;
+mod open;
 mod workloads;
 
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use bochsfb_bench::{Driver, GuestReport, Measurement, PathReport, JSON_BEGIN, JSON_END};
+use bochsfb_bench::paths::{Path, PATHS};
+use bochsfb_bench::{
+    Driver, GuestReport, Measurement, PathReport, JSON_BEGIN, JSON_END, WORKLOADS,
+};
 use clap::Parser;
 
 use crate::measure::Budget;
-use crate::paths::{Path, PATHS};
-use crate::workloads::{Scene, WORKLOADS};
+use crate::workloads::Scene;
 
 /// mmap versus write: time every workload through every path of one driver.
 #[derive(Debug, Parser)]
@@ -98,7 +100,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
 fn run_path(path: &Path, seed: u32, budget: Budget) -> io::Result<PathReport> {
     let mut measurements = Vec::new();
     let mut geometry = None;
-    paths::with_canvas(path, &mut |canvas| {
+    open::with_canvas(path, &mut |canvas| {
         let g = canvas.geometry();
         geometry = Some(g);
         for workload in WORKLOADS {

@@ -1,22 +1,11 @@
-//! What gets drawn: whole frames, scanlines, sprites and single pixels, each
-//! grouped into frames that end with one `present`.
+//! How each [`Workload`] is drawn: prepared scenes, whole frames that end
+//! with one `present`.
 
 use std::io;
 
-use bochsfb_bench::{pattern, Geometry};
+use bochsfb_bench::{pattern, Geometry, Workload};
 
 use crate::canvas::{Canvas, Rect};
-
-/// The workloads, in the order they run. Frame copy is last: it leaves the
-/// path's test image on screen for the host to check.
-pub const WORKLOADS: [Workload; 6] = [
-    Workload::FrameFill,
-    Workload::Scanline,
-    Workload::Sprites(8),
-    Workload::Sprites(64),
-    Workload::Pixels,
-    Workload::FrameCopy,
-];
 
 /// Sprites and pixels per frame: 8x8 and 64x64 sprites cover the same area.
 const SPRITE_AREA_PER_FRAME: u32 = 64 * 1024;
@@ -27,32 +16,6 @@ const MAX_DAMAGE_RECTS: usize = 256;
 const POSITION_SEED: u64 = 0x5eed_b0c5;
 /// The colour of frame fill.
 const FILL_RGB: [u8; 3] = [0x20, 0x60, 0xa0];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Workload {
-    /// One copy of a whole frame from RAM.
-    FrameCopy,
-    /// One whole frame of one colour.
-    FrameFill,
-    /// A frame copied one row per call.
-    Scanline,
-    /// N x N sprites copied from RAM to random positions.
-    Sprites(u32),
-    /// Single pixels at random positions.
-    Pixels,
-}
-
-impl Workload {
-    pub fn name(self) -> String {
-        match self {
-            Workload::FrameCopy => "frame copy".into(),
-            Workload::FrameFill => "frame fill".into(),
-            Workload::Scanline => "scanline".into(),
-            Workload::Sprites(n) => format!("sprite {n}x{n}"),
-            Workload::Pixels => "pixel".into(),
-        }
-    }
-}
 
 /// Everything a workload needs, prepared before the clock starts.
 pub struct Scene {
@@ -165,6 +128,7 @@ impl XorShift {
 mod tests {
     use super::*;
     use crate::canvas::MmapCanvas;
+    use bochsfb_bench::WORKLOADS;
 
     const G: Geometry = Geometry {
         width: 200,

@@ -11,18 +11,26 @@ mount -t tmpfs tmpfs /tmp
 # The harness logs what it sends; the tty's echo would only interleave with output.
 stty -echo
 
-# Kernel command line words bochsfb.NAME=VALUE become module arguments NAME=VALUE.
+# Kernel command line words bochsfb.NAME=VALUE become module arguments NAME=VALUE;
+# qemu_bochs.driver=bochs-drm loads the kernel's C DRM driver instead of bochsfb.
 params=
+driver=bochsfb
 read -r cmdline < /proc/cmdline
 set -f
 for word in $cmdline; do
     case "$word" in
         bochsfb.*=*) params="$params ${word#bochsfb.}" ;;
+        qemu_bochs.driver=*) driver="${word#qemu_bochs.driver=}" ;;
     esac
 done
 set +f
 
-insmod /lib/modules/bochsfb.ko $params
+case "$driver" in
+    bochsfb) insmod /lib/modules/bochsfb.ko $params ;;
+    # bochs.ko and its DRM dependencies, listed in /lib/modules/$(uname -r)/modules.dep.
+    bochs-drm) modprobe bochs ;;
+    *) echo "unknown qemu_bochs.driver=$driver"; false ;;
+esac
 rc=$?
 if [ "$rc" -eq 0 ]; then
     echo "@@bochsfb:ready"

@@ -8,7 +8,9 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::{guest_programs, initramfs, kernel_build, kernel_source, module, paths, prereqs};
+use crate::{
+    guest_programs, initramfs, kernel_build, kernel_source, module, paths, peer_modules, prereqs,
+};
 
 /// Names the manifest written by `qemu-bochs build` / `qemu-bochs test`.
 pub const MANIFEST_ENV: &str = "BOCHSFB_ARTIFACTS";
@@ -107,6 +109,8 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
             busybox: Path::new(initramfs::HOST_BUSYBOX),
             module: &module,
             programs: &programs,
+            kernel_release: &kernel.release,
+            peer_modules: &peer_modules::peer_modules(&kernel.dir)?,
         },
     )?;
 

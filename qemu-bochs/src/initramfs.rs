@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use flate2::{write::GzEncoder, Compression};
 
 use crate::cpio::CpioWriter;
+use crate::peer_modules::{self, KernelModule};
 use crate::steps::output_of;
 
 /// The guest's `/init` (a busybox sh script).
@@ -21,6 +22,11 @@ pub struct Contents<'a> {
     pub module: &'a Path,
     /// `(name, host path)`: installed as `/bin/<name>`.
     pub programs: &'a [(String, PathBuf)],
+    /// `uname -r` of the guest kernel: where modprobe looks.
+    pub kernel_release: &'a str,
+    /// The C driver and its dependencies (see [`crate::peer_modules`]),
+    /// installed under `/lib/modules/<release>/` with a `modules.dep`.
+    pub peer_modules: &'a [(KernelModule, PathBuf)],
 }
 
 /// Writes the initramfs to `out`.
@@ -57,6 +63,34 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
     for (name, path) in contents.programs {
         cpio.file(&format!("bin/{name}"), 0o755, &read(path)?)?;
     }
+    let release_dir = format!("lib/modules/{}", contents.kernel_release);
+    cpio.dir(&release_dir, 0o755)?;
+    let mut dirs = vec![release_dir.clone()];
+    for (module, host_path) in contents.peer_modules {
+        let guest_path = format!("{release_dir}/{}", peer_modules::guest_path(module));
+        // The kernel's unpacker needs every parent directory first.
+        let mut parent = Path::new(&guest_path).parent();
+        let mut missing = Vec::new();
+        while let Some(dir) = parent.filter(|d| !dirs.iter().any(|known| Path::new(known) == *d)) {
+            missing.push(dir.to_string_lossy().into_owned());
+            parent = dir.parent();
+        }
+        for dir in missing.into_iter().rev() {
+            cpio.dir(&dir, 0o755)?;
+            dirs.push(dir);
+        }
+        cpio.file(&guest_path, 0o644, &read(host_path)?)?;
+    }
+    let modules: Vec<KernelModule> = contents
+        .peer_modules
+        .iter()
+        .map(|(m, _)| m.clone())
+        .collect();
+    cpio.file(
+        &format!("{release_dir}/modules.dep"),
+        0o644,
+        peer_modules::modules_dep(&modules).as_bytes(),
+    )?;
     let gz = cpio.finish()?;
     let mut writer = gz.finish()?;
     std::io::Write::flush(&mut writer)?;
@@ -93,8 +127,11 @@ mod tests {
             "< /proc/cmdline",
             "<<'EOF'\nconsole=ttyS0 bochsfb.vram_limit=4096 panic=-1 bochsfb.name=x=y *\nEOF",
         );
-        let script = format!("{snippet}\necho \"[$params]\"");
+        let script = format!("{snippet}\necho \"[$params] $driver\"");
         let out = output_of(Command::new(sh).args(["-c", &script])).unwrap();
-        assert_eq!(out.trim(), "[ vram_limit=4096 name=x=y]");
+        assert_eq!(out.trim(), "[ vram_limit=4096 name=x=y] bochsfb");
+        let drm = script.replace("panic=-1", "qemu_bochs.driver=bochs-drm");
+        let out = output_of(Command::new(sh).args(["-c", &drm])).unwrap();
+        assert!(out.trim().ends_with("] bochs-drm"), "{out}");
     }
 }

@@ -22,6 +22,7 @@ pub mod kernel_build;
 pub mod kernel_source;
 pub mod module;
 pub mod paths;
+pub mod peer_modules;
 pub mod prereqs;
 pub mod protocol;
 pub mod qmp;
@@ -29,4 +30,5 @@ pub mod steps;
 pub mod vm;
 
 pub use artifacts::{build_all, Artifacts, BuildOptions};
+pub use protocol::GuestDriver;
 pub use vm::{Accel, Display, RunOutput, Vm, VmConfig};

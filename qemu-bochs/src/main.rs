@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use qemu_bochs::{
-    artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, Vm, VmConfig,
+    artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
+    VmConfig,
 };
 
 #[derive(Parser)]
@@ -73,6 +74,12 @@ struct VmArgs {
     /// VRAM of the VGA card in MiB (power of two).
     #[arg(long, default_value_t = 16)]
     vgamem_mb: u32,
+    /// Display driver the guest loads: bochsfb, or the kernel's C DRM driver to compare with.
+    #[arg(long, value_enum, default_value_t = GuestDriver::Bochsfb)]
+    driver: GuestDriver,
+    /// Extra kernel command line word (repeatable), e.g. `video=640x480` for bochs-drm.
+    #[arg(long = "kernel-arg", value_name = "WORD")]
+    kernel_args: Vec<String>,
     /// Module parameter for bochsfb.ko (repeatable).
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = protocol::parse_module_param)]
     params: Vec<(String, String)>,
@@ -90,7 +97,9 @@ impl VmArgs {
             vgamem_mb: self.vgamem_mb,
             accel: self.accel,
             display,
+            driver: self.driver,
             module_params: self.params.clone(),
+            kernel_args: self.kernel_args.clone(),
             echo_console: self.verbose,
             boot_timeout: Duration::from_secs(self.boot_timeout),
             ..VmConfig::default()

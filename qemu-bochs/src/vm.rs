@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::artifacts::Artifacts;
 use crate::paths;
-use crate::protocol::{self, GuestEvent};
+use crate::protocol::{self, GuestDriver, GuestEvent};
 use crate::qmp::Qmp;
 use crate::steps::{output_of, tail_lines};
 
@@ -51,8 +51,12 @@ pub struct VmConfig {
     pub vgamem_mb: u32,
     pub accel: Accel,
     pub display: Display,
+    /// Which display driver `/init` loads.
+    pub driver: GuestDriver,
     /// `(name, value)` module parameters, passed as `bochsfb.name=value`.
     pub module_params: Vec<(String, String)>,
+    /// More kernel command line words (e.g. `video=1024x768` for the C driver).
+    pub kernel_args: Vec<String>,
     pub memory_mb: u32,
     pub cpus: u32,
     /// Time from starting QEMU to `@@bochsfb:ready`.
@@ -73,7 +77,9 @@ impl Default for VmConfig {
             vgamem_mb: 16,
             accel: Accel::Tcg,
             display: Display::Headless,
+            driver: GuestDriver::Bochsfb,
             module_params: Vec::new(),
+            kernel_args: Vec::new(),
             memory_mb: 512,
             cpus: 2,
             boot_timeout: Duration::from_secs(120),
@@ -178,7 +184,10 @@ impl Vm {
             match protocol::parse_guest_line(&line) {
                 Some(GuestEvent::Ready) => break,
                 Some(GuestEvent::InsmodFailed(status)) => {
-                    return Err(vm.fail(format!("insmod bochsfb.ko failed with status {status}")))
+                    return Err(vm.fail(format!(
+                        "loading the {} driver failed with status {status}",
+                        config.driver.name()
+                    )))
                 }
                 _ => {}
             }
@@ -458,7 +467,7 @@ pub fn qemu_args(
         "-initrd",
         &path(&artifacts.initramfs)?,
         "-append",
-        &protocol::kernel_cmdline(&config.module_params),
+        &protocol::kernel_cmdline(config.driver, &config.module_params, &config.kernel_args),
         "-no-reboot",
         "-vga",
         "none",
