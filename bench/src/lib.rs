@@ -178,6 +178,8 @@ pub struct GuestReport {
     pub memcpy_bytes: u64,
     /// RAM-to-RAM memcpy in the same guest: the physical limit.
     pub memcpy: Vec<Run>,
+    /// `getppid` calls (ops): the cost of entering the kernel at all.
+    pub null_syscall: Vec<Run>,
     pub paths: Vec<PathReport>,
 }
 
@@ -230,6 +232,7 @@ mod tests {
                 bytes: 1000,
                 syscalls: 0,
             }],
+            null_syscall: vec![],
             paths: vec![],
         }
     }

@@ -85,6 +85,8 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
         .map_or(1 << 20, |r| r.geometry.frame_bytes());
     eprintln!("bench: memcpy of {memcpy_bytes} bytes, RAM to RAM");
     let memcpy = measure::memcpy(memcpy_bytes, budget);
+    eprintln!("bench: null system call (getppid)");
+    let null_syscall = measure::null_syscall(budget);
     Ok(GuestReport {
         driver: cli.driver,
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")?
@@ -93,6 +95,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
         quick: cli.quick,
         memcpy_bytes: memcpy_bytes as u64,
         memcpy,
+        null_syscall,
         paths: reports,
     })
 }

@@ -60,6 +60,31 @@ pub fn memcpy(bytes: usize, budget: Budget) -> Vec<Run> {
         .collect()
 }
 
+/// The cheapest system call, `getppid`, timed like the workloads: what
+/// entering and leaving the kernel costs, before a driver does any work.
+pub fn null_syscall(budget: Budget) -> Vec<Run> {
+    const CALLS_PER_FRAME: u64 = 1000;
+    (0..budget.runs)
+        .map(|_| {
+            let (frames, elapsed) = timed(budget.run_time, || {
+                for _ in 0..CALLS_PER_FRAME {
+                    // SAFETY: getppid takes no arguments and cannot fail.
+                    black_box(unsafe { libc::getppid() });
+                }
+                Ok(())
+            })
+            .expect("getppid cannot fail");
+            Run {
+                seconds: elapsed.as_secs_f64(),
+                frames,
+                ops: frames * CALLS_PER_FRAME,
+                bytes: 0,
+                syscalls: frames * CALLS_PER_FRAME,
+            }
+        })
+        .collect()
+}
+
 /// Calls `frame` until `at_least` has passed; returns the calls and the time.
 fn timed(
     at_least: Duration,
@@ -90,5 +115,7 @@ mod tests {
         let runs = memcpy(1 << 16, budget);
         assert_eq!(runs.len(), 2);
         assert!(runs.iter().all(|r| r.frames > 0 && r.mb_per_s() > 0.0));
+        let calls = null_syscall(budget);
+        assert!(calls.iter().all(|r| r.syscalls == r.ops && r.ops >= 1000));
     }
 }

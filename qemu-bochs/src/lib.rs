@@ -15,6 +15,7 @@
 //! ```
 
 pub mod artifacts;
+pub mod bench;
 pub mod cpio;
 pub mod guest_programs;
 pub mod initramfs;

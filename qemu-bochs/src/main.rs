@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::{
     artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
     VmConfig,
@@ -57,6 +58,25 @@ enum Cmd {
         /// The guest command line, e.g. `-- bochsfb-check --all`.
         #[arg(last = true, required = true)]
         command: Vec<String>,
+    },
+    /// mmap versus write: benchmark bochsfb and the C bochs DRM driver in every mode;
+    /// writes results.json, results.md and PNG charts.
+    Bench {
+        /// One mode, short runs: proves every path works (seconds, not minutes).
+        #[arg(long)]
+        quick: bool,
+        /// CPU accelerator (KVM hangs on the project's nested-PVM build machines).
+        #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+        accel: Accel,
+        /// Where results go.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+        /// Timed runs per path and workload.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Minimum length of one run, in milliseconds.
+        #[arg(long, default_value_t = 250)]
+        run_ms: u64,
     },
     /// Build everything, then `cargo test --workspace` with BOCHSFB_ARTIFACTS set.
     Test {
@@ -149,6 +169,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             timeout,
             command,
         } => run_command(&vm, &command.join(" "), Duration::from_secs(timeout)),
+        Cmd::Bench {
+            quick,
+            accel,
+            out,
+            runs,
+            run_ms,
+        } => {
+            let options = BenchOptions {
+                quick,
+                accel,
+                runs,
+                run_ms,
+            };
+            bench(&options, &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Test { cargo_args } => test(&cargo_args),
     }
 }
@@ -209,6 +245,16 @@ fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCo
     eprintln!("guest: exit status {}", out.status);
     // Exit codes are 0..=255; a guest status outside that still means failure.
     Ok(ExitCode::from(u8::try_from(out.status).unwrap_or(1)))
+}
+
+fn bench(options: &BenchOptions, out: &std::path::Path) -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let results = qemu_bochs::bench::run(&artifacts, options, out)?;
+    for path in qemu_bochs::bench::write_results(&results, out)? {
+        println!("{}", path.display());
+    }
+    eprintln!("bench: done in {:.0} s", results.seconds);
+    qemu_bochs::bench::check_pixels(&results)
 }
 
 fn test(cargo_args: &[String]) -> Result<ExitCode> {

@@ -9,7 +9,8 @@ use crate::paths;
 use crate::steps::output_of;
 
 /// Debian packages for the kernel build, the guest programs and QEMU.
-/// (`patch` applies the kernel patches; `libc6-dev` gives the static libc the
+/// (`patch` applies the kernel patches; `fonts-dejavu-core` gives the
+/// benchmark charts their font; `libc6-dev` gives the static libc the
 /// `+crt-static` guest programs link against.)
 pub const DEBIAN_PACKAGES: &[&str] = &[
     "flex",
@@ -27,6 +28,7 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "gcc",
     "libc6-dev",
     "patch",
+    "fonts-dejavu-core",
 ];
 
 /// Linux 7.3 refuses older bindgen versions.
