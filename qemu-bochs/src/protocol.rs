@@ -29,21 +29,33 @@ pub fn parse_guest_line(line: &str) -> Option<GuestEvent<'_>> {
     // The marker is the last thing on its line, so search from the right.
     let at = line.rfind(MARKER)?;
     let (before, marker) = (&line[..at], &line[at + MARKER.len()..]);
-    let (word, arg) = marker.split_once(' ').unwrap_or((marker, ""));
+    let word = leading(marker, |c| c.is_ascii_lowercase() || c == '-');
+    let arg = marker[word.len()..].strip_prefix(' ').unwrap_or("");
+    // The kernel writes to the same console and may glue a message onto the end of a marker
+    // line ("@@bochsfb:status 0[    1.88] WARNING: ..."), so each argument is only its leading
+    // token; the kernel text still reaches the log and the report scan.
+    let number = || leading(arg, |c| c.is_ascii_digit() || c == '-').parse().ok();
     match word {
-        "ready" if arg.is_empty() => Some(GuestEvent::Ready),
-        "insmod-failed" => Some(GuestEvent::InsmodFailed(arg.trim().parse().ok()?)),
+        "ready" => Some(GuestEvent::Ready),
+        "insmod-failed" => Some(GuestEvent::InsmodFailed(number()?)),
         "status" => Some(GuestEvent::Status {
-            status: arg.trim().parse().ok()?,
+            status: number()?,
             before,
         }),
         // Names are checked by the caller, which must still answer the guest.
-        "screendump" if !arg.trim().is_empty() => Some(GuestEvent::Screendump {
-            name: arg.trim(),
-            before,
-        }),
+        "screendump" => {
+            // Up to a kernel timestamp's `[`; bad names still reach the caller to be refused.
+            let name = leading(arg, |c| !c.is_whitespace() && c != '[');
+            (!name.is_empty()).then_some(GuestEvent::Screendump { name, before })
+        }
         _ => None,
     }
+}
+
+/// The longest prefix of `text` whose characters all satisfy `keep`.
+fn leading(text: &str, keep: impl Fn(char) -> bool) -> &str {
+    let end = text.find(|c| !keep(c)).unwrap_or(text.len());
+    &text[..end]
 }
 
 /// Screenshot names become file names on the host: no paths, no surprises.
@@ -169,6 +181,29 @@ mod tests {
             parse_guest_line("@@bochsfb:screendump ../x"),
             Some(GuestEvent::Screendump {
                 name: "../x",
+                before: ""
+            })
+        );
+    }
+
+    #[test]
+    fn kernel_text_glued_to_a_marker_is_not_part_of_it() {
+        let glued = "[    1.880069] WARNING: CPU: 0 PID: 1 at fake.c:1 injected";
+        assert_eq!(
+            parse_guest_line(&format!("@@bochsfb:status 0{glued}")),
+            Some(GuestEvent::Status {
+                status: 0,
+                before: ""
+            })
+        );
+        assert_eq!(
+            parse_guest_line(&format!("@@bochsfb:ready{glued}")),
+            Some(GuestEvent::Ready)
+        );
+        assert_eq!(
+            parse_guest_line(&format!("@@bochsfb:screendump tc{glued}")),
+            Some(GuestEvent::Screendump {
+                name: "tc",
                 before: ""
             })
         );
