@@ -77,6 +77,9 @@ enum Cmd {
         /// Minimum length of one run, in milliseconds.
         #[arg(long, default_value_t = 250)]
         run_ms: u64,
+        /// Boot nothing: redraw results.md and the charts from `<out>/results.json`.
+        #[arg(long)]
+        redraw: bool,
     },
     /// Build everything, then `cargo test --workspace` with BOCHSFB_ARTIFACTS set.
     Test {
@@ -175,7 +178,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out,
             runs,
             run_ms,
+            redraw,
         } => {
+            if redraw {
+                return redraw_bench(&out).map(|()| ExitCode::SUCCESS);
+            }
             let options = BenchOptions {
                 quick,
                 accel,
@@ -255,6 +262,18 @@ fn bench(options: &BenchOptions, out: &std::path::Path) -> Result<()> {
     }
     eprintln!("bench: done in {:.0} s", results.seconds);
     qemu_bochs::bench::check_pixels(&results)
+}
+
+fn redraw_bench(out: &std::path::Path) -> Result<()> {
+    let json = out.join("results.json");
+    let text = std::fs::read_to_string(&json)
+        .with_context(|| format!("cannot read {}", json.display()))?;
+    let results: qemu_bochs::bench::BenchResults =
+        serde_json::from_str(&text).with_context(|| format!("bad {}", json.display()))?;
+    for path in qemu_bochs::bench::write_results(&results, out)? {
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 fn test(cargo_args: &[String]) -> Result<ExitCode> {

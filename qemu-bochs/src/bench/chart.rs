@@ -172,6 +172,7 @@ fn draw_bars(bars: &Bars, png: &Path) -> Result<()> {
             .disable_x_mesh()
             .x_labels(0)
             .y_desc(bars.y_label)
+            .y_label_formatter(&|v| format!("{v}"))
             .label_style((FONT_FAMILY, 13))
             .draw()?;
         let slot = 0.8 / bars.series.len() as f64;

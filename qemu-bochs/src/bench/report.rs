@@ -184,9 +184,13 @@ fn targets(rows: &[Row], modes: &[String]) -> String {
             );
             if value < 0.9 {
                 why.push(format!(
-                    "mmap frame copy in {mode} reached {value:.2} of memcpy: the copy into the \
-                     mapping is the same memcpy, but under TCG stores to VRAM take QEMU's slower \
-                     path for device-backed pages (VRAM's dirty tracking for the display)."
+                    "mmap frame copy in {mode} reached {value:.2} of memcpy. The copy into the \
+                     mapping is the same glibc memcpy as the baseline, and under TCG VRAM is plain \
+                     host memory whose caching type is not modelled, so write-combining is not \
+                     the cause: the gap lies in how QEMU handles stores to VRAM (its own RAM \
+                     block, with dirty logging for the display), which was not profiled further. \
+                     The memcpy table shows how much the baseline itself moves between boots \
+                     on this shared host."
                 ));
             }
         }
@@ -251,9 +255,10 @@ fn per_call_cost(rows: &[Row], mode: &str, workload: &str, ratio: f64) -> String
         "{workload} in {mode}: {ratio:.1}×. One op ({bytes:.0} bytes) took {:.2} µs through \
          lseek + write: {calls:.0} calls × {:.2} µs to enter and leave the kernel (a null \
          `getppid`) = {entry_us:.2} µs, {copy_us:.2} µs to move the bytes at write()'s \
-         full-frame rate, and {driver_us:.2} µs of fixed work per op in the driver (bounce \
-         buffer, position, locking). Through mmap it took {:.2} µs: under TCG every \
-         guest store is itself emulated, so the copies both paths make cost far more than on \
+         full-frame rate, and {driver_us:.2} µs more in the driver: each call allocates and \
+         zeroes a bounce buffer, copies the user's bytes into it, then into VRAM with \
+         `memcpy_toio`, and small copies cost far more per byte than a full frame's. \
+         Through mmap it took {:.2} µs: under TCG every guest store is itself emulated, so the copies both paths make cost far more than on \
          hardware, and the ratio is set by emulated copying as much as by system calls.",
         write.us_per_op(),
         write.null_syscall_us.unwrap_or(0.0),
