@@ -125,14 +125,16 @@ impl MiscDevice for CardFile {
         }
         let start = pos as usize;
 
-        let mut bounce = KVec::from_elem(0u8, total.min(COPY_CHUNK), GFP_KERNEL)?;
+        // Left uninitialised: every byte sent to VRAM was first copied in from the user.
+        let mut bounce = KVec::<u8>::with_capacity(total.min(COPY_CHUNK), GFP_KERNEL)?;
         let mut done = 0;
         while done < total {
             let want = (total - done).min(COPY_CHUNK);
             // Copy from the user first (may fault and sleep), then into VRAM under the guard.
-            let copied = iov.copy_from_iter(&mut bounce[..want]);
+            let chunk = iov.copy_from_iter_raw(&mut bounce.spare_capacity_mut()[..want]);
+            let copied = chunk.len();
             match card.vram.try_access() {
-                Some(vram) => vram.write(start + done, &bounce[..copied])?,
+                Some(vram) => vram.write(start + done, chunk)?,
                 None => return Err(card.vram_gone()),
             }
             done += copied;
