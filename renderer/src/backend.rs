@@ -41,7 +41,7 @@ fn open_device(path: &Path) -> Result<(File, Mode), Error> {
         .map_err(failed(Syscall::Open, path))?;
     let raw = abi::get_mode(&file).map_err(failed(Syscall::GetMode, path))?;
     let mode = Mode::from(raw);
-    mode.validate(usize::try_from(raw.vram_size).unwrap_or(usize::MAX))?;
+    mode.validate(usize::try_from(raw.fb_size).unwrap_or(usize::MAX))?;
     Ok((file, mode))
 }
 

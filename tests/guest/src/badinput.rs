@@ -11,18 +11,18 @@ use crate::report::{describe, errno_name, Outcome, Report};
 use crate::roundtrip::{compare, load, pattern, store, FdPath};
 
 pub fn run(device: &Device, mode: &BochsfbMode, report: &mut Report) {
-    let vram = mode.vram_size;
+    let vram = mode.fb_size;
     let end = vram as i64;
     let page = page_size();
     report.check("GET_MODE values are plausible", plausible(mode));
 
     let len = vram as usize + page;
     report.check(
-        "mmap len = vram_size + page -> EINVAL",
+        "mmap len = fb_size + page -> EINVAL",
         expect_errno(device.mmap(len, 0, MAP_SHARED), EINVAL),
     );
     report.check(
-        "mmap off = vram_size, len = page -> EINVAL",
+        "mmap off = fb_size, len = page -> EINVAL",
         expect_errno(device.mmap(page, vram, MAP_SHARED), EINVAL),
     );
     report.check(
@@ -38,7 +38,7 @@ pub fn run(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     );
 
     report.check(
-        "lseek SEEK_SET vram_size + 1 -> EINVAL",
+        "lseek SEEK_SET fb_size + 1 -> EINVAL",
         expect_errno(device.lseek(end + 1, SEEK_SET), EINVAL),
     );
     report.check(
@@ -50,7 +50,7 @@ pub fn run(device: &Device, mode: &BochsfbMode, report: &mut Report) {
         expect_errno(device.lseek(1, SEEK_END), EINVAL),
     );
     report.check(
-        "lseek SEEK_END 0 -> vram_size",
+        "lseek SEEK_END 0 -> fb_size",
         expect_value(device.lseek(0, SEEK_END), end),
     );
 
@@ -108,10 +108,10 @@ fn plausible(mode: &BochsfbMode) -> Outcome {
             "stride {} < width * bpp / 8 = {row_bytes}",
             mode.stride
         ))
-    } else if frame_bytes > mode.vram_size {
+    } else if frame_bytes > mode.fb_size || mode.fb_size > mode.vram_size {
         Err(format!(
-            "stride * height = {frame_bytes} > vram_size {}",
-            mode.vram_size
+            "not stride * height = {frame_bytes} <= fb_size {} <= vram_size {}",
+            mode.fb_size, mode.vram_size
         ))
     } else {
         Ok(())

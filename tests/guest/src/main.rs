@@ -59,10 +59,10 @@ fn main() -> ExitCode {
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
         Ok((device, mode)) => {
-            let mode_text = format!("{}, vram_size {}", Mode::from(mode), mode.vram_size);
+            let mode_text = format!("{}, fb_size {}", Mode::from(mode), mode.fb_size);
             report.check(&format!("{name} ({mode_text})"), Ok(()));
             match cli.command {
-                Command::Roundtrip(_) => roundtrip::run(&device, mode.vram_size, &mut report),
+                Command::Roundtrip(_) => roundtrip::run(&device, mode.fb_size, &mut report),
                 Command::Badinput(_) => badinput::run(&device, &mode, &mut report),
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
             }

@@ -17,15 +17,15 @@ pub enum FdPath {
     Seek,
 }
 
-pub fn run(device: &Device, vram_size: u64, report: &mut Report) {
-    if vram_size < 64 * 1024 {
+pub fn run(device: &Device, fb_size: u64, report: &mut Report) {
+    if fb_size < 64 * 1024 {
         report.check(
             "VRAM is big enough to test",
-            Err(format!("only {vram_size} bytes")),
+            Err(format!("only {fb_size} bytes")),
         );
         return;
     }
-    let offsets = [0, 3 * 4096 + 13, vram_size - LEN as u64];
+    let offsets = [0, 3 * 4096 + 13, fb_size - LEN as u64];
     for offset in offsets {
         // A different stream per check, so bytes left by the previous one can't pass it.
         let data = |check: u64| pattern(offset * 4 + check, LEN);
