@@ -7,18 +7,25 @@
 //! Each card gets `/dev/bochsfbN`; see `chardev.rs` for its file operations and
 //! docs/architecture.md for the userspace ABI.
 //!
-//! Module parameters `width`, `height` and `bpp` choose the mode set at probe time
-//! (default 1024x768, 32 bpp).
+//! The mode set at probe time is the card's EDID preferred mode (QEMU's `xres`/`yres` device
+//! properties), else 1024x768; module parameters `width`, `height` and `bpp` override it.
+//! Userspace changes it later with `BOCHSFB_IOCTL_SET_MODE` or `FBIOPUT_VSCREENINFO`.
 
+mod card;
 mod chardev;
 mod dispi;
+mod edid;
+mod fbdev;
 mod mode;
+mod shadow;
+mod sysfs;
 mod user_mappings;
 mod vram;
 
-use chardev::{Card, CardFile};
+use card::{Card, CardKind};
+use chardev::CardFile;
 use core::sync::atomic::{AtomicU32, Ordering};
-use dispi::{Dispi, MmioBar};
+use dispi::Dispi;
 use kernel::{
     device::Core,
     devres::Devres,
@@ -28,7 +35,6 @@ use kernel::{
     sync::Arc,
 };
 use mode::Mode;
-use user_mappings::UserMappings;
 use vram::Vram;
 
 /// QEMU's vendor ID for its Bochs-compatible display devices (not in `pci_ids.h`).
@@ -39,8 +45,12 @@ const QEMU_VGA_DEVICE: u32 = 0x1111;
 const VRAM_BAR: u32 = 0;
 const MMIO_BAR: u32 = 2;
 
+/// The mode when neither EDID nor the module parameters give one.
+const FALLBACK_WIDTH: u32 = 1024;
+const FALLBACK_HEIGHT: u32 = 768;
+
 /// Device node names, one per card. Eight QEMU display cards is already a lot.
-const NODE_NAMES: [&CStr; 8] = [
+const NODE_NAMES: [&CStr; sysfs::MAX_NODES] = [
     c"bochsfb0",
     c"bochsfb1",
     c"bochsfb2",
@@ -90,14 +100,11 @@ impl Drop for NodeNumber {
 
 /// Per-card driver data, alive while the card is bound.
 #[pin_data]
-struct BochsfbDevice<'bound> {
-    // Fields drop in order: the device node goes first, then its name is freed, then the
-    // registers are unmapped.
+struct BochsfbDevice {
+    // Fields drop in order: the device node goes first, then its name is freed.
     #[pin]
     misc: MiscDeviceRegistration<CardFile>,
     node: NodeNumber,
-    mmio: MmioBar<'bound>,
-    has_vga_ports: bool,
 }
 
 struct BochsfbDriver;
@@ -113,7 +120,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for BochsfbDriver {
     type IdInfo = ();
-    type Data<'bound> = BochsfbDevice<'bound>;
+    type Data<'bound> = BochsfbDevice;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -125,12 +132,12 @@ impl pci::Driver for BochsfbDriver {
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        sysfs::remove(this.misc.device());
+        let card = this.misc.data();
         // Processes may still have VRAM mapped: take it away before the BAR is released.
-        this.misc.data().user_mappings.revoke();
+        card.revoke();
         // Hand the screen back to VGA text mode where there is one.
-        if this.has_vga_ports {
-            let _ = Dispi::new(&this.mmio).disable();
-        }
+        card.disable_output();
     }
 }
 
@@ -138,7 +145,7 @@ impl BochsfbDriver {
     /// Checks the card, sets the mode and prepares the device node.
     fn setup<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
-    ) -> Result<impl PinInit<BochsfbDevice<'bound>, Error> + 'bound> {
+    ) -> Result<impl PinInit<BochsfbDevice, Error> + 'bound> {
         pdev.enable_device_mem()?;
 
         if pdev.resource_len(MMIO_BAR)? == 0 {
@@ -158,6 +165,16 @@ impl BochsfbDriver {
             .check_id()
             .inspect_err(|_| dev_err!(pdev, "no Bochs DISPI interface found\n"))?;
 
+        // std VGA is a VGA-class device; secondary-vga and bochs-display are "other display"
+        // devices, told apart by whether the legacy VGA registers answer.
+        let kind = if pdev.pci_class().as_raw() >> 8 == pci::Class::DISPLAY_VGA.as_raw() >> 8 {
+            CardKind::StdVga
+        } else if dispi.has_vga_ports()? {
+            CardKind::SecondaryVga
+        } else {
+            CardKind::BochsDisplay
+        };
+
         // VRAM size: what the card reports, never more than BAR0 really maps.
         let reported = dispi.vram_size()?;
         let bar_len = usize::try_from(pdev.resource_len(VRAM_BAR)?)?;
@@ -172,27 +189,32 @@ impl BochsfbDriver {
         }
         let vram_size = reported.min(bar_len);
 
-        let (width, height, bpp) = (
-            module_parameters::width.value(),
-            module_parameters::height.value(),
-            module_parameters::bpp.value(),
-        );
-        let mode = Mode::new(width, height, bpp, vram_size).inspect_err(|_| {
+        let edid = edid::preferred_mode(&dispi.read_edid()?);
+        let (width, height) = match (module_parameters::width.value(), module_parameters::height.value()) {
+            (0, 0) => edid.unwrap_or((FALLBACK_WIDTH, FALLBACK_HEIGHT)),
+            (0, h) => (edid.map_or(FALLBACK_WIDTH, |e| e.0), h),
+            (w, 0) => (w, edid.map_or(FALLBACK_HEIGHT, |e| e.1)),
+            (w, h) => (w, h),
+        };
+        let bpp = module_parameters::bpp.value();
+        let mode = Mode::new(width, height, bpp, 0, vram_size, kind.caps()).inspect_err(|_| {
             dev_err!(
                 pdev,
-                "mode {}x{} {}bpp is invalid for {} KiB VRAM (width a multiple of 8; 16, 24 or 32 bpp)\n",
+                "mode {}x{} {}bpp is invalid for a {} with {} KiB VRAM (width a multiple of 8; bpp 8, 16, 24 or 32, bochs-display 16 or 32)\n",
                 width,
                 height,
                 bpp,
+                kind.name(),
                 vram_size / 1024
             )
         })?;
         dispi
-            .set_mode(&mode, mode.virtual_height(vram_size))
+            .set_mode(&mode)
             .inspect_err(|_| dev_err!(pdev, "the card did not accept mode {:?}\n", mode))?;
-
-        let has_vga_ports = pdev.pci_class().as_raw() >> 8 == pci::Class::DISPLAY_VGA.as_raw() >> 8;
-        if has_vga_ports {
+        if kind.has_vga_ports() {
+            if mode.bpp == 8 {
+                dispi.load_rgb332_palette()?;
+            }
             dispi.unblank_vga()?;
         }
 
@@ -200,28 +222,24 @@ impl BochsfbDriver {
             pdev.as_ref(),
             Vram::new(pdev, VRAM_BAR, vram_size, c"bochsfb-vram")?,
         )?;
-        let card = Arc::pin_init(
-            try_pin_init!(Card {
-                mode,
-                vram_size,
-                vram,
-                dev: pdev.as_ref().into(),
-                user_mappings <- UserMappings::new(),
-            }),
-            GFP_KERNEL,
-        )?;
         let node = NodeNumber::claim()
             .inspect_err(|_| dev_err!(pdev, "all {} device nodes in use\n", NODE_NAMES.len()))?;
+        let card = Arc::pin_init(
+            Card::new(kind, mode, vram_size, vram, mmio.into_devres()?, pdev.as_ref().into(), node.0)?,
+            GFP_KERNEL,
+        )?;
 
         dev_info!(
             pdev,
-            "/dev/{}: DISPI {:#x}, {} KiB VRAM, mode {}x{} {}bpp\n",
+            "/dev/{}: {}, DISPI {:#x}, {} KiB VRAM, mode {}x{} {}bpp{}\n",
             node.name().to_str().unwrap_or("?"),
+            kind.name(),
             id,
             vram_size / 1024,
             mode.width,
             mode.height,
-            mode.bpp
+            mode.bpp,
+            if edid.is_some() { " (EDID)" } else { "" }
         );
 
         Ok(try_pin_init!(BochsfbDevice {
@@ -230,9 +248,8 @@ impl BochsfbDriver {
                 card,
             ),
             node,
-            mmio,
-            has_vga_ports,
-        }))
+        })
+        .pin_chain(|this| sysfs::add(this.misc.device())))
     }
 }
 
@@ -244,16 +261,16 @@ kernel::module_pci_driver! {
     license: "GPL",
     params: {
         width: u32 {
-            default: 1024,
-            description: "Horizontal resolution set at probe (multiple of 8)",
+            default: 0,
+            description: "Horizontal resolution set at probe (multiple of 8; 0: EDID, else 1024)",
         },
         height: u32 {
-            default: 768,
-            description: "Vertical resolution set at probe",
+            default: 0,
+            description: "Vertical resolution set at probe (0: EDID, else 768)",
         },
         bpp: u32 {
             default: 32,
-            description: "Bits per pixel set at probe (16, 24 or 32)",
+            description: "Bits per pixel set at probe (8, 16, 24 or 32; bochs-display 16 or 32)",
         },
     },
 }

@@ -12,18 +12,17 @@
 //! `ENODEV`, and touching an old mapping raises `SIGBUS`.
 
 use crate::{
-    mode::{self, Mode},
-    user_mappings::UserMappings,
-    vram::Vram,
+    card::Card,
+    fbdev,
+    mode::{self, Rect},
 };
 use kernel::{
-    devres::Devres,
     fs::{File, Kiocb},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceRegistration, SeekRequest},
     mm::virt::{flags, VmaNew},
     prelude::*,
-    sync::{aref::ARef, Arc, ArcBorrow},
+    sync::{Arc, ArcBorrow},
     uaccess::{UserPtr, UserSlice},
 };
 
@@ -31,37 +30,12 @@ use kernel::{
 /// small enough for a plain `kmalloc`.
 const COPY_CHUNK: usize = 64 * 1024;
 
-/// State shared by a card's driver data and every file open on it.
-#[pin_data]
-pub(crate) struct Card {
-    pub(crate) mode: Mode,
-    /// Bytes of VRAM that userspace can reach (mmap, read, write).
-    pub(crate) vram_size: usize,
-    /// Revoked when the card is unbound.
-    pub(crate) vram: Devres<Vram>,
-    pub(crate) dev: ARef<kernel::device::Device>,
-    #[pin]
-    pub(crate) user_mappings: UserMappings,
-}
-
 impl Card {
-    /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by VRAM.
+    /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by the frame.
     fn span(&self, pos: i64, count: usize) -> Result<usize> {
         let pos = usize::try_from(pos).map_err(|_| EINVAL)?;
-        Ok(self.vram_size.saturating_sub(pos).min(count))
-    }
-
-    fn vram_gone(&self) -> Error {
-        dev_dbg!(self.dev, "card was unbound; refusing access\n");
-        ENODEV
-    }
-
-    /// `ENODEV` once the card has been unbound, for calls that do not touch VRAM themselves.
-    fn check_bound(&self) -> Result {
-        match self.vram.try_access() {
-            Some(_) => Ok(()),
-            None => Err(self.vram_gone()),
-        }
+        let (mode, _) = self.mode()?;
+        Ok(mode.fb_size().saturating_sub(pos).min(count))
     }
 }
 
@@ -75,14 +49,14 @@ impl MiscDevice for CardFile {
 
     fn open(file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
         let card = misc.data().clone();
-        card.user_mappings.attach(file)?;
+        card.attach(file)?;
         Ok(card)
     }
 
     fn llseek(card: ArcBorrow<'_, Card>, seek: SeekRequest<'_>) -> Result<i64> {
-        card.check_bound()?;
-        // Positions are VRAM offsets: 0..=vram_size, anything else is EINVAL.
-        seek.fixed_size(i64::try_from(card.vram_size)?)
+        // Positions are VRAM offsets: 0..=fb_size, anything else is EINVAL.
+        let (mode, _) = card.mode()?;
+        seek.fixed_size(i64::try_from(mode.fb_size())?)
     }
 
     fn read_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterDest<'_>) -> Result<usize> {
@@ -98,10 +72,7 @@ impl MiscDevice for CardFile {
             let chunk = &mut bounce[..(total - done).min(COPY_CHUNK)];
             // Copy out of VRAM under the revocation guard, then to the user without it: the
             // guard is an RCU read-side section and copying to the user may fault and sleep.
-            match card.vram.try_access() {
-                Some(vram) => vram.read(start + done, chunk)?,
-                None => return Err(card.vram_gone()),
-            }
+            card.with_vram(|vram| vram.read(start + done, chunk))?;
             let copied = iov.copy_to_iter(chunk);
             done += copied;
             if copied < chunk.len() {
@@ -133,10 +104,7 @@ impl MiscDevice for CardFile {
             // Copy from the user first (may fault and sleep), then into VRAM under the guard.
             let chunk = iov.copy_from_iter_raw(&mut bounce.spare_capacity_mut()[..want]);
             let copied = chunk.len();
-            match card.vram.try_access() {
-                Some(vram) => vram.write(start + done, chunk)?,
-                None => return Err(card.vram_gone()),
-            }
+            card.with_vram(|vram| vram.write(start + done, chunk))?;
             done += copied;
             if copied < want {
                 break;
@@ -157,27 +125,115 @@ impl MiscDevice for CardFile {
         }
         // VRAM holds pixels, never code.
         vma.try_clear_mayexec()?;
-
-        let window = match card.vram.try_access() {
-            Some(vram) => vram.user_window(),
-            None => return Err(card.vram_gone()),
-        };
-        // Checks offset and length against VRAM (EINVAL past the end) and maps it, unless the
-        // card was unbound meanwhile.
-        card.user_mappings.map(vma, window)
+        // The offset picks the mapping strategy; see `Card::mmap`.
+        card.mmap(vma)
     }
 
     fn ioctl(card: ArcBorrow<'_, Card>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        card.check_bound()?;
+        let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
         match cmd {
             mode::IOCTL_GET_MODE => {
-                let bytes = mode::mode_abi_bytes(&card.mode, card.vram_size);
-                UserSlice::new(UserPtr::from_addr(arg), bytes.len())
-                    .writer()
-                    .write_slice(&bytes)?;
-                Ok(0)
+                let (mode, y_offset) = card.mode()?;
+                let bytes = mode::mode_abi_bytes(&mode, y_offset, card.vram_size);
+                user(bytes.len()).writer().write_slice(&bytes)?;
             }
-            _ => Err(ENOTTY),
+            mode::IOCTL_SET_MODE => {
+                let mut request = [0u8; mode::MODE_ABI_SIZE];
+                user(request.len()).reader().read_slice(&mut request)?;
+                let (width, height, bpp, virtual_height) = mode::mode_request(&request);
+                let mode = card.check_mode(width, height, bpp, virtual_height)?;
+                card.set_mode(mode)?;
+                let bytes = mode::mode_abi_bytes(&mode, 0, card.vram_size);
+                user(bytes.len()).writer().write_slice(&bytes)?;
+            }
+            mode::IOCTL_PAN => {
+                let mut y_offset = [0u8; 4];
+                user(4).reader().read_slice(&mut y_offset)?;
+                card.pan(u32::from_ne_bytes(y_offset))?;
+            }
+            mode::IOCTL_WAIT_VSYNC => card.wait_vsync()?,
+            mode::IOCTL_FLUSH => flush(&card, &user)?,
+            fbdev::FBIOGET_VSCREENINFO => {
+                let (mode, y_offset) = card.mode()?;
+                user(fbdev::VAR_SIZE).writer().write_slice(&fbdev::var_bytes(&mode, y_offset))?;
+            }
+            fbdev::FBIOGET_FSCREENINFO => {
+                let (mode, _) = card.mode()?;
+                user(fbdev::FIX_SIZE).writer().write_slice(&fbdev::fix_bytes(&mode))?;
+            }
+            fbdev::FBIOPUT_VSCREENINFO => {
+                let mut var = [0u8; fbdev::VAR_SIZE];
+                user(var.len()).reader().read_slice(&mut var)?;
+                let request = fbdev::VarRequest::parse(&var);
+                if !fbdev::VarRequest::virtual_width_ok(&var) || request.x_offset != 0 {
+                    return Err(EINVAL);
+                }
+                let mode = card.check_mode(
+                    request.width,
+                    request.height,
+                    request.bpp,
+                    request.virtual_height,
+                )?;
+                let y_offset = if mode.can_pan_to(request.y_offset) {
+                    request.y_offset
+                } else {
+                    0
+                };
+                if !request.test_only {
+                    if card.mode()?.0 != mode {
+                        card.set_mode(mode)?;
+                    }
+                    card.pan(y_offset)?;
+                }
+                // As fbdev does, hand back the request as the driver rounded it.
+                user(fbdev::VAR_SIZE).writer().write_slice(&fbdev::var_bytes(&mode, y_offset))?;
+            }
+            fbdev::FBIOPAN_DISPLAY => {
+                let mut var = [0u8; fbdev::VAR_SIZE];
+                user(var.len()).reader().read_slice(&mut var)?;
+                match fbdev::pan_request(&var) {
+                    (0, y_offset) => card.pan(y_offset)?,
+                    _ => return Err(EINVAL),
+                }
+            }
+            fbdev::FBIO_WAITFORVSYNC => {
+                // The argument names the CRTC; this card has one.
+                let mut crtc = [0u8; 4];
+                user(4).reader().read_slice(&mut crtc)?;
+                if u32::from_ne_bytes(crtc) != 0 {
+                    return Err(EINVAL);
+                }
+                card.wait_vsync()?;
+            }
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}
+
+/// `BOCHSFB_IOCTL_FLUSH`: copies the damaged rectangles of the shadow buffer into VRAM.
+fn flush(card: &Card, user: &dyn Fn(usize) -> UserSlice) -> Result {
+    let mut damage = [0u8; mode::DAMAGE_ABI_SIZE];
+    user(damage.len()).reader().read_slice(&mut damage)?;
+    let rects_ptr = mode::u64_at(&damage, 0);
+    let count = mode::u32_at(&damage, 8) as usize;
+    let flags = mode::u32_at(&damage, 12);
+    if flags != 0 || count > mode::MAX_DAMAGE_RECTS {
+        return Err(EINVAL);
+    }
+    let (mode, _) = card.mode()?;
+    let mut rects = KVec::with_capacity(count.max(1), GFP_KERNEL)?;
+    if count == 0 {
+        rects.push(Rect::full(&mode), GFP_KERNEL)?;
+    } else {
+        let mut raw = KVec::from_elem(0u8, count * mode::RECT_ABI_SIZE, GFP_KERNEL)?;
+        let rects_addr = usize::try_from(rects_ptr).map_err(|_| EFAULT)?;
+        UserSlice::new(UserPtr::from_addr(rects_addr), raw.len())
+            .reader()
+            .read_slice(&mut raw)?;
+        for bytes in raw.chunks_exact(mode::RECT_ABI_SIZE) {
+            rects.push(Rect::from_abi(bytes, &mode)?, GFP_KERNEL)?;
         }
     }
+    card.flush(&mode, &rects)
 }

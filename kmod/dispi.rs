@@ -6,6 +6,7 @@
 //! registers at `0x500 + (index << 1)` in BAR2, and the legacy VGA ports at `0x400 + (port -
 //! 0x3c0)` (hw/display/vga-pci.c, bochs-display.c).
 
+use crate::edid::EDID_LEN;
 use crate::mode::Mode;
 use kernel::{io::Io, pci, prelude::*};
 
@@ -46,6 +47,11 @@ const VGA_ATTR_INDEX: usize = 0x400;
 const VGA_INPUT_STATUS_1: usize = 0x400 + (0x3da - 0x3c0);
 /// Attribute index bit "palette address source": while it is clear, QEMU blanks the display.
 const VGA_ATTR_PAS: u8 = 0x20;
+/// Sequencer index port: a VGA reads back the index written; an unassigned port reads 0xff.
+const VGA_SEQ_INDEX: usize = 0x400 + (0x3c4 - 0x3c0);
+/// DAC write index and data ports: three 6-bit components per palette entry.
+const VGA_DAC_WRITE_INDEX: usize = 0x400 + (0x3c8 - 0x3c0);
+const VGA_DAC_DATA: usize = 0x400 + (0x3c9 - 0x3c0);
 
 /// Register access for one card.
 pub(crate) struct Dispi<'a, 'bound> {
@@ -82,14 +88,14 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     /// Programs `mode` (already validated) and enables the linear framebuffer.
     ///
     /// The order follows the C bochs driver: disable, set geometry, enable.
-    pub(crate) fn set_mode(&self, mode: &Mode, virtual_height: u16) -> Result {
+    pub(crate) fn set_mode(&self, mode: &Mode) -> Result {
         self.write(Index::Enable, 0)?;
         self.write(Index::Bpp, mode.bpp_u16())?;
         self.write(Index::Xres, mode.width_u16())?;
         self.write(Index::Yres, mode.height_u16())?;
         self.write(Index::Bank, 0)?;
         self.write(Index::VirtWidth, mode.width_u16())?;
-        self.write(Index::VirtHeight, virtual_height)?;
+        self.write(Index::VirtHeight, mode.virtual_height_u16())?;
         self.write(Index::XOffset, 0)?;
         self.write(Index::YOffset, 0)?;
         self.write(Index::Enable, ENABLE_ENABLED | ENABLE_LFB)?;
@@ -104,6 +110,39 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
             return Err(EINVAL);
         }
         Ok(())
+    }
+
+    /// Shows the virtual screen from row `y_offset` on (already checked against the mode).
+    pub(crate) fn pan(&self, y_offset: u16) -> Result {
+        self.write(Index::YOffset, y_offset)
+    }
+
+    /// Whether the legacy VGA registers exist (std VGA, secondary-vga; not bochs-display).
+    pub(crate) fn has_vga_ports(&self) -> Result<bool> {
+        const PROBE: u8 = 0x02;
+        self.bar.try_write8(PROBE, VGA_SEQ_INDEX)?;
+        Ok(self.bar.try_read8(VGA_SEQ_INDEX)? == PROBE)
+    }
+
+    /// Loads the fixed 8 bpp palette: pixel bits `RRRGGGBB` (RGB332).
+    pub(crate) fn load_rgb332_palette(&self) -> Result {
+        let scale = |value: u32, max: u32| (value * 63 / max) as u8;
+        self.bar.try_write8(0, VGA_DAC_WRITE_INDEX)?;
+        for pixel in 0..=255u32 {
+            self.bar.try_write8(scale(pixel >> 5, 7), VGA_DAC_DATA)?;
+            self.bar.try_write8(scale((pixel >> 2) & 7, 7), VGA_DAC_DATA)?;
+            self.bar.try_write8(scale(pixel & 3, 3), VGA_DAC_DATA)?;
+        }
+        Ok(())
+    }
+
+    /// Copies the EDID base block from the start of the MMIO BAR (all `0xff`/`0` without one).
+    pub(crate) fn read_edid(&self) -> Result<[u8; EDID_LEN]> {
+        let mut edid = [0u8; EDID_LEN];
+        for (offset, byte) in edid.iter_mut().enumerate() {
+            *byte = self.bar.try_read8(offset)?;
+        }
+        Ok(edid)
     }
 
     /// Turns the VGA output on (std VGA and secondary-vga only; bochs-display has no VGA ports).

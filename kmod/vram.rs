@@ -7,8 +7,8 @@
 //! first caching type of a physical range, and a later write-combining user mapping of the same
 //! range is silently downgraded to UC- (arch/x86/mm/pat/memtype.c). So VRAM is never touched
 //! through `pci::Bar`; this module maps it write-combined for the kernel (`pci_iomap_wc`) and
-//! for userspace (`pgprot_writecombine` + `vm_iomap_memory`), like the C bochs driver's
-//! `devm_ioremap_wc` and fbdev's `vm_iomap_memory`.
+//! for userspace (`pgprot_writecombine` + `remap_pfn_range`, or page by page from a fault
+//! handler), like the C bochs driver's `devm_ioremap_wc` and fbdev's `vm_iomap_memory`.
 //!
 //! Everything here is small and bounds-checked; the rest of the driver is safe Rust.
 
@@ -17,6 +17,7 @@ use kernel::{
     device::{self, Bound},
     ffi::c_int,
     mm::virt::VmaNew,
+    page::Page,
     pci,
     prelude::*,
     sync::aref::ARef,
@@ -107,6 +108,35 @@ impl Vram {
         Ok(())
     }
 
+    /// Copies `len` bytes of `page` from `page_offset` into VRAM at `offset` (shadow flush).
+    pub(crate) fn write_from_page(
+        &self,
+        offset: usize,
+        page: &Page,
+        page_offset: usize,
+        len: usize,
+    ) -> Result {
+        self.check_range(offset, len)?;
+        if page_offset.checked_add(len).is_none_or(|end| end > kernel::page::PAGE_SIZE) {
+            return Err(EINVAL);
+        }
+        // SAFETY: `page` is a live page we hold a reference on; `kmap_local_page` maps it for
+        // this thread until `kunmap_local` below, and the copy stays within the page (checked
+        // above). The destination lies within the VRAM mapping (`check_range`). Userspace may be
+        // writing the same page through its mapping meanwhile; `memcpy_toio` copies plain bytes,
+        // so that can only tear pixels, as with any shared framebuffer.
+        unsafe {
+            let src = bindings::kmap_local_page(page.as_ptr());
+            bindings::memcpy_toio(
+                self.base.add(offset),
+                src.cast::<u8>().add(page_offset).cast(),
+                len,
+            );
+            bindings::kunmap_local(src);
+        }
+        Ok(())
+    }
+
     fn check_range(&self, offset: usize, count: usize) -> Result {
         match offset.checked_add(count) {
             Some(end) if end <= self.len => Ok(()),
@@ -147,28 +177,144 @@ pub(crate) struct UserWindow {
     len: usize,
 }
 
+/// The page protection of a user mapping of VRAM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Caching {
+    /// Stores may be merged into bursts: the fast choice for pixels.
+    WriteCombined,
+    /// Every access goes to the device in order (`pgprot_noncached`, UC- on x86). x86 PAT keeps
+    /// one memory type per physical range, and the kernel's own mapping of VRAM is
+    /// write-combined, so PAT serves this request write-combined too (docs/mapping.md).
+    Uncached,
+}
+
 impl UserWindow {
-    /// Maps the part of VRAM selected by the mmap offset and length of `vma`, write-combined.
+    /// Maps `len(vma)` bytes of VRAM from byte `offset` into `vma`, all at once
+    /// (`remap_pfn_range`, LDD3's "map it all in mmap").
     ///
-    /// `vm_iomap_memory()` checks the request against the window: if `vm_pgoff` plus the length
-    /// of `vma` reaches past `len` bytes it fails with `EINVAL`. It also marks the vma
-    /// `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`.
-    pub(crate) fn map_write_combined(&self, vma: &VmaNew) -> Result {
+    /// `EINVAL` unless `offset` is page aligned and `offset + len(vma) <= limit <= VRAM`.
+    /// `remap_pfn_range` marks the vma `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`.
+    pub(crate) fn map_all(&self, vma: &VmaNew, offset: usize, limit: usize, caching: Caching) -> Result {
+        let (start, len) = (vma.start(), vma.end() - vma.start());
+        self.check(offset, len, limit)?;
         let vma = vma.as_ptr();
         // SAFETY: `vma` is undergoing initial setup in our mmap hook (the `VmaNew` invariant), so
-        // nothing else reads `vm_page_prot` concurrently. `pgprot_writecombine` only computes a
-        // new protection value.
-        unsafe { (*vma).vm_page_prot = bindings::pgprot_writecombine((*vma).vm_page_prot) };
-
-        // SAFETY: `vma` is a vma in its mmap hook, as `vm_iomap_memory` requires; the physical
-        // range `phys..phys + len` is a PCI memory BAR requested by this driver (see
-        // `Vram::user_window`), so mapping it exposes nothing but VRAM.
-        let ret = unsafe { bindings::vm_iomap_memory(vma, self.phys, self.len as _) };
+        // nothing else reads `vm_page_prot` concurrently; the helpers only compute a new value.
+        unsafe {
+            (*vma).vm_page_prot = match caching {
+                Caching::WriteCombined => bindings::pgprot_writecombine((*vma).vm_page_prot),
+                Caching::Uncached => bindings::pgprot_t {
+                    pgprot: (*vma).vm_page_prot.pgprot
+                        | bindings::cachemode2protval(
+                            bindings::page_cache_mode__PAGE_CACHE_MODE_UC_MINUS,
+                        ),
+                },
+            }
+        };
+        let pfn = (self.phys + offset as u64) >> bindings::PAGE_SHIFT;
+        // SAFETY: `vma` is a vma in its mmap hook, as `remap_pfn_range` requires, and
+        // `vm_start..vm_start + len` is exactly its range. `check` keeps the physical range
+        // `phys + offset .. + len` inside the PCI memory BAR this driver requested, so the
+        // mapping exposes nothing but VRAM.
+        let ret = unsafe {
+            bindings::remap_pfn_range(vma, start as _, pfn as _, len as _, (*vma).vm_page_prot)
+        };
         if ret != 0 {
             return Err(Error::from_errno(ret));
         }
         Ok(())
     }
+
+    /// Prepares `vma` to be filled page by page by `source`'s fault handler (LDD3's "nopage"
+    /// method): nothing is mapped now, each first access maps one write-combined page.
+    ///
+    /// The vma is `VM_MIXEDMAP` rather than `VM_PFNMAP`, so `mremap` may grow and move it; pages
+    /// that `source` refuses (past the frame, or after unbind) raise `SIGBUS`.
+    pub(crate) fn map_on_demand<S: OnDemand>(vma: &VmaNew, source: &S) {
+        vma.set_mixedmap();
+        vma.set_io();
+        vma.set_dontdump();
+        let vma = vma.as_ptr();
+        // SAFETY: `vma` is undergoing initial setup in our mmap hook, so nothing else uses these
+        // fields concurrently. `vm_private_data` points at `source`, which the caller guarantees
+        // outlives the vma (see `OnDemand`); `OnDemandOps::<S>::OPS` is a static table.
+        unsafe {
+            (*vma).vm_page_prot = bindings::pgprot_writecombine((*vma).vm_page_prot);
+            (*vma).vm_ops = &OnDemandOps::<S>::OPS;
+            (*vma).vm_private_data = core::ptr::from_ref(source).cast_mut().cast();
+        }
+    }
+
+    /// Page frame number of VRAM byte `offset`, if it lies inside the window.
+    pub(crate) fn pfn(&self, offset: usize) -> Option<u64> {
+        (offset < self.len).then(|| (self.phys + offset as u64) >> bindings::PAGE_SHIFT)
+    }
+
+    fn check(&self, offset: usize, len: usize, limit: usize) -> Result {
+        let aligned = offset % kernel::page::PAGE_SIZE == 0;
+        match offset.checked_add(len) {
+            Some(end) if aligned && len != 0 && end <= limit && limit <= self.len => Ok(()),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// The owner of an on-demand mapping: turns a faulting page into a page frame to insert.
+///
+/// # Safety
+///
+/// Implementers passed to [`UserWindow::map_on_demand`] must outlive every vma set up with
+/// them; holding a reference from the vma's file (the open file keeps the card alive) does.
+pub(crate) unsafe trait OnDemand: Sync {
+    /// Called for a fault at file page `pgoff`: calls `insert` with the page frame to map while
+    /// whatever could revoke it is held off, or returns an error (the access gets `SIGBUS`).
+    fn fault(&self, pgoff: usize, insert: &mut dyn FnMut(u64) -> Result) -> Result;
+}
+
+struct OnDemandOps<S>(core::marker::PhantomData<S>);
+
+impl<S: OnDemand> OnDemandOps<S> {
+    const OPS: bindings::vm_operations_struct = {
+        let mut ops: bindings::vm_operations_struct = pin_init::zeroed();
+        ops.fault = Some(Self::fault);
+        ops
+    };
+
+    /// # Safety
+    ///
+    /// Called by the mm core for a fault in a vma that `map_on_demand` set up.
+    unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: The mm core passes a valid `vm_fault` whose vma is ours, and holds the mmap or
+        // vma read lock for the duration of the call.
+        let (vma, pgoff, address) = unsafe {
+            let fault = &(*vmf).__bindgen_anon_1;
+            (fault.vma, fault.pgoff as usize, fault.address)
+        };
+        // SAFETY: `map_on_demand` stored a `&S` in `vm_private_data`, and the `OnDemand` contract
+        // keeps it alive as long as the vma.
+        let source = unsafe { &*(*vma).vm_private_data.cast::<S>() };
+        let mut insert = |pfn: u64| {
+            // SAFETY: `vma` is a `VM_MIXEDMAP` vma in a fault handler, `address` is the faulting
+            // address inside it, and `pfn` is a VRAM page the source vouched for.
+            let ret = unsafe { bindings::vmf_insert_mixed(vma, address, pfn as _) };
+            if ret == bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t {
+                Ok(())
+            } else {
+                Err(ENOMEM)
+            }
+        };
+        match source.fault(pgoff, &mut insert) {
+            Ok(()) => bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t,
+            Err(_) => bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t,
+        }
+    }
+}
+
+/// The file offset `vma` maps from (`vm_pgoff` in bytes); the kernel crate does not expose it.
+pub(crate) fn file_offset(vma: &VmaNew) -> u64 {
+    // SAFETY: `vma` is valid (the `VmaNew` invariant) and `vm_pgoff` is fixed while it is set up.
+    let pgoff = unsafe { (*vma.as_ptr()).vm_pgoff };
+    (pgoff as u64) << bindings::PAGE_SHIFT
 }
 
 /// Returns the C `struct pci_dev` behind `pdev`.

@@ -69,6 +69,11 @@ pub struct VmConfig {
     pub echo_console: bool,
     /// Appended to QEMU's command line (e.g. `-device secondary-vga` for a second card).
     pub extra_qemu_args: Vec<String>,
+    /// QEMU device of the first card: `VGA`, `secondary-vga` or `bochs-display`.
+    pub card: String,
+    /// The preferred mode in the card's EDID (its `xres`/`yres`), which bochsfb uses when no
+    /// module parameter says otherwise; `None` keeps QEMU's default.
+    pub edid_mode: Option<(u32, u32)>,
 }
 
 impl Default for VmConfig {
@@ -87,6 +92,8 @@ impl Default for VmConfig {
             screenshot_dir: None,
             echo_console: false,
             extra_qemu_args: Vec::new(),
+            card: "VGA".into(),
+            edid_mode: Some((1024, 768)),
         }
     }
 }
@@ -431,6 +438,20 @@ impl Vm {
     }
 }
 
+/// The `-device` value of the first card. `bochs-display` sizes VRAM with `vgamem` (bytes),
+/// the VGA devices with `vgamem_mb`.
+fn card_device(config: &VmConfig) -> String {
+    let mut device = if config.card == "bochs-display" {
+        format!("{},vgamem={}M", config.card, config.vgamem_mb)
+    } else {
+        format!("{},vgamem_mb={}", config.card, config.vgamem_mb)
+    };
+    if let Some((xres, yres)) = config.edid_mode {
+        device.push_str(&format!(",xres={xres},yres={yres}"));
+    }
+    device
+}
+
 /// QEMU's command line.
 pub fn qemu_args(
     artifacts: &Artifacts,
@@ -472,7 +493,7 @@ pub fn qemu_args(
         "-vga",
         "none",
         "-device",
-        &format!("VGA,vgamem_mb={}", config.vgamem_mb),
+        &card_device(config),
         "-chardev",
         "stdio,id=ser0,signal=off",
         "-serial",
@@ -629,6 +650,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn card_device_carries_vram_and_edid_mode() {
+        let config = VmConfig {
+            card: "bochs-display".into(),
+            edid_mode: Some((800, 600)),
+            ..VmConfig::default()
+        };
+        assert_eq!(card_device(&config), "bochs-display,vgamem=16M,xres=800,yres=600");
+        let config = VmConfig {
+            edid_mode: None,
+            ..VmConfig::default()
+        };
+        assert_eq!(card_device(&config), "VGA,vgamem_mb=16");
+    }
+
+    #[test]
     fn qemu_command_line_has_the_contract() {
         let artifacts = Artifacts {
             bzimage: "/k/bzImage".into(),
@@ -652,7 +688,7 @@ mod tests {
             "-kernel /k/bzImage -initrd /k/initramfs.cpio.gz",
             "-append console=ttyS0 panic=-1 bochsfb.vram_limit=4096",
             "-no-reboot",
-            "-vga none -device VGA,vgamem_mb=32",
+            "-vga none -device VGA,vgamem_mb=32,xres=1024,yres=768",
             "-chardev stdio,id=ser0,signal=off -serial chardev:ser0",
             "-qmp unix:/run/q.sock,server=on,wait=off",
             "-display none",

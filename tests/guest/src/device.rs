@@ -56,6 +56,24 @@ impl Device {
         check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
     }
 
+    /// `ioctl(fd, request, buf)` for a request whose argument is a struct of at most
+    /// `buf.len()` bytes (the size encoded in `request` is checked).
+    pub fn ioctl_struct(&self, request: u32, buf: &mut [u8]) -> io::Result<libc::c_int> {
+        let size = ((request >> 16) & 0x3fff) as usize;
+        assert!(size <= buf.len(), "ioctl {request:#x} moves {size} bytes, buffer has {}", buf.len());
+        // SAFETY: the driver reads or writes at most the encoded size, which fits `buf`; `buf`
+        // is valid and exclusively borrowed for the call.
+        check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
+    }
+
+    /// `ioctl(fd, request, arg)` with an integer argument that is not dereferenced as memory the
+    /// process owns (no-argument requests, or deliberately bad pointers).
+    pub fn ioctl_value(&self, request: u32, arg: usize) -> io::Result<libc::c_int> {
+        // SAFETY: the kernel validates `arg` as a user address before touching it; nothing in
+        // this process is written unless `arg` points into it, which callers avoid.
+        check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
+    }
+
     /// `lseek(fd, offset, whence)`.
     pub fn lseek(&self, offset: i64, whence: libc::c_int) -> io::Result<i64> {
         // SAFETY: plain integer arguments; no memory is passed.

@@ -3,6 +3,8 @@
 
 mod badinput;
 mod device;
+mod modes;
+mod regions;
 mod report;
 mod roundtrip;
 mod unbind;
@@ -33,6 +35,11 @@ enum Command {
     Badinput(Target),
     /// Unbinding the card while it is open and mapped revokes access; binding it again works.
     Unbind(Target),
+    /// Set-mode, pan, vsync, the fbdev ioctls and sysfs (std VGA, 16 MiB, 1024x768x32).
+    Modes(Target),
+    /// Every mmap region (write-combined, on demand, shadow, uncached), pan and 8/16 bpp,
+    /// with screendumps for the host to check.
+    Regions(Target),
 }
 
 #[derive(Debug, Args)]
@@ -53,8 +60,11 @@ fn open(path: &Path) -> Result<(Device, BochsfbMode), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Roundtrip(target) | Command::Badinput(target) | Command::Unbind(target)) =
-        &cli.command;
+    let (Command::Roundtrip(target)
+    | Command::Badinput(target)
+    | Command::Unbind(target)
+    | Command::Modes(target)
+    | Command::Regions(target)) = &cli.command;
     let mut report = Report::default();
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
@@ -65,6 +75,8 @@ fn main() -> ExitCode {
                 Command::Roundtrip(_) => roundtrip::run(&device, mode.fb_size, &mut report),
                 Command::Badinput(_) => badinput::run(&device, &mode, &mut report),
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
+                Command::Modes(_) => modes::run(&device, &mut report),
+                Command::Regions(_) => regions::run(&device, &mut report),
             }
         }
         Err(why) => {

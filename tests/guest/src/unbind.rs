@@ -33,7 +33,7 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
         return;
     }
 
-    report.check("touching the old mapping -> SIGBUS", touch_in_child(mapping.as_ptr()));
+    report.check("touching the old mapping -> SIGBUS", touch_in_child(mapping.as_ptr(), true));
     let mut buf = [0u8; 16];
     report.check("pread -> ENODEV", expect_enodev(device.pread(&mut buf, 0)));
     report.check("pwrite -> ENODEV", expect_enodev(device.pwrite(&buf, 0)));
@@ -74,8 +74,9 @@ fn sysfs_write(file: &str, pci: &str) -> Outcome {
     fs::write(format!("{DRIVER_DIR}/{file}"), pci).map_err(|e| format!("{file}: {e}"))
 }
 
-/// Writes through `addr` in a child process and checks that the child dies of SIGBUS.
-fn touch_in_child(addr: *mut u8) -> Outcome {
+/// Writes through `addr` in a child process and checks that the child dies of SIGBUS
+/// (`expect_sigbus`) or that the write succeeds.
+pub fn touch_in_child(addr: *mut u8, expect_sigbus: bool) -> Outcome {
     // SAFETY: the checker is single-threaded, so the child may run arbitrary code after fork.
     match unsafe { libc::fork() } {
         -1 => Err(format!("fork: {}", io::Error::last_os_error())),
@@ -93,12 +94,12 @@ fn touch_in_child(addr: *mut u8) -> Outcome {
             if unsafe { libc::waitpid(child, &mut status, 0) } != child {
                 return Err(format!("waitpid: {}", io::Error::last_os_error()));
             }
-            if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS {
-                Ok(())
-            } else if libc::WIFEXITED(status) {
-                Err("the write succeeded: the mapping outlived the unbind".into())
-            } else {
-                Err(format!("child ended with status {status:#x}, not SIGBUS"))
+            let sigbus = libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGBUS;
+            let wrote = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            match (expect_sigbus, sigbus, wrote) {
+                (true, true, _) | (false, _, true) => Ok(()),
+                (true, _, true) => Err("the write succeeded: the mapping was not zapped".into()),
+                _ => Err(format!("child ended with status {status:#x}")),
             }
         }
     }

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One card: its mode, its VRAM, and every way userspace reaches it.
+//!
+//! A `Card` is shared by the driver data and every open file. Its mutex orders everything that
+//! changes what a mapping may reach: mmap, on-demand faults, mode changes, pans and unbind. Lock
+//! order: mmap lock (held by the mm core around mmap and faults) -> card mutex -> `i_mmap`
+//! lock (taken by the zap) -> RCU (the `Devres` guards of VRAM and registers).
+
+use crate::{
+    dispi::{Dispi, MmioBar},
+    fbdev::REFRESH_HZ,
+    mode::{Caps, Mode, Rect},
+    shadow::Shadow,
+    sysfs,
+    user_mappings::SharedMapping,
+    vram::{self, Caching, OnDemand, UserWindow, Vram},
+};
+use kernel::{
+    devres::Devres,
+    fs::File,
+    mm::virt::VmaNew,
+    new_mutex,
+    page::{PAGE_SHIFT, PAGE_SIZE},
+    pci::DevresBar,
+    prelude::*,
+    sync::{aref::ARef, Mutex},
+    time::{delay::fsleep, Delta, Instant, Monotonic},
+};
+
+/// mmap offsets choose the mapping: `region << 32 | byte offset` (docs/architecture.md).
+const REGION_SHIFT: u32 = 32;
+
+/// The four ways to map VRAM, one per mmap offset region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Region {
+    WriteCombined = 0,
+    OnDemand = 1,
+    Shadow = 2,
+    Uncached = 3,
+}
+
+impl Region {
+    /// Splits a file offset into its region and the byte offset inside it.
+    fn of(file_offset: u64) -> Result<(Self, usize)> {
+        let offset = usize::try_from(file_offset & ((1 << REGION_SHIFT) - 1))?;
+        let region = match file_offset >> REGION_SHIFT {
+            0 => Self::WriteCombined,
+            1 => Self::OnDemand,
+            2 => Self::Shadow,
+            3 => Self::Uncached,
+            _ => return Err(EINVAL),
+        };
+        Ok((region, offset))
+    }
+
+    fn base(self) -> u64 {
+        (self as u64) << REGION_SHIFT
+    }
+
+    const ALL: [Self; 4] = [
+        Self::WriteCombined,
+        Self::OnDemand,
+        Self::Shadow,
+        Self::Uncached,
+    ];
+}
+
+/// Which QEMU device this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CardKind {
+    StdVga,
+    SecondaryVga,
+    BochsDisplay,
+}
+
+impl CardKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::StdVga => "std-vga",
+            Self::SecondaryVga => "secondary-vga",
+            Self::BochsDisplay => "bochs-display",
+        }
+    }
+
+    pub(crate) fn has_vga_ports(self) -> bool {
+        self != Self::BochsDisplay
+    }
+
+    pub(crate) fn caps(self) -> Caps {
+        Caps {
+            palette: self.has_vga_ports(),
+            rgb888: self.has_vga_ports(),
+            min_size: if self == Self::BochsDisplay { 64 } else { 8 },
+        }
+    }
+}
+
+/// What the mutex protects.
+struct State {
+    mode: Mode,
+    y_offset: u32,
+    mapping: SharedMapping,
+    shadow: Shadow,
+    /// Set at unbind: nothing may be mapped any more.
+    revoked: bool,
+}
+
+/// State shared by a card's driver data and every file open on it.
+#[pin_data]
+pub(crate) struct Card {
+    pub(crate) kind: CardKind,
+    /// Bytes of VRAM on the card.
+    pub(crate) vram_size: usize,
+    /// Revoked when the card is unbound.
+    vram: Devres<Vram>,
+    /// The DISPI registers; revoked when the card is unbound.
+    regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
+    pub(crate) dev: ARef<kernel::device::Device>,
+    /// Which `/dev/bochsfbN` this is (also indexes the sysfs snapshot).
+    pub(crate) node: usize,
+    /// Time zero of the emulated vblank timer.
+    vblank_epoch: Instant<Monotonic>,
+    #[pin]
+    state: Mutex<State>,
+}
+
+impl Card {
+    pub(crate) fn new(
+        kind: CardKind,
+        mode: Mode,
+        vram_size: usize,
+        vram: Devres<Vram>,
+        regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
+        dev: ARef<kernel::device::Device>,
+        node: usize,
+    ) -> Result<impl PinInit<Self, Error>> {
+        let shadow = Shadow::new(vram_size)?;
+        sysfs::publish(node, kind, &mode, 0, vram_size);
+        Ok(try_pin_init!(Self {
+            kind,
+            vram_size,
+            vram,
+            regs,
+            dev,
+            node,
+            vblank_epoch: Instant::now(),
+            state <- new_mutex!(State {
+                mode,
+                y_offset: 0,
+                mapping: SharedMapping::new(),
+                shadow,
+                revoked: false,
+            }),
+        }))
+    }
+
+    fn gone(&self) -> Error {
+        dev_dbg!(self.dev, "card was unbound; refusing access\n");
+        ENODEV
+    }
+
+    /// Runs `f` on the registers, or `ENODEV` once the card is unbound.
+    fn with_dispi<R>(&self, f: impl FnOnce(&Dispi<'_, '_>) -> Result<R>) -> Result<R> {
+        let regs = self.regs.try_access().ok_or_else(|| self.gone())?;
+        let bar: &MmioBar<'_> = &regs;
+        f(&Dispi::new(bar))
+    }
+
+    /// Runs `f` on VRAM, or `ENODEV` once the card is unbound. `f` runs in an RCU read-side
+    /// section: it must not sleep (no user copies).
+    pub(crate) fn with_vram<R>(&self, f: impl FnOnce(&Vram) -> Result<R>) -> Result<R> {
+        let vram = self.vram.try_access().ok_or_else(|| self.gone())?;
+        f(&vram)
+    }
+
+    /// Makes `file` map through the card's shared `address_space` (from `open`).
+    pub(crate) fn attach(&self, file: &File) -> Result {
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        state.mapping.attach(file);
+        Ok(())
+    }
+
+    /// The current mode and pan offset, or `ENODEV` once unbound.
+    pub(crate) fn mode(&self) -> Result<(Mode, u32)> {
+        let state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        Ok((state.mode, state.y_offset))
+    }
+
+    /// Validates a mode; `EINVAL` leaves the current mode as it was.
+    pub(crate) fn check_mode(&self, width: u32, height: u32, bpp: u32, virtual_height: u32) -> Result<Mode> {
+        Mode::new(width, height, bpp, virtual_height, self.vram_size, self.kind.caps())
+    }
+
+    /// Switches to `mode` (from [`Card::check_mode`]). Mappings that reach past the new frame
+    /// are zapped, so touching them raises `SIGBUS` instead of showing stale layout.
+    pub(crate) fn set_mode(&self, mode: Mode) -> Result {
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        let old = state.mode;
+        let programmed = self.with_dispi(|dispi| {
+            dispi.set_mode(&mode)?;
+            if mode.bpp == 8 {
+                dispi.load_rgb332_palette()?;
+            }
+            Ok(())
+        });
+        if let Err(e) = programmed {
+            // QEMU refused part of it: put the old mode back so the card stays consistent.
+            let _ = self.with_dispi(|dispi| dispi.set_mode(&old));
+            return Err(if e == ENODEV { e } else { EINVAL });
+        }
+        state.mode = mode;
+        state.y_offset = 0;
+        let limit = self.map_limit(&mode) as u64;
+        for region in Region::ALL {
+            state
+                .mapping
+                .zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
+        }
+        sysfs::publish(self.node, self.kind, &mode, 0, self.vram_size);
+        dev_dbg!(self.dev, "mode {}x{} {}bpp, {} rows\n", mode.width, mode.height, mode.bpp, mode.virtual_height);
+        Ok(())
+    }
+
+    /// Shows the virtual screen from row `y_offset` on: one register write, the page flip.
+    pub(crate) fn pan(&self, y_offset: u32) -> Result {
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        if !state.mode.can_pan_to(y_offset) {
+            return Err(EINVAL);
+        }
+        // `can_pan_to` keeps y_offset below the 16-bit virtual height.
+        self.with_dispi(|dispi| dispi.pan(y_offset as u16))?;
+        state.y_offset = y_offset;
+        sysfs::publish(self.node, self.kind, &state.mode, y_offset, self.vram_size);
+        Ok(())
+    }
+
+    /// Sleeps until the next vertical blank of a display refreshing at [`REFRESH_HZ`]. QEMU has
+    /// no vblank interrupt for these cards, so a timer stands in for it.
+    pub(crate) fn wait_vsync(&self) -> Result {
+        self.mode()?;
+        let period = 1_000_000_000 / i64::from(REFRESH_HZ);
+        let into_frame = self.vblank_epoch.elapsed().as_nanos() % period;
+        fsleep(Delta::from_nanos(period - into_frame));
+        Ok(())
+    }
+
+    /// Copies the damaged rectangles (checked by the caller against `mode`) from the shadow
+    /// buffer into VRAM. `EINVAL` if the mode changed since they were checked.
+    pub(crate) fn flush(&self, mode: &Mode, rects: &[Rect]) -> Result {
+        let state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        if state.mode != *mode {
+            return Err(EINVAL);
+        }
+        for rect in rects {
+            self.with_vram(|vram| state.shadow.flush(vram, rect.rows(mode)))?;
+        }
+        Ok(())
+    }
+
+    /// The mmap hook: the file offset picks the region (how VRAM is mapped), the rest picks the
+    /// bytes. Everything must lie inside the current frame (`fb_size`, rounded up to a page).
+    pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
+        let file_offset = vram::file_offset(vma);
+        let (region, offset) = Region::of(file_offset)?;
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        let limit = self.map_limit(&state.mode);
+        match region {
+            Region::WriteCombined => self.window()?.map_all(vma, offset, limit, Caching::WriteCombined),
+            Region::Uncached => self.window()?.map_all(vma, offset, limit, Caching::Uncached),
+            Region::Shadow => state.shadow.map(vma, offset, limit),
+            Region::OnDemand => {
+                let len = vma.end() - vma.start();
+                if offset.checked_add(len).is_none_or(|end| end > limit) {
+                    return Err(EINVAL);
+                }
+                UserWindow::map_on_demand(vma, self);
+                Ok(())
+            }
+        }
+    }
+
+    /// Bytes of each mmap region that may be mapped in `mode`: the frame, rounded up to whole
+    /// pages (a 24 bpp frame need not end on a page boundary).
+    fn map_limit(&self, mode: &Mode) -> usize {
+        mode.fb_size().next_multiple_of(PAGE_SIZE).min(self.vram_size)
+    }
+
+    fn window(&self) -> Result<UserWindow> {
+        self.with_vram(|vram| Ok(vram.user_window()))
+    }
+
+    /// Switches the DISPI mode off at unbind, handing the screen back to VGA text mode where
+    /// there is one.
+    pub(crate) fn disable_output(&self) {
+        if self.kind.has_vga_ports() {
+            let _ = self.with_dispi(|dispi| dispi.disable());
+        }
+    }
+
+    /// Takes VRAM away from userspace at unbind: zaps every mapping; later calls get `ENODEV`.
+    pub(crate) fn revoke(&self) {
+        let mut state = self.state.lock();
+        state.revoked = true;
+        state.mapping.zap(0, 0);
+    }
+}
+
+// SAFETY: Only `Card::mmap` passes a card to `map_on_demand`, for a vma of a file open on that
+// card. The vma holds a reference on its file and the file holds an `Arc<Card>`, so the card
+// outlives the vma.
+unsafe impl OnDemand for Card {
+    fn fault(&self, pgoff: usize, insert: &mut dyn FnMut(u64) -> Result) -> Result {
+        let offset = ((pgoff as u64) << PAGE_SHIFT)
+            .checked_sub(Region::OnDemand.base())
+            .ok_or(EFAULT)?;
+        let state = self.state.lock();
+        if state.revoked || offset >= self.map_limit(&state.mode) as u64 {
+            return Err(EFAULT);
+        }
+        let pfn = self.window()?.pfn(offset as usize).ok_or(EFAULT)?;
+        // Inserted under the mutex, so a concurrent zap (mode change, unbind) comes after it.
+        insert(pfn)
+    }
+}
