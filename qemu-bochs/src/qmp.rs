@@ -95,13 +95,15 @@ impl Qmp {
         }
     }
 
-    /// Saves the current display as a PNG (QEMU >= 7.1).
-    pub fn screendump(&mut self, png: &Path) -> Result<()> {
+    /// Saves the display of `device` (a qdev id; `None`: the first console) as a PNG
+    /// (QEMU >= 7.1).
+    pub fn screendump(&mut self, png: &Path, device: Option<&str>) -> Result<()> {
         let filename = png.to_str().context("screenshot path is not UTF-8")?;
-        self.execute(
-            "screendump",
-            json!({ "filename": filename, "format": "png" }),
-        )?;
+        let mut arguments = json!({ "filename": filename, "format": "png" });
+        if let Some(device) = device {
+            arguments["device"] = json!(device);
+        }
+        self.execute("screendump", arguments)?;
         Ok(())
     }
 
@@ -174,7 +176,7 @@ mod tests {
             writeln!(out, r#"{{"return": {{}}}}"#).unwrap();
         });
         let mut qmp = Qmp::connect(&socket, Duration::from_secs(5)).unwrap();
-        qmp.screendump(Path::new("/tmp/x.png")).unwrap();
+        qmp.screendump(Path::new("/tmp/x.png"), None).unwrap();
         server.join().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -267,8 +267,13 @@ impl Vm {
         }
     }
 
-    /// Saves the guest's screen as a PNG.
+    /// Saves the guest's screen (the first card's) as a PNG.
     pub fn screendump(&self, path: &Path) -> Result<()> {
+        self.screendump_of(path, None)
+    }
+
+    /// Saves the screen of the card with qdev id `device` (`-device ...,id=NAME`) as a PNG.
+    pub fn screendump_of(&self, path: &Path, device: Option<&str>) -> Result<()> {
         let path = paths::absolute(path)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
@@ -276,9 +281,15 @@ impl Vm {
         let mut qmp = self.qmp.lock().unwrap();
         qmp.as_mut()
             .context("no QMP connection")?
-            .screendump(&path)?;
+            .screendump(&path, device)?;
         self.serial.note(&format!("screendump {}", path.display()));
         Ok(())
+    }
+
+    /// Runs a QMP command (e.g. `device_del` for hot-unplug) and returns its result.
+    pub fn qmp(&self, command: &str, arguments: serde_json::Value) -> Result<serde_json::Value> {
+        let mut qmp = self.qmp.lock().unwrap();
+        qmp.as_mut().context("no QMP connection")?.execute(command, arguments)
     }
 
     /// Serial-log lines that report kernel bugs, warnings or crashes.

@@ -16,7 +16,6 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// Boots a guest with the driver loaded (`module_params` as `name=value`), runs `body`, and
 /// shuts the guest down, which fails if the kernel log shows any BUG, WARNING, Oops or panic.
 pub fn with_guest(module_params: &[(&str, &str)], body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {
-    let artifacts = Artifacts::from_manifest_env()?;
     let config = VmConfig {
         module_params: module_params
             .iter()
@@ -24,7 +23,13 @@ pub fn with_guest(module_params: &[(&str, &str)], body: impl FnOnce(&Vm) -> Resu
             .collect(),
         ..VmConfig::default()
     };
-    let vm = Vm::boot(&artifacts, &config)?;
+    with_guest_config(&config, body)
+}
+
+/// [`with_guest`] with a full VM configuration (other cards, EDID, QEMU arguments).
+pub fn with_guest_config(config: &VmConfig, body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let vm = Vm::boot(&artifacts, config)?;
     let log = vm.serial_log_path().to_owned();
     let outcome = body(&vm);
     // `shutdown` fails on any kernel report in the serial log.

@@ -40,6 +40,14 @@ enum Command {
     /// Every mmap region (write-combined, on demand, shadow, uncached), pan and 8/16 bpp,
     /// with screendumps for the host to check.
     Regions(Target),
+    /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
+    SetMode {
+        #[command(flatten)]
+        target: Target,
+        width: u32,
+        height: u32,
+        bpp: u32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -64,7 +72,8 @@ fn main() -> ExitCode {
     | Command::Badinput(target)
     | Command::Unbind(target)
     | Command::Modes(target)
-    | Command::Regions(target)) = &cli.command;
+    | Command::Regions(target)
+    | Command::SetMode { target, .. }) = &cli.command;
     let mut report = Report::default();
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
@@ -77,6 +86,20 @@ fn main() -> ExitCode {
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
                 Command::Modes(_) => modes::run(&device, &mut report),
                 Command::Regions(_) => regions::run(&device, &mut report),
+                Command::SetMode {
+                    width, height, bpp, ..
+                } => {
+                    return match modes::set_mode(&device, width, height, bpp, 0) {
+                        Ok(m) => {
+                            println!("mode {}x{}-{}", m.width, m.height, m.bpp);
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            println!("refused {}", describe(&e));
+                            ExitCode::from(2)
+                        }
+                    };
+                }
             }
         }
         Err(why) => {
