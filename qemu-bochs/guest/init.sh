@@ -8,6 +8,14 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 
+# Users and groups for permission checks: root, a member of video, and an outsider.
+mkdir -p /etc
+printf 'root:x:0:0:root:/:/bin/sh\nvideo-user:x:1000:44::/tmp:/bin/sh\nnobody:x:65534:65534::/tmp:/bin/sh\n' > /etc/passwd
+printf 'root:x:0:\nvideo:x:44:video-user\nnogroup:x:65534:\n' > /etc/group
+# What a udev rule does on a full system (kmod/60-bochsfb.rules): the nodes belong to
+# root:video, mode 0660. mdev -s applies it to the nodes present after loading the driver.
+echo 'bochsfb[0-9]+ 0:44 660' > /etc/mdev.conf
+
 # The harness logs what it sends; the tty's echo would only interleave with output.
 stty -echo
 
@@ -32,6 +40,7 @@ case "$driver" in
     *) echo "unknown qemu_bochs.driver=$driver"; false ;;
 esac
 rc=$?
+mdev -s
 # From here on only warnings and worse reach the console (all still go to dmesg): fewer
 # kernel lines land inside command output or protocol markers, and every line the
 # kernel-report scan looks for (BUG, WARNING, Oops, panic) still prints.
