@@ -79,6 +79,12 @@ impl Workload {
 pub enum Access {
     /// Stores into a mapping (plus a flush ioctl per frame where the driver needs one).
     Mmap,
+    /// bochsfb's on-demand region: the same stores, each page mapped by its first fault.
+    MmapOnDemand,
+    /// bochsfb's uncached region (x86 PAT serves it write-combined: docs/mapping.md).
+    MmapUncached,
+    /// bochsfb's RAM shadow buffer, copied to VRAM by a FLUSH ioctl per frame.
+    MmapShadow,
     /// `lseek` + `write`.
     Write,
     /// `pwrite`.

@@ -6,6 +6,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use bochsfb_bench::paths::{Device, Path};
 use bochsfb_bench::{Access, Geometry};
+use bochsfb_renderer::abi::{
+    mmap_region, BochsfbDamage, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_MAX_DAMAGE_RECTS,
+};
 use drm::buffer::{Buffer, DrmFourcc};
 use drm::control::{connector, ClipRect, Device as _};
 
@@ -27,21 +30,62 @@ pub fn with_canvas(
         Device::Bochsfb => (bochsfb_geometry(&file)?, None),
         _ => (fbdev_geometry(&file)?, Some(GraphicsConsole::enter()?)),
     };
+    let region = match path.access {
+        Access::MmapOnDemand => mmap_region::ON_DEMAND,
+        Access::MmapUncached => mmap_region::UNCACHED,
+        Access::MmapShadow => mmap_region::SHADOW,
+        _ => mmap_region::WRITE_COMBINED,
+    };
     match path.access {
-        Access::Mmap => {
-            // SAFETY: a MAP_SHARED mapping of device memory. Nothing in this
-            // process truncates or otherwise changes it behind the slice's
-            // back: the write paths run only after this mapping is gone.
+        Access::Mmap | Access::MmapOnDemand | Access::MmapUncached | Access::MmapShadow => {
+            // SAFETY: a MAP_SHARED mapping of device memory (or of the driver's
+            // shadow pages). Nothing in this process truncates or otherwise
+            // changes it behind the slice's back: the write paths run only
+            // after this mapping is gone.
             let map = unsafe {
                 memmap2::MmapOptions::new()
+                    .offset(region)
                     .len(geometry.frame_bytes())
                     .map_mut(&file)?
             };
-            draw(&mut MmapCanvas::new(map, geometry, |_: &[Rect]| Ok(0)))
+            if path.access == Access::MmapShadow {
+                let flush = |damage: &[Rect]| flush_shadow(&file, damage);
+                draw(&mut MmapCanvas::new(map, geometry, flush))
+            } else {
+                draw(&mut MmapCanvas::new(map, geometry, |_: &[Rect]| Ok(0)))
+            }
         }
         Access::Write => draw(&mut WriteCanvas::new(file, WriteCall::LseekWrite, geometry)),
         Access::Pwrite => draw(&mut WriteCanvas::new(file, WriteCall::Pwrite, geometry)),
     }
+}
+
+/// Copies the damaged rectangles of bochsfb's shadow buffer to VRAM, at most
+/// [`BOCHSFB_MAX_DAMAGE_RECTS`] per `BOCHSFB_IOCTL_FLUSH`; returns the calls made.
+fn flush_shadow(file: &File, damage: &[Rect]) -> io::Result<u64> {
+    let mut calls = 0;
+    for chunk in damage.chunks(BOCHSFB_MAX_DAMAGE_RECTS as usize) {
+        let rects: Vec<BochsfbRect> = chunk
+            .iter()
+            .map(|r| BochsfbRect { x: r.x, y: r.y, width: r.w, height: r.h })
+            .collect();
+        let mut request = BochsfbDamage {
+            rects: rects.as_ptr() as u64,
+            count: rects.len() as u32,
+            flags: 0,
+        };
+        // SAFETY: the request reads one `BochsfbDamage` and, through it,
+        // `count` rectangles from `rects`, both alive through the call.
+        unsafe {
+            ioctl(
+                file.as_fd(),
+                libc::c_ulong::from(BOCHSFB_IOCTL_FLUSH),
+                std::ptr::from_mut(&mut request).cast(),
+            )?;
+        }
+        calls += 1;
+    }
+    Ok(calls)
 }
 
 fn bochsfb_geometry(file: &File) -> io::Result<Geometry> {

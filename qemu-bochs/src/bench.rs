@@ -373,6 +373,7 @@ fn host_cpu() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bochsfb_bench::paths::PATHS;
     use bochsfb_bench::{Geometry, Measurement, PathReport, Run, WORKLOADS};
 
     const MODE: Mode = Mode::new(640, 480, 32);
@@ -467,7 +468,7 @@ mod tests {
             })
             .to_vec();
         let summary: Vec<stats::Row> = guests.iter().flat_map(stats::rows).collect();
-        assert_eq!(summary.len(), 7 * WORKLOADS.len());
+        assert_eq!(summary.len(), PATHS.len() * WORKLOADS.len());
         let results = BenchResults {
             command: "cargo run -p qemu-bochs -- bench --quick".into(),
             accel: "TCG".into(),
@@ -486,7 +487,7 @@ mod tests {
         let md = report::markdown(&results, &["chart.png".into()]);
         for needle in [
             "![chart.png](chart.png)",
-            "| frame copy | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 1.00× |",
+            "| frame copy | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 1.00× |",
             "mmap ≥ 20 × write, sprite 8x8",
             "our write() ≥ C fbdev write()",
             "Accelerator: **TCG**",
