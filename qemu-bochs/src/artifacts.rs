@@ -9,7 +9,8 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    guest_programs, initramfs, kernel_build, kernel_source, module, paths, peer_modules, prereqs,
+    debian_tools, guest_programs, initramfs, kernel_build, kernel_source, module, paths,
+    peer_modules, prereqs,
 };
 
 /// Names the manifest written by `qemu-bochs build` / `qemu-bochs test`.
@@ -100,6 +101,7 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     let kernel = kernel_build::build(&cache, &source, &repo.join(kernel_build::FRAGMENT))?;
     let module = module::build(&kernel, &repo.join("kmod"), &harness.join("module.log"))?;
     let programs = guest_programs::build(&repo)?;
+    let tools = debian_tools::prepare(&cache, debian_tools::TOOLS)?;
 
     let initramfs = harness.join("initramfs.cpio.gz");
     eprintln!("==> initramfs");
@@ -111,6 +113,7 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
             programs: &programs,
             kernel_release: &kernel.release,
             peer_modules: &peer_modules::peer_modules(&kernel.dir)?,
+            debian_files: &tools.entries,
         },
     )?;
 
@@ -133,6 +136,9 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     );
     eprintln!("  module      {}", artifacts.module.display());
     eprintln!("  initramfs   {}", artifacts.initramfs.display());
+    for (package, version) in &tools.packages {
+        eprintln!("  debian      {package} {version}");
+    }
     eprintln!("  manifest    {}", manifest.display());
     Ok(artifacts)
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use flate2::{write::GzEncoder, Compression};
 
 use crate::cpio::CpioWriter;
+use crate::debian_tools::GuestEntry;
 use crate::peer_modules::{self, KernelModule};
 use crate::steps::output_of;
 
@@ -27,6 +28,9 @@ pub struct Contents<'a> {
     /// The C driver and its dependencies (see [`crate::peer_modules`]),
     /// installed under `/lib/modules/<release>/` with a `modules.dep`.
     pub peer_modules: &'a [(KernelModule, PathBuf)],
+    /// Files from Debian packages (see [`crate::debian_tools`]) at their own
+    /// paths; one at `bin/<name>` replaces busybox's applet of that name.
+    pub debian_files: &'a [GuestEntry],
 }
 
 /// Writes the initramfs to `out`.
@@ -42,8 +46,9 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
         std::io::BufWriter::new(file),
         Compression::default(),
     ));
+    let mut dirs = Dirs::default();
     for dir in ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"] {
-        cpio.dir(dir, 0o755)?;
+        dirs.create(&mut cpio, dir)?;
     }
     // The kernel opens /dev/console for init's stdin/stdout before /dev is mounted.
     cpio.char_device("dev/console", 0o600, 5, 1)?;
@@ -55,7 +60,11 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
         .map(|(name, _)| name.as_str())
         .collect();
     for applet in applets.lines().map(str::trim) {
-        if !applet.is_empty() && applet != "busybox" && !programs.contains(&applet) {
+        let replaced = contents
+            .debian_files
+            .iter()
+            .any(|e| e.path().strip_prefix("bin/") == Some(applet));
+        if !applet.is_empty() && applet != "busybox" && !programs.contains(&applet) && !replaced {
             cpio.symlink(&format!("bin/{applet}"), "busybox")?;
         }
     }
@@ -63,22 +72,18 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
     for (name, path) in contents.programs {
         cpio.file(&format!("bin/{name}"), 0o755, &read(path)?)?;
     }
+    for entry in contents.debian_files {
+        dirs.create_parents(&mut cpio, entry.path())?;
+        match entry {
+            GuestEntry::File { path, host, mode } => cpio.file(path, *mode, &read(host)?)?,
+            GuestEntry::Symlink { path, target } => cpio.symlink(path, target)?,
+        }
+    }
     let release_dir = format!("lib/modules/{}", contents.kernel_release);
-    cpio.dir(&release_dir, 0o755)?;
-    let mut dirs = vec![release_dir.clone()];
+    dirs.create(&mut cpio, &release_dir)?;
     for (module, host_path) in contents.peer_modules {
         let guest_path = format!("{release_dir}/{}", peer_modules::guest_path(module));
-        // The kernel's unpacker needs every parent directory first.
-        let mut parent = Path::new(&guest_path).parent();
-        let mut missing = Vec::new();
-        while let Some(dir) = parent.filter(|d| !dirs.iter().any(|known| Path::new(known) == *d)) {
-            missing.push(dir.to_string_lossy().into_owned());
-            parent = dir.parent();
-        }
-        for dir in missing.into_iter().rev() {
-            cpio.dir(&dir, 0o755)?;
-            dirs.push(dir);
-        }
+        dirs.create_parents(&mut cpio, &guest_path)?;
         cpio.file(&guest_path, 0o644, &read(host_path)?)?;
     }
     let modules: Vec<KernelModule> = contents
@@ -97,9 +102,68 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
     Ok(())
 }
 
+/// Directories written so far: each goes into the archive once, parents first
+/// (the kernel's unpacker needs every parent directory before its entries).
+#[derive(Default)]
+struct Dirs(Vec<String>);
+
+impl Dirs {
+    fn create<W: std::io::Write>(&mut self, cpio: &mut CpioWriter<W>, dir: &str) -> Result<()> {
+        self.create_parents(cpio, &format!("{dir}/x"))
+    }
+
+    /// Every missing directory above `path`.
+    fn create_parents<W: std::io::Write>(
+        &mut self,
+        cpio: &mut CpioWriter<W>,
+        path: &str,
+    ) -> Result<()> {
+        let mut missing = Vec::new();
+        for dir in Path::new(path).ancestors().skip(1) {
+            let dir = dir.to_string_lossy();
+            if dir.is_empty() || self.0.iter().any(|known| *known == dir) {
+                break;
+            }
+            missing.push(dir.into_owned());
+        }
+        for dir in missing.into_iter().rev() {
+            cpio.dir(&dir, 0o755)?;
+            self.0.push(dir);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directories_are_written_once_parents_first() {
+        let mut cpio = CpioWriter::new(Vec::new());
+        let mut dirs = Dirs::default();
+        dirs.create(&mut cpio, "lib").unwrap();
+        dirs.create_parents(&mut cpio, "lib/x86_64-linux-gnu/libc.so.6")
+            .unwrap();
+        dirs.create_parents(&mut cpio, "lib64/ld-linux-x86-64.so.2")
+            .unwrap();
+        dirs.create_parents(&mut cpio, "usr/lib/x86_64-linux-gnu/libx.so")
+            .unwrap();
+        dirs.create_parents(&mut cpio, "lib/x86_64-linux-gnu/libm.so.6")
+            .unwrap();
+        dirs.create_parents(&mut cpio, "init").unwrap();
+        assert_eq!(
+            dirs.0,
+            [
+                "lib",
+                "lib/x86_64-linux-gnu",
+                "lib64",
+                "usr",
+                "usr/lib",
+                "usr/lib/x86_64-linux-gnu"
+            ]
+        );
+    }
 
     #[test]
     fn init_script_speaks_the_protocol() {

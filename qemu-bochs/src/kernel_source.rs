@@ -242,7 +242,7 @@ fn download(apt_dir: &Path) -> Result<PathBuf> {
 }
 
 /// The Debian mirror the system already uses, so proxies and local mirrors keep working.
-fn system_debian_mirror() -> String {
+pub fn system_debian_mirror() -> String {
     let deb822 = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").ok();
     let one_line = std::fs::read_to_string("/etc/apt/sources.list").ok();
     deb822

@@ -17,6 +17,7 @@
 pub mod artifacts;
 pub mod bench;
 pub mod cpio;
+pub mod debian_tools;
 pub mod guest_programs;
 pub mod initramfs;
 pub mod kernel_build;

@@ -10,6 +10,8 @@ use image::RgbImage;
 use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
 use std::{path::Path, time::Duration};
 
+pub mod fbset;
+
 /// Time allowed for one guest command; TCG is slow but these take seconds.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -36,6 +38,14 @@ pub fn with_guest_config(config: &VmConfig, body: impl FnOnce(&Vm) -> Result<()>
     let shutdown = vm.shutdown();
     outcome.with_context(|| format!("serial log: {}", log.display()))?;
     shutdown
+}
+
+/// Runs `command` in the guest and prints it, its output and its exit status into the test log,
+/// whatever the status; the caller decides what a failure means.
+pub fn run_logged(vm: &Vm, command: &str) -> Result<RunOutput> {
+    let out = vm.run(command, COMMAND_TIMEOUT)?;
+    println!("$ {command}\n{}[exit status {}]", out.output, out.status);
+    Ok(out)
 }
 
 /// Runs `command` in the guest and fails, showing its output, unless it exits with status 0.
