@@ -165,7 +165,7 @@ impl MiscDevice for CardFile {
                 let mut var = [0u8; fbdev::VAR_SIZE];
                 user(var.len()).reader().read_slice(&mut var)?;
                 let request = fbdev::VarRequest::parse(&var);
-                if !fbdev::VarRequest::virtual_width_ok(&var) || request.x_offset != 0 {
+                if request.x_offset != 0 {
                     return Err(EINVAL);
                 }
                 let mode = card.check_mode(

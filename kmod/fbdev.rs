@@ -113,9 +113,10 @@ pub(crate) struct VarRequest {
 }
 
 impl VarRequest {
-    /// Reads a request. As fbdev drivers do, a virtual size smaller than the visible one is
-    /// rounded up instead of refused; `xres_virtual` must be `xres` (or 0), since rows are never
-    /// wider than the screen.
+    /// Reads a request. As fbdev drivers do, the driver rounds what it cannot honour instead of
+    /// refusing it: a virtual height below the visible one becomes all rows VRAM holds, and
+    /// `xres_virtual` is always `xres` (rows are never wider than the screen; fbset keeps the
+    /// old virtual width when only `-xres` changes).
     pub(crate) fn parse(var: &[u8; VAR_SIZE]) -> Self {
         let height = u32_at(var, YRES);
         let virtual_height = u32_at(var, YRES_VIRTUAL);
@@ -128,12 +129,6 @@ impl VarRequest {
             x_offset: u32_at(var, XOFFSET),
             test_only: u32_at(var, ACTIVATE) & FB_ACTIVATE_MASK == FB_ACTIVATE_TEST,
         }
-    }
-
-    /// `xres_virtual` of the request, which must match `xres` or be 0.
-    pub(crate) fn virtual_width_ok(var: &[u8; VAR_SIZE]) -> bool {
-        let virtual_width = u32_at(var, XRES_VIRTUAL);
-        virtual_width == 0 || virtual_width == u32_at(var, XRES)
     }
 }
 

@@ -176,6 +176,16 @@ fn fbset_reads_and_sets_the_bochsfb_mode() -> Result<()> {
                 == (640, 480, 8, Some(640)),
             "after `fbset 640x480-60`: {info:?}"
         );
-        check_screen_size(vm, "fbset-bochsfb-640x480", 640, 480)
+        check_screen_size(vm, "fbset-bochsfb-640x480", 640, 480)?;
+
+        // Only the visible size: fbset keeps the old virtual width (640), which the driver
+        // rounds to the new width, as fbdev drivers do.
+        log.run(vm, "fbset -fb /dev/bochsfb0 -xres 800 -yres 600")?;
+        let info = fbset_info(vm, &mut log, "/dev/bochsfb0")?;
+        ensure!(
+            (info.xres, info.yres, info.line_length) == (800, 600, Some(800)),
+            "after `fbset -xres 800 -yres 600`: {info:?}"
+        );
+        check_screen_size(vm, "fbset-bochsfb-800x600-8", 800, 600)
     })
 }
