@@ -538,4 +538,85 @@ mod tests {
             Err(Error::UnsupportedBpp { bpp: 15 })
         ));
     }
+
+    #[test]
+    fn every_format_fills_clips_and_reads_back() {
+        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
+            let mode = Mode { stride: 8 * format.bytes_per_pixel() as u32 + 5, ..Mode::packed(8, 6, format) };
+            let mut buf = vec![UNTOUCHED; mode.frame_len()];
+            let mut surface = Surface::new(&mut buf, mode).unwrap();
+            let color = Rgb888::new(200, 100, 50);
+            surface.fill_solid(&Rectangle::new(Point::new(-2, 4), Size::new(4, 9)), color).unwrap();
+            for y in 0..6 {
+                for x in 0..8 {
+                    let expected = (x < 2 && y >= 4).then(|| format.quantize(color));
+                    let got = surface.pixel(Point::new(x, y));
+                    if let Some(e) = expected {
+                        assert_eq!(got, Some(e), "{format} ({x},{y})");
+                    } else {
+                        assert_ne!(got, Some(format.quantize(color)), "{format} ({x},{y})");
+                    }
+                }
+            }
+            // Row padding is never written.
+            for y in 0..6 {
+                let pad = &buf[y * mode.stride as usize + 8 * format.bytes_per_pixel()..(y + 1) * mode.stride as usize];
+                assert!(pad.iter().all(|&b| b == UNTOUCHED), "{format} row {y} padding");
+            }
+        }
+    }
+
+    #[test]
+    fn drawing_records_the_clipped_damage() {
+        let mut buf = frame();
+        let mut damage = Damage::new();
+        let mut surface = Surface::with_damage(&mut buf, MODE, &mut damage).unwrap();
+        surface.fill_solid(&Rectangle::new(Point::new(-2, -1), Size::new(5, 3)), RED).unwrap();
+        surface.draw_iter([Pixel(Point::new(7, 5), RED), Pixel(Point::new(6, 4), RED), Pixel(Point::new(50, 50), RED)]).unwrap();
+        assert_eq!(damage.rects(), &[Rect::new(0, 0, 3, 2), Rect::new(6, 4, 2, 2)]);
+    }
+
+    #[test]
+    fn blits_convert_blend_clip_and_scale() {
+        let mut buf = frame();
+        let mut surface = Surface::new(&mut buf, MODE).unwrap();
+        surface.clear(Rgb888::new(0, 0, 200)).unwrap();
+        // A 3x2 RGB image at (6, 5): only its top-left 2x1 is visible.
+        let rgb = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 10, y as u8 * 10, 7]));
+        surface.blit(&rgb, Point::new(6, 5));
+        assert_eq!(surface.pixel(Point::new(6, 5)), Some(Rgb888::new(0, 0, 7)));
+        assert_eq!(surface.pixel(Point::new(7, 5)), Some(Rgb888::new(10, 0, 7)));
+        // RGBA: opaque, transparent and half-transparent pixels.
+        let rgba = RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
+        surface.blit(&rgba, Point::new(-1, 0));
+        assert_eq!(surface.pixel(Point::new(0, 0)), Some(Rgb888::new(0, 0, 200)));
+        assert_eq!(surface.pixel(Point::new(1, 0)), Some(Rgb888::new(128, 0, 100)));
+        // Scaled 2x by nearest neighbour.
+        let dot = RgbImage::from_fn(2, 2, |x, y| image::Rgb([(x * 100) as u8, (y * 100) as u8, 1]));
+        surface.blit_scaled(&dot, &Rectangle::new(Point::new(2, 2), Size::new(4, 4)));
+        assert_eq!(surface.pixel(Point::new(3, 3)), Some(Rgb888::new(0, 0, 1)));
+        assert_eq!(surface.pixel(Point::new(4, 3)), Some(Rgb888::new(100, 0, 1)));
+        assert_eq!(surface.pixel(Point::new(5, 5)), Some(Rgb888::new(100, 100, 1)));
+    }
+
+    #[test]
+    fn fit_keeps_the_aspect_ratio_and_centres() {
+        let area = Rectangle::new(Point::new(10, 0), Size::new(400, 300));
+        assert_eq!(fit((800, 400), &area), Rectangle::new(Point::new(10, 50), Size::new(400, 200)));
+        assert_eq!(fit((100, 300), &area), Rectangle::new(Point::new(160, 0), Size::new(100, 300)));
+    }
+
+    #[test]
+    fn paint_fills_rows_in_order() {
+        let mut buf = frame();
+        let mut surface = Surface::new(&mut buf, MODE).unwrap();
+        surface.paint(&Rectangle::new(Point::new(6, -1), Size::new(4, 3)), |at, row| {
+            for (i, c) in row.iter_mut().enumerate() {
+                *c = Rgb888::new(at.x as u8 + i as u8, at.y as u8, 9);
+            }
+        });
+        assert_eq!(surface.pixel(Point::new(7, 1)), Some(Rgb888::new(7, 1, 9)));
+        assert_eq!(surface.pixel(Point::new(6, 0)), Some(Rgb888::new(6, 0, 9)));
+        assert_eq!(surface.pixel(Point::new(5, 0)), Some(Rgb888::new(0xAA, 0xAA, 0xAA)));
+    }
 }

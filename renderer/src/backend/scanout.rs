@@ -107,3 +107,63 @@ impl Scanout {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_graphics::pixelcolor::Rgb888;
+    use embedded_graphics::prelude::*;
+    use embedded_graphics::primitives::Rectangle;
+
+    /// A shared mapping of a temporary file standing in for video memory.
+    fn vram(len: usize) -> Mapping {
+        let path = std::env::temp_dir().join(format!("bochsfb-scanout-{}-{len}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        file.set_len(len as u64).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        Mapping::new(&file, len, 0).unwrap()
+    }
+
+    fn shown(scanout: &mut Scanout, y: u32) -> Vec<u8> {
+        let len = scanout.mode.frame_len();
+        let start = y as usize * scanout.mode.stride as usize;
+        scanout.map.as_mut_slice()[start..start + len].to_vec()
+    }
+
+    #[test]
+    fn flipping_keeps_partial_redraws_whole() {
+        let mode = Mode::xrgb8888(8, 4);
+        let mut s = Scanout::flip(vram(2 * mode.frame_len()), mode, 0);
+        let mut pans = Vec::new();
+        let mut memory = crate::backend::MemoryBackend::new(mode).unwrap();
+        let rect = |x, c| (Rectangle::new(Point::new(x, 1), Size::new(2, 2)), c);
+        let frames = [vec![(Rectangle::new(Point::zero(), Size::new(8, 4)), Rgb888::BLUE)], vec![rect(0, Rgb888::RED)], vec![rect(4, Rgb888::GREEN)], vec![rect(2, Rgb888::WHITE)]];
+        for draws in frames {
+            for (area, c) in &draws {
+                s.surface().fill_solid(area, *c).unwrap();
+                crate::Backend::surface(&mut memory).fill_solid(area, *c).unwrap();
+            }
+            s.present(|y| {
+                pans.push(y);
+                Ok(())
+            })
+            .unwrap();
+            let y = *pans.last().unwrap();
+            assert_eq!(shown(&mut s, y), memory.frame(), "after pan to {y}");
+        }
+        assert_eq!(pans, [4, 0, 4, 0]);
+    }
+
+    #[test]
+    fn copying_sends_only_the_damage() {
+        let mode = Mode::xrgb8888(8, 4);
+        let mut s = Scanout::copy(vram(mode.frame_len()), mode);
+        s.surface().fill_solid(&Rectangle::new(Point::new(1, 1), Size::new(2, 1)), Rgb888::RED).unwrap();
+        // Scribble outside the damage directly into "VRAM": it must survive.
+        s.map.as_mut_slice()[0] = 0x55;
+        s.present(|_| unreachable!()).unwrap();
+        let vram = shown(&mut s, 0);
+        assert_eq!(vram[0], 0x55);
+        assert_eq!(vram[32 + 4..32 + 12], [0, 0, 255, 0, 0, 0, 255, 0]);
+    }
+}
