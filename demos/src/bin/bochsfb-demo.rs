@@ -51,6 +51,10 @@ struct Args {
     /// Once the last frame is shown, ask the host harness for a screenshot NAME.png.
     #[arg(long, value_name = "NAME")]
     screendump: Option<String>,
+    /// Milliseconds to wait after the last frame before the screenshot (a
+    /// driver with deferred I/O copies to the screen a little later).
+    #[arg(long, default_value_t = 0)]
+    settle_ms: u64,
     /// Save the last frame as a PNG file (any backend; `memory` is the PNG backend).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -93,8 +97,31 @@ fn request_screendump(name: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Exit status when the backend cannot open here (another one might):
+/// missing device, driver without the feature, mode not available.
+const EXIT_UNAVAILABLE: u8 = 3;
+
+/// A backend that cannot open here, as opposed to a failure while drawing.
+#[derive(Debug)]
+struct Unavailable(Box<dyn std::error::Error>);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (backend unavailable here)", self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut backend = open(args)?;
+    let mut backend = open(args).map_err(|e| {
+        let fall_back = e.downcast_ref::<Error>().is_none_or(Error::can_fall_back);
+        if fall_back {
+            Box::new(Unavailable(e))
+        } else {
+            e
+        }
+    })?;
     let mode = backend.mode();
     let clock = match args.clock {
         ClockArg::Frame => Clock::Frame,
@@ -119,6 +146,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("saving {}: {e}", path.display()))?;
     }
     if let Some(name) = &args.screendump {
+        std::thread::sleep(std::time::Duration::from_millis(args.settle_ms));
         request_screendump(name)?;
     }
     Ok(())
@@ -130,7 +158,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bochsfb-demo {}: {e}", args.demo);
-            ExitCode::FAILURE
+            if e.is::<Unavailable>() {
+                ExitCode::from(EXIT_UNAVAILABLE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
