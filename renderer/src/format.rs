@@ -62,24 +62,23 @@ impl PixelFormat {
         }
     }
 
-    /// The colour stored in `bytes` (at least one pixel long). Low bits that
-    /// the format drops are zero, as QEMU shows them (`0xf8` for a full 5-bit
-    /// channel), so a decoded frame compares equal to a screendump.
+    /// The colour stored in `bytes` (at least one pixel long). Narrow
+    /// channels are widened by repeating their high bits (5-bit `0x1f`
+    /// becomes `0xff`), as QEMU's screendump shows them, so a decoded frame
+    /// compares equal to a screenshot of the guest.
     #[inline]
     pub fn decode(self, bytes: &[u8]) -> Rgb888 {
         match self {
             PixelFormat::Xrgb8888 | PixelFormat::Rgb888 => Rgb888::new(bytes[2], bytes[1], bytes[0]),
             PixelFormat::Rgb565 => {
                 let v = u16::from_le_bytes([bytes[0], bytes[1]]);
-                Rgb888::new(
-                    ((v >> 8) & 0xf8) as u8,
-                    ((v >> 3) & 0xfc) as u8,
-                    ((v << 3) & 0xf8) as u8,
-                )
+                let (r, g, b) = ((v >> 11) as u8, ((v >> 5) & 0x3f) as u8, (v & 0x1f) as u8);
+                Rgb888::new((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))
             }
             PixelFormat::Rgb332 => {
                 let v = bytes[0];
-                Rgb888::new(v & 0xe0, (v << 3) & 0xe0, (v << 6) & 0xc0)
+                let three = |c: u8| (c << 5) | (c << 2) | (c >> 1);
+                Rgb888::new(three(v >> 5), three((v >> 2) & 7), (v & 3) * 0x55)
             }
         }
     }
@@ -159,8 +158,10 @@ mod tests {
     #[test]
     fn decode_keeps_the_bits_each_format_stores() {
         let white = Rgb888::new(255, 255, 255);
-        assert_eq!(PixelFormat::Rgb565.quantize(white), Rgb888::new(0xf8, 0xfc, 0xf8));
-        assert_eq!(PixelFormat::Rgb332.quantize(white), Rgb888::new(0xe0, 0xe0, 0xc0));
+        assert_eq!(PixelFormat::Rgb565.quantize(white), white);
+        assert_eq!(PixelFormat::Rgb332.quantize(white), white);
+        // QEMU shows 565 green 0b100000 as 0x80 | 0x02 (seen in a screendump).
+        assert_eq!(PixelFormat::Rgb565.quantize(Rgb888::new(0, 0x80, 0)), Rgb888::new(0, 130, 0));
         for format in ALL {
             for c in [Rgb888::new(0, 0, 0), Rgb888::new(200, 100, 50), white] {
                 let q = format.quantize(c);
