@@ -1,9 +1,93 @@
-//! Demo pictures for the bochsfb renderer.
+//! Demos for the bochsfb renderer: testcard, plasma, mandelbrot zoom,
+//! bouncing alpha-blended sprites, starfield, a text console with a clock,
+//! and an image slideshow.
 //!
-//! [`draw_testcard`] draws a deterministic test card: the same mode always
-//! gives the same pixels, so a host-side rendering can be compared pixel for
-//! pixel with a screenshot of the guest drawing it on the real device.
+//! Every demo is deterministic: frame N depends only on the mode and N (time
+//! is the frame number, randomness is seeded; the console clock reads the
+//! wall clock only when asked to), so the memory backend renders exactly
+//! what a guest shows on any backend, and reference images stay valid.
+//! [`draw_testcard`] draws the static test card.
 #![deny(missing_docs)]
+
+mod console;
+mod mandelbrot;
+mod math;
+mod plasma;
+mod slideshow;
+mod sprites;
+mod starfield;
+mod testcard;
+
+use bochsfb_renderer::backend::{Backend, MemoryBackend};
+use bochsfb_renderer::clock::{FrameCounter, FrameStats, Pacer};
+use bochsfb_renderer::{Error, Surface};
+
+pub use console::Clock;
+
+/// Every demo's name, in the order the gallery shows them.
+pub const DEMOS: [&str; 7] = ["testcard", "plasma", "mandelbrot", "sprites", "starfield", "console", "slideshow"];
+
+/// A demo: draws frame after frame onto a surface.
+pub trait Demo {
+    /// Whether every frame redraws every pixel (a flipping backend then
+    /// skips bringing its back buffer up to date).
+    fn redraws_all(&self) -> bool;
+    /// Draws frame `frame` onto `surface`, which holds frame `frame - 1`
+    /// as this demo drew it (or anything, for frame 0).
+    fn draw(&mut self, surface: &mut Surface<'_>, frame: u64);
+}
+
+/// The demo called `name` for `mode`; `None` for an unknown name.
+pub fn demo(name: &str, mode: &Mode, clock: Clock) -> Option<Box<dyn Demo>> {
+    Some(match name {
+        "testcard" => Box::new(testcard::TestcardDemo::new(*mode)),
+        "plasma" => Box::new(plasma::Plasma::new(*mode)),
+        "mandelbrot" => Box::new(mandelbrot::Mandelbrot::new(*mode)),
+        "sprites" => Box::new(sprites::Sprites::new(*mode)),
+        "starfield" => Box::new(starfield::Starfield::new(*mode)),
+        "console" => Box::new(console::Console::new(*mode, clock)),
+        "slideshow" => Box::new(slideshow::Slideshow::new(*mode)),
+        _ => return None,
+    })
+}
+
+/// Runs `demo` on `backend` for frames `0..frames` (`None`: until an error),
+/// paced by `pacer`, presenting each; `after_frame` sees each frame number
+/// once presented. Returns the frame statistics.
+pub fn run(
+    demo: &mut dyn Demo,
+    backend: &mut dyn Backend,
+    frames: Option<u64>,
+    pacer: &mut Pacer,
+    mut after_frame: impl FnMut(u64),
+) -> Result<FrameStats, Error> {
+    let mut counter = FrameCounter::new();
+    let mut frame = 0;
+    while frames.is_none_or(|n| frame < n) {
+        pacer.wait();
+        if demo.redraws_all() {
+            backend.will_redraw_all();
+        }
+        demo.draw(&mut backend.surface(), frame);
+        backend.present()?;
+        counter.tick();
+        after_frame(frame);
+        frame += 1;
+    }
+    Ok(counter.stats())
+}
+
+/// Frame `last` of demo `name` as the memory backend renders it, after
+/// frames `0..=last` (what any backend shows after `--frames last+1`).
+pub fn render(name: &str, mode: Mode, last: u64) -> Result<MemoryBackend, Error> {
+    let mut memory = MemoryBackend::new(mode)?;
+    let mut demo = demo(name, &mode, Clock::Frame).ok_or_else(|| Error::Unsupported {
+        backend: "memory",
+        reason: format!("no demo called {name}"),
+    })?;
+    run(demo.as_mut(), &mut memory, Some(last + 1), &mut Pacer::new(None), |_| {})?;
+    Ok(memory)
+}
 
 use bochsfb_renderer::Mode;
 use embedded_graphics::mono_font::ascii::FONT_10X20;

@@ -19,6 +19,10 @@ pub const GUEST_PROGRAMS: &[GuestProgram] = &[
         binary: "testcard",
     },
     GuestProgram {
+        package: "bochsfb-demos",
+        binary: "bochsfb-demo",
+    },
+    GuestProgram {
         package: "bochsfb-check",
         binary: "bochsfb-check",
     },

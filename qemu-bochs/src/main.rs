@@ -5,7 +5,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::{
     artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
@@ -31,13 +31,23 @@ enum Cmd {
         #[arg(long)]
         refresh_kernel_source: bool,
     },
-    /// Build, boot, draw the test card and save out/demo/testcard.png.
+    /// Build, boot, run a demo (default: the test card) and save out/demo/<demo>.png.
     Demo {
         #[command(flatten)]
         vm: VmArgs,
-        /// How testcard reaches video memory.
-        #[arg(long, value_enum, default_value_t = Backend::Mmap)]
-        backend: Backend,
+        /// The demo: testcard, plasma, mandelbrot, sprites, starfield, console or slideshow.
+        #[arg(long, default_value = "testcard")]
+        demo: String,
+        /// How the demo reaches the screen: mmap, write, shadow, fbdev, drm (with
+        /// `--driver bochs-drm`), auto.
+        #[arg(long, default_value = "mmap")]
+        backend: String,
+        /// Frames to draw (the test card draws one).
+        #[arg(long, default_value_t = 150)]
+        frames: u64,
+        /// Run the demo on the host in a minifb window instead of in the guest.
+        #[arg(long)]
+        host: bool,
         /// No window, even if one is available.
         #[arg(long, conflicts_with = "window")]
         headless: bool,
@@ -130,12 +140,6 @@ impl VmArgs {
     }
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    Mmap,
-    Write,
-}
-
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -159,12 +163,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Cmd::Demo {
             vm,
+            demo: name,
             backend,
+            frames,
+            host,
             headless,
             window,
             seconds,
         } => {
-            demo(&vm, backend, headless, window, Duration::from_secs(seconds))?;
+            if host {
+                return host_demo(&name, frames);
+            }
+            let command = if name == "testcard" {
+                format!("testcard --backend {backend} --screendump testcard")
+            } else {
+                format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
+            };
+            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Run {
@@ -196,9 +211,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Runs `bochsfb-demo NAME --backend window` on the host (feature `window`).
+fn host_demo(name: &str, frames: u64) -> Result<ExitCode> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(paths::repo_root())
+        .args(["run", "--release", "-p", "bochsfb-demos", "--features", "window", "--bin", "bochsfb-demo", "--"])
+        .args([name, "--backend", "window", "--frames", &frames.to_string()])
+        .status()
+        .context("cannot run cargo")?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 fn demo(
     args: &VmArgs,
-    backend: Backend,
+    name: &str,
+    command: &str,
     headless: bool,
     window: bool,
     seconds: Duration,
@@ -219,20 +247,15 @@ fn demo(
     };
     let vm = Vm::boot(&artifacts, &config)?;
 
-    let backend = backend.to_possible_value().unwrap();
-    let command = format!(
-        "testcard --backend {} --screendump testcard",
-        backend.get_name()
-    );
-    let out = vm.run_with(&command, Duration::from_secs(300), |line| {
+    let out = vm.run_with(command, Duration::from_secs(600), |line| {
         eprintln!("guest| {line}")
     })?;
     if out.status != 0 {
         bail!("`{command}` failed with status {}", out.status);
     }
-    let png = demo_dir.join("testcard.png");
+    let png = demo_dir.join(format!("{name}.png"));
     if !out.screenshots.contains(&png) || !png.exists() {
-        bail!("testcard did not ask for the `testcard` screenshot");
+        bail!("{name} did not ask for the `{name}` screenshot");
     }
     println!("{}", png.display());
 

@@ -16,6 +16,24 @@ pub enum Syscall {
     Lseek,
     /// `write(2)` of a frame.
     Write,
+    /// `pread(2)` of the frame shown when a backend opens.
+    Read,
+    /// `ioctl(2)` with `BOCHSFB_IOCTL_SET_MODE`.
+    SetMode,
+    /// `ioctl(2)` with `BOCHSFB_IOCTL_PAN`.
+    Pan,
+    /// `ioctl(2)` with `BOCHSFB_IOCTL_WAIT_VSYNC` or `FBIO_WAITFORVSYNC`.
+    WaitVsync,
+    /// `ioctl(2)` with `BOCHSFB_IOCTL_FLUSH`.
+    Flush,
+    /// `ioctl(2)` with `FBIOGET_VSCREENINFO` or `FBIOGET_FSCREENINFO`.
+    FbGetInfo,
+    /// `ioctl(2)` with `FBIOPUT_VSCREENINFO`.
+    FbPutVar,
+    /// `ioctl(2)` with `FBIOPAN_DISPLAY`.
+    FbPan,
+    /// A DRM call, named.
+    Drm(&'static str),
 }
 
 impl fmt::Display for Syscall {
@@ -26,6 +44,15 @@ impl fmt::Display for Syscall {
             Syscall::Mmap => "mmap",
             Syscall::Lseek => "lseek",
             Syscall::Write => "write",
+            Syscall::Read => "pread",
+            Syscall::SetMode => "ioctl(BOCHSFB_IOCTL_SET_MODE)",
+            Syscall::Pan => "ioctl(BOCHSFB_IOCTL_PAN)",
+            Syscall::WaitVsync => "ioctl(WAIT_VSYNC)",
+            Syscall::Flush => "ioctl(BOCHSFB_IOCTL_FLUSH)",
+            Syscall::FbGetInfo => "ioctl(FBIOGET_*SCREENINFO)",
+            Syscall::FbPutVar => "ioctl(FBIOPUT_VSCREENINFO)",
+            Syscall::FbPan => "ioctl(FBIOPAN_DISPLAY)",
+            Syscall::Drm(call) => call,
         })
     }
 }
@@ -45,7 +72,7 @@ pub enum Error {
         source: io::Error,
     },
     /// The mode uses a pixel format this crate cannot draw.
-    #[error("unsupported pixel format: {bpp} bpp (only 32 bpp XRGB8888 is supported)")]
+    #[error("unsupported pixel format: {bpp} bpp (8, 16, 24 and 32 are supported)")]
     UnsupportedBpp {
         /// Bits per pixel reported for the mode.
         bpp: u32,
@@ -62,6 +89,28 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The backend cannot work here (not built in, no such device, or the
+    /// driver lacks what it needs); another backend may.
+    #[error("{backend} backend: {reason}")]
+    Unsupported {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why, in words.
+        reason: String,
+    },
+    /// The device cannot show the mode asked for.
+    #[error("{backend} backend cannot set mode {wanted}: {reason}")]
+    ModeNotAvailable {
+        /// The backend's name.
+        backend: &'static str,
+        /// The mode asked for.
+        wanted: crate::Mode,
+        /// Why, in words.
+        reason: String,
+    },
+    /// Decoding an image failed.
+    #[error("decoding an image: {0}")]
+    Image(#[source] image::ImageError),
     /// Encoding or writing a PNG failed.
     #[error("saving {}: {source}", path.display())]
     Png {
@@ -70,4 +119,24 @@ pub enum Error {
         /// The underlying error.
         source: image::ImageError,
     },
+}
+
+impl Error {
+    /// Whether another backend might work where this one failed: the backend
+    /// is not built in or not supported by the driver, the device is missing
+    /// or busy, or the driver refuses the call or the format. Errors in the
+    /// middle of drawing (a failed `write`) are not.
+    pub fn can_fall_back(&self) -> bool {
+        match self {
+            Error::Unsupported { .. } | Error::UnsupportedBpp { .. } | Error::ModeNotAvailable { .. } => true,
+            Error::Syscall { syscall, source, .. } => {
+                matches!(syscall, Syscall::Open | Syscall::GetMode | Syscall::Mmap | Syscall::SetMode | Syscall::FbGetInfo | Syscall::Drm(_))
+                    || matches!(
+                        source.raw_os_error(),
+                        Some(libc::ENOTTY | libc::ENOENT | libc::ENODEV | libc::ENXIO | libc::EACCES | libc::EPERM | libc::EBUSY)
+                    )
+            }
+            _ => false,
+        }
+    }
 }

@@ -1,19 +1,34 @@
-//! Userspace renderer for the bochsfb character device.
+//! Userspace renderer for bochsfb and any other Linux display.
 //!
-//! Drawing goes through [`Surface`], an [`embedded_graphics`] draw target over
-//! a 32 bpp XRGB8888 frame (bytes `B, G, R, X`, rows `stride` bytes apart, as
-//! fixed in `docs/architecture.md`). The [`backend`] module decides where that
-//! frame lives: mapped VRAM, a buffer written with `write(2)`, or plain memory.
+//! Drawing goes through [`Surface`], an [`embedded_graphics`] draw target
+//! over a frame in one of the [`PixelFormat`]s (XRGB8888, RGB888, RGB565,
+//! RGB332), with row-copy fast paths for fills, clears and image blits
+//! (clipped, converted, alpha-blended, scaled). Each drawing call records its
+//! [`Damage`]. The [`backend`] module decides where the frame lives and how
+//! it reaches the screen (mmap, write, shadow + flush, fbdev, DRM, a window,
+//! memory); [`clock`] paces frames and counts fps.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 pub mod abi;
 pub mod backend;
+pub mod clock;
+mod damage;
 mod error;
+pub mod fb_abi;
+mod format;
 mod mode;
 mod surface;
 mod sys;
 
+pub use backend::{Backend, Presentation};
+pub use damage::{Damage, Rect, MAX_DAMAGE_RECTS};
 pub use error::{Error, Syscall};
+pub use format::PixelFormat;
 pub use mode::Mode;
-pub use surface::Surface;
+pub use surface::{fit, BlitSource, Surface};
+
+/// Decodes a PNG or JPEG (whatever `image` was built with) from memory into RGBA.
+pub fn decode_image(bytes: &[u8]) -> Result<image::RgbaImage, Error> {
+    Ok(image::load_from_memory(bytes).map_err(Error::Image)?.to_rgba8())
+}

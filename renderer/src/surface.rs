@@ -4,42 +4,43 @@ use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
 use embedded_graphics::prelude::{Dimensions, DrawTarget, OriginDimensions, Point, Size};
 use embedded_graphics::primitives::Rectangle;
 use embedded_graphics::Pixel;
-use image::RgbImage;
+use image::{RgbImage, RgbaImage};
 
-use crate::mode::BYTES_PER_PIXEL;
-use crate::{Error, Mode};
+use crate::damage::{Damage, Rect};
+use crate::{Error, Mode, PixelFormat};
 
-/// An XRGB8888 frame in a byte buffer (VRAM or memory) that
-/// embedded-graphics can draw on. Everything outside the visible
-/// `width x height` area is clipped, including the row padding up to `stride`.
+/// A frame in a byte buffer (VRAM, a shadow or memory) that embedded-graphics
+/// can draw on, in any [`PixelFormat`]. Everything outside the visible
+/// `width x height` area is clipped, including the row padding up to
+/// `stride`. Fills, clears and image blits compose whole rows and copy them,
+/// never one call per pixel; every call records the rectangle it changed in
+/// the surface's [`Damage`] when it has one.
 #[derive(Debug)]
 pub struct Surface<'a> {
     buf: &'a mut [u8],
     mode: Mode,
+    format: PixelFormat,
+    damage: Option<&'a mut Damage>,
+    /// One encoded row, reused by fills and blits.
+    scratch: Vec<u8>,
+    /// One row of colours, reused by blits and [`Surface::paint`].
+    colors: Vec<Rgb888>,
 }
 
-/// The bytes of one pixel: `B, G, R, X` (XRGB8888, little endian).
-fn encode(color: Rgb888) -> [u8; BYTES_PER_PIXEL] {
-    [color.b(), color.g(), color.r(), 0]
-}
-
-/// The colour of the pixel whose bytes are `bytes`.
-fn decode(bytes: &[u8]) -> Rgb888 {
-    Rgb888::new(bytes[2], bytes[1], bytes[0])
+/// The visible area of a frame as an RGB image.
+pub(crate) fn rgb_image(frame: &[u8], mode: Mode) -> RgbImage {
+    let format = mode.format().expect("validated mode");
+    let bpp = format.bytes_per_pixel();
+    RgbImage::from_fn(mode.width, mode.height, |x, y| {
+        let at = mode.stride as usize * y as usize + x as usize * bpp;
+        let color = format.decode(&frame[at..at + bpp]);
+        image::Rgb([color.r(), color.g(), color.b()])
+    })
 }
 
 /// How far `inner` starts after `outer`, for `inner >= outer` (no i32 overflow).
 fn distance(outer: i32, inner: i32) -> usize {
     (i64::from(inner) - i64::from(outer)) as usize
-}
-
-/// The visible area of an XRGB8888 frame as an RGB image.
-pub(crate) fn rgb_image(frame: &[u8], mode: Mode) -> RgbImage {
-    RgbImage::from_fn(mode.width, mode.height, |x, y| {
-        let at = mode.stride as usize * y as usize + x as usize * BYTES_PER_PIXEL;
-        let color = decode(&frame[at..at + BYTES_PER_PIXEL]);
-        image::Rgb([color.r(), color.g(), color.b()])
-    })
 }
 
 /// Advances `iter` by `n` items.
@@ -49,17 +50,91 @@ fn skip<I: Iterator>(iter: &mut I, n: usize) {
     }
 }
 
+/// `src` over `dst` with `alpha` out of 255, rounded.
+#[inline]
+fn blend(src: Rgb888, dst: Rgb888, alpha: u8) -> Rgb888 {
+    let (a, b) = (u32::from(alpha), 255 - u32::from(alpha));
+    let mix = |s: u8, d: u8| ((u32::from(s) * a + u32::from(d) * b + 127) / 255) as u8;
+    Rgb888::new(mix(src.r(), dst.r()), mix(src.g(), dst.g()), mix(src.b(), dst.b()))
+}
+
+/// An image the surface can blit: RGB (opaque) or RGBA (alpha-blended).
+pub trait BlitSource {
+    /// Whether every pixel is opaque (the destination need not be read).
+    const OPAQUE: bool;
+    /// Width and height in pixels.
+    fn dimensions(&self) -> (u32, u32);
+    /// The colour and alpha at `(x, y)`, inside the image.
+    fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8);
+}
+
+impl BlitSource for RgbImage {
+    const OPAQUE: bool = true;
+    fn dimensions(&self) -> (u32, u32) {
+        image::ImageBuffer::dimensions(self)
+    }
+    #[inline]
+    fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8) {
+        let at = (y as usize * self.width() as usize + x as usize) * 3;
+        let p = &self.as_raw()[at..at + 3];
+        (Rgb888::new(p[0], p[1], p[2]), 255)
+    }
+}
+
+impl BlitSource for RgbaImage {
+    const OPAQUE: bool = false;
+    fn dimensions(&self) -> (u32, u32) {
+        image::ImageBuffer::dimensions(self)
+    }
+    #[inline]
+    fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8) {
+        let at = (y as usize * self.width() as usize + x as usize) * 4;
+        let p = &self.as_raw()[at..at + 4];
+        (Rgb888::new(p[0], p[1], p[2]), p[3])
+    }
+}
+
+/// The largest rectangle with `image`'s aspect ratio that fits `area`,
+/// centred in it: where [`Surface::blit_scaled`] puts an image "scaled to fit".
+pub fn fit(image: (u32, u32), area: &Rectangle) -> Rectangle {
+    let (iw, ih) = (u64::from(image.0.max(1)), u64::from(image.1.max(1)));
+    let (aw, ah) = (u64::from(area.size.width), u64::from(area.size.height));
+    let (w, h) = if aw * ih <= ah * iw {
+        (aw, aw * ih / iw)
+    } else {
+        (ah * iw / ih, ah)
+    };
+    let x = area.top_left.x + ((aw - w) / 2) as i32;
+    let y = area.top_left.y + ((ah - h) / 2) as i32;
+    Rectangle::new(Point::new(x, y), Size::new(w as u32, h as u32))
+}
+
 impl<'a> Surface<'a> {
-    /// A surface over `buf`, which must hold at least `mode.frame_len()` bytes.
+    /// A surface over `buf`, which must hold at least `mode.frame_len()`
+    /// bytes; it keeps no damage list.
     pub fn new(buf: &'a mut [u8], mode: Mode) -> Result<Self, Error> {
         mode.validate(buf.len())?;
-        Ok(Surface { buf, mode })
+        Ok(Surface::new_validated(buf, mode, None))
+    }
+
+    /// A surface that records what each drawing call changes in `damage`.
+    pub fn with_damage(buf: &'a mut [u8], mode: Mode, damage: &'a mut Damage) -> Result<Self, Error> {
+        mode.validate(buf.len())?;
+        Ok(Surface::new_validated(buf, mode, Some(damage)))
     }
 
     /// For backends whose buffer was checked with [`Mode::validate`] already.
-    pub(crate) fn new_validated(buf: &'a mut [u8], mode: Mode) -> Self {
+    pub(crate) fn new_validated(buf: &'a mut [u8], mode: Mode, damage: Option<&'a mut Damage>) -> Self {
         debug_assert!(mode.validate(buf.len()).is_ok());
-        Surface { buf, mode }
+        let format = mode.format().expect("validated mode has a format");
+        Surface {
+            buf,
+            mode,
+            format,
+            damage,
+            scratch: Vec::new(),
+            colors: Vec::new(),
+        }
     }
 
     /// The mode this surface draws in.
@@ -67,10 +142,15 @@ impl<'a> Surface<'a> {
         self.mode
     }
 
-    /// The colour at `point`, or `None` outside the visible area.
+    /// The pixel format of the frame.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// The colour at `point` as stored, or `None` outside the visible area.
     pub fn pixel(&self, point: Point) -> Option<Rgb888> {
         let at = self.offset(point)?;
-        Some(decode(&self.buf[at..at + BYTES_PER_PIXEL]))
+        Some(self.format.decode(&self.buf[at..]))
     }
 
     /// Copies the visible area into an RGB image.
@@ -78,27 +158,121 @@ impl<'a> Surface<'a> {
         rgb_image(self.buf, self.mode)
     }
 
-    /// Byte offset of a visible pixel.
-    fn offset(&self, point: Point) -> Option<usize> {
-        let x = u32::try_from(point.x)
-            .ok()
-            .filter(|&x| x < self.mode.width)?;
-        let y = u32::try_from(point.y)
-            .ok()
-            .filter(|&y| y < self.mode.height)?;
-        Some(self.mode.stride as usize * y as usize + x as usize * BYTES_PER_PIXEL)
+    /// Records a change of `area`, which is already clipped to the screen.
+    fn damaged(&mut self, top_left: Point, size: Size) {
+        if let Some(damage) = self.damage.as_deref_mut() {
+            damage.add(Rect::new(top_left.x as u32, top_left.y as u32, size.width, size.height));
+        }
     }
 
-    /// The bytes of `width` pixels starting at a visible `(x, y)`.
-    fn run_mut(&mut self, x: i32, y: i32, width: u32) -> &mut [u8] {
+    /// Marks all of the visible area as changed (after writing to the frame
+    /// by other means).
+    pub fn damage_all(&mut self) {
+        self.damaged(Point::zero(), self.size());
+    }
+
+    /// Byte offset of a visible pixel.
+    fn offset(&self, point: Point) -> Option<usize> {
+        let x = u32::try_from(point.x).ok().filter(|&x| x < self.mode.width)?;
+        let y = u32::try_from(point.y).ok().filter(|&y| y < self.mode.height)?;
+        Some(self.mode.stride as usize * y as usize + x as usize * self.format.bytes_per_pixel())
+    }
+
+    /// The byte range of `width` pixels starting at a visible `(x, y)`.
+    fn run(&self, x: i32, y: i32, width: u32) -> std::ops::Range<usize> {
         let start = self.offset(Point::new(x, y)).expect("run starts on screen");
-        &mut self.buf[start..start + width as usize * BYTES_PER_PIXEL]
+        start..start + width as usize * self.format.bytes_per_pixel()
     }
 
     /// `area` clipped to the visible area, as (top-left, size); `None` if nothing is visible.
     fn clip(&self, area: &Rectangle) -> Option<(Point, Size)> {
         let visible = area.intersection(&self.bounding_box());
         (!visible.is_zero_sized()).then_some((visible.top_left, visible.size))
+    }
+
+    /// Writes the colours of each visible row of `area`, one row at a time:
+    /// `paint` gets the screen position of the row's first visible pixel and
+    /// the row's visible colours to fill in; each row is then encoded and
+    /// copied into the frame at once. The fast path for whole-screen effects.
+    pub fn paint(&mut self, area: &Rectangle, mut paint: impl FnMut(Point, &mut [Rgb888])) {
+        let Some((top_left, size)) = self.clip(area) else {
+            return;
+        };
+        let mut colors = std::mem::take(&mut self.colors);
+        colors.resize(size.width as usize, Rgb888::BLACK);
+        for y in top_left.y..top_left.y + size.height as i32 {
+            paint(Point::new(top_left.x, y), &mut colors);
+            let run = self.run(top_left.x, y, size.width);
+            self.format.encode_row(&colors, &mut self.buf[run]);
+        }
+        self.colors = colors;
+        self.damaged(top_left, size);
+    }
+
+    /// Draws `image` with its top-left corner at `at`, clipped at the
+    /// screen's edges; RGBA images are alpha-blended over what is there.
+    pub fn blit<S: BlitSource>(&mut self, image: &S, at: Point) {
+        let (w, h) = image.dimensions();
+        self.blit_region(image, Rect::new(0, 0, w, h), at);
+    }
+
+    /// Draws the part `src` of `image` (clipped to the image) at `at`.
+    pub fn blit_region<S: BlitSource>(&mut self, image: &S, src: Rect, at: Point) {
+        let (w, h) = image.dimensions();
+        let src = Rect::new(
+            src.x.min(w),
+            src.y.min(h),
+            src.width.min(w.saturating_sub(src.x)),
+            src.height.min(h.saturating_sub(src.y)),
+        );
+        let dest = Rectangle::new(at, Size::new(src.width, src.height));
+        self.blit_impl(image, src, &dest);
+    }
+
+    /// Draws all of `image` scaled (nearest neighbour) to cover `dest`; use
+    /// [`fit`] for a `dest` that keeps the aspect ratio.
+    pub fn blit_scaled<S: BlitSource>(&mut self, image: &S, dest: &Rectangle) {
+        let (w, h) = image.dimensions();
+        self.blit_impl(image, Rect::new(0, 0, w, h), dest);
+    }
+
+    fn blit_impl<S: BlitSource>(&mut self, image: &S, src: Rect, dest: &Rectangle) {
+        if src.is_empty() {
+            return;
+        }
+        let Some((top_left, size)) = self.clip(dest) else {
+            return;
+        };
+        let (dw, dh) = (i64::from(dest.size.width), i64::from(dest.size.height));
+        let (sw, sh) = (i64::from(src.width), i64::from(src.height));
+        let unscaled = dw == sw && dh == sh;
+        let mut colors = std::mem::take(&mut self.colors);
+        colors.resize(size.width as usize, Rgb888::BLACK);
+        let bpp = self.format.bytes_per_pixel();
+        for y in top_left.y..top_left.y + size.height as i32 {
+            let dy = i64::from(y) - i64::from(dest.top_left.y);
+            let sy = src.y + if unscaled { dy } else { dy * sh / dh } as u32;
+            let run = self.run(top_left.x, y, size.width);
+            if !S::OPAQUE {
+                for (c, px) in colors.iter_mut().zip(self.buf[run.clone()].chunks_exact(bpp)) {
+                    *c = self.format.decode(px);
+                }
+            }
+            let dx0 = i64::from(top_left.x) - i64::from(dest.top_left.x);
+            for (i, c) in colors.iter_mut().enumerate() {
+                let dx = dx0 + i as i64;
+                let sx = src.x + if unscaled { dx } else { dx * sw / dw } as u32;
+                let (color, alpha) = image.rgba(sx, sy);
+                *c = match alpha {
+                    255 => color,
+                    0 => *c,
+                    a => blend(color, *c, a),
+                };
+            }
+            self.format.encode_row(&colors, &mut self.buf[run]);
+        }
+        self.colors = colors;
+        self.damaged(top_left, size);
     }
 }
 
@@ -116,16 +290,25 @@ impl DrawTarget for Surface<'_> {
     where
         I: IntoIterator<Item = Pixel<Self::Color>>,
     {
+        let bpp = self.format.bytes_per_pixel();
+        let (mut min, mut max) = (Point::new(i32::MAX, i32::MAX), Point::new(i32::MIN, i32::MIN));
         for Pixel(point, color) in pixels {
             if let Some(at) = self.offset(point) {
-                self.buf[at..at + BYTES_PER_PIXEL].copy_from_slice(&encode(color));
+                self.buf[at..at + bpp].copy_from_slice(&self.format.encode(color)[..bpp]);
+                min = min.component_min(point);
+                max = max.component_max(point);
             }
+        }
+        if min.x <= max.x {
+            let size = Size::new((max.x - min.x + 1) as u32, (max.y - min.y + 1) as u32);
+            self.damaged(min, size);
         }
         Ok(())
     }
 
     /// Colours come in row-major order over all of `area`; the ones that fall
-    /// off-screen are consumed and dropped so the rest stay in step.
+    /// off-screen are consumed and dropped so the rest stay in step. Each row
+    /// is encoded into a scratch row and copied into the frame at once.
     fn fill_contiguous<I>(&mut self, area: &Rectangle, colors: I) -> Result<(), Self::Error>
     where
         I: IntoIterator<Item = Self::Color>,
@@ -133,22 +316,32 @@ impl DrawTarget for Surface<'_> {
         let Some((top_left, size)) = self.clip(area) else {
             return Ok(());
         };
+        let bpp = self.format.bytes_per_pixel();
         let area_width = area.size.width as usize;
         let skip_left = distance(area.top_left.x, top_left.x);
         let skip_right = area_width - skip_left - size.width as usize;
         let mut colors = colors.into_iter();
-        skip(
-            &mut colors,
-            distance(area.top_left.y, top_left.y) * area_width,
-        );
+        skip(&mut colors, distance(area.top_left.y, top_left.y) * area_width);
+        let mut scratch = std::mem::take(&mut self.scratch);
         for y in top_left.y..top_left.y + size.height as i32 {
             skip(&mut colors, skip_left);
-            let run = self.run_mut(top_left.x, y, size.width);
-            for (pixel, color) in run.chunks_exact_mut(BYTES_PER_PIXEL).zip(colors.by_ref()) {
-                pixel.copy_from_slice(&encode(color));
+            let run = self.run(top_left.x, y, size.width);
+            // Start from what is there, so running out of colours keeps the rest.
+            scratch.clear();
+            scratch.extend_from_slice(&self.buf[run.clone()]);
+            let mut written = 0;
+            for (pixel, color) in scratch.chunks_exact_mut(bpp).zip(colors.by_ref()) {
+                pixel.copy_from_slice(&self.format.encode(color)[..bpp]);
+                written += bpp;
+            }
+            self.buf[run.start..run.start + written].copy_from_slice(&scratch[..written]);
+            if written < scratch.len() {
+                break;
             }
             skip(&mut colors, skip_right);
         }
+        self.scratch = scratch;
+        self.damaged(top_left, size);
         Ok(())
     }
 
@@ -156,15 +349,15 @@ impl DrawTarget for Surface<'_> {
         let Some((top_left, size)) = self.clip(area) else {
             return Ok(());
         };
-        let bytes = encode(color);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.resize(size.width as usize * self.format.bytes_per_pixel(), 0);
+        self.format.fill_row(&mut scratch, color);
         for y in top_left.y..top_left.y + size.height as i32 {
-            for pixel in self
-                .run_mut(top_left.x, y, size.width)
-                .chunks_exact_mut(BYTES_PER_PIXEL)
-            {
-                pixel.copy_from_slice(&bytes);
-            }
+            let run = self.run(top_left.x, y, size.width);
+            self.buf[run].copy_from_slice(&scratch);
         }
+        self.scratch = scratch;
+        self.damaged(top_left, size);
         Ok(())
     }
 
@@ -339,10 +532,91 @@ mod tests {
             Err(Error::InvalidMode { .. })
         ));
         let mut buf = frame();
-        let rgb565 = Mode { bpp: 16, ..MODE };
+        let rgb555 = Mode { bpp: 15, ..MODE };
         assert!(matches!(
-            Surface::new(&mut buf, rgb565),
-            Err(Error::UnsupportedBpp { bpp: 16 })
+            Surface::new(&mut buf, rgb555),
+            Err(Error::UnsupportedBpp { bpp: 15 })
         ));
+    }
+
+    #[test]
+    fn every_format_fills_clips_and_reads_back() {
+        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
+            let mode = Mode { stride: 8 * format.bytes_per_pixel() as u32 + 5, ..Mode::packed(8, 6, format) };
+            let mut buf = vec![UNTOUCHED; mode.frame_len()];
+            let mut surface = Surface::new(&mut buf, mode).unwrap();
+            let color = Rgb888::new(200, 100, 50);
+            surface.fill_solid(&Rectangle::new(Point::new(-2, 4), Size::new(4, 9)), color).unwrap();
+            for y in 0..6 {
+                for x in 0..8 {
+                    let expected = (x < 2 && y >= 4).then(|| format.quantize(color));
+                    let got = surface.pixel(Point::new(x, y));
+                    if let Some(e) = expected {
+                        assert_eq!(got, Some(e), "{format} ({x},{y})");
+                    } else {
+                        assert_ne!(got, Some(format.quantize(color)), "{format} ({x},{y})");
+                    }
+                }
+            }
+            // Row padding is never written.
+            for y in 0..6 {
+                let pad = &buf[y * mode.stride as usize + 8 * format.bytes_per_pixel()..(y + 1) * mode.stride as usize];
+                assert!(pad.iter().all(|&b| b == UNTOUCHED), "{format} row {y} padding");
+            }
+        }
+    }
+
+    #[test]
+    fn drawing_records_the_clipped_damage() {
+        let mut buf = frame();
+        let mut damage = Damage::new();
+        let mut surface = Surface::with_damage(&mut buf, MODE, &mut damage).unwrap();
+        surface.fill_solid(&Rectangle::new(Point::new(-2, -1), Size::new(5, 3)), RED).unwrap();
+        surface.draw_iter([Pixel(Point::new(7, 5), RED), Pixel(Point::new(6, 4), RED), Pixel(Point::new(50, 50), RED)]).unwrap();
+        assert_eq!(damage.rects(), &[Rect::new(0, 0, 3, 2), Rect::new(6, 4, 2, 2)]);
+    }
+
+    #[test]
+    fn blits_convert_blend_clip_and_scale() {
+        let mut buf = frame();
+        let mut surface = Surface::new(&mut buf, MODE).unwrap();
+        surface.clear(Rgb888::new(0, 0, 200)).unwrap();
+        // A 3x2 RGB image at (6, 5): only its top-left 2x1 is visible.
+        let rgb = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 10, y as u8 * 10, 7]));
+        surface.blit(&rgb, Point::new(6, 5));
+        assert_eq!(surface.pixel(Point::new(6, 5)), Some(Rgb888::new(0, 0, 7)));
+        assert_eq!(surface.pixel(Point::new(7, 5)), Some(Rgb888::new(10, 0, 7)));
+        // RGBA: opaque, transparent and half-transparent pixels.
+        let rgba = RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
+        surface.blit(&rgba, Point::new(-1, 0));
+        assert_eq!(surface.pixel(Point::new(0, 0)), Some(Rgb888::new(0, 0, 200)));
+        assert_eq!(surface.pixel(Point::new(1, 0)), Some(Rgb888::new(128, 0, 100)));
+        // Scaled 2x by nearest neighbour.
+        let dot = RgbImage::from_fn(2, 2, |x, y| image::Rgb([(x * 100) as u8, (y * 100) as u8, 1]));
+        surface.blit_scaled(&dot, &Rectangle::new(Point::new(2, 2), Size::new(4, 4)));
+        assert_eq!(surface.pixel(Point::new(3, 3)), Some(Rgb888::new(0, 0, 1)));
+        assert_eq!(surface.pixel(Point::new(4, 3)), Some(Rgb888::new(100, 0, 1)));
+        assert_eq!(surface.pixel(Point::new(5, 5)), Some(Rgb888::new(100, 100, 1)));
+    }
+
+    #[test]
+    fn fit_keeps_the_aspect_ratio_and_centres() {
+        let area = Rectangle::new(Point::new(10, 0), Size::new(400, 300));
+        assert_eq!(fit((800, 400), &area), Rectangle::new(Point::new(10, 50), Size::new(400, 200)));
+        assert_eq!(fit((100, 300), &area), Rectangle::new(Point::new(160, 0), Size::new(100, 300)));
+    }
+
+    #[test]
+    fn paint_fills_rows_in_order() {
+        let mut buf = frame();
+        let mut surface = Surface::new(&mut buf, MODE).unwrap();
+        surface.paint(&Rectangle::new(Point::new(6, -1), Size::new(4, 3)), |at, row| {
+            for (i, c) in row.iter_mut().enumerate() {
+                *c = Rgb888::new(at.x as u8 + i as u8, at.y as u8, 9);
+            }
+        });
+        assert_eq!(surface.pixel(Point::new(7, 1)), Some(Rgb888::new(7, 1, 9)));
+        assert_eq!(surface.pixel(Point::new(6, 0)), Some(Rgb888::new(6, 0, 9)));
+        assert_eq!(surface.pixel(Point::new(5, 0)), Some(Rgb888::new(0xAA, 0xAA, 0xAA)));
     }
 }

@@ -6,26 +6,150 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::ptr::{self, NonNull};
 use std::slice;
 
-use crate::abi::{BochsfbMode, BOCHSFB_IOCTL_GET_MODE};
+use crate::abi::{
+    BochsfbDamage, BochsfbMode, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_GET_MODE,
+    BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC, BOCHSFB_MAX_DAMAGE_RECTS,
+};
+use crate::fb_abi::{
+    FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY,
+    FBIOPUT_VSCREENINFO, FBIO_WAITFORVSYNC, KDSETMODE,
+};
+
+/// `ioctl(fd, request, arg)` with the C convention turned into a `Result`.
+///
+/// # Safety
+/// `arg` must be what `request` expects: a pointer valid for the reads and
+/// writes the request encodes, or a plain integer argument.
+unsafe fn ioctl<T>(device: impl AsFd, request: u32, arg: *mut T) -> io::Result<()> {
+    // SAFETY: the caller vouches for `arg`; the fd is open while borrowed.
+    let ret = unsafe { libc::ioctl(device.as_fd().as_raw_fd(), request as _, arg) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
 
 /// Reads the current mode of an open bochsfb device (`BOCHSFB_IOCTL_GET_MODE`).
 pub fn get_mode(device: impl AsFd) -> io::Result<BochsfbMode> {
     let mut mode = BochsfbMode::default();
-    // SAFETY: the request number encodes "read 24 bytes", so the driver
-    // copies at most size_of::<BochsfbMode>() bytes to the pointer, which
-    // points to a live, writable #[repr(C)] BochsfbMode that outlives the call.
-    // Every bit pattern is a valid BochsfbMode (plain integers).
-    let ret = unsafe {
-        libc::ioctl(
-            device.as_fd().as_raw_fd(),
-            BOCHSFB_IOCTL_GET_MODE as _,
-            ptr::from_mut(&mut mode),
-        )
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
+    // SAFETY: the request encodes "the kernel writes 40 bytes", and `mode` is
+    // a live, writable #[repr(C)] BochsfbMode of exactly that size. Every bit
+    // pattern is a valid BochsfbMode (plain integers).
+    match unsafe { ioctl(&device, BOCHSFB_IOCTL_GET_MODE, ptr::from_mut(&mut mode)) } {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => get_mode_v1(device),
+        other => other.map(|()| mode),
     }
+}
+
+/// `_IOR('B', 0x01, 24 bytes)`: GET_MODE of drivers built before the mode
+/// struct grew to 40 bytes (`width, height, bpp, stride, __u64 vram_size`).
+const BOCHSFB_IOCTL_GET_MODE_V1: u32 = crate::abi::ior(b'B', 0x01, 24);
+
+/// GET_MODE of an older driver: no virtual screen, all VRAM reachable.
+fn get_mode_v1(device: impl AsFd) -> io::Result<BochsfbMode> {
+    let mut v1 = [0u32; 6];
+    // SAFETY: the old request writes 24 bytes, exactly the size of `v1`,
+    // which is live and writable; any bit pattern is valid for u32s.
+    unsafe { ioctl(device, BOCHSFB_IOCTL_GET_MODE_V1, v1.as_mut_ptr()) }?;
+    let vram_size = u64::from(v1[4]) | (u64::from(v1[5]) << 32);
+    Ok(BochsfbMode {
+        width: v1[0],
+        height: v1[1],
+        bpp: v1[2],
+        stride: v1[3],
+        virtual_height: v1[1],
+        y_offset: 0,
+        fb_size: vram_size,
+        vram_size,
+    })
+}
+
+/// Sets width, height, bpp and virtual height (`BOCHSFB_IOCTL_SET_MODE`) and
+/// returns the mode the driver chose. `ENOTTY` means the driver cannot.
+pub fn set_mode(device: impl AsFd, wanted: &BochsfbMode) -> io::Result<BochsfbMode> {
+    let mut mode = *wanted;
+    // SAFETY: _IOWR of 40 bytes: the kernel reads and writes `mode`, a live
+    // #[repr(C)] BochsfbMode of that size; any bit pattern is valid.
+    unsafe { ioctl(device, BOCHSFB_IOCTL_SET_MODE, ptr::from_mut(&mut mode)) }?;
     Ok(mode)
+}
+
+/// Shows the virtual screen from row `y_offset` on (`BOCHSFB_IOCTL_PAN`).
+pub fn pan(device: impl AsFd, y_offset: u32) -> io::Result<()> {
+    let mut y = y_offset;
+    // SAFETY: _IOW of a u32: the kernel reads 4 bytes from a live u32.
+    unsafe { ioctl(device, BOCHSFB_IOCTL_PAN, ptr::from_mut(&mut y)) }
+}
+
+/// Sleeps until the next vertical blank (`BOCHSFB_IOCTL_WAIT_VSYNC`).
+pub fn wait_vsync(device: impl AsFd) -> io::Result<()> {
+    // SAFETY: _IO: the request takes no argument and reads no memory.
+    unsafe { ioctl::<u8>(device, BOCHSFB_IOCTL_WAIT_VSYNC, ptr::null_mut()) }
+}
+
+/// Copies `rects` of the shadow buffer to VRAM (`BOCHSFB_IOCTL_FLUSH`); an
+/// empty slice flushes the whole frame. At most
+/// [`BOCHSFB_MAX_DAMAGE_RECTS`] rectangles (more are `EINVAL` here).
+pub fn flush(device: impl AsFd, rects: &[BochsfbRect]) -> io::Result<()> {
+    if rects.len() > BOCHSFB_MAX_DAMAGE_RECTS as usize {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut damage = BochsfbDamage {
+        rects: rects.as_ptr() as u64,
+        count: rects.len() as u32,
+        flags: 0,
+    };
+    // SAFETY: the kernel reads 16 bytes of `damage`, then `count` rects of 16
+    // bytes from `rects`, a live slice of exactly that many #[repr(C)]
+    // BochsfbRects that outlives the call; it writes nothing back.
+    unsafe { ioctl(device, BOCHSFB_IOCTL_FLUSH, ptr::from_mut(&mut damage)) }
+}
+
+/// `FBIOGET_VSCREENINFO`.
+pub fn fb_get_var(device: impl AsFd) -> io::Result<FbVarScreeninfo> {
+    let mut var = FbVarScreeninfo::default();
+    // SAFETY: the kernel writes one 160-byte fb_var_screeninfo into `var`, a
+    // live #[repr(C)] struct with that layout; any bit pattern is valid.
+    unsafe { ioctl(device, FBIOGET_VSCREENINFO, ptr::from_mut(&mut var)) }?;
+    Ok(var)
+}
+
+/// `FBIOPUT_VSCREENINFO`; returns what the driver made of it.
+pub fn fb_put_var(device: impl AsFd, wanted: &FbVarScreeninfo) -> io::Result<FbVarScreeninfo> {
+    let mut var = *wanted;
+    // SAFETY: the kernel reads and writes back one fb_var_screeninfo in `var`.
+    unsafe { ioctl(device, FBIOPUT_VSCREENINFO, ptr::from_mut(&mut var)) }?;
+    Ok(var)
+}
+
+/// `FBIOGET_FSCREENINFO`.
+pub fn fb_get_fix(device: impl AsFd) -> io::Result<FbFixScreeninfo> {
+    let mut fix = FbFixScreeninfo::default();
+    // SAFETY: the kernel writes one fb_fix_screeninfo (80 bytes on 64-bit)
+    // into `fix`, a live #[repr(C)] struct with that layout.
+    unsafe { ioctl(device, FBIOGET_FSCREENINFO, ptr::from_mut(&mut fix)) }?;
+    Ok(fix)
+}
+
+/// `FBIOPAN_DISPLAY` to `var.xoffset, var.yoffset`.
+pub fn fb_pan(device: impl AsFd, var: &FbVarScreeninfo) -> io::Result<()> {
+    let mut var = *var;
+    // SAFETY: the kernel reads (and may write back) one fb_var_screeninfo.
+    unsafe { ioctl(device, FBIOPAN_DISPLAY, ptr::from_mut(&mut var)) }
+}
+
+/// `FBIO_WAITFORVSYNC` on CRTC 0.
+pub fn fb_wait_vsync(device: impl AsFd) -> io::Result<()> {
+    let mut crtc = 0u32;
+    // SAFETY: _IOW of a u32: the kernel reads 4 bytes from a live u32.
+    unsafe { ioctl(device, FBIO_WAITFORVSYNC, ptr::from_mut(&mut crtc)) }
+}
+
+/// `KDSETMODE` on a virtual terminal (`KD_TEXT` or `KD_GRAPHICS`).
+pub fn kd_set_mode(tty: impl AsFd, mode: u32) -> io::Result<()> {
+    // SAFETY: KDSETMODE takes its argument by value; no memory is passed, so
+    // the "pointer" is only an integer the kernel never dereferences.
+    unsafe { ioctl::<u8>(tty, KDSETMODE, mode as usize as *mut u8) }
 }
 
 /// A shared read/write mapping of a device, unmapped on drop.
@@ -35,12 +159,16 @@ pub(crate) struct Mapping {
     len: usize,
 }
 
+// SAFETY: the mapping is plain shared memory owned by this value; moving the
+// owner to another thread moves the only access to it.
+unsafe impl Send for Mapping {}
+
 impl Mapping {
-    /// Maps `len` bytes of `device` from offset 0 (`MAP_SHARED`, read/write).
-    pub(crate) fn new(device: impl AsFd, len: usize) -> io::Result<Mapping> {
+    /// Maps `len` bytes of `device` from `offset` (`MAP_SHARED`, read/write).
+    pub(crate) fn new(device: impl AsFd, len: usize, offset: u64) -> io::Result<Mapping> {
         // SAFETY: with a NULL address hint the kernel picks a fresh range that
         // overlaps no memory Rust already owns; the other arguments are plain
-        // values and a bad fd or length only makes the call fail.
+        // values and a bad fd, offset or length only makes the call fail.
         let addr = unsafe {
             libc::mmap(
                 ptr::null_mut(),
@@ -48,7 +176,7 @@ impl Mapping {
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 device.as_fd().as_raw_fd(),
-                0,
+                offset as libc::off_t,
             )
         };
         if addr == libc::MAP_FAILED {
@@ -63,7 +191,7 @@ impl Mapping {
         // SAFETY: ptr..ptr+len is mapped readable and writable until `self`
         // is dropped, which the returned borrow cannot outlive, and `&mut self`
         // rules out a second slice of it in this process. Other processes
-        // mapping the same VRAM can change these bytes at any time, as with
+        // mapping the same memory can change these bytes at any time, as with
         // any shared mapping; that can only tear pixels, since every byte
         // value is a valid u8.
         unsafe { slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }

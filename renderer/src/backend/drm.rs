@@ -1,0 +1,185 @@
+//! DRM/KMS through the `drm` crate: a dumb buffer scanned out by modesetting,
+//! damage sent with `DIRTYFB`. Runs on the kernel's C bochs driver and on
+//! real KMS devices.
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::path::{Path, PathBuf};
+
+use drm::buffer::{Buffer, DrmFourcc};
+use drm::control::{connector, crtc, dumbbuffer::DumbBuffer, framebuffer, ClipRect, Device as _, ModeTypeFlags};
+
+use crate::backend::{failed, Backend, Presentation};
+use crate::sys::Mapping;
+use crate::{Damage, Error, Mode, Surface, Syscall};
+
+/// A DRM device node as a `drm` crate device.
+#[derive(Debug)]
+struct Card(File);
+
+impl AsFd for Card {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+impl drm::Device for Card {}
+impl drm::control::Device for Card {}
+
+/// Draws into a DRM dumb buffer (XRGB8888) that a CRTC scans out, and
+/// reports the damage with `DIRTYFB` (drivers such as bochs copy only the
+/// clips to the screen). Opening sets the mode on the first connected
+/// connector, so the process must be allowed to (DRM master, or no other
+/// master). Closing gives the screen back to fbdev/the console.
+///
+/// ```no_run
+/// # use bochsfb_renderer::backend::{Backend, DrmBackend};
+/// use embedded_graphics::{pixelcolor::Rgb888, prelude::*};
+/// let mut fb = DrmBackend::open("/dev/dri/card0")?;
+/// fb.surface().clear(Rgb888::CSS_ORANGE).unwrap();
+/// fb.present()?; // one DIRTYFB
+/// # Ok::<(), bochsfb_renderer::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct DrmBackend {
+    // Field order is drop order: unmap before the buffer goes.
+    map: Mapping,
+    card: Card,
+    path: PathBuf,
+    buffer: Option<DumbBuffer>,
+    fb: framebuffer::Handle,
+    crtc: crtc::Handle,
+    mode: Mode,
+    drawn: Damage,
+}
+
+impl DrmBackend {
+    /// Opens `path` in the connector's current (or preferred) mode.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        DrmBackend::open_with(path.as_ref(), None)
+    }
+
+    /// Opens `path` and picks a connector mode of `wanted`'s size (32 bpp only).
+    pub fn open_with(path: &Path, wanted: Option<Mode>) -> Result<Self, Error> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(failed(Syscall::Open, path))?;
+        let card = Card(file);
+        let drm_err = |call: &'static str| failed(Syscall::Drm(call), path);
+        let unsupported = |reason: String| Error::Unsupported { backend: "drm", reason };
+        let resources = card.resource_handles().map_err(drm_err("DRM_IOCTL_MODE_GETRESOURCES"))?;
+        let connector = resources
+            .connectors()
+            .iter()
+            .filter_map(|&c| card.get_connector(c, false).ok())
+            .find(|c| c.state() == connector::State::Connected)
+            .ok_or_else(|| unsupported(format!("no connected connector on {}", path.display())))?;
+        let encoder = connector.current_encoder().or_else(|| connector.encoders().first().copied());
+        let crtc = encoder
+            .and_then(|e| card.get_encoder(e).ok())
+            .and_then(|e| {
+                e.crtc()
+                    .or_else(|| resources.filter_crtcs(e.possible_crtcs()).first().copied())
+            })
+            .or_else(|| resources.crtcs().first().copied())
+            .ok_or_else(|| unsupported("no CRTC".into()))?;
+        let current = card.get_crtc(crtc).ok().and_then(|c| c.mode());
+        let drm_mode = match wanted {
+            Some(w) => {
+                if w.bpp != 32 {
+                    return Err(Error::ModeNotAvailable {
+                        backend: "drm",
+                        wanted: w,
+                        reason: "dumb buffers are drawn in XRGB8888 (32 bpp) only".into(),
+                    });
+                }
+                connector
+                    .modes()
+                    .iter()
+                    .find(|m| m.size() == (w.width as u16, w.height as u16))
+                    .copied()
+                    .ok_or_else(|| Error::ModeNotAvailable {
+                        backend: "drm",
+                        wanted: w,
+                        reason: "the connector lists no mode of that size".into(),
+                    })?
+            }
+            None => current
+                .or_else(|| connector.modes().iter().find(|m| m.mode_type().contains(ModeTypeFlags::PREFERRED)).copied())
+                .or_else(|| connector.modes().first().copied())
+                .ok_or_else(|| unsupported("the connector lists no modes".into()))?,
+        };
+        let (width, height) = drm_mode.size();
+        let (width, height) = (u32::from(width), u32::from(height));
+        let buffer = card
+            .create_dumb_buffer((width, height), DrmFourcc::Xrgb8888, 32)
+            .map_err(drm_err("DRM_IOCTL_MODE_CREATE_DUMB"))?;
+        let mode = Mode { width, height, bpp: 32, stride: buffer.pitch() };
+        let fb = card.add_framebuffer(&buffer, 24, 32).map_err(drm_err("DRM_IOCTL_MODE_ADDFB"))?;
+        let offset = drm_ffi::mode::dumbbuffer::map(card.as_fd(), buffer.handle().into(), 0, 0)
+            .map_err(drm_err("DRM_IOCTL_MODE_MAP_DUMB"))?
+            .offset;
+        let map = Mapping::new(&card, mode.frame_len(), offset).map_err(failed(Syscall::Mmap, path))?;
+        let backend = DrmBackend {
+            map,
+            card,
+            path: path.to_owned(),
+            buffer: Some(buffer),
+            fb,
+            crtc,
+            mode,
+            drawn: Damage::new(),
+        };
+        // Dumb buffers start zeroed: black, like the damage-free state.
+        backend
+            .card
+            .set_crtc(crtc, Some(fb), (0, 0), &[connector.handle()], Some(drm_mode))
+            .map_err(drm_err("DRM_IOCTL_MODE_SETCRTC"))?;
+        Ok(backend)
+    }
+}
+
+impl Drop for DrmBackend {
+    fn drop(&mut self) {
+        // Best effort: closing the card frees both anyway.
+        let _ = self.card.destroy_framebuffer(self.fb);
+        if let Some(buffer) = self.buffer.take() {
+            let _ = self.card.destroy_dumb_buffer(buffer);
+        }
+        let _ = self.crtc;
+    }
+}
+
+/// DRM clip rectangles are 16-bit; modes are far smaller.
+fn clip(r: &crate::Rect) -> ClipRect {
+    let c = |v: u32| v.min(u32::from(u16::MAX)) as u16;
+    ClipRect::new(c(r.x), c(r.y), c(r.right()), c(r.bottom()))
+}
+
+impl Backend for DrmBackend {
+    fn name(&self) -> &'static str {
+        "drm"
+    }
+    fn mode(&self) -> Mode {
+        self.mode
+    }
+    fn presentation(&self) -> Presentation {
+        Presentation::Direct
+    }
+    fn surface(&mut self) -> Surface<'_> {
+        let len = self.mode.frame_len();
+        Surface::new_validated(&mut self.map.as_mut_slice()[..len], self.mode, Some(&mut self.drawn))
+    }
+    fn present(&mut self) -> Result<(), Error> {
+        if self.drawn.is_empty() {
+            return Ok(());
+        }
+        let clips: Vec<ClipRect> = self.drawn.rects().iter().map(clip).collect();
+        self.card
+            .dirty_framebuffer(self.fb, &clips)
+            .map_err(failed(Syscall::Drm("DRM_IOCTL_MODE_DIRTYFB"), &self.path))?;
+        self.drawn.clear();
+        Ok(())
+    }
+}

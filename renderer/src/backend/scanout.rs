@@ -1,0 +1,169 @@
+//! Double buffering over a mapped framebuffer, shared by the bochsfb mmap
+//! and fbdev backends: a hardware flip between two halves of video memory
+//! where the driver can pan, otherwise a RAM back buffer whose damage is
+//! copied, or (asked for) drawing straight into what is shown.
+
+use std::io;
+
+use crate::backend::{copy_damage, Presentation};
+use crate::sys::Mapping;
+use crate::{Damage, Mode, Surface};
+
+#[derive(Debug)]
+enum Buffers {
+    Direct,
+    /// Frames `0` and `1` lie one after the other in the mapping; `back` is
+    /// drawn on while the other is shown. `stale` is what the back buffer
+    /// lacks of the shown frame (what the last frame drew in the other one).
+    Flip { back: usize, stale: Damage },
+    Copy { frame: Vec<u8> },
+}
+
+/// A mapped framebuffer with a presentation strategy.
+#[derive(Debug)]
+pub(crate) struct Scanout {
+    map: Mapping,
+    mode: Mode,
+    buffers: Buffers,
+    drawn: Damage,
+}
+
+impl Scanout {
+    /// Draws into the mapping itself (single buffered; tearing possible).
+    pub(crate) fn direct(map: Mapping, mode: Mode) -> Scanout {
+        Scanout::new(map, mode, Buffers::Direct)
+    }
+
+    /// Draws into a RAM frame and copies the damage into the mapping.
+    pub(crate) fn copy(mut map: Mapping, mode: Mode) -> Scanout {
+        // Start from what is on screen, so partial redraws keep it.
+        let frame = map.as_mut_slice()[..mode.frame_len()].to_vec();
+        Scanout::new(map, mode, Buffers::Copy { frame })
+    }
+
+    /// Two frames in the mapping (`2 * height` rows); `shown` (0 or 1) is
+    /// the one on screen now.
+    pub(crate) fn flip(map: Mapping, mode: Mode, shown: usize) -> Scanout {
+        let stale = Damage::full(mode.width, mode.height);
+        Scanout::new(map, mode, Buffers::Flip { back: 1 - shown, stale })
+    }
+
+    fn new(map: Mapping, mode: Mode, buffers: Buffers) -> Scanout {
+        Scanout { map, mode, buffers, drawn: Damage::new() }
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub(crate) fn presentation(&self) -> Presentation {
+        match self.buffers {
+            Buffers::Direct => Presentation::Direct,
+            Buffers::Flip { .. } => Presentation::Flip,
+            Buffers::Copy { .. } => Presentation::Copy,
+        }
+    }
+
+    pub(crate) fn surface(&mut self) -> Surface<'_> {
+        let len = self.mode.frame_len();
+        let frame_bytes = self.mode.stride as usize * self.mode.height as usize;
+        let buf: &mut [u8] = match &mut self.buffers {
+            Buffers::Direct => &mut self.map.as_mut_slice()[..len],
+            Buffers::Copy { frame } => frame,
+            Buffers::Flip { back, stale } => {
+                let (first, second) = self.map.as_mut_slice().split_at_mut(frame_bytes);
+                let (front, back_buf) = if *back == 1 { (&*first, second) } else { (&*second, first) };
+                if !stale.is_empty() {
+                    // Bring the back buffer up to the shown frame.
+                    copy_damage(stale, front, back_buf, self.mode);
+                    stale.clear();
+                }
+                &mut back_buf[..len]
+            }
+        };
+        Surface::new_validated(buf, self.mode, Some(&mut self.drawn))
+    }
+
+    pub(crate) fn will_redraw_all(&mut self) {
+        if let Buffers::Flip { stale, .. } = &mut self.buffers {
+            stale.clear();
+        }
+    }
+
+    /// Shows the frame: copies the damage (copy), or calls `pan` with the
+    /// first row of the back buffer and swaps (flip).
+    pub(crate) fn present(&mut self, pan: impl FnOnce(u32) -> io::Result<()>) -> io::Result<()> {
+        match &mut self.buffers {
+            Buffers::Direct => {}
+            Buffers::Copy { frame } => copy_damage(&self.drawn, frame, self.map.as_mut_slice(), self.mode),
+            Buffers::Flip { back, stale } => {
+                pan(*back as u32 * self.mode.height)?;
+                *back = 1 - *back;
+                // The new back buffer is the old frame: it lacks this frame's damage.
+                *stale = std::mem::take(&mut self.drawn);
+            }
+        }
+        self.drawn.clear();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use embedded_graphics::pixelcolor::Rgb888;
+    use embedded_graphics::prelude::*;
+    use embedded_graphics::primitives::Rectangle;
+
+    /// A shared mapping of a temporary file standing in for video memory.
+    fn vram(len: usize) -> Mapping {
+        let path = std::env::temp_dir().join(format!("bochsfb-scanout-{}-{len}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        file.set_len(len as u64).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        Mapping::new(&file, len, 0).unwrap()
+    }
+
+    fn shown(scanout: &mut Scanout, y: u32) -> Vec<u8> {
+        let len = scanout.mode.frame_len();
+        let start = y as usize * scanout.mode.stride as usize;
+        scanout.map.as_mut_slice()[start..start + len].to_vec()
+    }
+
+    #[test]
+    fn flipping_keeps_partial_redraws_whole() {
+        let mode = Mode::xrgb8888(8, 4);
+        let mut s = Scanout::flip(vram(2 * mode.frame_len()), mode, 0);
+        let mut pans = Vec::new();
+        let mut memory = crate::backend::MemoryBackend::new(mode).unwrap();
+        let rect = |x, c| (Rectangle::new(Point::new(x, 1), Size::new(2, 2)), c);
+        let frames = [vec![(Rectangle::new(Point::zero(), Size::new(8, 4)), Rgb888::BLUE)], vec![rect(0, Rgb888::RED)], vec![rect(4, Rgb888::GREEN)], vec![rect(2, Rgb888::WHITE)]];
+        for draws in frames {
+            for (area, c) in &draws {
+                s.surface().fill_solid(area, *c).unwrap();
+                crate::Backend::surface(&mut memory).fill_solid(area, *c).unwrap();
+            }
+            s.present(|y| {
+                pans.push(y);
+                Ok(())
+            })
+            .unwrap();
+            let y = *pans.last().unwrap();
+            assert_eq!(shown(&mut s, y), memory.frame(), "after pan to {y}");
+        }
+        assert_eq!(pans, [4, 0, 4, 0]);
+    }
+
+    #[test]
+    fn copying_sends_only_the_damage() {
+        let mode = Mode::xrgb8888(8, 4);
+        let mut s = Scanout::copy(vram(mode.frame_len()), mode);
+        s.surface().fill_solid(&Rectangle::new(Point::new(1, 1), Size::new(2, 1)), Rgb888::RED).unwrap();
+        // Scribble outside the damage directly into "VRAM": it must survive.
+        s.map.as_mut_slice()[0] = 0x55;
+        s.present(|_| unreachable!()).unwrap();
+        let vram = shown(&mut s, 0);
+        assert_eq!(vram[0], 0x55);
+        assert_eq!(vram[32 + 4..32 + 12], [0, 0, 255, 0, 0, 0, 255, 0]);
+    }
+}

@@ -1,0 +1,193 @@
+//! Pixel formats: how a colour becomes bytes in a frame, and back.
+
+use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
+
+/// The pixel formats the renderer draws, each little endian as on x86 and as
+/// QEMU's bochs VGA scans them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PixelFormat {
+    /// 32 bpp, bytes `B, G, R, X` (the X byte is written as 0).
+    Xrgb8888,
+    /// 24 bpp, bytes `B, G, R`.
+    Rgb888,
+    /// 16 bpp, `rrrrrggg gggbbbbb` stored as a little-endian `u16`.
+    Rgb565,
+    /// 8 bpp, one byte `rrrgggbb` (RGB332). On palette hardware (bochs 8 bpp)
+    /// this is the palette index, so the palette must map RGB332.
+    Rgb332,
+}
+
+impl PixelFormat {
+    /// The format drawn for `bpp` bits per pixel, if the renderer knows one.
+    pub const fn from_bpp(bpp: u32) -> Option<PixelFormat> {
+        match bpp {
+            32 => Some(PixelFormat::Xrgb8888),
+            24 => Some(PixelFormat::Rgb888),
+            16 => Some(PixelFormat::Rgb565),
+            8 => Some(PixelFormat::Rgb332),
+            _ => None,
+        }
+    }
+
+    /// Bits per pixel.
+    pub const fn bpp(self) -> u32 {
+        self.bytes_per_pixel() as u32 * 8
+    }
+
+    /// Bytes per pixel.
+    pub const fn bytes_per_pixel(self) -> usize {
+        match self {
+            PixelFormat::Xrgb8888 => 4,
+            PixelFormat::Rgb888 => 3,
+            PixelFormat::Rgb565 => 2,
+            PixelFormat::Rgb332 => 1,
+        }
+    }
+
+    /// The bytes of `color` in this format; only the first
+    /// [`bytes_per_pixel`](Self::bytes_per_pixel) are meaningful.
+    #[inline]
+    pub fn encode(self, color: Rgb888) -> [u8; 4] {
+        let (r, g, b) = (color.r(), color.g(), color.b());
+        match self {
+            PixelFormat::Xrgb8888 => [b, g, r, 0],
+            PixelFormat::Rgb888 => [b, g, r, 0],
+            PixelFormat::Rgb565 => {
+                let v = (u16::from(r >> 3) << 11) | (u16::from(g >> 2) << 5) | u16::from(b >> 3);
+                let [lo, hi] = v.to_le_bytes();
+                [lo, hi, 0, 0]
+            }
+            PixelFormat::Rgb332 => [(r & 0xe0) | ((g >> 3) & 0x1c) | (b >> 6), 0, 0, 0],
+        }
+    }
+
+    /// The colour stored in `bytes` (at least one pixel long). Narrow
+    /// channels are widened by repeating their high bits (5-bit `0x1f`
+    /// becomes `0xff`), as QEMU's screendump shows them, so a decoded frame
+    /// compares equal to a screenshot of the guest.
+    #[inline]
+    pub fn decode(self, bytes: &[u8]) -> Rgb888 {
+        match self {
+            PixelFormat::Xrgb8888 | PixelFormat::Rgb888 => Rgb888::new(bytes[2], bytes[1], bytes[0]),
+            PixelFormat::Rgb565 => {
+                let v = u16::from_le_bytes([bytes[0], bytes[1]]);
+                let (r, g, b) = ((v >> 11) as u8, ((v >> 5) & 0x3f) as u8, (v & 0x1f) as u8);
+                Rgb888::new((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))
+            }
+            PixelFormat::Rgb332 => {
+                let v = bytes[0];
+                let three = |c: u8| (c << 5) | (c << 2) | (c >> 1);
+                Rgb888::new(three(v >> 5), three((v >> 2) & 7), (v & 3) * 0x55)
+            }
+        }
+    }
+
+    /// `color` as this format would store and show it (the lossy round trip).
+    pub fn quantize(self, color: Rgb888) -> Rgb888 {
+        self.decode(&self.encode(color))
+    }
+
+    /// Fills `row` (a whole number of pixels) with `color`: the first pixel
+    /// is encoded once, then copied in doubling chunks (no per-pixel calls).
+    pub fn fill_row(self, row: &mut [u8], color: Rgb888) {
+        let bpp = self.bytes_per_pixel();
+        if row.len() < bpp {
+            return;
+        }
+        row[..bpp].copy_from_slice(&self.encode(color)[..bpp]);
+        let mut filled = bpp;
+        while filled < row.len() {
+            let n = filled.min(row.len() - filled);
+            row.copy_within(..n, filled);
+            filled += n;
+        }
+    }
+
+    /// Encodes `colors` into `row`, which holds `colors.len()` pixels.
+    #[inline]
+    pub fn encode_row(self, colors: &[Rgb888], row: &mut [u8]) {
+        match self {
+            PixelFormat::Xrgb8888 => {
+                for (px, &c) in row.chunks_exact_mut(4).zip(colors) {
+                    px.copy_from_slice(&[c.b(), c.g(), c.r(), 0]);
+                }
+            }
+            _ => {
+                let bpp = self.bytes_per_pixel();
+                for (px, &c) in row.chunks_exact_mut(bpp).zip(colors) {
+                    px.copy_from_slice(&self.encode(c)[..bpp]);
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PixelFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PixelFormat::Xrgb8888 => "XRGB8888",
+            PixelFormat::Rgb888 => "RGB888",
+            PixelFormat::Rgb565 => "RGB565",
+            PixelFormat::Rgb332 => "RGB332",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [PixelFormat; 4] = [
+        PixelFormat::Xrgb8888,
+        PixelFormat::Rgb888,
+        PixelFormat::Rgb565,
+        PixelFormat::Rgb332,
+    ];
+
+    #[test]
+    fn bytes_in_memory_are_little_endian() {
+        let c = Rgb888::new(0x12, 0x34, 0x56);
+        assert_eq!(PixelFormat::Xrgb8888.encode(c), [0x56, 0x34, 0x12, 0]);
+        assert_eq!(PixelFormat::Rgb888.encode(c)[..3], [0x56, 0x34, 0x12]);
+        // r 0x12>>3 = 2, g 0x34>>2 = 13, b 0x56>>3 = 10: 0b00010_001101_01010 = 0x11aa
+        assert_eq!(PixelFormat::Rgb565.encode(c)[..2], [0xaa, 0x11]);
+        assert_eq!(PixelFormat::Rgb332.encode(Rgb888::new(0xff, 0, 0x40))[0], 0xe1);
+    }
+
+    #[test]
+    fn decode_keeps_the_bits_each_format_stores() {
+        let white = Rgb888::new(255, 255, 255);
+        assert_eq!(PixelFormat::Rgb565.quantize(white), white);
+        assert_eq!(PixelFormat::Rgb332.quantize(white), white);
+        // QEMU shows 565 green 0b100000 as 0x80 | 0x02 (seen in a screendump).
+        assert_eq!(PixelFormat::Rgb565.quantize(Rgb888::new(0, 0x80, 0)), Rgb888::new(0, 130, 0));
+        for format in ALL {
+            for c in [Rgb888::new(0, 0, 0), Rgb888::new(200, 100, 50), white] {
+                let q = format.quantize(c);
+                assert_eq!(format.quantize(q), q, "{format}: quantizing is idempotent");
+            }
+        }
+    }
+
+    #[test]
+    fn fill_row_repeats_the_encoded_pixel() {
+        for format in ALL {
+            let bpp = format.bytes_per_pixel();
+            let mut row = vec![0xaa; bpp * 13];
+            let c = Rgb888::new(1, 128, 250);
+            format.fill_row(&mut row, c);
+            for px in row.chunks_exact(bpp) {
+                assert_eq!(px, &format.encode(c)[..bpp], "{format}");
+            }
+        }
+    }
+
+    #[test]
+    fn from_bpp_round_trips() {
+        for format in ALL {
+            assert_eq!(PixelFormat::from_bpp(format.bpp()), Some(format));
+        }
+        assert_eq!(PixelFormat::from_bpp(15), None);
+    }
+}

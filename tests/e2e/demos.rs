@@ -1,0 +1,121 @@
+//! Every demo drawn in the guest matches the memory backend's rendering of
+//! the same frame, pixel for pixel: on bochsfb through mmap (page flips),
+//! single-buffered mmap, write, the shadow buffer + flush and the fbdev
+//! ioctls of /dev/bochsfb0, in modes set with `--mode` (16, 24 and 32 bpp);
+//! and on the kernel's C bochs driver through DRM dumb buffers and /dev/fb0.
+//! One guest boot per driver, all demos in it.
+
+use anyhow::{bail, ensure, Context, Result};
+use bochsfb_demos::{render, DEMOS};
+use bochsfb_renderer::{Mode, PixelFormat};
+use bochsfb_tests::{assert_same_pixels, load_png, COMMAND_TIMEOUT};
+use qemu_bochs::{Artifacts, GuestDriver, Vm, VmConfig};
+
+/// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
+/// partial redraws (sprites, console, test card) and, where the driver can,
+/// page flips.
+const FRAMES: u64 = 4;
+const MODE: Mode = Mode::xrgb8888(640, 480);
+
+fn with_vm(config: VmConfig, body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    let vm = Vm::boot(&artifacts, &config)?;
+    let log = vm.serial_log_path().to_owned();
+    let outcome = body(&vm);
+    let shutdown = vm.shutdown();
+    outcome.with_context(|| format!("serial log: {}", log.display()))?;
+    shutdown
+}
+
+/// What one demo run showed.
+enum Outcome {
+    Matched,
+    /// The backend cannot open on this driver (yet); the message says why.
+    Unavailable(String),
+}
+
+/// Runs `demo` with `backend_args` in the guest and compares the screen with
+/// the memory backend. A backend that fails to open with one of the
+/// renderer's fall-back errors is reported as unavailable, not as a failure.
+fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Result<Outcome> {
+    let name = format!("demo-{demo}-{label}");
+    let command = format!(
+        "bochsfb-demo {demo} {backend_args} --frames {FRAMES} --fps 0 --clock frame --screendump {name}"
+    );
+    let out = vm.run(&command, COMMAND_TIMEOUT)?;
+    println!("$ {command}\n{}", out.output);
+    // bochsfb-demo exits with 3 when the backend cannot open on this driver.
+    if out.status == 3 && out.screenshots.is_empty() {
+        return Ok(Outcome::Unavailable(out.output.trim().to_owned()));
+    }
+    if out.status != 0 {
+        bail!("`{command}` exited with {}:\n{}", out.status, out.output);
+    }
+    ensure!(out.screenshots.len() == 1, "expected one screenshot, got {:?}", out.screenshots);
+    let expected = render(demo, mode, FRAMES - 1)?.to_rgb_image();
+    let actual = load_png(&out.screenshots[0])?;
+    assert_same_pixels(&actual, &expected).with_context(|| format!("{demo} via {label}"))?;
+    Ok(Outcome::Matched)
+}
+
+/// Runs every demo on each `(label, args, mode)` backend; `required` ones must match.
+fn check_all(vm: &Vm, backends: &[(&str, &str, Mode, bool)]) -> Result<()> {
+    let mut failures = Vec::new();
+    for demo in DEMOS {
+        for &(label, args, mode, required) in backends {
+            match check(vm, demo, label, args, mode) {
+                Ok(Outcome::Matched) => {}
+                Ok(Outcome::Unavailable(why)) if !required => {
+                    println!("note: {label} unavailable on this driver: {why}");
+                }
+                Ok(Outcome::Unavailable(why)) => failures.push(format!("{demo} via {label}: unavailable: {why}")),
+                Err(e) => failures.push(format!("{e:#}")),
+            }
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n\n"));
+    Ok(())
+}
+
+#[test]
+fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
+    let config = VmConfig {
+        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
+        ..VmConfig::default()
+    };
+    with_vm(config, |vm| {
+        check_all(
+            vm,
+            &[
+                ("mmap", "--backend mmap", MODE, true),
+                ("write", "--backend write", MODE, true),
+                ("mmap-single", "--backend mmap --single-buffer", MODE, true),
+                ("shadow", "--backend shadow", MODE, true),
+                ("fbdev", "--backend fbdev --device /dev/bochsfb0", MODE, true),
+                // SET_MODE to other formats, and back to the module's mode.
+                ("write-565", "--backend write --mode 320x240x16", Mode::packed(320, 240, PixelFormat::Rgb565), true),
+                ("mmap-888", "--backend mmap --mode 320x240x24", Mode::packed(320, 240, PixelFormat::Rgb888), true),
+                ("mmap-back", "--backend mmap --mode 640x480x32", MODE, true),
+            ],
+        )
+    })
+}
+
+#[test]
+fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
+    let config = VmConfig {
+        driver: GuestDriver::BochsDrm,
+        kernel_args: vec!["video=640x480".into()],
+        ..VmConfig::default()
+    };
+    with_vm(config, |vm| {
+        check_all(
+            vm,
+            &[
+                ("drm", "--backend drm", MODE, true),
+                // fbdev emulation copies to the screen from a deferred-I/O worker.
+                ("fb0", "--backend fbdev --settle-ms 400", MODE, true),
+            ],
+        )
+    })
+}
