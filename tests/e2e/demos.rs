@@ -13,8 +13,9 @@ use qemu_bochs::{Artifacts, GuestDriver, Vm, VmConfig};
 
 /// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
 /// partial redraws (sprites, console, test card) and, where the driver can,
-/// page flips.
-const FRAMES: u64 = 4;
+/// page flips. Odd, so a flipping run leaves the display panned to its
+/// second frame and the next backend must pan back.
+const FRAMES: u64 = 5;
 const MODE: Mode = Mode::xrgb8888(640, 480);
 
 fn with_vm(config: VmConfig, body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {

@@ -63,6 +63,11 @@ impl Device {
                 Err(_) => {}
             }
         }
+        // Show the first frame: a previous program may have left the display
+        // panned to its back buffer, where writes from offset 0 would not show.
+        if raw.y_offset != 0 && sys::pan(&file, 0).is_ok() {
+            raw.y_offset = 0;
+        }
         let mode = Mode::from(raw);
         mode.validate(usize::try_from(raw.fb_size).unwrap_or(usize::MAX))?;
         Ok(Device { file, path: path.to_owned(), raw, mode })

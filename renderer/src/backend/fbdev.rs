@@ -121,6 +121,13 @@ impl FbdevBackend {
                 var.bits_per_pixel, var.red.offset, var.green.offset, var.blue.offset
             ),
         })?;
+        // Show the first frame, whatever a previous program panned to.
+        if var.yoffset != 0 || var.xoffset != 0 {
+            let home = FbVarScreeninfo { xoffset: 0, yoffset: 0, ..var };
+            if sys::fb_pan(&file, &home).is_ok() {
+                var = home;
+            }
+        }
         let mode = Mode { width: var.xres, height: var.yres, bpp: format.bpp(), stride: fix.line_length };
         let frame_len = mode.frame_len();
         mode.validate(fix.smem_len as usize)?;
