@@ -9,6 +9,7 @@ mod regions;
 mod report;
 mod rng;
 mod roundtrip;
+mod security;
 mod stress;
 mod unbind;
 
@@ -50,6 +51,8 @@ enum Command {
     Stress(StressArgs),
     /// The module cannot be unloaded while a file or mapping is open; then it can, and reloads.
     Lifetime(Target),
+    /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
+    Security(Target),
     /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
     SetMode {
         #[command(flatten)]
@@ -150,6 +153,10 @@ fn main() -> ExitCode {
             stress::lifetime(&target.device, &mut report);
             return report.finish();
         }
+        Command::Security(target) => {
+            security::run(&target.device, &mut report);
+            return report.finish();
+        }
     };
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
@@ -162,7 +169,10 @@ fn main() -> ExitCode {
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
                 Command::Modes(_) => modes::run(&device, &mut report),
                 Command::Regions(_) => regions::run(&device, &mut report),
-                Command::Fuzz(_) | Command::Stress(_) | Command::Lifetime(_) => {
+                Command::Fuzz(_)
+                | Command::Stress(_)
+                | Command::Lifetime(_)
+                | Command::Security(_) => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
