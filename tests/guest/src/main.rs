@@ -100,6 +100,9 @@ struct StressArgs {
     /// Seed of the workers' choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The card is hot-unplugged meanwhile: check only that its node went away.
+    #[arg(long)]
+    removed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +148,7 @@ fn main() -> ExitCode {
                 duration: std::time::Duration::from_secs(args.seconds),
                 unbind_cycles: args.unbind_cycles,
                 seed: args.seed,
+                removed: args.removed,
             };
             stress::run(&args.target.device, &options, &mut report);
             return report.finish();

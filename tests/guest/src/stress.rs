@@ -55,6 +55,8 @@ pub struct StressOptions {
     /// Unbind/bind cycles the parent runs meanwhile (0: none).
     pub unbind_cycles: u32,
     pub seed: u64,
+    /// The card is expected to disappear meanwhile (hot-unplug): no final checks.
+    pub removed: bool,
 }
 
 pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
@@ -129,6 +131,13 @@ pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
             Err(failures.join("; "))
         },
     );
+    if options.removed {
+        report.check(
+            &format!("{} is gone after the unplug", path.display()),
+            if path.exists() { Err("still there".into()) } else { Ok(()) },
+        );
+        return;
+    }
     report.check("final mode is consistent", consistent_mode(path));
     report.check("device works after the stress", device_works(path));
 }
