@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::kernel_build::KernelVariant;
 use crate::{
     debian_tools, guest_programs, initramfs, kernel_build, kernel_source, module, paths,
     peer_modules, prereqs,
@@ -28,6 +29,9 @@ pub struct Artifacts {
     pub kernel_release: String,
     /// The kernel's `O=` build directory (for building modules against it).
     pub kernel_build_dir: PathBuf,
+    /// Which guest kernel (manifests from before variants existed are standard).
+    #[serde(default)]
+    pub kernel_variant: KernelVariant,
 }
 
 /// Options for [`build_all`].
@@ -35,6 +39,8 @@ pub struct Artifacts {
 pub struct BuildOptions {
     /// Ask apt for the newest kernel source package instead of reusing the downloaded one.
     pub refresh_kernel_source: bool,
+    /// Which guest kernel to build (each has its own cache entry and manifest).
+    pub kernel: KernelVariant,
 }
 
 impl Artifacts {
@@ -53,6 +59,28 @@ impl Artifacts {
         }
         let artifacts = build_all(&BuildOptions::default())?;
         Ok(BUILT.get_or_init(|| artifacts).clone())
+    }
+
+    /// The manifest named by `$BOCHSFB_ARTIFACTS` if it is of `variant`;
+    /// otherwise builds `variant` (once per process and variant).
+    pub fn for_variant(variant: KernelVariant) -> Result<Artifacts> {
+        if let Some(path) = std::env::var_os(MANIFEST_ENV) {
+            let artifacts = Artifacts::load(Path::new(&path))?;
+            if artifacts.kernel_variant == variant {
+                return Ok(artifacts);
+            }
+        }
+        static BUILT: std::sync::Mutex<Vec<Artifacts>> = std::sync::Mutex::new(Vec::new());
+        let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(artifacts) = built.iter().find(|a| a.kernel_variant == variant) {
+            return Ok(artifacts.clone());
+        }
+        let artifacts = build_all(&BuildOptions {
+            kernel: variant,
+            ..BuildOptions::default()
+        })?;
+        built.push(artifacts.clone());
+        Ok(artifacts)
     }
 
     pub fn load(path: &Path) -> Result<Artifacts> {
@@ -78,9 +106,22 @@ impl Artifacts {
     }
 }
 
-/// Where [`build_all`] writes the manifest.
+/// Where [`build_all`] writes the manifest of the standard kernel's build.
 pub fn manifest_path() -> PathBuf {
-    paths::harness_dir().join("artifacts.json")
+    manifest_path_for(KernelVariant::Standard)
+}
+
+/// `artifacts.json` for the standard kernel, `artifacts-debug.json` for the debug one.
+pub fn manifest_path_for(variant: KernelVariant) -> PathBuf {
+    paths::harness_dir().join(format!("artifacts{}.json", variant_suffix(variant)))
+}
+
+/// `""` or `"-debug"`: tells the files of the two variants apart.
+fn variant_suffix(variant: KernelVariant) -> String {
+    match variant {
+        KernelVariant::Standard => String::new(),
+        other => format!("-{}", other.name()),
+    }
 }
 
 /// Prerequisites, kernel source, kernel, module, guest programs and initramfs;
@@ -92,18 +133,32 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     let harness = paths::harness_dir();
     std::fs::create_dir_all(&harness)?;
 
+    let variant = options.kernel;
+    let suffix = variant_suffix(variant);
     prereqs::ensure()?;
+    if variant.llvm().is_some() {
+        prereqs::ensure_debian_packages(kernel_build::LLVM_PACKAGES)?;
+    }
     let source = kernel_source::prepare(
         &cache,
         &repo.join("kmod/kernel-patches"),
         options.refresh_kernel_source,
     )?;
-    let kernel = kernel_build::build(&cache, &source, &repo.join(kernel_build::FRAGMENT))?;
-    let module = module::build(&kernel, &repo.join("kmod"), &harness.join("module.log"))?;
+    let kernel = kernel_build::build(&cache, &source, &repo, variant)?;
+    // The standard module is built in kmod/ (where `make` there puts it too);
+    // other variants build into their own directory.
+    let module_out =
+        (variant != KernelVariant::Standard).then(|| harness.join(format!("kmod{suffix}")));
+    let module = module::build(
+        &kernel,
+        &repo.join("kmod"),
+        module_out.as_deref(),
+        &harness.join(format!("module{suffix}.log")),
+    )?;
     let programs = guest_programs::build(&repo)?;
     let tools = debian_tools::prepare(&cache, debian_tools::TOOLS)?;
 
-    let initramfs = harness.join("initramfs.cpio.gz");
+    let initramfs = harness.join(format!("initramfs{suffix}.cpio.gz"));
     eprintln!("==> initramfs");
     initramfs::write(
         &initramfs,
@@ -124,14 +179,16 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
         kernel_package_version: source.version,
         kernel_release: kernel.release,
         kernel_build_dir: kernel.dir,
+        kernel_variant: variant,
     };
-    let manifest = manifest_path();
+    let manifest = manifest_path_for(variant);
     artifacts.save(&manifest)?;
     eprintln!("build: done in {} s", start.elapsed().as_secs());
     eprintln!(
-        "  kernel      {} ({}, linux-source-7.3 {})",
+        "  kernel      {} ({}, {} kernel, linux-source-7.3 {})",
         artifacts.bzimage.display(),
         artifacts.kernel_release,
+        variant.name(),
         artifacts.kernel_package_version
     );
     eprintln!("  module      {}", artifacts.module.display());

@@ -12,9 +12,62 @@ use crate::steps::run_logged;
 
 /// The kernel config fragment, relative to the repository root.
 pub const FRAGMENT: &str = "qemu-bochs/guest-kernel.config";
+/// Merged after [`FRAGMENT`] for [`KernelVariant::Debug`].
+pub const DEBUG_FRAGMENT: &str = "qemu-bochs/guest-kernel-debug.config";
+/// The LLVM toolchain (`LLVM=<dir>/`) of the debug kernel: KASAN with Rust needs Clang.
+pub const LLVM_DIR: &str = "/usr/lib/llvm-19/bin/";
+/// Debian packages only the debug kernel needs (Clang, lld, llvm-ar/nm/objcopy).
+pub const LLVM_PACKAGES: &[&str] = &["clang-19", "lld-19", "llvm-19"];
 /// Bookworm's libclang 19 (7.3's bindgen needs libclang >= 17).
 pub const LIBCLANG_PATH: &str = "/usr/lib/llvm-19/lib";
 const STAMP: &str = "bochsfb-kernel.stamp";
+
+/// Which guest kernel to build and boot.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum KernelVariant {
+    /// tinyconfig + `guest-kernel.config`, built with GCC.
+    #[default]
+    Standard,
+    /// Plus `guest-kernel-debug.config`: KASAN, lockdep, DEBUG_VM, DEBUG_LIST,
+    /// UBSAN, Rust debug assertions; built with Clang (LLVM=1).
+    Debug,
+}
+
+impl KernelVariant {
+    /// Config fragments, relative to the repository root, merged in order.
+    pub fn fragments(self) -> &'static [&'static str] {
+        match self {
+            KernelVariant::Standard => &[FRAGMENT],
+            KernelVariant::Debug => &[FRAGMENT, DEBUG_FRAGMENT],
+        }
+    }
+
+    /// `LLVM=` for every make of this kernel and its modules, if it is built with Clang.
+    pub fn llvm(self) -> Option<&'static str> {
+        match self {
+            KernelVariant::Standard => None,
+            KernelVariant::Debug => Some(LLVM_DIR),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelVariant::Standard => "standard",
+            KernelVariant::Debug => "debug",
+        }
+    }
+}
 
 /// A finished kernel build directory (`O=`), usable for out-of-tree modules.
 #[derive(Debug, Clone)]
@@ -23,28 +76,69 @@ pub struct KernelBuild {
     pub bzimage: PathBuf,
     /// `make kernelrelease`, e.g. `7.3.4`.
     pub release: String,
+    /// `LLVM=` the kernel was built with; modules must use the same.
+    pub llvm: Option<String>,
 }
 
-/// Cache key of a build: kernel version, config fragment and patches.
-pub fn build_key(version: &str, fragment: &[u8], patch_hash: &str) -> String {
-    CacheKey::new()
+impl KernelBuild {
+    /// `make -C <build dir>` with the toolchain this kernel was built with.
+    pub fn make(&self) -> Command {
+        let mut cmd = kernel_make(&self.dir);
+        if let Some(llvm) = &self.llvm {
+            cmd.arg(format!("LLVM={llvm}"));
+        }
+        cmd
+    }
+}
+
+/// Cache key of a build: kernel version, config fragments, patches and, for
+/// Clang builds, the LLVM toolchain (absent for GCC, so GCC keys stay as they were).
+pub fn build_key(version: &str, fragment: &[u8], patch_hash: &str, llvm: Option<&str>) -> String {
+    let key = CacheKey::new()
         .part("version", version)
         .part("fragment", fragment)
-        .part("patches", patch_hash)
-        .finish()
+        .part("patches", patch_hash);
+    match llvm {
+        Some(llvm) => key.part("llvm", llvm),
+        None => key,
+    }
+    .finish()
 }
 
-/// Builds `bzImage` and in-tree modules in `<cache>/build/<key>/`, or reuses it.
-pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Result<KernelBuild> {
-    let fragment = std::fs::read(fragment_path).with_context(|| {
-        format!(
-            "cannot read kernel config fragment {}",
-            fragment_path.display()
-        )
-    })?;
-    let dir = cache
-        .join("build")
-        .join(build_key(&source.version, &fragment, &source.patch_hash));
+/// The fragments' contents as one text, each after the first headed by its
+/// repository-relative name (one fragment is returned as it is, so the
+/// standard kernel's cache key does not depend on how many variants exist).
+fn joined_fragments(repo: &Path, names: &[&str]) -> Result<Vec<u8>> {
+    let mut joined = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let path = repo.join(name);
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("cannot read kernel config fragment {}", path.display()))?;
+        if i > 0 {
+            joined.extend_from_slice(format!("\n# --- {name} ---\n").as_bytes());
+        }
+        joined.extend_from_slice(&bytes);
+    }
+    Ok(joined)
+}
+
+/// Builds `bzImage` and in-tree modules of `variant` in `<cache>/build/<key>/`, or reuses it.
+pub fn build(
+    cache: &Path,
+    source: &KernelSource,
+    repo: &Path,
+    variant: KernelVariant,
+) -> Result<KernelBuild> {
+    let names = variant.fragments();
+    let fragment_paths: Vec<PathBuf> = names.iter().map(|f| repo.join(f)).collect();
+    let fragment = joined_fragments(repo, names)?;
+    let llvm = variant.llvm();
+    let dir = cache.join("build").join(build_key(
+        &source.version,
+        &fragment,
+        &source.patch_hash,
+        llvm,
+    ));
     let finished = |dir: PathBuf| -> Result<KernelBuild> {
         let release = std::fs::read_to_string(dir.join("include/config/kernel.release"))
             .context("kernel build has no include/config/kernel.release")?
@@ -54,6 +148,7 @@ pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Resul
             bzimage: dir.join("arch/x86/boot/bzImage"),
             dir,
             release,
+            llvm: llvm.map(str::to_string),
         })
     };
     std::fs::create_dir_all(&dir)?;
@@ -74,7 +169,11 @@ pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Resul
     );
     let make = |args: &[&str]| {
         let mut cmd = kernel_make(&source.dir);
-        cmd.arg(format!("O={}", dir.display())).args(args);
+        cmd.arg(format!("O={}", dir.display()));
+        if let Some(llvm) = llvm {
+            cmd.arg(format!("LLVM={llvm}"));
+        }
+        cmd.args(args);
         cmd
     };
 
@@ -98,7 +197,12 @@ pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Resul
             .args(["-m", "-O"])
             .arg(&dir)
             .arg(&config)
-            .arg(paths::absolute(fragment_path)?)
+            .args(
+                fragment_paths
+                    .iter()
+                    .map(|p| paths::absolute(p))
+                    .collect::<Result<Vec<_>>>()?,
+            )
             .current_dir(&source.dir),
         &log,
         30,
@@ -115,7 +219,7 @@ pub fn build(cache: &Path, source: &KernelSource, fragment_path: &Path) -> Resul
     if !lost.is_empty() {
         bail!(
             "these lines of {} did not survive `make olddefconfig` (usually a missing dependency):\n  {}",
-            fragment_path.display(),
+            names.join(" + "),
             lost.join("\n  ")
         );
     }
@@ -186,10 +290,14 @@ mod tests {
 
     #[test]
     fn build_key_changes_with_each_input() {
-        let base = build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0");
-        assert_eq!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0"));
-        assert_ne!(base, build_key("7.3.4-2", b"CONFIG_RUST=y\n", "p0"));
-        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=m\n", "p0"));
-        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p1"));
+        let base = build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", None);
+        assert_eq!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", None));
+        assert_ne!(base, build_key("7.3.4-2", b"CONFIG_RUST=y\n", "p0", None));
+        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=m\n", "p0", None));
+        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p1", None));
+        assert_ne!(
+            base,
+            build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", Some("/l/"))
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
+use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{
     artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
     VmConfig,
@@ -30,6 +31,9 @@ enum Cmd {
         /// Ask apt for the newest linux-source-7.3 instead of reusing the downloaded one.
         #[arg(long)]
         refresh_kernel_source: bool,
+        /// Which guest kernel: standard, or debug (KASAN, lockdep, DEBUG_VM, ...).
+        #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
+        kernel: KernelVariant,
     },
     /// Build, boot, run a demo (default: the test card) and save out/demo/<demo>.png.
     Demo {
@@ -93,6 +97,9 @@ enum Cmd {
     },
     /// Build everything, then `cargo test --workspace` with BOCHSFB_ARTIFACTS set.
     Test {
+        /// The guest kernel the end-to-end tests boot.
+        #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
+        kernel: KernelVariant,
         /// Extra arguments for `cargo test`, after `--`.
         #[arg(last = true)]
         cargo_args: Vec<String>,
@@ -101,6 +108,9 @@ enum Cmd {
 
 #[derive(Args)]
 struct VmArgs {
+    /// Guest kernel: standard, or debug (KASAN, lockdep, DEBUG_VM, ...; built on first use).
+    #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
+    kernel: KernelVariant,
     /// CPU accelerator (KVM hangs on the project's nested-PVM build machines).
     #[arg(long, value_enum, default_value_t = Accel::Tcg)]
     accel: Accel,
@@ -154,11 +164,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Build {
             refresh_kernel_source,
+            kernel,
         } => {
             qemu_bochs::build_all(&BuildOptions {
                 refresh_kernel_source,
+                kernel,
             })?;
-            println!("{}", artifacts::manifest_path().display());
+            println!("{}", artifacts::manifest_path_for(kernel).display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demo {
@@ -207,7 +219,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bench(&options, &out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Test { cargo_args } => test(&cargo_args),
+        Cmd::Test { kernel, cargo_args } => test(kernel, &cargo_args),
     }
 }
 
@@ -239,7 +251,7 @@ fn demo(
         eprintln!("demo: no graphical session or QEMU UI module, running headless");
         Display::Headless
     };
-    let artifacts = Artifacts::from_manifest_env()?;
+    let artifacts = Artifacts::for_variant(args.kernel)?;
     let demo_dir = paths::out_dir().join("demo");
     let config = VmConfig {
         screenshot_dir: Some(demo_dir.clone()),
@@ -268,7 +280,7 @@ fn demo(
 }
 
 fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCode> {
-    let artifacts = Artifacts::from_manifest_env()?;
+    let artifacts = Artifacts::for_variant(args.kernel)?;
     let vm = Vm::boot(&artifacts, &args.config(Display::Headless))?;
     let out = vm.run_with(command, timeout, |line| println!("{line}"))?;
     vm.shutdown()?;
@@ -299,9 +311,12 @@ fn redraw_bench(out: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn test(cargo_args: &[String]) -> Result<ExitCode> {
-    qemu_bochs::build_all(&BuildOptions::default())?;
-    let manifest: PathBuf = artifacts::manifest_path();
+fn test(kernel: KernelVariant, cargo_args: &[String]) -> Result<ExitCode> {
+    qemu_bochs::build_all(&BuildOptions {
+        kernel,
+        ..BuildOptions::default()
+    })?;
+    let manifest: PathBuf = artifacts::manifest_path_for(kernel);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!("==> cargo test --workspace {}", cargo_args.join(" "));
     let status = Command::new(cargo)

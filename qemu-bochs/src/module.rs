@@ -4,12 +4,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::kernel_build::{kernel_make, KernelBuild};
+use crate::kernel_build::KernelBuild;
 use crate::steps::run_logged;
 
 /// Runs `make -C <kernel build> M=<kmod> modules` (incremental, ~2 s) and
-/// returns the path of `bochsfb.ko`. The log goes to `log_path`.
-pub fn build(kernel: &KernelBuild, kmod_dir: &Path, log_path: &Path) -> Result<PathBuf> {
+/// returns the path of `bochsfb.ko`. The log goes to `log_path`. With
+/// `output`, the module is built from a copy of the sources in that directory
+/// instead of in `kmod_dir`, so modules for two kernels do not overwrite each
+/// other's objects (Kbuild's `MO=` refuses a source tree that has objects).
+pub fn build(
+    kernel: &KernelBuild,
+    kmod_dir: &Path,
+    output: Option<&Path>,
+    log_path: &Path,
+) -> Result<PathBuf> {
     if !kmod_dir.join("Kbuild").exists() {
         bail!(
             "{} has no Kbuild yet: the kernel module is not written (expected `obj-m := bochsfb.o`)",
@@ -17,17 +25,41 @@ pub fn build(kernel: &KernelBuild, kmod_dir: &Path, log_path: &Path) -> Result<P
         );
     }
     let _ = std::fs::remove_file(log_path);
+    let dir = match output {
+        Some(output) => {
+            copy_sources(kmod_dir, output)?;
+            output
+        }
+        None => kmod_dir,
+    };
     run_logged(
         "module: make M=kmod modules",
-        kernel_make(&kernel.dir)
-            .arg(format!("M={}", kmod_dir.display()))
-            .arg("modules"),
+        kernel.make().arg(format!("M={}", dir.display())).arg("modules"),
         log_path,
         80,
     )?;
-    let ko = kmod_dir.join("bochsfb.ko");
+    let ko = dir.join("bochsfb.ko");
     if !ko.exists() {
         bail!("module build succeeded but left no {}", ko.display());
     }
     Ok(ko)
+}
+
+/// Copies `Kbuild`, `Makefile` and the `.rs` files of `from` into `to`,
+/// rewriting only files that changed (so Kbuild's incremental build holds).
+fn copy_sources(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if !(name == "Kbuild" || name == "Makefile" || name.ends_with(".rs")) || !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path)?;
+        let target = to.join(&name);
+        if std::fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
+            std::fs::write(&target, &bytes)?;
+        }
+    }
+    Ok(())
 }

@@ -36,15 +36,20 @@ pub const MIN_BINDGEN: (u32, u32, u32) = (0, 71, 1);
 
 /// Checks every prerequisite and installs what is missing.
 pub fn ensure() -> Result<()> {
-    ensure_debian_packages()?;
+    ensure_default_debian_packages()?;
     ensure_rust_src()?;
     ensure_bindgen()?;
     eprintln!("prereqs: ok");
     Ok(())
 }
 
-fn ensure_debian_packages() -> Result<()> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
+fn ensure_default_debian_packages() -> Result<()> {
+    ensure_debian_packages(DEBIAN_PACKAGES)
+}
+
+/// Installs those of `packages` that are missing (as root), or says how.
+pub fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| !debian_package_installed(p))

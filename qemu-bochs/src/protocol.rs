@@ -34,7 +34,11 @@ pub fn parse_guest_line(line: &str) -> Option<GuestEvent<'_>> {
     // The kernel writes to the same console and may glue a message onto the end of a marker
     // line ("@@bochsfb:status 0[    1.88] WARNING: ..."), so each argument is only its leading
     // token; the kernel text still reaches the log and the report scan.
-    let number = || leading(arg, |c| c.is_ascii_digit() || c == '-').parse().ok();
+    let number = || {
+        leading(arg, |c| c.is_ascii_digit() || c == '-')
+            .parse()
+            .ok()
+    };
     match word {
         "ready" => Some(GuestEvent::Ready),
         "insmod-failed" => Some(GuestEvent::InsmodFailed(number()?)),
@@ -126,8 +130,15 @@ pub fn kernel_cmdline(
 }
 
 /// Texts that mark a kernel bug report, warning or crash in the kernel log.
+/// The debug kernel (`--kernel debug`) adds KASAN, lockdep, DEBUG_VM, UBSAN
+/// and Rust reports; their first lines are here too.
 pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
+    // BUG: KASAN: ..., BUG: sleeping function called from invalid context,
+    // BUG: Bad page state, BUG: scheduling while atomic, BUG: KFENCE: ...
     "BUG:",
+    "kernel BUG at",
+    // WARN_ON, and lockdep's "WARNING: possible circular locking dependency
+    // detected", "... recursive locking ...", "inconsistent lock state".
     "WARNING:",
     "Oops",
     "Kernel panic",
@@ -138,6 +149,14 @@ pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
     "refcount_t:",
     "list_add corruption",
     "list_del corruption",
+    // lockdep reports that are not WARNINGs.
+    "INFO: possible",
+    "INFO: trying to register non-static key",
+    "DEBUG_LOCKS_WARN_ON",
+    // DEBUG_VM: VM_BUG_ON_PAGE / VM_WARN_ON_FOLIO dump the page first.
+    "page dumped because:",
+    // A panic in Rust code (`panicked at`, then BUG).
+    "panicked at",
 ];
 
 /// Whether a serial-log line is part of a kernel report.
@@ -246,6 +265,33 @@ mod tests {
         );
         for bad in ["novalue", "=1", "a b=1", "x=", "x=a b", "x=\"q\""] {
             assert!(parse_module_param(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn spots_debug_kernel_reports() {
+        // First lines of real reports from KASAN, lockdep, DEBUG_ATOMIC_SLEEP,
+        // UBSAN, DEBUG_VM, DEBUG_OBJECTS and a Rust panic.
+        for report in [
+            "[   12.5] BUG: KASAN: slab-use-after-free in bochsfb_release+0x42/0x80 [bochsfb]",
+            "[    3.1] WARNING: possible circular locking dependency detected",
+            "[    3.1] WARNING: possible recursive locking detected",
+            "[    3.2] INFO: possible irq lock inversion dependency detected",
+            "[    3.3] BUG: sleeping function called from invalid context at mm/slub.c:4123",
+            "[    3.4] UBSAN: array-index-out-of-bounds in drivers/x.c:10:5",
+            "[    3.5] page dumped because: VM_BUG_ON_PAGE(PageTail(page))",
+            "[    3.6] rust_kernel: panicked at kmod/chardev.rs:100:5:",
+            "[    3.8] kernel BUG at mm/memory.c:1234!",
+        ] {
+            assert!(is_kernel_report(report), "{report} not recognised");
+        }
+        // What a healthy debug kernel prints at boot.
+        for normal in [
+            "[    0.0] kasan: KernelAddressSanitizer initialized",
+            "[    0.1] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar",
+            "[    0.1] ... MAX_LOCKDEP_SUBCLASSES:  8",
+        ] {
+            assert!(!is_kernel_report(normal), "{normal}");
         }
     }
 

@@ -684,6 +684,7 @@ mod tests {
             kernel_package_version: "7.3.4-1~bpo13+1".into(),
             kernel_release: "7.3.4".into(),
             kernel_build_dir: "/k".into(),
+            kernel_variant: Default::default(),
         };
         let config = VmConfig {
             vgamem_mb: 32,

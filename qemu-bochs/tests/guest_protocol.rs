@@ -91,11 +91,26 @@ fn a_kernel_warning_in_the_log_fails_shutdown() -> Result<()> {
     // A line written to /dev/kmsg is printed on the console like any kernel message.
     let out = vm.run("echo 'WARNING: CPU: 0 PID: 1 at fake.c:1 injected' > /dev/kmsg", TIMEOUT)?;
     ensure!(out.status == 0, "{out:?}");
+    // First lines of the debug kernel's reports (KASAN, lockdep, atomic sleep, UBSAN, Rust).
+    let injected = [
+        "BUG: KASAN: slab-use-after-free in injected_kasan+0x1/0x2",
+        "INFO: possible irq lock inversion dependency detected (injected)",
+        "BUG: sleeping function called from invalid context at injected.c:1",
+        "UBSAN: array-index-out-of-bounds in injected.c:2:3",
+        "rust_kernel: panicked at injected.rs:4:5:",
+    ];
+    for line in injected {
+        let out = vm.run(&format!("echo '{line}' > /dev/kmsg"), TIMEOUT)?;
+        ensure!(out.status == 0, "{out:?}");
+    }
     let err = vm.shutdown().unwrap_err().to_string();
     ensure!(
         err.contains("the kernel reported problems") && err.contains("injected"),
         "{err}"
     );
+    for line in injected {
+        ensure!(err.contains(line), "{line:?} not reported:\n{err}");
+    }
     Ok(())
 }
 

@@ -3,14 +3,17 @@
 use std::fmt::Debug;
 use std::io;
 
-use bochsfb_renderer::abi::{ior, BochsfbMode};
-use libc::{EINVAL, ENOSPC, ENOTTY, MAP_PRIVATE, MAP_SHARED, SEEK_CUR, SEEK_END, SEEK_SET};
+use bochsfb_renderer::abi::{
+    ior, BochsfbDamage, BochsfbMode, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_GET_MODE,
+    BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
+};
+use libc::{EINVAL, ENOMEM, ENOSPC, ENOTTY, MAP_PRIVATE, MAP_SHARED, SEEK_CUR, SEEK_END, SEEK_SET};
 
 use crate::device::{page_size, Device};
 use crate::report::{describe, errno_name, Outcome, Report};
 use crate::roundtrip::{compare, load, pattern, store, FdPath};
 
-pub fn run(device: &Device, mode: &BochsfbMode, report: &mut Report) {
+pub fn run(device: &Device, path: &std::path::Path, mode: &BochsfbMode, report: &mut Report) {
     let vram = mode.fb_size;
     let end = vram as i64;
     let page = page_size();
@@ -92,13 +95,15 @@ pub fn run(device: &Device, mode: &BochsfbMode, report: &mut Report) {
         expect_errno(device.ioctl(0x1234, &mut [0; 64]), ENOTTY),
     );
 
+    extended(device, path, mode, report);
+
     report.check(
         "device still works (write + read back at 0)",
         still_works(device),
     );
 }
 
-fn plausible(mode: &BochsfbMode) -> Outcome {
+pub fn plausible(mode: &BochsfbMode) -> Outcome {
     let row_bytes = u64::from(mode.width) * u64::from(mode.bpp) / 8;
     let frame_bytes = u64::from(mode.stride) * u64::from(mode.height);
     if mode.width == 0 || mode.height == 0 || mode.bpp == 0 {
@@ -157,5 +162,619 @@ fn expect_value<T: Debug + PartialEq>(result: io::Result<T>, expected: T) -> Out
             "failed with {}, expected {expected:?}",
             describe(&e)
         )),
+    }
+}
+
+/// Whether the driver has the set-mode generation of the ABI (SET_MODE, PAN,
+/// FLUSH, mmap regions): SET_MODE with a NULL argument fails with something
+/// other than `ENOTTY`. Checks of that generation tolerate its absence.
+pub fn has_new_abi(device: &Device) -> bool {
+    // SAFETY: a NULL argument: the driver must fail with EFAULT, or ENOTTY if it lacks SET_MODE.
+    let result = unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, std::ptr::null_mut()) };
+    !matches!(result, Err(ref e) if e.raw_os_error() == Some(ENOTTY))
+}
+
+/// Passes with `errno`, or with `ENOTTY` when the driver lacks the ioctl
+/// (`new_abi == false`), saying so.
+fn expect_errno_new<T: Debug>(result: io::Result<T>, errno: i32, new_abi: bool) -> Outcome {
+    match result {
+        Err(e) if !new_abi && e.raw_os_error() == Some(ENOTTY) => {
+            println!("note: ENOTTY accepted: the driver lacks this ioctl yet");
+            Ok(())
+        }
+        other => expect_errno(other, errno),
+    }
+}
+
+/// The rest of the bad-input matrix (docs/architecture.md, every row).
+pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, report: &mut Report) {
+    use bochsfb_renderer::abi::mmap_region;
+    let new_abi = has_new_abi(device);
+    println!(
+        "badinput: driver {} SET_MODE/PAN/FLUSH and mmap regions",
+        if new_abi {
+            "has"
+        } else {
+            "lacks (checks accept ENOTTY)"
+        }
+    );
+    let fb = mode.fb_size;
+    let end = fb as i64;
+    let page = page_size();
+    let pg = page as u64;
+
+    // mmap: VFS checks first, then the driver's.
+    report.check(
+        "mmap len 0 -> EINVAL",
+        expect_errno(device.mmap(0, 0, MAP_SHARED), EINVAL),
+    );
+    report.check(
+        "mmap off not page aligned -> EINVAL",
+        expect_errno(device.mmap(page, 1, MAP_SHARED), EINVAL),
+    );
+    report.check(
+        "mmap off 1 << 63 (no such region) -> EINVAL",
+        expect_errno(device.mmap(page, 1 << 63, MAP_SHARED), EINVAL),
+    );
+    report.check(
+        "mmap off u64::MAX page -> EOVERFLOW",
+        expect_errno(
+            device.mmap(page, u64::MAX & !(pg - 1), MAP_SHARED),
+            libc::EOVERFLOW,
+        ),
+    );
+    report.check(
+        "mmap unknown region 4 << 32 -> EINVAL",
+        expect_errno(device.mmap(page, 4 << 32, MAP_SHARED), EINVAL),
+    );
+    report.check(
+        "mmap off fb_size - page, len 2 pages -> EINVAL",
+        expect_errno(device.mmap(2 * page, fb - pg, MAP_SHARED), EINVAL),
+    );
+    report.check(
+        "mmap len 1 << 47 -> EINVAL or ENOMEM",
+        match device.mmap(1 << 47, 0, MAP_SHARED) {
+            Err(e) if e.raw_os_error() == Some(ENOMEM) => Ok(()),
+            other => expect_errno(other, EINVAL),
+        },
+    );
+    for (name, region) in [
+        ("write-combined", mmap_region::WRITE_COMBINED),
+        ("on-demand", mmap_region::ON_DEMAND),
+        ("shadow", mmap_region::SHADOW),
+        ("uncached", mmap_region::UNCACHED),
+    ] {
+        let result = device.mmap(fb as usize, region, MAP_SHARED);
+        report.check(
+            &format!("mmap {name} region, all fb_size bytes -> ok"),
+            match result {
+                Ok(_) => Ok(()),
+                Err(e) if !new_abi && region != 0 && e.raw_os_error() == Some(EINVAL) => {
+                    println!("note: EINVAL accepted: the driver lacks the {name} region yet");
+                    Ok(())
+                }
+                Err(e) => Err(describe(&e)),
+            },
+        );
+        if region != 0 {
+            report.check(
+                &format!("mmap {name} region, fb_size + page -> EINVAL"),
+                expect_errno(device.mmap(fb as usize + page, region, MAP_SHARED), EINVAL),
+            );
+        }
+    }
+    report.check(
+        "mmap PROT_WRITE shared on an O_RDONLY file -> EACCES",
+        std::fs::File::open(path)
+            .map_err(|e| describe(&e))
+            .and_then(|file| {
+                use std::os::fd::AsRawFd;
+                // SAFETY: NULL hint; the result is unmapped at once if it succeeds.
+                let addr = unsafe {
+                    libc::mmap(
+                        std::ptr::null_mut(),
+                        page,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        MAP_SHARED,
+                        file.as_raw_fd(),
+                        0,
+                    )
+                };
+                if addr == libc::MAP_FAILED {
+                    expect_errno::<()>(Err(io::Error::last_os_error()), libc::EACCES)
+                } else {
+                    // SAFETY: the mapping just made.
+                    unsafe { libc::munmap(addr, page) };
+                    Err("succeeded".into())
+                }
+            }),
+    );
+    match device.mmap(4 * page, 0, MAP_SHARED) {
+        Ok(map) => {
+            let addr = map.as_ptr().cast::<libc::c_void>();
+            // SAFETY: changes the protection of our own device mapping.
+            let ret = unsafe { libc::mprotect(addr, 4 * page, libc::PROT_READ | libc::PROT_EXEC) };
+            report.check(
+                "mprotect a mapping to PROT_EXEC -> EACCES",
+                expect_errno(sys(ret as i64), libc::EACCES),
+            );
+            // SAFETY: tries to grow our own mapping; on success the kernel picked a new range.
+            let grown = unsafe { libc::mremap(addr, 4 * page, 5 * page, libc::MREMAP_MAYMOVE) };
+            report.check(
+                "mremap a mapping one page larger -> EFAULT",
+                if grown == libc::MAP_FAILED {
+                    expect_errno::<()>(Err(io::Error::last_os_error()), libc::EFAULT)
+                } else {
+                    // SAFETY: the grown mapping replaced ours; unmap it and forget `map`.
+                    unsafe { libc::munmap(grown, 5 * page) };
+                    std::mem::forget(map);
+                    Err("succeeded: the mapping grew".into())
+                },
+            );
+            report.check(
+                "fork with a live mapping shares it",
+                fork_shares(device, page),
+            );
+        }
+        Err(e) => report.check("mmap 4 pages", Err(describe(&e))),
+    }
+
+    // lseek: every whence, and overflow.
+    report.check(
+        "lseek SEEK_DATA 0 -> EINVAL",
+        expect_errno(device.lseek(0, libc::SEEK_DATA), EINVAL),
+    );
+    report.check(
+        "lseek SEEK_HOLE fb_size -> EINVAL",
+        expect_errno(device.lseek(end, libc::SEEK_HOLE), EINVAL),
+    );
+    report.check(
+        "lseek SEEK_HOLE 0 -> EINVAL",
+        expect_errno(device.lseek(0, libc::SEEK_HOLE), EINVAL),
+    );
+    report.check(
+        "lseek whence 5 -> EINVAL",
+        expect_errno(device.lseek(0, 5), EINVAL),
+    );
+    report.check(
+        "lseek SEEK_CUR i64::MAX from fb_size -> EINVAL",
+        expect_errno(
+            device
+                .lseek(end, SEEK_SET)
+                .and_then(|_| device.lseek(i64::MAX, SEEK_CUR)),
+            EINVAL,
+        ),
+    );
+    report.check(
+        "lseek SEEK_END i64::MIN -> EINVAL",
+        expect_errno(device.lseek(i64::MIN, SEEK_END), EINVAL),
+    );
+    report.check(
+        "lseek SEEK_CUR 0 after a failed lseek -> fb_size (unchanged)",
+        expect_value(device.lseek(0, SEEK_CUR), end),
+    );
+
+    // read / write: zero length, bad pointers, huge counts, offsets.
+    report.check(
+        "read 0 bytes -> 0",
+        expect_value(
+            device.lseek(0, SEEK_SET).and_then(|_| device.read(&mut [])),
+            0,
+        ),
+    );
+    report.check("write 0 bytes -> 0", expect_value(device.write(&[]), 0));
+    report.check(
+        "write 0 bytes at the end -> 0",
+        expect_value(device.pwrite(&[], fb), 0),
+    );
+    let raw = |what: &str, ret: isize| -> io::Result<isize> {
+        let _ = what;
+        if ret < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(ret)
+        }
+    };
+    // SAFETY (the calls below): NULL and kernel addresses are never valid user
+    // memory, so the kernel must fail with EFAULT without touching ours.
+    let kernel = 0xffff_ffff_8100_0000usize as *mut libc::c_void;
+    report.check(
+        "pread into NULL -> EFAULT",
+        expect_errno(
+            raw("pread", unsafe {
+                libc::pread(device.raw_fd(), std::ptr::null_mut(), 4096, 0)
+            }),
+            libc::EFAULT,
+        ),
+    );
+    report.check(
+        "pwrite from NULL -> EFAULT",
+        expect_errno(
+            raw("pwrite", unsafe {
+                libc::pwrite(device.raw_fd(), std::ptr::null(), 4096, 0)
+            }),
+            libc::EFAULT,
+        ),
+    );
+    report.check(
+        "pread into a kernel address -> EFAULT",
+        expect_errno(
+            raw("pread", unsafe {
+                libc::pread(device.raw_fd(), kernel, 4096, 0)
+            }),
+            libc::EFAULT,
+        ),
+    );
+    report.check(
+        "pwrite from a kernel address -> EFAULT",
+        expect_errno(
+            raw("pwrite", unsafe {
+                libc::pwrite(device.raw_fd(), kernel, 4096, 0)
+            }),
+            libc::EFAULT,
+        ),
+    );
+    let mut buf = vec![0u8; 4096];
+    report.check(
+        "pread count 1 GiB, 4096 bytes before the end -> 4096",
+        // SAFETY: only 4096 bytes remain before the end, and buf holds 4096.
+        expect_value(
+            raw("pread", unsafe {
+                libc::pread(
+                    device.raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    1 << 30,
+                    end - 4096,
+                )
+            }),
+            4096,
+        ),
+    );
+    report.check(
+        "pwrite count 1 GiB, 4096 bytes before the end -> 4096",
+        // SAFETY: the kernel reads at most the 4096 bytes left before the end from buf.
+        expect_value(
+            raw("pwrite", unsafe {
+                libc::pwrite(device.raw_fd(), buf.as_ptr().cast(), 1 << 30, end - 4096)
+            }),
+            4096,
+        ),
+    );
+    report.check(
+        "pread count usize::MAX -> EFAULT (buffer range not user memory)",
+        // SAFETY: the VFS refuses the range before the driver runs.
+        expect_errno(
+            raw("pread", unsafe {
+                libc::pread(device.raw_fd(), buf.as_mut_ptr().cast(), usize::MAX, 0)
+            }),
+            libc::EFAULT,
+        ),
+    );
+    report.check(
+        "pwrite count isize::MAX -> EFAULT (buffer range not user memory)",
+        // SAFETY: as above.
+        expect_errno(
+            raw("pwrite", unsafe {
+                libc::pwrite(device.raw_fd(), buf.as_ptr().cast(), isize::MAX as usize, 0)
+            }),
+            libc::EFAULT,
+        ),
+    );
+    report.check(
+        "pread offset -1 -> EINVAL",
+        expect_errno(
+            raw("pread", unsafe {
+                libc::pread(device.raw_fd(), buf.as_mut_ptr().cast(), 16, -1)
+            }),
+            EINVAL,
+        ),
+    );
+    report.check(
+        "pread past the end -> 0",
+        expect_value(device.pread(&mut buf, fb + 4096), 0),
+    );
+    report.check(
+        "pwrite past the end -> ENOSPC",
+        expect_errno(device.pwrite(&buf, fb + 4096), ENOSPC),
+    );
+
+    // ioctl: bad pointers and wrong sizes.
+    for (name, arg) in [("NULL", std::ptr::null_mut()), ("a kernel address", kernel)] {
+        report.check(
+            &format!("GET_MODE into {name} -> EFAULT"),
+            // SAFETY: the argument is never valid user memory.
+            expect_errno(
+                unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_GET_MODE, arg) },
+                libc::EFAULT,
+            ),
+        );
+    }
+    report.check(
+        "GET_MODE with the old 24-byte size -> ENOTTY",
+        expect_errno(device.ioctl(ior(b'B', 0x01, 24), &mut [0; 64]), ENOTTY),
+    );
+
+    set_mode_matrix(device, mode, new_abi, report);
+    pan_flush_matrix(device, mode, new_abi, report);
+}
+
+fn sys(ret: i64) -> io::Result<i64> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// A child writes through a mapping inherited by fork; the parent sees the bytes.
+fn fork_shares(device: &Device, page: usize) -> Outcome {
+    let mut map = device.mmap(page, 0, MAP_SHARED).map_err(|e| describe(&e))?;
+    map.as_mut_slice()[..4].copy_from_slice(&[1, 2, 3, 4]);
+    let addr = map.as_ptr();
+    // SAFETY: the checker is single-threaded; the child only writes the mapping and exits.
+    match unsafe { libc::fork() } {
+        -1 => Err(format!("fork: {}", io::Error::last_os_error())),
+        0 => unsafe {
+            // SAFETY: the page is mapped in the child too (fork copies shared mappings).
+            let ok = std::ptr::read_volatile(addr) == 1;
+            std::ptr::write_volatile(addr, 0xa5);
+            libc::_exit(if ok { 0 } else { 2 })
+        },
+        pid => {
+            let mut status = 0;
+            // SAFETY: our own child; `status` is a valid out-pointer.
+            unsafe { libc::waitpid(pid, &mut status, 0) };
+            if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+                return Err(format!("child ended with status {status:#x}"));
+            }
+            match map.as_slice()[0] {
+                0xa5 => Ok(()),
+                other => Err(format!("parent sees {other:#x}, child wrote 0xa5")),
+            }
+        }
+    }
+}
+
+/// `SET_MODE` with `m`: the result, and whether the mode stayed as it was on failure.
+fn set_mode(device: &Device, m: &BochsfbMode) -> io::Result<libc::c_int> {
+    let mut m = *m;
+    // SAFETY: SET_MODE reads and writes one `struct bochsfb_mode`.
+    unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, (&mut m as *mut BochsfbMode).cast()) }
+}
+
+fn set_mode_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: &mut Report) {
+    let base = BochsfbMode {
+        width: mode.width,
+        height: mode.height,
+        bpp: mode.bpp,
+        ..BochsfbMode::default()
+    };
+    let cases: &[(&str, BochsfbMode)] = &[
+        ("width 0", BochsfbMode { width: 0, ..base }),
+        (
+            "width not a multiple of 8",
+            BochsfbMode {
+                width: base.width + 1,
+                ..base
+            },
+        ),
+        (
+            "width u32::MAX",
+            BochsfbMode {
+                width: u32::MAX,
+                ..base
+            },
+        ),
+        ("height 0", BochsfbMode { height: 0, ..base }),
+        (
+            "height u32::MAX",
+            BochsfbMode {
+                height: u32::MAX,
+                ..base
+            },
+        ),
+        ("bpp 0", BochsfbMode { bpp: 0, ..base }),
+        ("bpp 7", BochsfbMode { bpp: 7, ..base }),
+        ("bpp 33", BochsfbMode { bpp: 33, ..base }),
+        (
+            "8192x8192x32 (larger than VRAM)",
+            BochsfbMode {
+                width: 8192,
+                height: 8192,
+                bpp: 32,
+                ..base
+            },
+        ),
+        (
+            "virtual_height < height",
+            BochsfbMode {
+                virtual_height: base.height - 1,
+                ..base
+            },
+        ),
+        (
+            "virtual_height u32::MAX",
+            BochsfbMode {
+                virtual_height: u32::MAX,
+                ..base
+            },
+        ),
+    ];
+    for (name, m) in cases {
+        let before = device.mode().ok();
+        let outcome = expect_errno_new(set_mode(device, m), EINVAL, new_abi).and_then(|()| {
+            match device.mode().ok() == before {
+                true => Ok(()),
+                false => Err("the mode changed although SET_MODE failed".into()),
+            }
+        });
+        report.check(
+            &format!("SET_MODE {name} -> EINVAL, mode unchanged"),
+            outcome,
+        );
+    }
+    report.check(
+        "SET_MODE from NULL -> EFAULT",
+        // SAFETY: NULL is never valid user memory.
+        expect_errno_new(
+            unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, std::ptr::null_mut()) },
+            libc::EFAULT,
+            new_abi,
+        ),
+    );
+    if new_abi {
+        report.check(
+            "SET_MODE the current mode again -> ok",
+            set_mode(device, &base).map(drop).map_err(|e| describe(&e)),
+        );
+    }
+}
+
+fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: &mut Report) {
+    let current = device.mode().unwrap_or(*mode);
+    let vh = current.virtual_height.max(current.height);
+    for (name, y) in [
+        ("virtual_height - height + 1", vh - current.height + 1),
+        ("u32::MAX", u32::MAX),
+    ] {
+        let mut y = y;
+        report.check(
+            &format!("PAN to {name} -> EINVAL"),
+            // SAFETY: PAN reads one u32.
+            expect_errno_new(
+                unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, (&mut y as *mut u32).cast()) },
+                EINVAL,
+                new_abi,
+            ),
+        );
+    }
+    report.check(
+        "PAN from NULL -> EFAULT",
+        // SAFETY: NULL is never valid user memory.
+        expect_errno_new(
+            unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, std::ptr::null_mut()) },
+            libc::EFAULT,
+            new_abi,
+        ),
+    );
+    let rect = |x, y, width, height| BochsfbRect {
+        x,
+        y,
+        width,
+        height,
+    };
+    let (w, h) = (current.width, vh);
+    let cases: Vec<(&str, Vec<BochsfbRect>, u32, u32, i32)> = vec![
+        ("flags 1", vec![], 0, 1, EINVAL),
+        ("count 257", vec![rect(0, 0, 1, 1); 257], 257, 0, EINVAL),
+        (
+            "count u32::MAX",
+            vec![rect(0, 0, 1, 1)],
+            u32::MAX,
+            0,
+            EINVAL,
+        ),
+        (
+            "x + width > width",
+            vec![rect(w - 4, 0, 8, 1)],
+            1,
+            0,
+            EINVAL,
+        ),
+        (
+            "y + height > virtual_height",
+            vec![rect(0, h - 1, 1, 2)],
+            1,
+            0,
+            EINVAL,
+        ),
+        (
+            "x + width overflowing u32",
+            vec![rect(u32::MAX, 0, 2, 1)],
+            1,
+            0,
+            EINVAL,
+        ),
+        ("rects NULL, count 1", vec![], 1, 0, libc::EFAULT),
+    ];
+    for (name, rects, count, flags, errno) in cases {
+        let mut damage = BochsfbDamage {
+            rects: if rects.is_empty() {
+                0
+            } else {
+                rects.as_ptr() as u64
+            },
+            count,
+            flags,
+        };
+        report.check(
+            &format!("FLUSH {name} -> {}", errno_name(errno)),
+            // SAFETY: FLUSH reads the damage struct and `count` rects; where `count` exceeds
+            // what `rects` holds, the driver must refuse the count before reading them.
+            expect_errno_new(
+                unsafe {
+                    device.ioctl_ptr(
+                        BOCHSFB_IOCTL_FLUSH,
+                        (&mut damage as *mut BochsfbDamage).cast(),
+                    )
+                },
+                errno,
+                new_abi,
+            ),
+        );
+    }
+    let mut whole = BochsfbDamage::default();
+    report.check(
+        "FLUSH count 0 (whole frame) -> ok",
+        // SAFETY: FLUSH reads one damage struct; count 0 reads no rects.
+        match unsafe {
+            device.ioctl_ptr(
+                BOCHSFB_IOCTL_FLUSH,
+                (&mut whole as *mut BochsfbDamage).cast(),
+            )
+        } {
+            Err(e) if !new_abi && e.raw_os_error() == Some(ENOTTY) => Ok(()),
+            other => other.map(drop).map_err(|e| describe(&e)),
+        },
+    );
+    report.check(
+        "WAIT_VSYNC -> ok",
+        // SAFETY: WAIT_VSYNC takes no argument.
+        match unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_WAIT_VSYNC, std::ptr::null_mut()) } {
+            Err(e) if !new_abi && e.raw_os_error() == Some(ENOTTY) => Ok(()),
+            other => other.map(drop).map_err(|e| describe(&e)),
+        },
+    );
+    // fbdev ioctls: out-of-range values (the driver may not offer fbdev ioctls: ENOTTY).
+    let mut var = [0u32; 40];
+    // SAFETY: FBIOGET_VSCREENINFO writes one 160-byte fb_var_screeninfo.
+    let have_fbdev =
+        unsafe { device.ioctl_ptr(crate::fuzz::FBIOGET_VSCREENINFO, var.as_mut_ptr().cast()) }
+            .is_ok();
+    for (name, field, value) in [
+        ("xres 0", 0usize, 0u32),
+        ("bits_per_pixel 7", 6, 7),
+        ("yoffset past the end", 5, u32::MAX),
+    ] {
+        let mut bad = var;
+        bad[field] = value;
+        let request = if field == 5 {
+            crate::fuzz::FBIOPAN_DISPLAY
+        } else {
+            crate::fuzz::FBIOPUT_VSCREENINFO
+        };
+        // SAFETY: the fbdev ioctls read (and PUT writes back) one 160-byte struct.
+        let result = unsafe { device.ioctl_ptr(request, bad.as_mut_ptr().cast()) };
+        report.check(
+            &format!(
+                "fbdev {} {name} -> EINVAL",
+                if field == 5 {
+                    "FBIOPAN_DISPLAY"
+                } else {
+                    "FBIOPUT_VSCREENINFO"
+                }
+            ),
+            expect_errno_new(result, EINVAL, have_fbdev),
+        );
     }
 }

@@ -43,6 +43,11 @@ impl Device {
         self.file.as_raw_fd()
     }
 
+    /// The file descriptor, for calls with deliberately bad arguments.
+    pub fn raw_fd(&self) -> libc::c_int {
+        self.fd()
+    }
+
     /// `BOCHSFB_IOCTL_GET_MODE`.
     pub fn mode(&self) -> io::Result<BochsfbMode> {
         abi::get_mode(&self.file)
@@ -54,6 +59,16 @@ impl Device {
         // call; the requests used here encode at most 4 bytes of payload, so a
         // driver that honours the _IOC size stays inside the buffer.
         check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
+    }
+
+    /// `ioctl(fd, request, arg)` with any argument.
+    ///
+    /// # Safety
+    ///
+    /// `arg` must be valid for every byte the driver may read or write for `request`.
+    pub unsafe fn ioctl_ptr(&self, request: u32, arg: *mut libc::c_void) -> io::Result<libc::c_int> {
+        // SAFETY: the caller vouches for `arg`.
+        check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
     }
 
     /// `ioctl(fd, request, buf)` for a request whose argument is a struct of at most

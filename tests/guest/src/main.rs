@@ -3,10 +3,14 @@
 
 mod badinput;
 mod device;
+mod fuzz;
 mod modes;
 mod regions;
 mod report;
+mod rng;
 mod roundtrip;
+mod security;
+mod stress;
 mod unbind;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +44,15 @@ enum Command {
     /// Every mmap region (write-combined, on demand, shadow, uncached), pan and 8/16 bpp,
     /// with screendumps for the host to check.
     Regions(Target),
+    /// Seeded random system calls on the device; it must still work afterwards.
+    Fuzz(FuzzArgs),
+    /// Processes map, write, set modes and flip at once (optionally while the card is
+    /// unbound and rebound); the final state must be consistent.
+    Stress(StressArgs),
+    /// The module cannot be unloaded while a file or mapping is open; then it can, and reloads.
+    Lifetime(Target),
+    /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
+    Security(Target),
     /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
     SetMode {
         #[command(flatten)]
@@ -48,6 +61,48 @@ enum Command {
         height: u32,
         bpp: u32,
     },
+}
+
+#[derive(Debug, Args)]
+struct FuzzArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Seed of the run (printed; default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Operations per process.
+    #[arg(long, default_value_t = 2000)]
+    ops: u64,
+    /// Processes fuzzing at once (seeds seed, seed+1, ...).
+    #[arg(long, default_value_t = 1)]
+    procs: u32,
+    /// Stop after this many seconds even if operations remain.
+    #[arg(long)]
+    max_seconds: Option<u64>,
+    /// Print each operation before it runs.
+    #[arg(long)]
+    trace: bool,
+}
+
+#[derive(Debug, Args)]
+struct StressArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Worker processes.
+    #[arg(long, default_value_t = 4)]
+    workers: u32,
+    /// How long the workers run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Unbind/bind cycles meanwhile.
+    #[arg(long, default_value_t = 0)]
+    unbind_cycles: u32,
+    /// Seed of the workers' choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The card is hot-unplugged meanwhile: check only that its node went away.
+    #[arg(long)]
+    removed: bool,
 }
 
 #[derive(Debug, Args)]
@@ -68,13 +123,45 @@ fn open(path: &Path) -> Result<(Device, BochsfbMode), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (Command::Roundtrip(target)
-    | Command::Badinput(target)
-    | Command::Unbind(target)
-    | Command::Modes(target)
-    | Command::Regions(target)
-    | Command::SetMode { target, .. }) = &cli.command;
     let mut report = Report::default();
+    let target = match &cli.command {
+        Command::Roundtrip(target)
+        | Command::Badinput(target)
+        | Command::Unbind(target)
+        | Command::Modes(target)
+        | Command::Regions(target)
+        | Command::SetMode { target, .. } => target,
+        Command::Fuzz(args) => {
+            let options = fuzz::FuzzOptions {
+                seed: args.seed.unwrap_or_else(clock_seed),
+                ops: args.ops,
+                procs: args.procs,
+                max_time: args.max_seconds.map(std::time::Duration::from_secs),
+                trace: args.trace,
+            };
+            fuzz::run(&args.target.device, &options, &mut report);
+            return report.finish();
+        }
+        Command::Stress(args) => {
+            let options = stress::StressOptions {
+                workers: args.workers,
+                duration: std::time::Duration::from_secs(args.seconds),
+                unbind_cycles: args.unbind_cycles,
+                seed: args.seed,
+                removed: args.removed,
+            };
+            stress::run(&args.target.device, &options, &mut report);
+            return report.finish();
+        }
+        Command::Lifetime(target) => {
+            stress::lifetime(&target.device, &mut report);
+            return report.finish();
+        }
+        Command::Security(target) => {
+            security::run(&target.device, &mut report);
+            return report.finish();
+        }
+    };
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
         Ok((device, mode)) => {
@@ -82,10 +169,16 @@ fn main() -> ExitCode {
             report.check(&format!("{name} ({mode_text})"), Ok(()));
             match cli.command {
                 Command::Roundtrip(_) => roundtrip::run(&device, mode.fb_size, &mut report),
-                Command::Badinput(_) => badinput::run(&device, &mode, &mut report),
+                Command::Badinput(_) => badinput::run(&device, &target.device, &mode, &mut report),
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
                 Command::Modes(_) => modes::run(&device, &mut report),
                 Command::Regions(_) => regions::run(&device, &mut report),
+                Command::Fuzz(_)
+                | Command::Stress(_)
+                | Command::Lifetime(_)
+                | Command::Security(_) => {
+                    unreachable!("handled above")
+                }
                 Command::SetMode {
                     width, height, bpp, ..
                 } => {
@@ -107,4 +200,11 @@ fn main() -> ExitCode {
         }
     }
     report.finish()
+}
+
+/// A seed for runs that name none: nanoseconds of the clock.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
 }

@@ -57,6 +57,12 @@ pub fn errno_name(errno: i32) -> String {
         libc::EACCES => "EACCES",
         libc::EOVERFLOW => "EOVERFLOW",
         libc::ESPIPE => "ESPIPE",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOSYS => "ENOSYS",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EINTR => "EINTR",
+        libc::E2BIG => "E2BIG",
         _ => return format!("errno {errno}"),
     };
     name.to_owned()

@@ -1,0 +1,420 @@
+//! `stress`: N processes map, write, read, set modes and flip at once for a
+//! bounded time, optionally while the parent unbinds and rebinds the card over
+//! and over; then the device must be in a consistent state and work.
+//!
+//! `lifetime`: the module cannot be unloaded while a file or a mapping is
+//! open (`EBUSY`), can be once both are gone, and loads again.
+
+use std::ffi::CString;
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+use bochsfb_renderer::abi::{
+    BochsfbDamage, BochsfbMode, BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_GET_MODE, BOCHSFB_IOCTL_PAN,
+    BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
+};
+
+use crate::device::{page_size, Device};
+use crate::fuzz::{device_works, wait, Exit};
+use crate::report::{describe, Outcome, Report};
+use crate::rng::Rng;
+
+const DRIVER_DIR: &str = "/sys/bus/pci/drivers/bochsfb";
+/// Where /init loads the module from.
+pub const MODULE_PATH: &str = "/lib/modules/bochsfb.ko";
+
+/// Errors a worker may see while others change the mode or the card goes away.
+const EXPECTED_ERRNOS: &[i32] = &[
+    libc::ENODEV,
+    libc::ENOENT,
+    libc::ENXIO,
+    libc::ENOSPC,
+    libc::EINVAL,
+    libc::ENOTTY,
+    libc::EBUSY,
+    libc::EINTR,
+    libc::EAGAIN,
+];
+
+/// Valid modes the workers switch between (all fit 16 MiB of VRAM).
+const MODES: &[(u32, u32, u32)] = &[
+    (640, 480, 32),
+    (800, 600, 32),
+    (1024, 768, 32),
+    (1024, 768, 16),
+];
+
+/// What `stress` runs.
+#[derive(Debug, Clone)]
+pub struct StressOptions {
+    pub workers: u32,
+    pub duration: Duration,
+    /// Unbind/bind cycles the parent runs meanwhile (0: none).
+    pub unbind_cycles: u32,
+    pub seed: u64,
+    /// The card is expected to disappear meanwhile (hot-unplug): no final checks.
+    pub removed: bool,
+}
+
+pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
+    println!(
+        "stress: {} workers, {} s, {} unbind/bind cycles, seed {}",
+        options.workers,
+        options.duration.as_secs(),
+        options.unbind_cycles,
+        options.seed
+    );
+    let pci = if options.unbind_cycles > 0 {
+        match bound_card() {
+            Ok(pci) => Some(pci),
+            Err(why) => return report.check("find the bound card", Err(why)),
+        }
+    } else {
+        None
+    };
+    let start = Instant::now();
+    let deadline = start + options.duration;
+    let mut workers: Vec<(u32, libc::pid_t)> = Vec::new();
+    for id in 0..options.workers {
+        match spawn(path, id, options.seed, deadline) {
+            Ok(pid) => workers.push((id, pid)),
+            Err(e) => return report.check("fork workers", Err(e.to_string())),
+        }
+    }
+
+    let cycles = match &pci {
+        Some(pci) => unbind_cycles(path, pci, options.unbind_cycles),
+        None => Ok(0),
+    };
+
+    // Reap workers; respawn those killed by SIGBUS (their mapping was revoked) until the end.
+    let mut failures = Vec::new();
+    let (mut rounds, mut sigbus) = (0u64, 0u64);
+    while let Some((id, pid)) = workers.pop() {
+        rounds += 1;
+        match wait(pid) {
+            Ok(Exit::Code(0)) => {}
+            Ok(Exit::Signal(libc::SIGBUS)) => {
+                sigbus += 1;
+                if Instant::now() < deadline {
+                    match spawn(path, id, options.seed.wrapping_add(rounds), deadline) {
+                        Ok(pid) => workers.insert(0, (id, pid)),
+                        Err(e) => failures.push(format!("respawn: {e}")),
+                    }
+                }
+            }
+            Ok(other) => failures.push(format!("worker {id}: {other:?}")),
+            Err(e) => failures.push(format!("worker {id}: waitpid: {e}")),
+        }
+    }
+    println!(
+        "stress: {:.1} s, {rounds} worker runs, {sigbus} ended by SIGBUS (revoked mapping)",
+        start.elapsed().as_secs_f64()
+    );
+    if let Some(pci) = &pci {
+        report.check(
+            &format!(
+                "{} unbind/bind cycles of {pci} under load",
+                options.unbind_cycles
+            ),
+            cycles.map(|n| println!("stress: {n} cycles survived")),
+        );
+    }
+    report.check(
+        &format!("{} workers: only expected errors", options.workers),
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        },
+    );
+    if options.removed {
+        report.check(
+            &format!("{} is gone after the unplug", path.display()),
+            if path.exists() { Err("still there".into()) } else { Ok(()) },
+        );
+        return;
+    }
+    report.check("final mode is consistent", consistent_mode(path));
+    report.check("device works after the stress", device_works(path));
+}
+
+/// Forks one worker that runs until `deadline`.
+fn spawn(path: &Path, id: u32, seed: u64, deadline: Instant) -> io::Result<libc::pid_t> {
+    // SAFETY: the checker is single-threaded, so the child may run any code after fork.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => {
+            let status = match worker(path, id, seed.wrapping_add(u64::from(id)), deadline) {
+                Ok(()) => 0,
+                Err(why) => {
+                    println!("stress worker {id}: {why}");
+                    1
+                }
+            };
+            // SAFETY: ends the child without running the parent's destructors.
+            unsafe { libc::_exit(status) }
+        }
+        pid => Ok(pid),
+    }
+}
+
+/// Fails on an error that is not in [`EXPECTED_ERRNOS`].
+fn expected<T>(what: &str, result: io::Result<T>) -> Result<Option<T>, String> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e)
+            if e.raw_os_error()
+                .is_some_and(|n| EXPECTED_ERRNOS.contains(&n)) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!("{what}: {}", describe(&e))),
+    }
+}
+
+/// One worker: open, map, draw, read back, and (by role) set modes, pan,
+/// wait for vblank and flush; over and over until the deadline.
+fn worker(path: &Path, id: u32, seed: u64, deadline: Instant) -> Result<(), String> {
+    let mut rng = Rng::new(seed);
+    let page = page_size();
+    let mut buf = vec![0u8; 3 * page];
+    while Instant::now() < deadline {
+        let Some(device) = expected("open", Device::open(path))? else {
+            // The card is unbound right now: wait for the node to come back.
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        };
+        // The frame's size: GET_MODE's, or the end of the file (a driver without it).
+        let fb = match expected("GET_MODE", device.mode())? {
+            Some(mode) => mode.fb_size,
+            None => match expected("lseek", device.lseek(0, libc::SEEK_END))? {
+                Some(end) => end as u64,
+                None => continue,
+            },
+        }
+        .max(2 * page as u64);
+        for _ in 0..20 {
+            let offset = rng.below(fb / page as u64) * page as u64;
+            rng.fill(&mut buf);
+            expected("pwrite", device.pwrite(&buf, offset))?;
+            expected("pread", device.pread(&mut buf, offset))?;
+            if let Some(mut map) = expected(
+                "mmap",
+                device.mmap(2 * page, offset.min(fb - 2 * page as u64), libc::MAP_SHARED),
+            )? {
+                // A revoked mapping raises SIGBUS here: the parent counts and respawns.
+                let bytes = map.as_mut_slice();
+                let start = rng.index(bytes.len() - 64);
+                for b in &mut bytes[start..start + 64] {
+                    // SAFETY: a byte of a live mapping of ours.
+                    unsafe { ptr::write_volatile(b, id as u8) };
+                }
+            }
+            match id % 4 {
+                // Mode setters: a valid mode each time (EINVAL only if VRAM is too small).
+                0 => {
+                    let (width, height, bpp) = rng.pick(MODES);
+                    let mut m = BochsfbMode {
+                        width,
+                        height,
+                        bpp,
+                        ..BochsfbMode::default()
+                    };
+                    expected("SET_MODE", ioctl(&device, BOCHSFB_IOCTL_SET_MODE, &mut m))?;
+                }
+                // Flippers: pan to a random row of the virtual screen, then wait for vblank.
+                1 => {
+                    let mut current = BochsfbMode::default();
+                    if expected(
+                        "GET_MODE",
+                        ioctl(&device, BOCHSFB_IOCTL_GET_MODE, &mut current),
+                    )?
+                    .is_some()
+                    {
+                        let rows = current.virtual_height.saturating_sub(current.height) + 1;
+                        let mut y = rng.below(u64::from(rows)) as u32;
+                        expected("PAN", ioctl(&device, BOCHSFB_IOCTL_PAN, &mut y))?;
+                        expected(
+                            "WAIT_VSYNC",
+                            ioctl(&device, BOCHSFB_IOCTL_WAIT_VSYNC, &mut 0u64),
+                        )?; // _IO: no argument
+                    }
+                }
+                // Shadow users: map the shadow region, draw, flush the whole frame.
+                2 => {
+                    let shadow = bochsfb_renderer::abi::mmap_region::SHADOW;
+                    if let Some(mut map) =
+                        expected("mmap shadow", device.mmap(page, shadow, libc::MAP_SHARED))?
+                    {
+                        map.as_mut_slice()[..64].fill(0x5a);
+                    }
+                    let mut damage = BochsfbDamage::default();
+                    expected("FLUSH", ioctl(&device, BOCHSFB_IOCTL_FLUSH, &mut damage))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `ioctl(fd, request, &mut value)`.
+/// `T` must be the argument type `request` is defined with.
+fn ioctl<T>(device: &Device, request: u32, value: &mut T) -> io::Result<libc::c_int> {
+    // SAFETY: `value` is a live, exclusive `T`, the argument of `request`.
+    unsafe { device.ioctl_ptr(request, (value as *mut T).cast()) }
+}
+
+/// Unbinds and binds the card `cycles` times, each time waiting for the node to
+/// go and come back; returns the number of cycles done.
+fn unbind_cycles(path: &Path, pci: &str, cycles: u32) -> Result<u32, String> {
+    for cycle in 0..cycles {
+        sysfs_write("unbind", pci).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        std::thread::sleep(Duration::from_millis(5));
+        sysfs_write("bind", pci).map_err(|e| format!("cycle {cycle}: {e}"))?;
+        let back = Instant::now() + Duration::from_secs(5);
+        while !path.exists() {
+            if Instant::now() > back {
+                return Err(format!(
+                    "cycle {cycle}: {} did not come back",
+                    path.display()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(cycles)
+}
+
+/// The PCI address of the one card bound to bochsfb.
+pub fn bound_card() -> Result<String, String> {
+    let entries = fs::read_dir(DRIVER_DIR).map_err(|e| format!("{DRIVER_DIR}: {e}"))?;
+    let cards: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.contains(':'))
+        .collect();
+    match cards.as_slice() {
+        [one] => Ok(one.clone()),
+        other => Err(format!("expected one bound card, found {other:?}")),
+    }
+}
+
+fn sysfs_write(file: &str, pci: &str) -> Outcome {
+    fs::write(format!("{DRIVER_DIR}/{file}"), pci).map_err(|e| format!("{file}: {e}"))
+}
+
+/// GET_MODE's fields agree with each other after the dust settles.
+fn consistent_mode(path: &Path) -> Outcome {
+    let device = Device::open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let mode = device
+        .mode()
+        .map_err(|e| format!("GET_MODE: {}", describe(&e)))?;
+    crate::badinput::plausible(&mode)?;
+    let expect_fb = u64::from(mode.stride) * u64::from(mode.virtual_height.max(mode.height));
+    if mode.virtual_height != 0 && mode.fb_size != expect_fb {
+        return Err(format!(
+            "fb_size {} != stride * virtual_height = {expect_fb}: {mode:?}",
+            mode.fb_size
+        ));
+    }
+    if mode.virtual_height != 0 && mode.y_offset + mode.height > mode.virtual_height {
+        return Err(format!("y_offset + height > virtual_height: {mode:?}"));
+    }
+    let end = device
+        .lseek(0, libc::SEEK_END)
+        .map_err(|e| format!("lseek END: {}", describe(&e)))?;
+    if end as u64 != mode.fb_size {
+        return Err(format!(
+            "lseek SEEK_END = {end}, GET_MODE fb_size = {}",
+            mode.fb_size
+        ));
+    }
+    Ok(())
+}
+
+/// `delete_module(name, O_NONBLOCK)`: what `rmmod` does.
+fn delete_module(name: &str) -> io::Result<()> {
+    let name = CString::new(name).expect("no NUL");
+    // SAFETY: a NUL-terminated name and plain flags.
+    let ret = unsafe { libc::syscall(libc::SYS_delete_module, name.as_ptr(), libc::O_NONBLOCK) };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `finit_module` of [`MODULE_PATH`]: what `insmod` does.
+fn load_module() -> io::Result<()> {
+    let file = fs::File::open(MODULE_PATH)?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: an open fd, an empty NUL-terminated parameter string, no flags.
+    let ret = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), c"".as_ptr(), 0) };
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+fn expect_busy(result: io::Result<()>) -> Outcome {
+    match result {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::EAGAIN)) => Ok(()),
+        Err(e) => Err(format!("got {}, expected EBUSY", describe(&e))),
+        Ok(()) => {
+            // Put it back, so the rest of the run has a device.
+            let _ = load_module();
+            Err("the module unloaded while in use".into())
+        }
+    }
+}
+
+pub fn lifetime(path: &Path, report: &mut Report) {
+    let device = match Device::open(path) {
+        Ok(device) => device,
+        Err(e) => return report.check("open", Err(describe(&e))),
+    };
+    report.check(
+        "rmmod with a file open -> EBUSY",
+        expect_busy(delete_module("bochsfb")),
+    );
+    let map = device.mmap(page_size(), 0, libc::MAP_SHARED);
+    drop(device);
+    match map {
+        Ok(map) => {
+            report.check(
+                "rmmod with only a mapping left (file closed) -> EBUSY",
+                expect_busy(delete_module("bochsfb")),
+            );
+            drop(map);
+        }
+        Err(e) => report.check("mmap", Err(describe(&e))),
+    }
+    let unloaded = delete_module("bochsfb");
+    let ok = unloaded.is_ok();
+    report.check(
+        "rmmod once nothing is open -> unloaded",
+        unloaded.map_err(|e| describe(&e)),
+    );
+    if ok {
+        report.check(
+            &format!("{} is gone", path.display()),
+            if path.exists() {
+                Err("still there".into())
+            } else {
+                Ok(())
+            },
+        );
+        report.check("insmod again", load_module().map_err(|e| describe(&e)));
+        let back = Instant::now() + Duration::from_secs(5);
+        while !path.exists() && Instant::now() < back {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        report.check("device works after reloading", device_works(path));
+    }
+}
