@@ -22,7 +22,8 @@ const FBIOPAN_DISPLAY: u32 = 0x4606;
 const FBIO_WAITFORVSYNC: u32 = 0x4004_4620;
 const FB_ACTIVATE_TEST: u32 = 2;
 
-/// `struct bochsfb_mode` fields, in order.
+/// `struct bochsfb_mode` fields, in order. Decoded here from raw bytes rather than through
+/// `renderer::abi::BochsfbMode`, so a layout mismatch between the two sides shows up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
     pub width: u32,
