@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Write-combined VRAM: the one place in this driver that calls C directly.
+//! Write-combined VRAM: the C calls that reach video memory (kernel and user mappings, the
+//! on-demand fault handler). The only other C calls are in `user_mappings.rs` (zapping
+//! mappings) and `sysfs.rs` (attributes); each module documents why.
 //!
 //! The 7.3 kernel crate maps PCI BARs only with `pci_iomap()`, which is uncached (UC-) on x86.
 //! Mapping the VRAM BAR that way would not just make kernel copies slow: x86 PAT remembers the
