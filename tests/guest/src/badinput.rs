@@ -10,7 +10,7 @@ use bochsfb_renderer::abi::{
 use libc::{EINVAL, ENOMEM, ENOSPC, ENOTTY, MAP_PRIVATE, MAP_SHARED, SEEK_CUR, SEEK_END, SEEK_SET};
 
 use crate::device::{page_size, Device};
-use crate::report::{describe, errno_name, Outcome, Report};
+use crate::report::{describe, errno_name, expect_errno, Outcome, Report};
 use crate::roundtrip::{compare, load, pattern, store, FdPath};
 
 pub fn run(device: &Device, path: &std::path::Path, mode: &BochsfbMode, report: &mut Report) {
@@ -135,22 +135,6 @@ fn still_works(device: &Device) -> Outcome {
     let data = pattern(0x00b0_c5fb, 3 * 4096 + 7);
     store(device, 0, &data, FdPath::Seek)?;
     compare(&load(device, 0, data.len(), FdPath::Seek)?, &data)
-}
-
-/// Passes only if the call failed with exactly `errno`.
-fn expect_errno<T: Debug>(result: io::Result<T>, errno: i32) -> Outcome {
-    match result {
-        Err(e) if e.raw_os_error() == Some(errno) => Ok(()),
-        Err(e) => Err(format!(
-            "got {}, expected {}",
-            describe(&e),
-            errno_name(errno)
-        )),
-        Ok(value) => Err(format!(
-            "succeeded with {value:?}, expected {}",
-            errno_name(errno)
-        )),
-    }
 }
 
 /// Passes only if the call succeeded with `expected`.

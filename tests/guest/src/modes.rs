@@ -12,7 +12,7 @@ use bochsfb_renderer::abi::{
 use libc::{EINVAL, MAP_SHARED};
 
 use crate::device::{page_size, Device};
-use crate::report::{describe, errno_name, Outcome, Report};
+use crate::report::{describe, expect_errno, Outcome, Report};
 use crate::unbind::touch_in_child;
 
 const FBIOGET_VSCREENINFO: u32 = 0x4600;
@@ -104,14 +104,6 @@ pub fn set_mode(device: &Device, width: u32, height: u32, bpp: u32, virtual_heig
 pub fn pan(device: &Device, y_offset: u32) -> std::io::Result<libc::c_int> {
     let mut buf = y_offset.to_ne_bytes();
     device.ioctl_struct(BOCHSFB_IOCTL_PAN, &mut buf)
-}
-
-fn expect_errno<T: std::fmt::Debug>(result: std::io::Result<T>, errno: i32) -> Outcome {
-    match result {
-        Err(e) if e.raw_os_error() == Some(errno) => Ok(()),
-        Err(e) => Err(format!("got {}, expected {}", describe(&e), errno_name(errno))),
-        Ok(value) => Err(format!("succeeded with {value:?}, expected {}", errno_name(errno))),
-    }
 }
 
 fn expect_eq<T: std::fmt::Debug + PartialEq>(actual: T, expected: T) -> Outcome {

@@ -13,7 +13,7 @@ use libc::{EFAULT, EINVAL, MAP_SHARED};
 
 use crate::device::{page_size, Device, Mapping};
 use crate::modes::{pan, set_mode};
-use crate::report::{describe, errno_name, Outcome, Report};
+use crate::report::{describe, expect_errno, Outcome, Report};
 use crate::roundtrip::{compare, pattern};
 
 const WIDTH: u32 = 640;
@@ -60,14 +60,6 @@ fn flush(device: &Device, rects: &[[u32; 4]], count: u32, flags: u32) -> io::Res
     damage[8..12].copy_from_slice(&count.to_ne_bytes());
     damage[12..16].copy_from_slice(&flags.to_ne_bytes());
     device.ioctl_struct(BOCHSFB_IOCTL_FLUSH, &mut damage)
-}
-
-fn expect_errno(result: io::Result<libc::c_int>, errno: i32) -> Outcome {
-    match result {
-        Err(e) if e.raw_os_error() == Some(errno) => Ok(()),
-        Err(e) => Err(format!("got {}, expected {}", describe(&e), errno_name(errno))),
-        Ok(v) => Err(format!("succeeded with {v}, expected {}", errno_name(errno))),
-    }
 }
 
 pub fn run(device: &Device, report: &mut Report) {

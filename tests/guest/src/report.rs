@@ -75,3 +75,19 @@ pub fn describe(error: &io::Error) -> String {
         None => error.to_string(),
     }
 }
+
+/// Passes only if the call failed with exactly `errno`.
+pub fn expect_errno<T: std::fmt::Debug>(result: io::Result<T>, errno: i32) -> Outcome {
+    match result {
+        Err(e) if e.raw_os_error() == Some(errno) => Ok(()),
+        Err(e) => Err(format!(
+            "got {}, expected {}",
+            describe(&e),
+            errno_name(errno)
+        )),
+        Ok(value) => Err(format!(
+            "succeeded with {value:?}, expected {}",
+            errno_name(errno)
+        )),
+    }
+}

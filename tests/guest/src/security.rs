@@ -16,7 +16,7 @@ use bochsfb_renderer::abi::mmap_region;
 use crate::device::{page_size, Device, Mapping};
 use crate::fuzz::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
-use crate::stress::bound_card;
+use crate::unbind::bound_card;
 
 /// The group that may use display devices (docs/architecture.md).
 const VIDEO_GROUP: &str = "video";

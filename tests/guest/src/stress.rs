@@ -21,8 +21,8 @@ use crate::device::{page_size, Device};
 use crate::fuzz::{device_works, wait, Exit};
 use crate::report::{describe, Outcome, Report};
 use crate::rng::Rng;
+use crate::unbind::{bound_card, sysfs_write};
 
-const DRIVER_DIR: &str = "/sys/bus/pci/drivers/bochsfb";
 /// Where /init loads the module from.
 pub const MODULE_PATH: &str = "/lib/modules/bochsfb.ko";
 
@@ -289,23 +289,6 @@ fn unbind_cycles(path: &Path, pci: &str, cycles: u32) -> Result<u32, String> {
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(cycles)
-}
-
-/// The PCI address of the one card bound to bochsfb.
-pub fn bound_card() -> Result<String, String> {
-    let entries = fs::read_dir(DRIVER_DIR).map_err(|e| format!("{DRIVER_DIR}: {e}"))?;
-    let cards: Vec<String> = entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| name.contains(':'))
-        .collect();
-    match cards.as_slice() {
-        [one] => Ok(one.clone()),
-        other => Err(format!("expected one bound card, found {other:?}")),
-    }
-}
-
-fn sysfs_write(file: &str, pci: &str) -> Outcome {
-    fs::write(format!("{DRIVER_DIR}/{file}"), pci).map_err(|e| format!("{file}: {e}"))
 }
 
 /// GET_MODE's fields agree with each other after the dust settles.

@@ -57,8 +57,8 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
     report.check("the rebound device works", rebound_works(path));
 }
 
-/// The PCI address of the card bound to bochsfb (the one the checks run on).
-fn bound_card() -> Result<String, String> {
+/// The PCI address of the one card bound to bochsfb (the one the checks run on).
+pub fn bound_card() -> Result<String, String> {
     let entries = fs::read_dir(DRIVER_DIR).map_err(|e| format!("{DRIVER_DIR}: {e}"))?;
     let cards: Vec<String> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -70,7 +70,8 @@ fn bound_card() -> Result<String, String> {
     }
 }
 
-fn sysfs_write(file: &str, pci: &str) -> Outcome {
+/// Writes `pci` to the driver's `bind` or `unbind` file.
+pub fn sysfs_write(file: &str, pci: &str) -> Outcome {
     fs::write(format!("{DRIVER_DIR}/{file}"), pci).map_err(|e| format!("{file}: {e}"))
 }
 
