@@ -4,6 +4,7 @@
 mod badinput;
 mod device;
 mod fuzz;
+mod maprace;
 mod modes;
 mod regions;
 mod report;
@@ -49,6 +50,9 @@ enum Command {
     /// Processes map, write, set modes and flip at once (optionally while the card is
     /// unbound and rebound); the final state must be consistent.
     Stress(StressArgs),
+    /// Processes mmap in a tight loop while the mode shrinks and the card is unbound; every
+    /// mapping past the frame (after a shrink) or at all (after unbind) must raise SIGBUS.
+    Maprace(RaceArgs),
     /// The module cannot be unloaded while a file or mapping is open; then it can, and reloads.
     Lifetime(Target),
     /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
@@ -106,6 +110,21 @@ struct StressArgs {
 }
 
 #[derive(Debug, Args)]
+struct RaceArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Worker processes mapping.
+    #[arg(long, default_value_t = 4)]
+    workers: u32,
+    /// Mode shrinks (each followed by a check and a grow).
+    #[arg(long, default_value_t = 20)]
+    shrinks: u32,
+    /// Unbinds (each followed by a check and a bind).
+    #[arg(long, default_value_t = 20)]
+    unbinds: u32,
+}
+
+#[derive(Debug, Args)]
 struct Target {
     /// The device to check.
     #[arg(long, default_value = "/dev/bochsfb0")]
@@ -153,6 +172,15 @@ fn main() -> ExitCode {
             stress::run(&args.target.device, &options, &mut report);
             return report.finish();
         }
+        Command::Maprace(args) => {
+            let options = maprace::RaceOptions {
+                workers: args.workers,
+                shrinks: args.shrinks,
+                unbinds: args.unbinds,
+            };
+            maprace::run(&args.target.device, &options, &mut report);
+            return report.finish();
+        }
         Command::Lifetime(target) => {
             stress::lifetime(&target.device, &mut report);
             return report.finish();
@@ -176,6 +204,7 @@ fn main() -> ExitCode {
                 Command::Fuzz(_)
                 | Command::Stress(_)
                 | Command::Lifetime(_)
+                | Command::Maprace(_)
                 | Command::Security(_) => {
                     unreachable!("handled above")
                 }
