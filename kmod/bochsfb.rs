@@ -19,7 +19,6 @@ mod fbdev;
 mod mode;
 mod shadow;
 mod sysfs;
-mod user_mappings;
 mod vram;
 
 use card::{Card, CardKind};

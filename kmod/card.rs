@@ -3,9 +3,13 @@
 //! One card: its mode, its VRAM, and every way userspace reaches it.
 //!
 //! A `Card` is shared by the driver data and every open file. Its mutex orders everything that
-//! changes what a mapping may reach: mmap, on-demand faults, mode changes, pans and unbind. Lock
-//! order: mmap lock (held by the mm core around mmap and faults) -> card mutex -> `i_mmap`
-//! lock (taken by the zap) -> RCU (the `Devres` guards of VRAM and registers).
+//! changes what a mapping may reach: faults (the only place page table entries are made), mode
+//! changes, pans and unbind. Lock order: mmap lock (held by the mm core around mmap and faults)
+//! -> card mutex -> `i_mmap` lock (taken by the zap) -> RCU (the `Devres` guards of VRAM and
+//! registers).
+//!
+//! Every file of a card maps through the card's own [`DeviceAddressSpace`], so one zap reaches
+//! every mapping of it, in every process, whichever device node it was opened through.
 
 use crate::{
     dispi::{Dispi, MmioBar},
@@ -13,15 +17,14 @@ use crate::{
     mode::{Caps, Mode, Rect},
     shadow::Shadow,
     sysfs,
-    user_mappings::SharedMapping,
-    vram::{self, Caching, OnDemand, UserWindow, Vram},
+    vram::{self, Backing, Caching, Fault, FaultSource, UserWindow, Vram},
 };
 use kernel::{
     devres::Devres,
-    fs::File,
+    fs::DeviceAddressSpace,
     mm::virt::VmaNew,
     new_mutex,
-    page::{PAGE_SHIFT, PAGE_SIZE},
+    page::PAGE_SIZE,
     pci::DevresBar,
     prelude::*,
     sync::{aref::ARef, Mutex},
@@ -100,7 +103,6 @@ impl CardKind {
 struct State {
     mode: Mode,
     y_offset: u32,
-    mapping: SharedMapping,
     shadow: Shadow,
     /// Set at unbind: nothing may be mapped any more.
     revoked: bool,
@@ -119,6 +121,8 @@ pub(crate) struct Card {
     pub(crate) dev: ARef<kernel::device::Device>,
     /// Which `/dev/bochsfbN` this is (also indexes the sysfs snapshot).
     pub(crate) node: usize,
+    /// What every file of the card maps through; zapped under the mutex.
+    space: DeviceAddressSpace,
     /// Time zero of the emulated vblank timer.
     vblank_epoch: Instant<Monotonic>,
     #[pin]
@@ -136,6 +140,7 @@ impl Card {
         node: usize,
     ) -> Result<impl PinInit<Self, Error>> {
         let shadow = Shadow::new(vram_size)?;
+        let space = DeviceAddressSpace::new(c"bochsfb")?;
         sysfs::publish(node, kind, &mode, 0, vram_size);
         Ok(try_pin_init!(Self {
             kind,
@@ -144,11 +149,11 @@ impl Card {
             regs,
             dev,
             node,
+            space,
             vblank_epoch: Instant::now(),
             state <- new_mutex!(State {
                 mode,
                 y_offset: 0,
-                mapping: SharedMapping::new(),
                 shadow,
                 revoked: false,
             }),
@@ -174,14 +179,9 @@ impl Card {
         f(&vram)
     }
 
-    /// Makes `file` map through the card's shared `address_space` (from `open`).
-    pub(crate) fn attach(&self, file: &File) -> Result {
-        let mut state = self.state.lock();
-        if state.revoked {
-            return Err(self.gone());
-        }
-        state.mapping.attach(file);
-        Ok(())
+    /// The address space every file of the card maps through (see `CardFile::address_space`).
+    pub(crate) fn address_space(&self) -> &DeviceAddressSpace {
+        &self.space
     }
 
     /// The current mode and pan offset, or `ENODEV` once unbound.
@@ -214,17 +214,20 @@ impl Card {
             Ok(())
         });
         if let Err(e) = programmed {
-            // QEMU refused part of it: put the old mode back so the card stays consistent.
-            let _ = self.with_dispi(|dispi| dispi.set_mode(&old));
+            // QEMU refused part of it: put the old mode and pan back so the card stays as the
+            // state says (programming a mode resets the hardware's Y offset).
+            let y_offset = state.y_offset as u16;
+            let _ = self.with_dispi(|dispi| {
+                dispi.set_mode(&old)?;
+                dispi.pan(y_offset)
+            });
             return Err(if e == ENODEV { e } else { EINVAL });
         }
         state.mode = mode;
         state.y_offset = 0;
         let limit = self.map_limit(&mode) as u64;
         for region in Region::ALL {
-            state
-                .mapping
-                .zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
+            self.space.zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
         }
         sysfs::publish(self.node, self.kind, &mode, 0, self.vram_size);
         dev_dbg!(self.dev, "mode {}x{} {}bpp, {} rows\n", mode.width, mode.height, mode.bpp, mode.virtual_height);
@@ -268,34 +271,40 @@ impl Card {
             return Err(EINVAL);
         }
         for rect in rects {
-            self.with_vram(|vram| state.shadow.flush(vram, rect.rows(mode)))?;
+            // One revocation guard (an RCU read-side section) per page-sized piece, not per
+            // rectangle: a whole-screen flush would otherwise stay in one for milliseconds.
+            state.shadow.for_each_chunk(rect.rows(mode), |offset, page, in_page, len| {
+                self.with_vram(|vram| vram.write_from_page(offset, page, in_page, len))
+            })?;
         }
         Ok(())
     }
 
     /// The mmap hook: the file offset picks the region (how VRAM is mapped), the rest picks the
     /// bytes. Everything must lie inside the current frame (`fb_size`, rounded up to a page).
+    ///
+    /// Nothing is mapped here: every region is filled by [`Card::fault`], under the card mutex,
+    /// once the mm core has linked the vma into the card's address space, where a zap finds it.
     pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
-        let file_offset = vram::file_offset(vma);
-        let (region, offset) = Region::of(file_offset)?;
-        let mut state = self.state.lock();
+        let (region, offset) = Region::of(vram::file_offset(vma))?;
+        let len = vma.end() - vma.start();
+        let state = self.state.lock();
         if state.revoked {
             return Err(self.gone());
         }
         let limit = self.map_limit(&state.mode);
-        match region {
-            Region::WriteCombined => self.window()?.map_all(vma, offset, limit, Caching::WriteCombined),
-            Region::Uncached => self.window()?.map_all(vma, offset, limit, Caching::Uncached),
-            Region::Shadow => state.shadow.map(vma, offset, limit),
-            Region::OnDemand => {
-                let len = vma.end() - vma.start();
-                if offset.checked_add(len).is_none_or(|end| end > limit) {
-                    return Err(EINVAL);
-                }
-                UserWindow::map_on_demand(vma, self);
-                Ok(())
-            }
+        let in_bounds = offset.checked_add(len).is_some_and(|end| end <= limit);
+        if offset % PAGE_SIZE != 0 || len == 0 || !in_bounds {
+            return Err(EINVAL);
         }
+        let backing = match region {
+            Region::WriteCombined => Backing::Vram { caching: Caching::WriteCombined, growable: false },
+            Region::OnDemand => Backing::Vram { caching: Caching::WriteCombined, growable: true },
+            Region::Uncached => Backing::Vram { caching: Caching::Uncached, growable: false },
+            Region::Shadow => Backing::Ram,
+        };
+        vram::fill_at_fault(vma, backing, self);
+        Ok(())
     }
 
     /// Bytes of each mmap region that may be mapped in `mode`: the frame, rounded up to whole
@@ -316,28 +325,52 @@ impl Card {
         }
     }
 
-    /// Takes VRAM away from userspace at unbind: zaps every mapping; later calls get `ENODEV`.
+    /// Takes VRAM away from userspace at unbind: zaps every mapping; later calls (and faults)
+    /// get `ENODEV` (`SIGBUS`).
     pub(crate) fn revoke(&self) {
         let mut state = self.state.lock();
         state.revoked = true;
-        state.mapping.zap(0, 0);
+        self.space.zap(0, 0);
     }
 }
 
-// SAFETY: Only `Card::mmap` passes a card to `map_on_demand`, for a vma of a file open on that
+// SAFETY: Only `Card::mmap` passes a card to `fill_at_fault`, for a vma of a file open on that
 // card. The vma holds a reference on its file and the file holds an `Arc<Card>`, so the card
 // outlives the vma.
-unsafe impl OnDemand for Card {
-    fn fault(&self, pgoff: usize, insert: &mut dyn FnMut(u64) -> Result) -> Result {
-        let offset = ((pgoff as u64) << PAGE_SHIFT)
-            .checked_sub(Region::OnDemand.base())
-            .ok_or(EFAULT)?;
-        let state = self.state.lock();
-        if state.revoked || offset >= self.map_limit(&state.mode) as u64 {
+unsafe impl FaultSource for Card {
+    /// Fills the faulting mapping under the card mutex, so a concurrent zap (mode change, unbind)
+    /// either comes after and removes what was inserted, or came before and is seen here.
+    ///
+    /// On-demand mappings get the faulting page only (LDD3's "nopage"); the others get their whole
+    /// vma at the first fault (LDD3's "map it all at once", done where it is race free; TTM
+    /// prefaults the same way), as far as the current frame reaches.
+    fn fault(&self, fault: &Fault<'_>) -> Result {
+        let (region, offset) = Region::of(fault.file_offset())?;
+        let mut state = self.state.lock();
+        if state.revoked {
+            return Err(ENODEV);
+        }
+        let limit = self.map_limit(&state.mode);
+        if offset >= limit {
             return Err(EFAULT);
         }
-        let pfn = self.window()?.pfn(offset as usize).ok_or(EFAULT)?;
-        // Inserted under the mutex, so a concurrent zap (mode change, unbind) comes after it.
-        insert(pfn)
+        let pages = if region == Region::OnDemand {
+            offset..offset + PAGE_SIZE
+        } else {
+            // The vma lies in one region: mmap checked it, and it cannot grow.
+            let vma = fault.vma_file_range();
+            let first = usize::try_from(vma.start - region.base())?;
+            let end = usize::try_from(vma.end - region.base())?;
+            first..end.min(limit)
+        };
+        let base = region.base();
+        if region == Region::Shadow {
+            return state.shadow.fill(fault, base, pages);
+        }
+        let window: UserWindow = self.window()?;
+        for vram_offset in pages.step_by(PAGE_SIZE) {
+            fault.insert_vram(base + vram_offset as u64, &window, vram_offset)?;
+        }
+        Ok(())
     }
 }

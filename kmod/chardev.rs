@@ -7,9 +7,9 @@
 //! - `lseek` + `read`/`write` (and `pread`/`pwrite`): each call copies through a kernel bounce
 //!   buffer into VRAM with `memcpy_toio`.
 //!
-//! Every open file holds an `Arc<Card>`. When the card is unbound its VRAM handle is revoked and
-//! its user mappings are zapped (`user_mappings.rs`): calls on files still open fail with
-//! `ENODEV`, and touching an old mapping raises `SIGBUS`.
+//! Every open file holds an `Arc<Card>` and maps through the card's address space. When the card
+//! is unbound its VRAM handle is revoked and its user mappings are zapped: calls on files still
+//! open fail with `ENODEV`, and touching an old mapping raises `SIGBUS`.
 
 use crate::{
     card::Card,
@@ -17,18 +17,19 @@ use crate::{
     mode::{self, Rect},
 };
 use kernel::{
-    fs::{File, Kiocb},
+    fs::{DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceRegistration, SeekRequest},
     mm::virt::{flags, VmaNew},
+    page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
     uaccess::{UserPtr, UserSlice},
 };
 
-/// Bounce-buffer size for `read`/`write`: large enough that syscall overhead stays small,
-/// small enough for a plain `kmalloc`.
-const COPY_CHUNK: usize = 64 * 1024;
+/// Bounce-buffer size for `read`/`write`: one page, so the buffer is an order-0 allocation
+/// (never `ENOMEM` from fragmentation) and each revocation guard covers one page-sized copy.
+const COPY_CHUNK: usize = PAGE_SIZE;
 
 impl Card {
     /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by the frame.
@@ -36,6 +37,12 @@ impl Card {
         let pos = usize::try_from(pos).map_err(|_| EINVAL)?;
         let (mode, _) = self.mode()?;
         Ok(mode.fb_size().saturating_sub(pos).min(count))
+    }
+
+    /// Whether `pos` (checked by `span`) lies beyond the end of the frame.
+    fn past_end(&self, pos: i64) -> Result<bool> {
+        let (mode, _) = self.mode()?;
+        Ok(usize::try_from(pos).map_err(|_| EINVAL)? > mode.fb_size())
     }
 }
 
@@ -47,10 +54,15 @@ impl MiscDevice for CardFile {
     type Ptr = Arc<Card>;
     type RegistrationData = Arc<Card>;
 
-    fn open(file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
         let card = misc.data().clone();
-        card.attach(file)?;
+        // An unbound card's node is gone, but a racing open may still get here.
+        card.mode()?;
         Ok(card)
+    }
+
+    fn address_space(misc: &MiscDeviceRegistration<Self>) -> Option<&DeviceAddressSpace> {
+        Some(misc.data().address_space())
     }
 
     fn llseek(card: ArcBorrow<'_, Card>, seek: SeekRequest<'_>) -> Result<i64> {
@@ -72,7 +84,12 @@ impl MiscDevice for CardFile {
             let chunk = &mut bounce[..(total - done).min(COPY_CHUNK)];
             // Copy out of VRAM under the revocation guard, then to the user without it: the
             // guard is an RCU read-side section and copying to the user may fault and sleep.
-            card.with_vram(|vram| vram.read(start + done, chunk))?;
+            // Unbound halfway: report what was read (the next call gets `ENODEV`).
+            match card.with_vram(|vram| vram.read(start + done, chunk)) {
+                Ok(()) => {}
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            }
             let copied = iov.copy_to_iter(chunk);
             done += copied;
             if copied < chunk.len() {
@@ -91,8 +108,9 @@ impl MiscDevice for CardFile {
         let pos = kiocb.ki_pos();
         let total = card.span(pos, iov.len())?;
         if total == 0 && !iov.is_empty() {
-            // At or past the end of VRAM: no space left on the device, as fbdev does.
-            return Err(ENOSPC);
+            // As fbdev's `fb_io_write`: past the end the file is too big, at the end no space
+            // is left on the device.
+            return Err(if card.past_end(pos)? { EFBIG } else { ENOSPC });
         }
         let start = pos as usize;
 
@@ -104,7 +122,12 @@ impl MiscDevice for CardFile {
             // Copy from the user first (may fault and sleep), then into VRAM under the guard.
             let chunk = iov.copy_from_iter_raw(&mut bounce.spare_capacity_mut()[..want]);
             let copied = chunk.len();
-            card.with_vram(|vram| vram.write(start + done, chunk))?;
+            // Unbound halfway: report what was written (the next call gets `ENODEV`).
+            match card.with_vram(|vram| vram.write(start + done, chunk)) {
+                Ok(()) => {}
+                Err(_) if done > 0 => break,
+                Err(e) => return Err(e),
+            }
             done += copied;
             if copied < want {
                 break;
@@ -127,6 +150,11 @@ impl MiscDevice for CardFile {
         vma.try_clear_mayexec()?;
         // The offset picks the mapping strategy; see `Card::mmap`.
         card.mmap(vma)
+    }
+
+    #[cfg(CONFIG_COMPAT)]
+    fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        compat_ioctl(card, file, cmd, arg)
     }
 
     fn ioctl(card: ArcBorrow<'_, Card>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
@@ -208,6 +236,23 @@ impl MiscDevice for CardFile {
             _ => return Err(ENOTTY),
         }
         Ok(0)
+    }
+}
+
+/// The ioctls of a 32-bit process. Only `FBIOGET_FSCREENINFO` has a struct whose layout differs
+/// (`unsigned long` fields); every other argument is made of fixed-size fields (the damage
+/// struct carries its rectangle pointer as a `u64`), and a compat pointer is a plain address on
+/// x86-64, so those take the native path.
+#[cfg(CONFIG_COMPAT)]
+fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    match cmd {
+        fbdev::FBIOGET_FSCREENINFO => {
+            let (mode, _) = card.mode()?;
+            let fix = fbdev::fix_bytes_compat(&mode);
+            UserSlice::new(UserPtr::from_addr(arg), fix.len()).writer().write_slice(&fix)?;
+            Ok(0)
+        }
+        _ => <CardFile as MiscDevice>::ioctl(card, file, cmd, arg),
     }
 }
 

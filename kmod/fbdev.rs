@@ -16,6 +16,10 @@ pub(crate) const FBIO_WAITFORVSYNC: u32 = 0x4004_4620;
 
 pub(crate) const VAR_SIZE: usize = 160;
 pub(crate) const FIX_SIZE: usize = 80;
+/// `struct fb_fix_screeninfo` of a 32-bit process (the kernel's `fb_fix_screeninfo32`):
+/// `unsigned long` is 4 bytes there, which moves every field after `smem_start`.
+#[cfg(CONFIG_COMPAT)]
+pub(crate) const FIX_SIZE_COMPAT: usize = 68;
 
 // Byte offsets in `struct fb_var_screeninfo`.
 const XRES: usize = 0;
@@ -137,15 +141,56 @@ pub(crate) fn pan_request(var: &[u8; VAR_SIZE]) -> (u32, u32) {
     (u32_at(var, XOFFSET), u32_at(var, YOFFSET))
 }
 
-/// Encodes `struct fb_fix_screeninfo`. The physical addresses (`smem_start`, `mmio_start`) are
-/// left 0: mmap at offset 0 reaches the framebuffer, and the registers are never exposed.
-pub(crate) fn fix_bytes(mode: &Mode) -> [u8; FIX_SIZE] {
-    let mut fix = [0u8; FIX_SIZE];
+/// Byte offsets of the `struct fb_fix_screeninfo` fields the driver fills, in one ABI.
+struct FixLayout {
+    smem_len: usize,
+    type_: usize,
+    visual: usize,
+    ypanstep: usize,
+    line_length: usize,
+}
+
+/// The 64-bit layout (`unsigned long smem_start` at 16 is 8 bytes).
+const FIX_LAYOUT: FixLayout = FixLayout {
+    smem_len: 24,
+    type_: 28,
+    visual: 36,
+    ypanstep: 42,
+    line_length: 48,
+};
+
+/// The 32-bit layout (`smem_start` is 4 bytes).
+#[cfg(CONFIG_COMPAT)]
+const FIX_LAYOUT_COMPAT: FixLayout = FixLayout {
+    smem_len: 20,
+    type_: 24,
+    visual: 32,
+    ypanstep: 38,
+    line_length: 44,
+};
+
+/// Encodes `struct fb_fix_screeninfo` as `layout` places its fields. The physical addresses
+/// (`smem_start`, `mmio_start`) are left 0: mmap at offset 0 reaches the framebuffer, and the
+/// registers are never exposed.
+fn encode_fix<const N: usize>(mode: &Mode, layout: &FixLayout) -> [u8; N] {
+    let mut fix = [0u8; N];
     fix[..7].copy_from_slice(b"bochsfb");
-    put_u32(&mut fix, 24, mode.fb_size() as u32); // smem_len
-    put_u32(&mut fix, 28, 0); // type: FB_TYPE_PACKED_PIXELS
-    put_u32(&mut fix, 36, FB_VISUAL_TRUECOLOR);
-    fix[42..44].copy_from_slice(&1u16.to_ne_bytes()); // ypanstep: any row
-    put_u32(&mut fix, 48, mode.stride() as u32); // line_length
+    put_u32(&mut fix, layout.smem_len, mode.fb_size() as u32);
+    put_u32(&mut fix, layout.type_, 0); // FB_TYPE_PACKED_PIXELS
+    put_u32(&mut fix, layout.visual, FB_VISUAL_TRUECOLOR);
+    // ypanstep: any row.
+    fix[layout.ypanstep..layout.ypanstep + 2].copy_from_slice(&1u16.to_ne_bytes());
+    put_u32(&mut fix, layout.line_length, mode.stride() as u32);
     fix
+}
+
+/// `struct fb_fix_screeninfo` for a 64-bit caller.
+pub(crate) fn fix_bytes(mode: &Mode) -> [u8; FIX_SIZE] {
+    encode_fix(mode, &FIX_LAYOUT)
+}
+
+/// `struct fb_fix_screeninfo` for a 32-bit caller (through `compat_ioctl`).
+#[cfg(CONFIG_COMPAT)]
+pub(crate) fn fix_bytes_compat(mode: &Mode) -> [u8; FIX_SIZE_COMPAT] {
+    encode_fix(mode, &FIX_LAYOUT_COMPAT)
 }

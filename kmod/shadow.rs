@@ -5,62 +5,59 @@
 //! This is how modern DRM drivers for simple hardware work (GEM shmem buffers plus damage
 //! clips): drawing touches only RAM, and an explicit flush with the damaged rectangles copies just
 //! those to the device. The buffer mirrors VRAM byte for byte, so a rectangle's rows sit at the
-//! same offsets in both. Its pages are allocated zeroed when first mapped (nothing of the
-//! kernel's can leak through them) and inserted into the caller one by one with
-//! `vm_insert_page`; they live until the card's last file is closed.
+//! same offsets in both. Its pages are allocated zeroed when first faulted in (nothing of the
+//! kernel's can leak through them) and inserted into the caller with `vm_insert_page`; they
+//! live until the card's last file is closed.
 
-use crate::vram::Vram;
+use crate::vram::Fault;
 use kernel::{
-    mm::virt::VmaNew,
+    alloc::KVVec,
     page::{Page, PAGE_SIZE},
     prelude::*,
 };
 
 pub(crate) struct Shadow {
-    /// One slot per page of VRAM; `None` until the page is first mapped.
-    pages: KVec<Option<Page>>,
+    /// One slot per page of VRAM; `None` until the page is first mapped. Sized by VRAM (4096
+    /// slots for 16 MiB), so it may come from vmalloc.
+    pages: KVVec<Option<Page>>,
 }
 
 impl Shadow {
     pub(crate) fn new(vram_size: usize) -> Result<Self> {
         let count = vram_size.div_ceil(PAGE_SIZE);
-        let mut pages = KVec::with_capacity(count, GFP_KERNEL)?;
+        let mut pages = KVVec::with_capacity(count, GFP_KERNEL)?;
         for _ in 0..count {
             pages.push(None, GFP_KERNEL)?;
         }
         Ok(Self { pages })
     }
 
-    /// Maps shadow bytes `offset .. offset + len(vma)` into `vma`, allocating missing pages.
-    ///
-    /// `EINVAL` unless `offset` is page aligned and the range ends at or before `limit`.
-    pub(crate) fn map(&mut self, vma: &VmaNew, offset: usize, limit: usize) -> Result {
-        let len = vma.end() - vma.start();
-        let in_bounds = offset
-            .checked_add(len)
-            .is_some_and(|end| end <= limit && end <= self.pages.len() * PAGE_SIZE);
-        if offset % PAGE_SIZE != 0 || !in_bounds {
-            return Err(EINVAL);
-        }
-        let mixed = vma.set_mixedmap();
-        vma.set_dontexpand();
-        let first = offset / PAGE_SIZE;
-        for (i, slot) in self.pages[first..first + len / PAGE_SIZE].iter_mut().enumerate() {
+    /// Maps shadow bytes `offsets` (page aligned, inside the shadow) at the file offsets
+    /// `file_base + offset` of the faulting vma, allocating missing pages.
+    pub(crate) fn fill(
+        &mut self,
+        fault: &Fault<'_>,
+        file_base: u64,
+        offsets: core::ops::Range<usize>,
+    ) -> Result {
+        for offset in offsets.step_by(PAGE_SIZE) {
+            let slot = self.pages.get_mut(offset / PAGE_SIZE).ok_or(EFAULT)?;
             let page = match slot {
                 Some(page) => page,
                 None => slot.insert(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?),
             };
-            mixed.vm_insert_page(vma.start() + i * PAGE_SIZE, page)?;
+            fault.insert_page(file_base + offset as u64, page)?;
         }
         Ok(())
     }
 
-    /// Copies the byte ranges `(offset, len)` from the shadow to VRAM. Pages never mapped hold
-    /// nothing drawn and are skipped.
-    pub(crate) fn flush(
+    /// Calls `copy(offset, page, offset in page, len)` for each piece of the byte ranges
+    /// `(offset, len)` that lies in one shadow page. Pages never mapped hold nothing drawn and are
+    /// skipped.
+    pub(crate) fn for_each_chunk(
         &self,
-        vram: &Vram,
         ranges: impl Iterator<Item = (usize, usize)>,
+        mut copy: impl FnMut(usize, &Page, usize, usize) -> Result,
     ) -> Result {
         for (start, len) in ranges {
             let mut offset = start;
@@ -69,7 +66,7 @@ impl Shadow {
                 let in_page = offset % PAGE_SIZE;
                 let chunk = (PAGE_SIZE - in_page).min(end - offset);
                 if let Some(Some(page)) = self.pages.get(offset / PAGE_SIZE) {
-                    vram.write_from_page(offset, page, in_page, chunk)?;
+                    copy(offset, page, in_page, chunk)?;
                 }
                 offset += chunk;
             }

@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Write-combined VRAM: the C calls that reach video memory (kernel and user mappings, the
-//! on-demand fault handler). The only other C calls are in `user_mappings.rs` (zapping
-//! mappings) and `sysfs.rs` (attributes); each module documents why.
+//! fault handler that fills every user mapping). The only other C calls are in `sysfs.rs`
+//! (attributes), which documents why.
 //!
 //! The 7.3 kernel crate maps PCI BARs only with `pci_iomap()`, which is uncached (UC-) on x86.
 //! Mapping the VRAM BAR that way would not just make kernel copies slow: x86 PAT remembers the
 //! first caching type of a physical range, and a later write-combining user mapping of the same
 //! range is silently downgraded to UC- (arch/x86/mm/pat/memtype.c). So VRAM is never touched
 //! through `pci::Bar`; this module maps it write-combined for the kernel (`pci_iomap_wc`) and
-//! for userspace (`pgprot_writecombine` + `remap_pfn_range`, or page by page from a fault
-//! handler), like the C bochs driver's `devm_ioremap_wc` and fbdev's `vm_iomap_memory`.
+//! for userspace (`pgprot_writecombine`, pages inserted from a fault handler), like the C bochs
+//! driver's `devm_ioremap_wc` and TTM's fault handler.
 //!
 //! Everything here is small and bounds-checked; the rest of the driver is safe Rust.
 
@@ -18,8 +18,8 @@ use kernel::{
     bindings,
     device::{self, Bound},
     ffi::c_int,
-    mm::virt::VmaNew,
-    page::Page,
+    mm::virt::{VmaMixedMap, VmaNew},
+    page::{Page, PAGE_SIZE},
     pci,
     prelude::*,
     sync::aref::ARef,
@@ -119,7 +119,7 @@ impl Vram {
         len: usize,
     ) -> Result {
         self.check_range(offset, len)?;
-        if page_offset.checked_add(len).is_none_or(|end| end > kernel::page::PAGE_SIZE) {
+        if page_offset.checked_add(len).is_none_or(|end| end > PAGE_SIZE) {
             return Err(EINVAL);
         }
         // SAFETY: `page` is a live page we hold a reference on; `kmap_local_page` maps it for
@@ -172,11 +172,19 @@ impl Drop for Vram {
 
 /// The physical VRAM range that a user mapping may cover.
 ///
-/// Only [`Vram::user_window`] creates one, so it always describes a BAR this driver owns.
+/// Only [`Vram::user_window`] creates one, so it always describes a BAR this driver owns; it is
+/// the token that [`Fault::insert_vram`] asks for.
 #[derive(Clone, Copy)]
 pub(crate) struct UserWindow {
     phys: u64,
     len: usize,
+}
+
+impl UserWindow {
+    /// Page frame number of VRAM byte `offset`, if it lies inside the window.
+    fn pfn(&self, offset: usize) -> Option<u64> {
+        (offset < self.len).then(|| (self.phys + offset as u64) >> bindings::PAGE_SHIFT)
+    }
 }
 
 /// The page protection of a user mapping of VRAM.
@@ -190,19 +198,43 @@ pub(crate) enum Caching {
     Uncached,
 }
 
-impl UserWindow {
-    /// Maps `len(vma)` bytes of VRAM from byte `offset` into `vma`, all at once
-    /// (`remap_pfn_range`, LDD3's "map it all in mmap").
-    ///
-    /// `EINVAL` unless `offset` is page aligned and `offset + len(vma) <= limit <= VRAM`.
-    /// `remap_pfn_range` marks the vma `VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP`.
-    pub(crate) fn map_all(&self, vma: &VmaNew, offset: usize, limit: usize, caching: Caching) -> Result {
-        let (start, len) = (vma.start(), vma.end() - vma.start());
-        self.check(offset, len, limit)?;
-        let vma = vma.as_ptr();
-        // SAFETY: `vma` is undergoing initial setup in our mmap hook (the `VmaNew` invariant), so
-        // nothing else reads `vm_page_prot` concurrently; the helpers only compute a new value.
-        unsafe {
+/// What a user mapping shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backing {
+    /// VRAM pages; `growable` mappings may be enlarged with `mremap`.
+    Vram { caching: Caching, growable: bool },
+    /// Kernel RAM pages (the shadow buffer).
+    Ram,
+}
+
+/// Sets `vma` up to be filled by `source`'s fault handler; nothing is mapped now.
+///
+/// Every page table entry of a device mapping is made by a fault, under whatever lock `source`
+/// uses to revoke mappings, never here: the mm core links a new vma into the file's
+/// `address_space` only after the mmap hook returns, so entries made here could escape a zap that
+/// runs in between (docs/mapping.md, "Why mappings are filled at fault time").
+///
+/// The vma is `VM_MIXEDMAP`, so RAM and VRAM pages can both be inserted from a fault handler.
+/// VRAM mappings are also `VM_IO` (no `get_user_pages`, no core dumps of device memory).
+pub(crate) fn fill_at_fault<S: FaultSource>(vma: &VmaNew, backing: Backing, source: &S) {
+    vma.set_mixedmap();
+    match backing {
+        Backing::Vram { growable, .. } => {
+            vma.set_io();
+            vma.set_dontdump();
+            if !growable {
+                vma.set_dontexpand();
+            }
+        }
+        Backing::Ram => vma.set_dontexpand(),
+    }
+    let vma = vma.as_ptr();
+    // SAFETY: `vma` is undergoing initial setup in our mmap hook (the `VmaNew` invariant), so
+    // nothing else uses these fields concurrently. The protection helpers only compute a new
+    // value. `vm_private_data` points at `source`, which the caller guarantees outlives the vma
+    // (see `FaultSource`); `FaultOps::<S>::OPS` is a static table.
+    unsafe {
+        if let Backing::Vram { caching, .. } = backing {
             (*vma).vm_page_prot = match caching {
                 Caching::WriteCombined => bindings::pgprot_writecombine((*vma).vm_page_prot),
                 Caching::Uncached => bindings::pgprot_t {
@@ -211,71 +243,85 @@ impl UserWindow {
                             bindings::page_cache_mode__PAGE_CACHE_MODE_UC_MINUS,
                         ),
                 },
-            }
-        };
-        let pfn = (self.phys + offset as u64) >> bindings::PAGE_SHIFT;
-        // SAFETY: `vma` is a vma in its mmap hook, as `remap_pfn_range` requires, and
-        // `vm_start..vm_start + len` is exactly its range. `check` keeps the physical range
-        // `phys + offset .. + len` inside the PCI memory BAR this driver requested, so the
-        // mapping exposes nothing but VRAM.
-        let ret = unsafe {
-            bindings::remap_pfn_range(vma, start as _, pfn as _, len as _, (*vma).vm_page_prot)
-        };
-        if ret != 0 {
-            return Err(Error::from_errno(ret));
+            };
         }
-        Ok(())
-    }
-
-    /// Prepares `vma` to be filled page by page by `source`'s fault handler (LDD3's "nopage"
-    /// method): nothing is mapped now, each first access maps one write-combined page.
-    ///
-    /// The vma is `VM_MIXEDMAP` rather than `VM_PFNMAP`, so `mremap` may grow and move it; pages
-    /// that `source` refuses (past the frame, or after unbind) raise `SIGBUS`.
-    pub(crate) fn map_on_demand<S: OnDemand>(vma: &VmaNew, source: &S) {
-        vma.set_mixedmap();
-        vma.set_io();
-        vma.set_dontdump();
-        let vma = vma.as_ptr();
-        // SAFETY: `vma` is undergoing initial setup in our mmap hook, so nothing else uses these
-        // fields concurrently. `vm_private_data` points at `source`, which the caller guarantees
-        // outlives the vma (see `OnDemand`); `OnDemandOps::<S>::OPS` is a static table.
-        unsafe {
-            (*vma).vm_page_prot = bindings::pgprot_writecombine((*vma).vm_page_prot);
-            (*vma).vm_ops = &OnDemandOps::<S>::OPS;
-            (*vma).vm_private_data = core::ptr::from_ref(source).cast_mut().cast();
-        }
-    }
-
-    /// Page frame number of VRAM byte `offset`, if it lies inside the window.
-    pub(crate) fn pfn(&self, offset: usize) -> Option<u64> {
-        (offset < self.len).then(|| (self.phys + offset as u64) >> bindings::PAGE_SHIFT)
-    }
-
-    fn check(&self, offset: usize, len: usize, limit: usize) -> Result {
-        let aligned = offset % kernel::page::PAGE_SIZE == 0;
-        match offset.checked_add(len) {
-            Some(end) if aligned && len != 0 && end <= limit && limit <= self.len => Ok(()),
-            _ => Err(EINVAL),
-        }
+        (*vma).vm_ops = &FaultOps::<S>::OPS;
+        (*vma).vm_private_data = core::ptr::from_ref(source).cast_mut().cast();
     }
 }
 
-/// The owner of an on-demand mapping: turns a faulting page into a page frame to insert.
+/// The owner of mappings set up by [`fill_at_fault`]: fills them when they fault.
 ///
 /// # Safety
 ///
-/// Implementers passed to [`UserWindow::map_on_demand`] must outlive every vma set up with
-/// them; holding a reference from the vma's file (the open file keeps the card alive) does.
-pub(crate) unsafe trait OnDemand: Sync {
-    /// Called for a fault at file page `pgoff`: calls `insert` with the page frame to map while
-    /// whatever could revoke it is held off, or returns an error (the access gets `SIGBUS`).
-    fn fault(&self, pgoff: usize, insert: &mut dyn FnMut(u64) -> Result) -> Result;
+/// Implementers passed to [`fill_at_fault`] must outlive every vma set up with them; holding a
+/// reference from the vma's file (the open file keeps the card alive) does.
+pub(crate) unsafe trait FaultSource: Sync {
+    /// Called for a fault: inserts pages with `fault`'s methods while whatever could revoke them
+    /// is held off, or returns an error (the access gets `SIGBUS`, or the OOM killer for
+    /// `ENOMEM`).
+    fn fault(&self, fault: &Fault<'_>) -> Result;
 }
 
-struct OnDemandOps<S>(core::marker::PhantomData<S>);
+/// A page fault in a vma set up by [`fill_at_fault`].
+pub(crate) struct Fault<'a> {
+    vma: &'a VmaMixedMap,
+    /// File page of the faulting address.
+    pgoff: usize,
+    /// File page the vma starts at.
+    vma_pgoff: usize,
+}
 
-impl<S: OnDemand> OnDemandOps<S> {
+impl Fault<'_> {
+    /// File offset of the faulting page.
+    pub(crate) fn file_offset(&self) -> u64 {
+        (self.pgoff as u64) << bindings::PAGE_SHIFT
+    }
+
+    /// File offsets the whole vma maps.
+    pub(crate) fn vma_file_range(&self) -> core::ops::Range<u64> {
+        let start = (self.vma_pgoff as u64) << bindings::PAGE_SHIFT;
+        start..start + (self.vma.end() - self.vma.start()) as u64
+    }
+
+    /// User address of file offset `file_offset`, if the vma maps it.
+    fn address(&self, file_offset: u64) -> Result<usize> {
+        let range = self.vma_file_range();
+        if !range.contains(&file_offset) || file_offset % PAGE_SIZE as u64 != 0 {
+            return Err(EFAULT);
+        }
+        Ok(self.vma.start() + (file_offset - range.start) as usize)
+    }
+
+    /// Maps VRAM byte `vram_offset` of `window` at file offset `file_offset` of the vma.
+    /// A page that is already mapped is left as it is.
+    pub(crate) fn insert_vram(&self, file_offset: u64, window: &UserWindow, vram_offset: usize) -> Result {
+        let address = self.address(file_offset)?;
+        let pfn = window.pfn(vram_offset).ok_or(EFAULT)?;
+        // SAFETY: The vma is a `VM_MIXEDMAP` vma of ours in its fault handler (the mm core holds
+        // its lock), `address` lies inside it, and `pfn` is a page of VRAM this driver owns (only
+        // `Vram::user_window` makes a `UserWindow`).
+        let ret = unsafe { bindings::vmf_insert_mixed(self.vma.as_ptr(), address, pfn as _) };
+        match ret {
+            r if r == bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t => Ok(()),
+            r if r == bindings::vm_fault_reason_VM_FAULT_OOM as bindings::vm_fault_t => Err(ENOMEM),
+            _ => Err(EFAULT),
+        }
+    }
+
+    /// Maps RAM page `page` at file offset `file_offset` of the vma. A page that is already
+    /// mapped is left as it is.
+    pub(crate) fn insert_page(&self, file_offset: u64, page: &Page) -> Result {
+        match self.vma.vm_insert_page(self.address(file_offset)?, page) {
+            Err(e) if e == EBUSY => Ok(()),
+            other => other,
+        }
+    }
+}
+
+struct FaultOps<S>(core::marker::PhantomData<S>);
+
+impl<S: FaultSource> FaultOps<S> {
     const OPS: bindings::vm_operations_struct = {
         let mut ops: bindings::vm_operations_struct = pin_init::zeroed();
         ops.fault = Some(Self::fault);
@@ -284,29 +330,26 @@ impl<S: OnDemand> OnDemandOps<S> {
 
     /// # Safety
     ///
-    /// Called by the mm core for a fault in a vma that `map_on_demand` set up.
+    /// Called by the mm core for a fault in a vma that `fill_at_fault` set up.
     unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
         // SAFETY: The mm core passes a valid `vm_fault` whose vma is ours, and holds the mmap or
         // vma read lock for the duration of the call.
-        let (vma, pgoff, address) = unsafe {
+        let (vma, pgoff) = unsafe {
             let fault = &(*vmf).__bindgen_anon_1;
-            (fault.vma, fault.pgoff as usize, fault.address)
+            (fault.vma, fault.pgoff as usize)
         };
-        // SAFETY: `map_on_demand` stored a `&S` in `vm_private_data`, and the `OnDemand` contract
-        // keeps it alive as long as the vma.
-        let source = unsafe { &*(*vma).vm_private_data.cast::<S>() };
-        let mut insert = |pfn: u64| {
-            // SAFETY: `vma` is a `VM_MIXEDMAP` vma in a fault handler, `address` is the faulting
-            // address inside it, and `pfn` is a VRAM page the source vouched for.
-            let ret = unsafe { bindings::vmf_insert_mixed(vma, address, pfn as _) };
-            if ret == bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t {
-                Ok(())
-            } else {
-                Err(ENOMEM)
-            }
+        // SAFETY: As above; `fill_at_fault` set `VM_MIXEDMAP`, and the lock is held for the
+        // whole call, which the reference does not outlive.
+        let vma = unsafe { VmaMixedMap::from_raw(vma) };
+        // SAFETY: `fill_at_fault` stored a `&S` in `vm_private_data`, and the `FaultSource`
+        // contract keeps it alive as long as the vma; `vm_pgoff` is stable under the lock.
+        let (source, vma_pgoff) = unsafe {
+            let raw = vma.as_ptr();
+            (&*(*raw).vm_private_data.cast::<S>(), (*raw).vm_pgoff as usize)
         };
-        match source.fault(pgoff, &mut insert) {
+        match source.fault(&Fault { vma, pgoff, vma_pgoff }) {
             Ok(()) => bindings::vm_fault_reason_VM_FAULT_NOPAGE as bindings::vm_fault_t,
+            Err(e) if e == ENOMEM => bindings::vm_fault_reason_VM_FAULT_OOM as bindings::vm_fault_t,
             Err(_) => bindings::vm_fault_reason_VM_FAULT_SIGBUS as bindings::vm_fault_t,
         }
     }
