@@ -11,7 +11,8 @@ use crate::steps::output_of;
 /// Debian packages for the kernel build, the guest programs and QEMU.
 /// (`patch` applies the kernel patches; `fonts-dejavu-core` gives the
 /// benchmark charts their font; `libc6-dev` gives the static libc the
-/// `+crt-static` guest programs link against.)
+/// `+crt-static` guest programs link against; `gcc-multilib` builds the
+/// 32-bit guest programs that test the compat ioctls.)
 pub const DEBIAN_PACKAGES: &[&str] = &[
     "flex",
     "bison",
@@ -27,6 +28,7 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "make",
     "gcc",
     "libc6-dev",
+    "gcc-multilib",
     "patch",
     "fonts-dejavu-core",
 ];

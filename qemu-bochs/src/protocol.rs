@@ -149,6 +149,8 @@ pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
     "refcount_t:",
     "list_add corruption",
     "list_del corruption",
+    // An inode kept past its filesystem's unmount (generic_shutdown_super).
+    "Busy inodes after unmount",
     // lockdep reports that are not WARNINGs.
     "INFO: possible",
     "INFO: trying to register non-static key",

@@ -103,3 +103,15 @@ fn every_mmap_region_and_pixel_format_reaches_the_screen() -> Result<()> {
         Ok(())
     })
 }
+
+/// Issue #11, hole 3: a 32-bit process (i386, through `compat_ioctl`) gets its own layout of
+/// `struct fb_fix_screeninfo` (68 bytes) and no byte past any struct it passes is written, in
+/// the default mode and in 800x600 at 16 bpp.
+#[test]
+fn a_32_bit_process_gets_the_32_bit_fbdev_structs() -> Result<()> {
+    with_guest(&[], |vm| {
+        let out = run_ok(vm, "compat32 /dev/bochsfb0")?;
+        ensure!(out.output.contains(" 0 failed"), "compat32 reported failures");
+        run_ok(vm, "bochsfb-check set-mode 800 600 16 && compat32 /dev/bochsfb0").map(drop)
+    })
+}

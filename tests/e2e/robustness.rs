@@ -81,6 +81,43 @@ fn concurrent_workers_under_unbind_rebind_cycles() -> Result<()> {
     })
 }
 
+/// Issue #11, hole 1: an `mmap` racing with a mode shrink or an unbind must not leave page
+/// table entries behind. Workers map in a tight loop (every region) while the parent shrinks and
+/// unbinds; after each, every mapping made before it must fault where it no longer may reach.
+#[test]
+fn mappings_made_while_the_card_shrinks_or_unbinds_all_fault() -> Result<()> {
+    let cycles = env_u64("BOCHSFB_MAPRACE_CYCLES", 20);
+    with_guest_config(&VmConfig::default(), |vm| {
+        let out = run(
+            vm,
+            &format!("bochsfb-check maprace --workers 4 --shrinks {cycles} --unbinds {cycles}"),
+        )?;
+        ensure!(out.output.contains(" 0 failed"), "maprace reported failures");
+        Ok(())
+    })
+}
+
+/// Issue #11, hole 2: what `docker run --device` does. The card is first opened through a node
+/// on a tmpfs, which is then unmounted; unbinding the card afterwards must not touch that dead
+/// filesystem's inode ("VFS: Busy inodes after unmount", then a use after free). Run it on the
+/// debug kernel to have KASAN watch the unbind.
+#[test]
+fn a_node_on_an_unmounted_tmpfs_does_not_outlive_its_filesystem() -> Result<()> {
+    with_guest_config(&VmConfig::default(), |vm| {
+        let drv = "/sys/bus/pci/drivers/bochsfb";
+        // A fresh card, so the tmpfs node is the first one it is opened through.
+        run(vm, &format!("cd {drv} && pci=$(ls -d 0000:*) && echo $pci > unbind && echo $pci > bind && ls -l /dev/bochsfb0"))?;
+        run(
+            vm,
+            "mkdir -p /mnt/ctr && mount -t tmpfs ctr /mnt/ctr && \
+             mknod -m 660 /mnt/ctr/fb c $(tr ':' ' ' < /sys/class/misc/bochsfb0/dev) && \
+             bochsfb-check roundtrip --device /mnt/ctr/fb && umount /mnt/ctr",
+        )?;
+        run(vm, &format!("cd {drv} && pci=$(ls -d 0000:*) && echo $pci > unbind && echo $pci > bind"))?;
+        run(vm, "bochsfb-check roundtrip").map(drop)
+    })
+}
+
 #[test]
 fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> {
     with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check lifetime").map(drop))
