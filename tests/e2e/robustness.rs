@@ -86,7 +86,7 @@ fn concurrent_workers_under_unbind_rebind_cycles() -> Result<()> {
 /// unbinds; after each, every mapping made before it must fault where it no longer may reach.
 #[test]
 fn mappings_made_while_the_card_shrinks_or_unbinds_all_fault() -> Result<()> {
-    let cycles = env_u64("BOCHSFB_MAPRACE_CYCLES", 20);
+    let cycles = env_u64("BOCHSFB_MAPRACE_CYCLES", 30);
     with_guest_config(&VmConfig::default(), |vm| {
         let out = run(
             vm,

@@ -24,7 +24,8 @@ use crate::modes::set_mode;
 use crate::report::{describe, Outcome, Report};
 use crate::unbind::{bound_card, sysfs_write};
 
-/// The mode the workers map a whole frame of (3 MiB), and the one it shrinks to (1.2 MB).
+/// The mode the workers map a whole frame of (3 MiB), and the one it shrinks to (1.2 MB); both
+/// with a virtual height of exactly one screen (0 would ask for all of VRAM).
 const BIG: (u32, u32, u32) = (1024, 768, 32);
 const SMALL: (u32, u32, u32) = (640, 480, 32);
 /// Bytes each worker maps: the big frame.
@@ -232,7 +233,7 @@ fn take_counts(control: &Control) -> (u32, u32) {
 
 fn big_mode(path: &Path) -> Outcome {
     let device = Device::open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    set_mode(&device, BIG.0, BIG.1, BIG.2, 0)
+    set_mode(&device, BIG.0, BIG.1, BIG.2, BIG.1)
         .map(drop)
         .map_err(|e| format!("SET_MODE {BIG:?}: {}", describe(&e)))
 }
@@ -264,12 +265,11 @@ fn let_workers_map(control: &Control) {
 fn shrink_cycle(path: &Path, control: &Control, workers: u32) -> Outcome {
     let device = Device::open(path).map_err(|e| format!("open: {}", describe(&e)))?;
     let_workers_map(control);
-    set_mode(&device, SMALL.0, SMALL.1, SMALL.2, 0)
+    set_mode(&device, SMALL.0, SMALL.1, SMALL.2, SMALL.1)
         .map_err(|e| format!("SET_MODE {SMALL:?}: {}", describe(&e)))?;
     announce(control, PHASE_SHRUNK, workers)?;
-    set_mode(&device, BIG.0, BIG.1, BIG.2, 0)
-        .map(drop)
-        .map_err(|e| format!("SET_MODE {BIG:?}: {}", describe(&e)))
+    drop(device);
+    big_mode(path)
 }
 
 fn unbind_cycle(path: &Path, pci: &str, control: &Control, workers: u32) -> Outcome {
