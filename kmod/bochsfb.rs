@@ -145,6 +145,14 @@ impl BochsfbDriver {
     fn setup<'bound>(
         pdev: &'bound pci::Device<Core<'_>>,
     ) -> Result<impl PinInit<BochsfbDevice, Error> + 'bound> {
+        if kernel::video::firmware_drivers_only() {
+            dev_info!(pdev, "nomodeset: leaving the display to the firmware's framebuffer\n");
+            return Err(ENODEV);
+        }
+        // A firmware framebuffer (vesafb after `vga=`, efifb, simpledrm) may hold VRAM: take the
+        // card over from it before requesting any BAR, as the C bochs driver does.
+        pdev.remove_conflicting_framebuffers(c"bochsfb")
+            .inspect_err(|e| dev_err!(pdev, "cannot remove the firmware framebuffer: {:?}\n", e))?;
         pdev.enable_device_mem()?;
 
         if pdev.resource_len(MMIO_BAR)? == 0 {

@@ -80,3 +80,45 @@ fn a_card_without_mmio_registers_is_refused_with_a_clear_message() -> Result<()>
         Ok(())
     })
 }
+
+/// Issue #11, hole 5: with a firmware framebuffer on the card (vesafb, after a VBE mode set at
+/// boot with `vga=`), bochsfb takes the card over: vesafb is gone and bochsfb works.
+#[test]
+fn bochsfb_takes_the_card_over_from_the_firmware_framebuffer() -> Result<()> {
+    let config = VmConfig {
+        // VBE mode 0x317: 1024x768, 16 bpp (QEMU's loader passes vga= to the boot code).
+        kernel_args: vec!["vga=0x317".into()],
+        ..VmConfig::default()
+    };
+    with_guest_config(&config, |vm| {
+        let log = vm.console_lines().join("\n");
+        ensure!(
+            log.contains("VESA VGA frame buffer device"),
+            "vesafb did not come up at boot, so nothing was taken over:\n{log}"
+        );
+        let fbs = run_ok(vm, "cat /proc/fb; ls /dev/fb* 2>/dev/null; true")?;
+        ensure!(!fbs.output.contains("VESA"), "vesafb is still registered: {:?}", fbs.output);
+        run_ok(vm, "cat /sys/class/misc/bochsfb0/card && bochsfb-check roundtrip")?;
+        run_ok(vm, "testcard")?;
+        let shot = paths::out_dir().join("screenshots").join("takeover-testcard.png");
+        vm.screendump(&shot)?;
+        assert_same_pixels(&load_png(&shot)?, &expected_testcard(Mode::xrgb8888(1024, 768)))
+    })
+}
+
+/// Issue #11, hole 5: under `nomodeset` only the firmware's framebuffer may drive the display;
+/// bochsfb refuses to bind and says why.
+#[test]
+fn bochsfb_refuses_to_bind_under_nomodeset() -> Result<()> {
+    let config = VmConfig {
+        kernel_args: vec!["nomodeset".into()],
+        ..VmConfig::default()
+    };
+    with_guest_config(&config, |vm| {
+        let node = vm.run("test -e /dev/bochsfb0", COMMAND_TIMEOUT)?;
+        ensure!(node.status != 0, "/dev/bochsfb0 exists under nomodeset");
+        let log = vm.console_lines().join("\n");
+        ensure!(log.contains("nomodeset: leaving the display"), "no clear message in:\n{log}");
+        Ok(())
+    })
+}

@@ -118,6 +118,16 @@ fn a_node_on_an_unmounted_tmpfs_does_not_outlive_its_filesystem() -> Result<()> 
     })
 }
 
+/// Issue #11, hole 4: readers in several processes share one open file (its position) while
+/// a hog keeps the card mutex busy, so they sleep halfway through `read`; every page must be
+/// read exactly once (the old driver read 422 of 4096 pages twice).
+#[test]
+fn processes_sharing_one_open_file_share_one_position() -> Result<()> {
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check sharedpos --readers 4 --rounds 3").map(drop)
+    })
+}
+
 #[test]
 fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> {
     with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check lifetime").map(drop))

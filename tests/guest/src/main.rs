@@ -11,6 +11,7 @@ mod report;
 mod rng;
 mod roundtrip;
 mod security;
+mod sharedpos;
 mod stress;
 mod unbind;
 
@@ -53,6 +54,17 @@ enum Command {
     /// Processes mmap in a tight loop while the mode shrinks and the card is unbound; every
     /// mapping past the frame (after a shrink) or at all (after unbind) must raise SIGBUS.
     Maprace(RaceArgs),
+    /// Processes sharing one open file read it page by page: each page must be read once.
+    Sharedpos {
+        #[command(flatten)]
+        target: Target,
+        /// Reader processes.
+        #[arg(long, default_value_t = 4)]
+        readers: u32,
+        /// Rounds over the whole frame.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
     /// The module cannot be unloaded while a file or mapping is open; then it can, and reloads.
     Lifetime(Target),
     /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
@@ -181,6 +193,10 @@ fn main() -> ExitCode {
             maprace::run(&args.target.device, &options, &mut report);
             return report.finish();
         }
+        Command::Sharedpos { target, readers, rounds } => {
+            sharedpos::run(&target.device, *readers, *rounds, &mut report);
+            return report.finish();
+        }
         Command::Lifetime(target) => {
             stress::lifetime(&target.device, &mut report);
             return report.finish();
@@ -205,6 +221,7 @@ fn main() -> ExitCode {
                 | Command::Stress(_)
                 | Command::Lifetime(_)
                 | Command::Maprace(_)
+                | Command::Sharedpos { .. }
                 | Command::Security(_) => {
                     unreachable!("handled above")
                 }
