@@ -23,18 +23,18 @@ mod vram;
 
 use card::{Card, CardKind};
 use chardev::CardFile;
-use core::sync::atomic::{AtomicU32, Ordering};
 use dispi::Dispi;
 use kernel::{
     device::Core,
-    devres::Devres,
     miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
     pci,
     prelude::*,
-    sync::Arc,
+    sync::{
+        atomic::{Atomic, Full, Relaxed},
+        Arc,
+    },
 };
 use mode::Mode;
-use vram::Vram;
 
 /// QEMU's vendor ID for its Bochs-compatible display devices (not in `pci_ids.h`).
 const QEMU_VGA_VENDOR: u16 = 0x1234;
@@ -61,29 +61,31 @@ const NODE_NAMES: [&CStr; sysfs::MAX_NODES] = [
 ];
 
 /// Which node numbers are taken, one bit each.
-static NODES_IN_USE: AtomicU32 = AtomicU32::new(0);
+static NODES_IN_USE: Atomic<u32> = Atomic::new(0);
+
+/// Replaces the taken-nodes bitmap by `change(bitmap)` atomically, unless `change` refuses;
+/// returns the bitmap it changed.
+fn update_nodes(change: impl Fn(u32) -> Result<u32>) -> Result<u32> {
+    let mut used = NODES_IN_USE.load(Relaxed);
+    loop {
+        match NODES_IN_USE.cmpxchg(used, change(used)?, Full) {
+            Ok(old) => return Ok(old),
+            Err(now) => used = now,
+        }
+    }
+}
 
 /// A claimed node number; released when the card goes away.
 struct NodeNumber(usize);
 
 impl NodeNumber {
     fn claim() -> Result<Self> {
-        let mut used = NODES_IN_USE.load(Ordering::Relaxed);
-        loop {
-            let free = (!used).trailing_zeros() as usize;
-            if free >= NODE_NAMES.len() {
-                return Err(ENOSPC);
-            }
-            match NODES_IN_USE.compare_exchange(
-                used,
-                used | (1 << free),
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Ok(Self(free)),
-                Err(now) => used = now,
-            }
-        }
+        let first_free = |used: u32| (!used).trailing_zeros() as usize;
+        let old = update_nodes(|used| match first_free(used) {
+            free if free < NODE_NAMES.len() => Ok(used | (1 << free)),
+            _ => Err(ENOSPC),
+        })?;
+        Ok(Self(first_free(old)))
     }
 
     fn name(&self) -> &'static CStr {
@@ -93,7 +95,8 @@ impl NodeNumber {
 
 impl Drop for NodeNumber {
     fn drop(&mut self) {
-        NODES_IN_USE.fetch_and(!(1 << self.0), Ordering::AcqRel);
+        // Clearing a bit never fails.
+        let _ = update_nodes(|used| Ok(used & !(1 << self.0)));
     }
 }
 
@@ -225,10 +228,10 @@ impl BochsfbDriver {
             dispi.unblank_vga()?;
         }
 
-        let vram = Devres::new(
-            pdev.as_ref(),
-            Vram::new(pdev, VRAM_BAR, vram_size, c"bochsfb-vram")?,
-        )?;
+        let vram = pdev
+            .iomap_region_wc(VRAM_BAR, c"bochsfb-vram")
+            .inspect_err(|e| dev_err!(pdev, "cannot map VRAM (BAR{}) write-combined: {:?}\n", VRAM_BAR, e))?
+            .into_devres()?;
         let node = NodeNumber::claim()
             .inspect_err(|_| dev_err!(pdev, "all {} device nodes in use\n", NODE_NAMES.len()))?;
         let card = Arc::pin_init(

@@ -17,12 +17,11 @@ use crate::{
     mode::{Caps, Mode, Rect},
     shadow::Shadow,
     sysfs,
-    vram::{self, Backing, Caching, Fault, FaultSource, UserWindow, Vram},
+    vram::{self, Backing, Fault, Vram},
 };
 use kernel::{
-    devres::Devres,
     fs::DeviceAddressSpace,
-    mm::virt::VmaNew,
+    mm::virt::{IoCaching, IoPfns, VmaNew},
     new_mutex,
     page::PAGE_SIZE,
     pci::DevresBar,
@@ -114,8 +113,8 @@ pub(crate) struct Card {
     pub(crate) kind: CardKind,
     /// Bytes of VRAM on the card.
     pub(crate) vram_size: usize,
-    /// Revoked when the card is unbound.
-    vram: Devres<Vram>,
+    /// VRAM, write-combined; revoked when the card is unbound.
+    vram: DevresBar,
     /// The DISPI registers; revoked when the card is unbound.
     regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
     pub(crate) dev: ARef<kernel::device::Device>,
@@ -134,7 +133,7 @@ impl Card {
         kind: CardKind,
         mode: Mode,
         vram_size: usize,
-        vram: Devres<Vram>,
+        vram: DevresBar,
         regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
         dev: ARef<kernel::device::Device>,
         node: usize,
@@ -174,9 +173,10 @@ impl Card {
 
     /// Runs `f` on VRAM, or `ENODEV` once the card is unbound. `f` runs in an RCU read-side
     /// section: it must not sleep (no user copies).
-    pub(crate) fn with_vram<R>(&self, f: impl FnOnce(&Vram) -> Result<R>) -> Result<R> {
+    pub(crate) fn with_vram<R>(&self, f: impl FnOnce(&Vram<'_>) -> Result<R>) -> Result<R> {
         let vram = self.vram.try_access().ok_or_else(|| self.gone())?;
-        f(&vram)
+        let vram: &Vram<'_> = &vram;
+        f(vram)
     }
 
     /// The address space every file of the card maps through (see `CardFile::address_space`).
@@ -274,7 +274,7 @@ impl Card {
             // One revocation guard (an RCU read-side section) per page-sized piece, not per
             // rectangle: a whole-screen flush would otherwise stay in one for milliseconds.
             state.shadow.for_each_chunk(rect.rows(mode), |offset, page, in_page, len| {
-                self.with_vram(|vram| vram.write_from_page(offset, page, in_page, len))
+                self.with_vram(|vram| vram.try_copy_from_page(offset, page, in_page, len))
             })?;
         }
         Ok(())
@@ -298,12 +298,14 @@ impl Card {
             return Err(EINVAL);
         }
         let backing = match region {
-            Region::WriteCombined => Backing::Vram { caching: Caching::WriteCombined, growable: false },
-            Region::OnDemand => Backing::Vram { caching: Caching::WriteCombined, growable: true },
-            Region::Uncached => Backing::Vram { caching: Caching::Uncached, growable: false },
+            Region::WriteCombined => Backing::Vram { caching: IoCaching::WriteCombined, growable: false },
+            Region::OnDemand => Backing::Vram { caching: IoCaching::WriteCombined, growable: true },
+            // x86 PAT keeps VRAM write-combined while the kernel's own WC mapping exists
+            // (docs/mapping.md); the region keeps the request visible for comparison.
+            Region::Uncached => Backing::Vram { caching: IoCaching::Uncached, growable: false },
             Region::Shadow => Backing::Ram,
         };
-        vram::fill_at_fault(vma, backing, self);
+        vram::prepare(vma, backing);
         Ok(())
     }
 
@@ -313,8 +315,11 @@ impl Card {
         mode.fb_size().next_multiple_of(PAGE_SIZE).min(self.vram_size)
     }
 
-    fn window(&self) -> Result<UserWindow> {
-        self.with_vram(|vram| Ok(vram.user_window()))
+    /// The page frames of VRAM, to insert from a fault handler. Copied out of the revocation
+    /// guard (an RCU read-side section), since inserting a page may sleep; the card mutex,
+    /// held by the caller, keeps unbind from zapping in between.
+    fn window(&self) -> Result<IoPfns> {
+        self.with_vram(|vram| vram.user_pfns())
     }
 
     /// Switches the DISPI mode off at unbind, handing the screen back to VGA text mode where
@@ -334,17 +339,14 @@ impl Card {
     }
 }
 
-// SAFETY: Only `Card::mmap` passes a card to `fill_at_fault`, for a vma of a file open on that
-// card. The vma holds a reference on its file and the file holds an `Arc<Card>`, so the card
-// outlives the vma.
-unsafe impl FaultSource for Card {
+impl Card {
     /// Fills the faulting mapping under the card mutex, so a concurrent zap (mode change, unbind)
     /// either comes after and removes what was inserted, or came before and is seen here.
     ///
     /// On-demand mappings get the faulting page only (LDD3's "nopage"); the others get their whole
     /// vma at the first fault (LDD3's "map it all at once", done where it is race free; TTM
     /// prefaults the same way), as far as the current frame reaches.
-    fn fault(&self, fault: &Fault<'_>) -> Result {
+    pub(crate) fn fault(&self, fault: &Fault<'_>) -> Result {
         let (region, offset) = Region::of(fault.file_offset())?;
         let mut state = self.state.lock();
         if state.revoked {
@@ -367,7 +369,7 @@ unsafe impl FaultSource for Card {
         if region == Region::Shadow {
             return state.shadow.fill(fault, base, pages);
         }
-        let window: UserWindow = self.window()?;
+        let window = self.window()?;
         for vram_offset in pages.step_by(PAGE_SIZE) {
             fault.insert_vram(base + vram_offset as u64, &window, vram_offset)?;
         }

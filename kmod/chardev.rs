@@ -15,12 +15,13 @@ use crate::{
     card::Card,
     fbdev,
     mode::{self, Rect},
+    vram,
 };
 use kernel::{
     fs::{DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceRegistration, SeekRequest},
-    mm::virt::{flags, VmaNew},
+    mm::virt::{flags, VmFault, VmaNew},
     page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
@@ -85,7 +86,7 @@ impl MiscDevice for CardFile {
             // Copy out of VRAM under the revocation guard, then to the user without it: the
             // guard is an RCU read-side section and copying to the user may fault and sleep.
             // Unbound halfway: report what was read (the next call gets `ENODEV`).
-            match card.with_vram(|vram| vram.read(start + done, chunk)) {
+            match card.with_vram(|vram| vram.try_copy_to_slice(start + done, chunk)) {
                 Ok(()) => {}
                 Err(_) if done > 0 => break,
                 Err(e) => return Err(e),
@@ -123,7 +124,7 @@ impl MiscDevice for CardFile {
             let chunk = iov.copy_from_iter_raw(&mut bounce.spare_capacity_mut()[..want]);
             let copied = chunk.len();
             // Unbound halfway: report what was written (the next call gets `ENODEV`).
-            match card.with_vram(|vram| vram.write(start + done, chunk)) {
+            match card.with_vram(|vram| vram.try_copy_from_slice(start + done, chunk)) {
                 Ok(()) => {}
                 Err(_) if done > 0 => break,
                 Err(e) => return Err(e),
@@ -155,6 +156,10 @@ impl MiscDevice for CardFile {
     #[cfg(CONFIG_COMPAT)]
     fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         compat_ioctl(card, file, cmd, arg)
+    }
+
+    fn fault(card: ArcBorrow<'_, Card>, fault: &VmFault<'_>) -> Result {
+        card.fault(&vram::Fault::new(fault)?)
     }
 
     fn ioctl(card: ArcBorrow<'_, Card>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {

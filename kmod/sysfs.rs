@@ -9,37 +9,37 @@
 //! callback needs no pointer back into the card (whose lifetime sysfs knows nothing about).
 
 use crate::{card::CardKind, mode::Mode};
-use core::{
-    cell::UnsafeCell,
-    ffi::CStr,
-    fmt::Write,
-    sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed},
+use core::{cell::UnsafeCell, ffi::CStr, fmt::Write};
+use kernel::{
+    bindings,
+    ffi::c_char,
+    prelude::*,
+    sync::atomic::{Atomic, Relaxed},
 };
-use kernel::{bindings, ffi::c_char, prelude::*};
 
 /// How many device nodes there can be (`bochsfb0` .. `bochsfb7`).
 pub(crate) const MAX_NODES: usize = 8;
 
 struct Snapshot {
-    kind: AtomicU32,
-    width: AtomicU32,
-    height: AtomicU32,
-    bpp: AtomicU32,
-    virtual_height: AtomicU32,
-    y_offset: AtomicU32,
-    vram_size: AtomicUsize,
+    kind: Atomic<u32>,
+    width: Atomic<u32>,
+    height: Atomic<u32>,
+    bpp: Atomic<u32>,
+    virtual_height: Atomic<u32>,
+    y_offset: Atomic<u32>,
+    vram_size: Atomic<usize>,
 }
 
 impl Snapshot {
     const fn new() -> Self {
         Self {
-            kind: AtomicU32::new(0),
-            width: AtomicU32::new(0),
-            height: AtomicU32::new(0),
-            bpp: AtomicU32::new(0),
-            virtual_height: AtomicU32::new(0),
-            y_offset: AtomicU32::new(0),
-            vram_size: AtomicUsize::new(0),
+            kind: Atomic::new(0),
+            width: Atomic::new(0),
+            height: Atomic::new(0),
+            bpp: Atomic::new(0),
+            virtual_height: Atomic::new(0),
+            y_offset: Atomic::new(0),
+            vram_size: Atomic::new(0),
         }
     }
 }
