@@ -149,7 +149,10 @@ impl BochsfbDriver {
         pdev: &'bound pci::Device<Core<'_>>,
     ) -> Result<impl PinInit<BochsfbDevice, Error> + 'bound> {
         if kernel::video::firmware_drivers_only() {
-            dev_info!(pdev, "nomodeset: leaving the display to the firmware's framebuffer\n");
+            dev_info!(
+                pdev,
+                "nomodeset: leaving the display to the firmware's framebuffer\n"
+            );
             return Err(ENODEV);
         }
         // A firmware framebuffer (vesafb after `vga=`, efifb, simpledrm) may hold VRAM: take the
@@ -200,7 +203,10 @@ impl BochsfbDriver {
         let vram_size = reported.min(bar_len);
 
         let edid = edid::preferred_mode(&dispi.read_edid()?);
-        let (width, height) = match (module_parameters::width.value(), module_parameters::height.value()) {
+        let (width, height) = match (
+            module_parameters::width.value(),
+            module_parameters::height.value(),
+        ) {
             (0, 0) => edid.unwrap_or((FALLBACK_WIDTH, FALLBACK_HEIGHT)),
             (0, h) => (edid.map_or(FALLBACK_WIDTH, |e| e.0), h),
             (w, 0) => (w, edid.map_or(FALLBACK_HEIGHT, |e| e.1)),
@@ -230,12 +236,27 @@ impl BochsfbDriver {
 
         let vram = pdev
             .iomap_region_wc(VRAM_BAR, c"bochsfb-vram")
-            .inspect_err(|e| dev_err!(pdev, "cannot map VRAM (BAR{}) write-combined: {:?}\n", VRAM_BAR, e))?
+            .inspect_err(|e| {
+                dev_err!(
+                    pdev,
+                    "cannot map VRAM (BAR{}) write-combined: {:?}\n",
+                    VRAM_BAR,
+                    e
+                )
+            })?
             .into_devres()?;
         let node = NodeNumber::claim()
             .inspect_err(|_| dev_err!(pdev, "all {} device nodes in use\n", NODE_NAMES.len()))?;
         let card = Arc::pin_init(
-            Card::new(kind, mode, vram_size, vram, mmio.into_devres()?, pdev.as_ref().into(), node.0)?,
+            Card::new(
+                kind,
+                mode,
+                vram_size,
+                vram,
+                mmio.into_devres()?,
+                pdev.as_ref().into(),
+                node.0,
+            )?,
             GFP_KERNEL,
         )?;
 

@@ -194,8 +194,21 @@ impl Card {
     }
 
     /// Validates a mode; `EINVAL` leaves the current mode as it was.
-    pub(crate) fn check_mode(&self, width: u32, height: u32, bpp: u32, virtual_height: u32) -> Result<Mode> {
-        Mode::new(width, height, bpp, virtual_height, self.vram_size, self.kind.caps())
+    pub(crate) fn check_mode(
+        &self,
+        width: u32,
+        height: u32,
+        bpp: u32,
+        virtual_height: u32,
+    ) -> Result<Mode> {
+        Mode::new(
+            width,
+            height,
+            bpp,
+            virtual_height,
+            self.vram_size,
+            self.kind.caps(),
+        )
     }
 
     /// Switches to `mode` (from [`Card::check_mode`]). Mappings that reach past the new frame
@@ -227,10 +240,18 @@ impl Card {
         state.y_offset = 0;
         let limit = self.map_limit(&mode) as u64;
         for region in Region::ALL {
-            self.space.zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
+            self.space
+                .zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
         }
         sysfs::publish(self.node, self.kind, &mode, 0, self.vram_size);
-        dev_dbg!(self.dev, "mode {}x{} {}bpp, {} rows\n", mode.width, mode.height, mode.bpp, mode.virtual_height);
+        dev_dbg!(
+            self.dev,
+            "mode {}x{} {}bpp, {} rows\n",
+            mode.width,
+            mode.height,
+            mode.bpp,
+            mode.virtual_height
+        );
         Ok(())
     }
 
@@ -273,9 +294,11 @@ impl Card {
         for rect in rects {
             // One revocation guard (an RCU read-side section) per page-sized piece, not per
             // rectangle: a whole-screen flush would otherwise stay in one for milliseconds.
-            state.shadow.for_each_chunk(rect.rows(mode), |offset, page, in_page, len| {
-                self.with_vram(|vram| vram.try_copy_from_page(offset, page, in_page, len))
-            })?;
+            state
+                .shadow
+                .for_each_chunk(rect.rows(mode), |offset, page, in_page, len| {
+                    self.with_vram(|vram| vram.try_copy_from_page(offset, page, in_page, len))
+                })?;
         }
         Ok(())
     }
@@ -298,11 +321,20 @@ impl Card {
             return Err(EINVAL);
         }
         let backing = match region {
-            Region::WriteCombined => Backing::Vram { caching: IoCaching::WriteCombined, growable: false },
-            Region::OnDemand => Backing::Vram { caching: IoCaching::WriteCombined, growable: true },
+            Region::WriteCombined => Backing::Vram {
+                caching: IoCaching::WriteCombined,
+                growable: false,
+            },
+            Region::OnDemand => Backing::Vram {
+                caching: IoCaching::WriteCombined,
+                growable: true,
+            },
             // x86 PAT keeps VRAM write-combined while the kernel's own WC mapping exists
             // (docs/mapping.md); the region keeps the request visible for comparison.
-            Region::Uncached => Backing::Vram { caching: IoCaching::Uncached, growable: false },
+            Region::Uncached => Backing::Vram {
+                caching: IoCaching::Uncached,
+                growable: false,
+            },
             Region::Shadow => Backing::Ram,
         };
         vram::prepare(vma, backing);
@@ -312,7 +344,9 @@ impl Card {
     /// Bytes of each mmap region that may be mapped in `mode`: the frame, rounded up to whole
     /// pages (a 24 bpp frame need not end on a page boundary).
     fn map_limit(&self, mode: &Mode) -> usize {
-        mode.fb_size().next_multiple_of(PAGE_SIZE).min(self.vram_size)
+        mode.fb_size()
+            .next_multiple_of(PAGE_SIZE)
+            .min(self.vram_size)
     }
 
     /// The page frames of VRAM, to insert from a fault handler. Copied out of the revocation

@@ -188,11 +188,15 @@ impl MiscDevice for CardFile {
             mode::IOCTL_FLUSH => flush(&card, &user)?,
             fbdev::FBIOGET_VSCREENINFO => {
                 let (mode, y_offset) = card.mode()?;
-                user(fbdev::VAR_SIZE).writer().write_slice(&fbdev::var_bytes(&mode, y_offset))?;
+                user(fbdev::VAR_SIZE)
+                    .writer()
+                    .write_slice(&fbdev::var_bytes(&mode, y_offset))?;
             }
             fbdev::FBIOGET_FSCREENINFO => {
                 let (mode, _) = card.mode()?;
-                user(fbdev::FIX_SIZE).writer().write_slice(&fbdev::fix_bytes(&mode))?;
+                user(fbdev::FIX_SIZE)
+                    .writer()
+                    .write_slice(&fbdev::fix_bytes(&mode))?;
             }
             fbdev::FBIOPUT_VSCREENINFO => {
                 let mut var = [0u8; fbdev::VAR_SIZE];
@@ -219,7 +223,9 @@ impl MiscDevice for CardFile {
                     card.pan(y_offset)?;
                 }
                 // As fbdev does, hand back the request as the driver rounded it.
-                user(fbdev::VAR_SIZE).writer().write_slice(&fbdev::var_bytes(&mode, y_offset))?;
+                user(fbdev::VAR_SIZE)
+                    .writer()
+                    .write_slice(&fbdev::var_bytes(&mode, y_offset))?;
             }
             fbdev::FBIOPAN_DISPLAY => {
                 let mut var = [0u8; fbdev::VAR_SIZE];
@@ -254,7 +260,9 @@ fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) ->
         fbdev::FBIOGET_FSCREENINFO => {
             let (mode, _) = card.mode()?;
             let fix = fbdev::fix_bytes_compat(&mode);
-            UserSlice::new(UserPtr::from_addr(arg), fix.len()).writer().write_slice(&fix)?;
+            UserSlice::new(UserPtr::from_addr(arg), fix.len())
+                .writer()
+                .write_slice(&fix)?;
             Ok(0)
         }
         _ => <CardFile as MiscDevice>::ioctl(card, file, cmd, arg),

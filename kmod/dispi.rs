@@ -130,7 +130,8 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         self.bar.try_write8(0, VGA_DAC_WRITE_INDEX)?;
         for pixel in 0..=255u32 {
             self.bar.try_write8(scale(pixel >> 5, 7), VGA_DAC_DATA)?;
-            self.bar.try_write8(scale((pixel >> 2) & 7, 7), VGA_DAC_DATA)?;
+            self.bar
+                .try_write8(scale((pixel >> 2) & 7, 7), VGA_DAC_DATA)?;
             self.bar.try_write8(scale(pixel & 3, 3), VGA_DAC_DATA)?;
         }
         Ok(())

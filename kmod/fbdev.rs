@@ -128,7 +128,11 @@ impl VarRequest {
             width: u32_at(var, XRES),
             height,
             bpp: u32_at(var, BITS_PER_PIXEL),
-            virtual_height: if virtual_height < height { 0 } else { virtual_height },
+            virtual_height: if virtual_height < height {
+                0
+            } else {
+                virtual_height
+            },
             y_offset: u32_at(var, YOFFSET),
             x_offset: u32_at(var, XOFFSET),
             test_only: u32_at(var, ACTIVATE) & FB_ACTIVATE_MASK == FB_ACTIVATE_TEST,

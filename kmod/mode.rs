@@ -212,7 +212,9 @@ impl Rect {
         let inside = |start: u32, len: u32, limit: u32| {
             start.checked_add(len).is_some_and(|end| end <= limit)
         };
-        if inside(rect.x, rect.width, mode.width) && inside(rect.y, rect.height, mode.virtual_height) {
+        if inside(rect.x, rect.width, mode.width)
+            && inside(rect.y, rect.height, mode.virtual_height)
+        {
             Ok(rect)
         } else {
             Err(EINVAL)

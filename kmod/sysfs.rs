@@ -70,7 +70,11 @@ const SHOW_CARD: Show = |s, out| {
     writeln!(out, "{name}")
 };
 const SHOW_MODE: Show = |s, out| {
-    let (w, h, bpp) = (s.width.load(Relaxed), s.height.load(Relaxed), s.bpp.load(Relaxed));
+    let (w, h, bpp) = (
+        s.width.load(Relaxed),
+        s.height.load(Relaxed),
+        s.bpp.load(Relaxed),
+    );
     writeln!(out, "{w}x{h}-{bpp}")
 };
 const SHOW_VIRTUAL_HEIGHT: Show = |s, out| writeln!(out, "{}", s.virtual_height.load(Relaxed));
@@ -78,7 +82,13 @@ const SHOW_Y_OFFSET: Show = |s, out| writeln!(out, "{}", s.y_offset.load(Relaxed
 const SHOW_VRAM_SIZE: Show = |s, out| writeln!(out, "{}", s.vram_size.load(Relaxed));
 
 const ATTR_COUNT: usize = 5;
-const NAMES: [&CStr; ATTR_COUNT] = [c"card", c"mode", c"virtual_height", c"y_offset", c"vram_size"];
+const NAMES: [&CStr; ATTR_COUNT] = [
+    c"card",
+    c"mode",
+    c"virtual_height",
+    c"y_offset",
+    c"vram_size",
+];
 const SHOWS: [Show; ATTR_COUNT] = [
     SHOW_CARD,
     SHOW_MODE,
@@ -108,7 +118,13 @@ impl Attr {
     }
 }
 
-static ATTRS: [Attr; ATTR_COUNT] = [Attr::new(0), Attr::new(1), Attr::new(2), Attr::new(3), Attr::new(4)];
+static ATTRS: [Attr; ATTR_COUNT] = [
+    Attr::new(0),
+    Attr::new(1),
+    Attr::new(2),
+    Attr::new(3),
+    Attr::new(4),
+];
 
 /// A small line buffer for `show`.
 struct LineBuf {

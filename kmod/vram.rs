@@ -65,7 +65,10 @@ impl<'a> Fault<'a> {
     /// `EFAULT` (the access gets `SIGBUS`) for a vma that [`prepare`] did not set up.
     pub(crate) fn new(fault: &VmFault<'a>) -> Result<Self> {
         let vma = fault.vma().as_mixedmap_vma().ok_or(EFAULT)?;
-        Ok(Self { vma, pgoff: fault.pgoff() })
+        Ok(Self {
+            vma,
+            pgoff: fault.pgoff(),
+        })
     }
 
     /// File offset of the faulting page.
@@ -90,7 +93,12 @@ impl<'a> Fault<'a> {
 
     /// Maps VRAM byte `vram_offset` (a page boundary) at file offset `file_offset` of the vma.
     /// A page that is already mapped is left as it is.
-    pub(crate) fn insert_vram(&self, file_offset: u64, vram: &IoPfns, vram_offset: usize) -> Result {
+    pub(crate) fn insert_vram(
+        &self,
+        file_offset: u64,
+        vram: &IoPfns,
+        vram_offset: usize,
+    ) -> Result {
         self.vma
             .insert_io_page(self.address(file_offset)?, vram, vram_offset / PAGE_SIZE)
     }
