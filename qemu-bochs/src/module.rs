@@ -63,3 +63,32 @@ fn copy_sources(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    /// `make rustfmtcheck` needs a kernel tree; this applies the same settings as the kernel's
+    /// `.rustfmt.toml` (edition 2021, Unix newlines) to the module's sources directly.
+    #[test]
+    fn kmod_is_formatted_with_the_kernels_rustfmt_settings() {
+        let kmod = crate::paths::repo_root().join("kmod");
+        let mut sources: Vec<_> = std::fs::read_dir(&kmod)
+            .expect("kmod/ exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        sources.sort();
+        assert!(!sources.is_empty(), "no .rs files in {}", kmod.display());
+        let out = Command::new("rustfmt")
+            .args(["--edition", "2021", "--config", "newline_style=Unix", "--check"])
+            .args(&sources)
+            .output()
+            .expect("rustfmt is part of the toolchain (rustup component add rustfmt)");
+        assert!(
+            out.status.success(),
+            "kmod/ is not formatted (run rustfmt --edition 2021 kmod/*.rs):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
