@@ -371,9 +371,7 @@ impl Card {
         state.revoked = true;
         self.space.zap(0, 0);
     }
-}
 
-impl Card {
     /// Fills the faulting mapping under the card mutex, so a concurrent zap (mode change, unbind)
     /// either comes after and removes what was inserted, or came before and is seen here.
     ///

@@ -33,17 +33,13 @@ use kernel::{
 const COPY_CHUNK: usize = PAGE_SIZE;
 
 impl Card {
-    /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by the frame.
-    fn span(&self, pos: i64, count: usize) -> Result<usize> {
+    /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by the frame, and
+    /// whether `pos` lies beyond the end of the frame.
+    fn span(&self, pos: i64, count: usize) -> Result<(usize, bool)> {
         let pos = usize::try_from(pos).map_err(|_| EINVAL)?;
         let (mode, _) = self.mode()?;
-        Ok(mode.fb_size().saturating_sub(pos).min(count))
-    }
-
-    /// Whether `pos` (checked by `span`) lies beyond the end of the frame.
-    fn past_end(&self, pos: i64) -> Result<bool> {
-        let (mode, _) = self.mode()?;
-        Ok(usize::try_from(pos).map_err(|_| EINVAL)? > mode.fb_size())
+        let fb_size = mode.fb_size();
+        Ok((fb_size.saturating_sub(pos).min(count), pos > fb_size))
     }
 }
 
@@ -75,7 +71,7 @@ impl MiscDevice for CardFile {
     fn read_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let card = kiocb.file();
         let pos = kiocb.ki_pos();
-        let total = card.span(pos, iov.len())?;
+        let (total, _) = card.span(pos, iov.len())?;
         // `span` checked that `pos` is a valid, non-negative offset.
         let start = pos as usize;
 
@@ -107,11 +103,11 @@ impl MiscDevice for CardFile {
     fn write_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterSource<'_>) -> Result<usize> {
         let card = kiocb.file();
         let pos = kiocb.ki_pos();
-        let total = card.span(pos, iov.len())?;
+        let (total, past_end) = card.span(pos, iov.len())?;
         if total == 0 && !iov.is_empty() {
             // As fbdev's `fb_io_write`: past the end the file is too big, at the end no space
             // is left on the device.
-            return Err(if card.past_end(pos)? { EFBIG } else { ENOSPC });
+            return Err(if past_end { EFBIG } else { ENOSPC });
         }
         let start = pos as usize;
 
