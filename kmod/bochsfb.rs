@@ -49,7 +49,7 @@ const FALLBACK_WIDTH: u32 = 1024;
 const FALLBACK_HEIGHT: u32 = 768;
 
 /// Device node names, one per card. Eight QEMU display cards is already a lot.
-const NODE_NAMES: [&CStr; sysfs::MAX_NODES] = [
+const NODE_NAMES: [&CStr; 8] = [
     c"bochsfb0",
     c"bochsfb1",
     c"bochsfb2",
@@ -134,7 +134,6 @@ impl pci::Driver for BochsfbDriver {
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        sysfs::remove(this.misc.device());
         let card = this.misc.data();
         // Processes may still have VRAM mapped: take it away before the BAR is released.
         card.revoke();
@@ -182,14 +181,14 @@ impl BochsfbDriver {
         // devices, told apart by whether the legacy VGA registers answer.
         let kind = if pdev.pci_class().as_raw() >> 8 == pci::Class::DISPLAY_VGA.as_raw() >> 8 {
             CardKind::StdVga
-        } else if dispi.has_vga_ports()? {
+        } else if dispi.has_vga_ports() {
             CardKind::SecondaryVga
         } else {
             CardKind::BochsDisplay
         };
 
         // VRAM size: what the card reports, never more than BAR0 really maps.
-        let reported = dispi.vram_size()?;
+        let reported = dispi.vram_size();
         let bar_len = usize::try_from(pdev.resource_len(VRAM_BAR)?)?;
         if reported != bar_len {
             dev_warn!(
@@ -229,9 +228,9 @@ impl BochsfbDriver {
             .inspect_err(|_| dev_err!(pdev, "the card did not accept mode {:?}\n", mode))?;
         if kind.has_vga_ports() {
             if mode.bpp == 8 {
-                dispi.load_rgb332_palette()?;
+                dispi.load_rgb332_palette();
             }
-            dispi.unblank_vga()?;
+            dispi.unblank_vga();
         }
 
         let vram = pdev
@@ -255,7 +254,6 @@ impl BochsfbDriver {
                 vram,
                 mmio.into_devres()?,
                 pdev.as_ref().into(),
-                node.0,
             )?,
             GFP_KERNEL,
         )?;
@@ -273,14 +271,19 @@ impl BochsfbDriver {
             if edid.is_some() { " (EDID)" } else { "" }
         );
 
+        // The PCI device is the node's parent: `/sys/class/misc/bochsfbN/device`.
+        let pci_dev: &'bound kernel::device::Device<Core<'_>> = pdev.as_ref();
+        let parent: &'bound kernel::device::Device = pci_dev;
         Ok(try_pin_init!(BochsfbDevice {
             misc <- MiscDeviceRegistration::register(
-                MiscDeviceOptions { name: node.name() },
+                MiscDeviceOptions {
+                    name: node.name(),
+                    parent: Some(parent),
+                },
                 card,
             ),
             node,
-        })
-        .pin_chain(|this| sysfs::add(this.misc.device())))
+        }))
     }
 }
 

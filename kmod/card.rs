@@ -16,7 +16,6 @@ use crate::{
     fbdev::REFRESH_HZ,
     mode::{Caps, Mode, Rect},
     shadow::Shadow,
-    sysfs,
     vram::{self, Backing, Fault, Vram},
 };
 use kernel::{
@@ -118,8 +117,6 @@ pub(crate) struct Card {
     /// The DISPI registers; revoked when the card is unbound.
     regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
     pub(crate) dev: ARef<kernel::device::Device>,
-    /// Which `/dev/bochsfbN` this is (also indexes the sysfs snapshot).
-    pub(crate) node: usize,
     /// What every file of the card maps through; zapped under the mutex.
     space: DeviceAddressSpace,
     /// Time zero of the emulated vblank timer.
@@ -136,18 +133,15 @@ impl Card {
         vram: DevresBar,
         regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
         dev: ARef<kernel::device::Device>,
-        node: usize,
     ) -> Result<impl PinInit<Self, Error>> {
         let shadow = Shadow::new(vram_size)?;
         let space = DeviceAddressSpace::new(c"bochsfb")?;
-        sysfs::publish(node, kind, &mode, 0, vram_size);
         Ok(try_pin_init!(Self {
             kind,
             vram_size,
             vram,
             regs,
             dev,
-            node,
             space,
             vblank_epoch: Instant::now(),
             state <- new_mutex!(State {
@@ -222,7 +216,7 @@ impl Card {
         let programmed = self.with_dispi(|dispi| {
             dispi.set_mode(&mode)?;
             if mode.bpp == 8 {
-                dispi.load_rgb332_palette()?;
+                dispi.load_rgb332_palette();
             }
             Ok(())
         });
@@ -232,7 +226,8 @@ impl Card {
             let y_offset = state.y_offset as u16;
             let _ = self.with_dispi(|dispi| {
                 dispi.set_mode(&old)?;
-                dispi.pan(y_offset)
+                dispi.pan(y_offset);
+                Ok(())
             });
             return Err(if e == ENODEV { e } else { EINVAL });
         }
@@ -243,7 +238,6 @@ impl Card {
             self.space
                 .zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
         }
-        sysfs::publish(self.node, self.kind, &mode, 0, self.vram_size);
         dev_dbg!(
             self.dev,
             "mode {}x{} {}bpp, {} rows\n",
@@ -265,9 +259,8 @@ impl Card {
             return Err(EINVAL);
         }
         // `can_pan_to` keeps y_offset below the 16-bit virtual height.
-        self.with_dispi(|dispi| dispi.pan(y_offset as u16))?;
+        self.with_dispi(|dispi| Ok(dispi.pan(y_offset as u16)))?;
         state.y_offset = y_offset;
-        sysfs::publish(self.node, self.kind, &state.mode, y_offset, self.vram_size);
         Ok(())
     }
 
@@ -360,7 +353,7 @@ impl Card {
     /// there is one.
     pub(crate) fn disable_output(&self) {
         if self.kind.has_vga_ports() {
-            let _ = self.with_dispi(|dispi| dispi.disable());
+            let _ = self.with_dispi(|dispi| Ok(dispi.disable()));
         }
     }
 
@@ -406,5 +399,25 @@ impl Card {
             fault.insert_vram(base + vram_offset as u64, &window, vram_offset)?;
         }
         Ok(())
+    }
+}
+
+#[kunit_tests(bochsfb_card)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_mmap_offset_names_its_region_in_the_upper_32_bits() {
+        // docs/architecture.md: offset = region << 32 | byte offset.
+        assert_eq!(Region::of(0), Ok((Region::WriteCombined, 0)));
+        assert_eq!(Region::of(4096), Ok((Region::WriteCombined, 4096)));
+        assert_eq!(Region::of(1 << 32), Ok((Region::OnDemand, 0)));
+        assert_eq!(Region::of((2 << 32) | 8192), Ok((Region::Shadow, 8192)));
+        assert_eq!(Region::of((3 << 32) | 0xffff_f000), Ok((Region::Uncached, 0xffff_f000)));
+        assert_eq!(Region::of(4 << 32), Err(EINVAL));
+        assert_eq!(Region::of(u64::MAX), Err(EINVAL));
+        for region in Region::ALL {
+            assert_eq!(Region::of(region.base()), Ok((region, 0)));
+        }
     }
 }

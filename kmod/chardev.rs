@@ -20,13 +20,15 @@ use crate::{
 use kernel::{
     fs::{DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
-    miscdevice::{MiscDevice, MiscDeviceRegistration, SeekRequest},
+    miscdevice::{MiscDevice, MiscDeviceAttribute, MiscDeviceRegistration, SeekRequest},
     mm::virt::{flags, VmFault, VmaNew},
     page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
     uaccess::{UserPtr, UserSlice},
+    video::fb::fb_var_screeninfo,
 };
+use core::mem::size_of;
 
 /// Bounce-buffer size for `read`/`write`: one page, so the buffer is an order-0 allocation
 /// (never `ENOMEM` from fragmentation) and each revocation guard covers one page-sized copy.
@@ -50,6 +52,8 @@ pub(crate) struct CardFile;
 impl MiscDevice for CardFile {
     type Ptr = Arc<Card>;
     type RegistrationData = Arc<Card>;
+
+    const ATTRIBUTES: &'static [MiscDeviceAttribute<Self>] = &crate::sysfs::ATTRIBUTES;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
         let card = misc.data().clone();
@@ -184,9 +188,9 @@ impl MiscDevice for CardFile {
             mode::IOCTL_FLUSH => flush(&card, &user)?,
             fbdev::FBIOGET_VSCREENINFO => {
                 let (mode, y_offset) = card.mode()?;
-                user(fbdev::VAR_SIZE)
+                user(size_of::<fb_var_screeninfo>())
                     .writer()
-                    .write_slice(&fbdev::var_bytes(&mode, y_offset))?;
+                    .write(&fbdev::var_screeninfo(&mode, y_offset))?;
             }
             fbdev::FBIOGET_FSCREENINFO => {
                 let (mode, _) = card.mode()?;
@@ -195,8 +199,8 @@ impl MiscDevice for CardFile {
                     .write_slice(&fbdev::fix_bytes(&mode))?;
             }
             fbdev::FBIOPUT_VSCREENINFO => {
-                let mut var = [0u8; fbdev::VAR_SIZE];
-                user(var.len()).reader().read_slice(&mut var)?;
+                let var: fb_var_screeninfo =
+                    user(size_of::<fb_var_screeninfo>()).reader().read()?;
                 let request = fbdev::VarRequest::parse(&var);
                 if request.x_offset != 0 {
                     return Err(EINVAL);
@@ -219,14 +223,14 @@ impl MiscDevice for CardFile {
                     card.pan(y_offset)?;
                 }
                 // As fbdev does, hand back the request as the driver rounded it.
-                user(fbdev::VAR_SIZE)
+                user(size_of::<fb_var_screeninfo>())
                     .writer()
-                    .write_slice(&fbdev::var_bytes(&mode, y_offset))?;
+                    .write(&fbdev::var_screeninfo(&mode, y_offset))?;
             }
             fbdev::FBIOPAN_DISPLAY => {
-                let mut var = [0u8; fbdev::VAR_SIZE];
-                user(var.len()).reader().read_slice(&mut var)?;
-                match fbdev::pan_request(&var) {
+                let var: fb_var_screeninfo =
+                    user(size_of::<fb_var_screeninfo>()).reader().read()?;
+                match (var.xoffset, var.yoffset) {
                     (0, y_offset) => card.pan(y_offset)?,
                     _ => return Err(EINVAL),
                 }

@@ -3,12 +3,18 @@
 //! The Bochs DISPI (display interface) registers, reached through the MMIO BAR.
 //!
 //! QEMU's std VGA, `secondary-vga` and `bochs-display` expose the DISPI registers as 16-bit
-//! registers at `0x500 + (index << 1)` in BAR2, and the legacy VGA ports at `0x400 + (port -
-//! 0x3c0)` (hw/display/vga-pci.c, bochs-display.c).
+//! registers at `0x500 + (index << 1)` in BAR2 (`VBE_DISPI_INDEX_*` in QEMU's
+//! include/hw/display/bochs-vbe.h), and the legacy VGA ports at `0x400 + (port - 0x3c0)`
+//! (hw/display/vga-pci.c, bochs-display.c). The BAR's type carries its size, so every access
+//! at these fixed offsets is checked at compile time and cannot fail.
 
 use crate::edid::EDID_LEN;
 use crate::mode::Mode;
-use kernel::{io::Io, pci, prelude::*};
+use kernel::{
+    io::{register, Io},
+    pci,
+    prelude::*,
+};
 
 /// Size of the MMIO BAR (BAR2) that holds the registers.
 pub(crate) const MMIO_BAR_SIZE: usize = 0x1000;
@@ -16,31 +22,50 @@ pub(crate) const MMIO_BAR_SIZE: usize = 0x1000;
 /// The MMIO BAR, typed with its size so fixed offsets are checked at compile time.
 pub(crate) type MmioBar<'bound> = pci::Bar<'bound, MMIO_BAR_SIZE>;
 
-/// DISPI register indices (`VBE_DISPI_INDEX_*` in QEMU's include/hw/display/bochs-vbe.h).
-#[derive(Clone, Copy)]
-#[repr(usize)]
-enum Index {
-    Id = 0x0,
-    Xres = 0x1,
-    Yres = 0x2,
-    Bpp = 0x3,
-    Enable = 0x4,
-    Bank = 0x5,
-    VirtWidth = 0x6,
-    VirtHeight = 0x7,
-    XOffset = 0x8,
-    YOffset = 0x9,
-    VideoMemory64k = 0xa,
+register! {
+    /// The interface version: 0xB0C0..=0xB0C5 are the ones QEMU implements.
+    DISPI_ID(u16) @ 0x500 {
+        15:4 signature;
+        3:0 version;
+    }
+    DISPI_XRES(u16) @ 0x502 {
+        15:0 pixels;
+    }
+    DISPI_YRES(u16) @ 0x504 {
+        15:0 pixels;
+    }
+    DISPI_BPP(u16) @ 0x506 {
+        15:0 bits;
+    }
+    DISPI_ENABLE(u16) @ 0x508 {
+        /// `VBE_DISPI_LFB_ENABLED`: the linear framebuffer in BAR0 is used (no banking).
+        6:6 linear_framebuffer;
+        /// `VBE_DISPI_ENABLED`: the DISPI mode is active.
+        0:0 enabled;
+    }
+    DISPI_BANK(u16) @ 0x50a {
+        15:0 bank;
+    }
+    DISPI_VIRT_WIDTH(u16) @ 0x50c {
+        15:0 pixels;
+    }
+    DISPI_VIRT_HEIGHT(u16) @ 0x50e {
+        15:0 rows;
+    }
+    DISPI_X_OFFSET(u16) @ 0x510 {
+        15:0 pixels;
+    }
+    DISPI_Y_OFFSET(u16) @ 0x512 {
+        15:0 rows;
+    }
+    /// VRAM size in units of 64 KiB.
+    DISPI_VIDEO_MEMORY_64K(u16) @ 0x514 {
+        15:0 blocks;
+    }
 }
 
-/// IDs 0xB0C0..=0xB0C5 are the DISPI interface versions QEMU implements.
-const ID_MASK: u16 = 0xfff0;
-const ID_BASE: u16 = 0xb0c0;
-
-/// `VBE_DISPI_ENABLED`: the DISPI mode is active.
-const ENABLE_ENABLED: u16 = 0x01;
-/// `VBE_DISPI_LFB_ENABLED`: the linear framebuffer in BAR0 is used (no banking).
-const ENABLE_LFB: u16 = 0x40;
+/// `DISPI_ID.signature` of every version.
+const ID_SIGNATURE: u16 = 0xb0c;
 
 /// VGA attribute controller index port, and the input status port whose read resets its flip-flop.
 const VGA_ATTR_INDEX: usize = 0x400;
@@ -63,78 +88,74 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         Self { bar }
     }
 
-    fn read(&self, index: Index) -> Result<u16> {
-        self.bar.try_read16(0x500 + ((index as usize) << 1))
-    }
-
-    fn write(&self, index: Index, value: u16) -> Result {
-        self.bar.try_write16(value, 0x500 + ((index as usize) << 1))
-    }
-
     /// Returns the DISPI interface ID if it is one this driver knows.
     pub(crate) fn check_id(&self) -> Result<u16> {
-        let id = self.read(Index::Id)?;
-        if id & ID_MASK != ID_BASE {
+        let id = self.bar.read(DISPI_ID);
+        if id.signature().get() != ID_SIGNATURE {
             return Err(ENODEV);
         }
-        Ok(id)
+        Ok(id.into())
     }
 
     /// VRAM size in bytes, as the card reports it.
-    pub(crate) fn vram_size(&self) -> Result<usize> {
-        Ok(usize::from(self.read(Index::VideoMemory64k)?) * 64 * 1024)
+    pub(crate) fn vram_size(&self) -> usize {
+        let blocks: u16 = self.bar.read(DISPI_VIDEO_MEMORY_64K).into();
+        usize::from(blocks) * 64 * 1024
     }
 
     /// Programs `mode` (already validated) and enables the linear framebuffer.
     ///
     /// The order follows the C bochs driver: disable, set geometry, enable.
     pub(crate) fn set_mode(&self, mode: &Mode) -> Result {
-        self.write(Index::Enable, 0)?;
-        self.write(Index::Bpp, mode.bpp_u16())?;
-        self.write(Index::Xres, mode.width_u16())?;
-        self.write(Index::Yres, mode.height_u16())?;
-        self.write(Index::Bank, 0)?;
-        self.write(Index::VirtWidth, mode.width_u16())?;
-        self.write(Index::VirtHeight, mode.virtual_height_u16())?;
-        self.write(Index::XOffset, 0)?;
-        self.write(Index::YOffset, 0)?;
-        self.write(Index::Enable, ENABLE_ENABLED | ENABLE_LFB)?;
+        let bar = self.bar;
+        bar.write_reg(DISPI_ENABLE::zeroed());
+        bar.write_reg(DISPI_BPP::from(mode.bpp_u16()));
+        bar.write_reg(DISPI_XRES::from(mode.width_u16()));
+        bar.write_reg(DISPI_YRES::from(mode.height_u16()));
+        bar.write_reg(DISPI_BANK::zeroed());
+        bar.write_reg(DISPI_VIRT_WIDTH::from(mode.width_u16()));
+        bar.write_reg(DISPI_VIRT_HEIGHT::from(mode.virtual_height_u16()));
+        bar.write_reg(DISPI_X_OFFSET::zeroed());
+        bar.write_reg(DISPI_Y_OFFSET::zeroed());
+        bar.write_reg(
+            DISPI_ENABLE::zeroed()
+                .with_enabled(true)
+                .with_linear_framebuffer(true),
+        );
 
         // QEMU silently adjusts values it cannot honour; read back what it took.
-        let (xres, yres, bpp) = (
-            self.read(Index::Xres)?,
-            self.read(Index::Yres)?,
-            self.read(Index::Bpp)?,
+        let took: (u16, u16, u16) = (
+            bar.read(DISPI_XRES).into(),
+            bar.read(DISPI_YRES).into(),
+            bar.read(DISPI_BPP).into(),
         );
-        if (xres, yres, bpp) != (mode.width_u16(), mode.height_u16(), mode.bpp_u16()) {
+        if took != (mode.width_u16(), mode.height_u16(), mode.bpp_u16()) {
             return Err(EINVAL);
         }
         Ok(())
     }
 
     /// Shows the virtual screen from row `y_offset` on (already checked against the mode).
-    pub(crate) fn pan(&self, y_offset: u16) -> Result {
-        self.write(Index::YOffset, y_offset)
+    pub(crate) fn pan(&self, y_offset: u16) {
+        self.bar.write_reg(DISPI_Y_OFFSET::from(y_offset));
     }
 
     /// Whether the legacy VGA registers exist (std VGA, secondary-vga; not bochs-display).
-    pub(crate) fn has_vga_ports(&self) -> Result<bool> {
+    pub(crate) fn has_vga_ports(&self) -> bool {
         const PROBE: u8 = 0x02;
-        self.bar.try_write8(PROBE, VGA_SEQ_INDEX)?;
-        Ok(self.bar.try_read8(VGA_SEQ_INDEX)? == PROBE)
+        self.bar.write(VGA_SEQ_INDEX, PROBE);
+        self.bar.read::<u8, _>(VGA_SEQ_INDEX) == PROBE
     }
 
     /// Loads the fixed 8 bpp palette: pixel bits `RRRGGGBB` (RGB332).
-    pub(crate) fn load_rgb332_palette(&self) -> Result {
+    pub(crate) fn load_rgb332_palette(&self) {
         let scale = |value: u32, max: u32| (value * 63 / max) as u8;
-        self.bar.try_write8(0, VGA_DAC_WRITE_INDEX)?;
+        self.bar.write(VGA_DAC_WRITE_INDEX, 0u8);
         for pixel in 0..=255u32 {
-            self.bar.try_write8(scale(pixel >> 5, 7), VGA_DAC_DATA)?;
-            self.bar
-                .try_write8(scale((pixel >> 2) & 7, 7), VGA_DAC_DATA)?;
-            self.bar.try_write8(scale(pixel & 3, 3), VGA_DAC_DATA)?;
+            self.bar.write(VGA_DAC_DATA, scale(pixel >> 5, 7));
+            self.bar.write(VGA_DAC_DATA, scale((pixel >> 2) & 7, 7));
+            self.bar.write(VGA_DAC_DATA, scale(pixel & 3, 3));
         }
-        Ok(())
     }
 
     /// Copies the EDID base block from the start of the MMIO BAR (all `0xff`/`0` without one).
@@ -147,14 +168,14 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     }
 
     /// Turns the VGA output on (std VGA and secondary-vga only; bochs-display has no VGA ports).
-    pub(crate) fn unblank_vga(&self) -> Result {
+    pub(crate) fn unblank_vga(&self) {
         // Reading input status 1 makes the next attribute port write an index write.
-        self.bar.try_read8(VGA_INPUT_STATUS_1)?;
-        self.bar.try_write8(VGA_ATTR_PAS, VGA_ATTR_INDEX)
+        let _: u8 = self.bar.read(VGA_INPUT_STATUS_1);
+        self.bar.write(VGA_ATTR_INDEX, VGA_ATTR_PAS);
     }
 
     /// Switches the DISPI mode off, giving the display back to VGA.
-    pub(crate) fn disable(&self) -> Result {
-        self.write(Index::Enable, 0)
+    pub(crate) fn disable(&self) {
+        self.bar.write_reg(DISPI_ENABLE::zeroed());
     }
 }

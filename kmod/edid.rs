@@ -34,3 +34,59 @@ pub(crate) fn preferred_mode(edid: &[u8; EDID_LEN]) -> Option<(u32, u32)> {
     }
     Some((width, height))
 }
+
+#[kernel::prelude::kunit_tests(bochsfb_edid)]
+mod tests {
+    use super::*;
+
+    /// A base block whose first detailed timing is `width` x `height`, with a valid checksum.
+    fn edid_with_timing(width: u16, height: u16) -> [u8; EDID_LEN] {
+        let mut edid = [0u8; EDID_LEN];
+        edid[..8].copy_from_slice(&HEADER);
+        edid[18] = 1; // EDID 1.4
+        edid[19] = 4;
+        // 65.00 MHz, in units of 10 kHz: 6500 = 0x1964, little endian.
+        edid[54] = 0x64;
+        edid[55] = 0x19;
+        // Active pixels: low 8 bits, then the high 4 bits in the upper nibble.
+        edid[56] = width as u8;
+        edid[58] = ((width >> 8) as u8) << 4;
+        edid[59] = height as u8;
+        edid[61] = ((height >> 8) as u8) << 4;
+        let sum = edid.iter().fold(0u8, |s, b| s.wrapping_add(*b));
+        edid[127] = 0u8.wrapping_sub(sum);
+        edid
+    }
+
+    #[test]
+    fn the_first_detailed_timing_is_the_preferred_mode() {
+        assert_eq!(preferred_mode(&edid_with_timing(1024, 768)), Some((1024, 768)));
+        assert_eq!(preferred_mode(&edid_with_timing(1920, 1080)), Some((1920, 1080)));
+        assert_eq!(preferred_mode(&edid_with_timing(4095, 4095)), Some((4095, 4095)));
+    }
+
+    #[test]
+    fn a_block_that_is_not_edid_gives_no_mode() {
+        // No EDID: the BAR reads all ones (or zeros).
+        assert_eq!(preferred_mode(&[0xff; EDID_LEN]), None);
+        assert_eq!(preferred_mode(&[0; EDID_LEN]), None);
+        let mut bad_sum = edid_with_timing(1024, 768);
+        bad_sum[100] ^= 1;
+        assert_eq!(preferred_mode(&bad_sum), None);
+        let mut bad_header = edid_with_timing(1024, 768);
+        bad_header[0] = 1;
+        bad_header[127] = bad_header[127].wrapping_sub(1);
+        assert_eq!(preferred_mode(&bad_header), None);
+    }
+
+    #[test]
+    fn a_display_descriptor_first_gives_no_mode() {
+        let mut edid = edid_with_timing(1024, 768);
+        // Pixel clock 0: a display descriptor (monitor name, ...), not a timing.
+        let clock = u8::wrapping_add(edid[54], edid[55]);
+        edid[54] = 0;
+        edid[55] = 0;
+        edid[127] = edid[127].wrapping_add(clock);
+        assert_eq!(preferred_mode(&edid), None);
+    }
+}

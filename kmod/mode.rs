@@ -229,3 +229,137 @@ impl Rect {
         (self.y..self.y + self.height).map(move |row| (row as usize * stride + x, width))
     }
 }
+
+#[kunit_tests(bochsfb_mode)]
+mod tests {
+    use super::*;
+
+    /// std VGA and secondary-vga.
+    const VGA: Caps = Caps {
+        palette: true,
+        rgb888: true,
+        min_size: 8,
+    };
+    /// bochs-display.
+    const DISPLAY: Caps = Caps {
+        palette: false,
+        rgb888: false,
+        min_size: 64,
+    };
+    const MIB_16: usize = 16 << 20;
+
+    fn rows(width: u32, height: u32, bpp: u32, vheight: u32, caps: Caps) -> Result<u32> {
+        Mode::new(width, height, bpp, vheight, MIB_16, caps).map(|m| m.virtual_height)
+    }
+
+    #[test]
+    fn virtual_height_0_asks_for_every_row_vram_holds() {
+        // 16 MiB / (1024 px * 4 bytes) = 4096 rows.
+        assert_eq!(rows(1024, 768, 32, 0, VGA), Ok(4096));
+        // 16 MiB / (640 * 2) = 13107 rows (13107.2, rounded down).
+        assert_eq!(rows(640, 480, 16, 0, VGA), Ok(13107));
+        // 8x8 at 8 bpp would be 2 Mi rows: the 16-bit register caps it.
+        assert_eq!(rows(8, 8, 8, 0, VGA), Ok(65535));
+    }
+
+    #[test]
+    fn a_virtual_height_must_hold_the_screen_and_fit_in_vram() {
+        assert_eq!(rows(1024, 768, 32, 768, VGA), Ok(768));
+        assert_eq!(rows(1024, 768, 32, 4096, VGA), Ok(4096));
+        assert_eq!(rows(1024, 768, 32, 767, VGA), Err(EINVAL));
+        assert_eq!(rows(1024, 768, 32, 4097, VGA), Err(EINVAL));
+    }
+
+    #[test]
+    fn widths_are_multiples_of_8_within_qemus_limits() {
+        assert_eq!(rows(1020, 768, 32, 768, VGA), Err(EINVAL));
+        assert_eq!(rows(0, 768, 32, 768, VGA), Err(EINVAL));
+        assert_eq!(rows(16008, 8, 8, 8, VGA), Err(EINVAL));
+        assert_eq!(rows(8, 12001, 8, 12001, VGA), Err(EINVAL));
+        assert_eq!(rows(16000, 8, 8, 8, VGA), Ok(8));
+        // Nothing below 8x8 on any card.
+        assert_eq!(rows(8, 7, 32, 7, VGA), Err(EINVAL));
+    }
+
+    #[test]
+    fn each_card_takes_only_the_depths_it_can_show() {
+        for bpp in [8, 16, 24, 32] {
+            assert_eq!(rows(640, 480, bpp, 480, VGA), Ok(480));
+        }
+        assert_eq!(rows(640, 480, 8, 480, DISPLAY), Err(EINVAL));
+        assert_eq!(rows(640, 480, 24, 480, DISPLAY), Err(EINVAL));
+        assert_eq!(rows(640, 480, 16, 480, DISPLAY), Ok(480));
+        assert_eq!(rows(640, 480, 15, 480, VGA), Err(EINVAL));
+        // bochs-display shows nothing below 64x64.
+        assert_eq!(rows(56, 64, 32, 64, DISPLAY), Err(EINVAL));
+        assert_eq!(rows(64, 63, 32, 63, DISPLAY), Err(EINVAL));
+        assert_eq!(rows(64, 64, 32, 64, DISPLAY), Ok(64));
+    }
+
+    #[test]
+    fn sizes_and_pan_limits_follow_the_geometry() -> Result {
+        let mode = Mode::new(640, 480, 16, 960, MIB_16, VGA)?;
+        assert_eq!(mode.stride(), 1280);
+        assert_eq!(mode.fb_size(), 1280 * 960);
+        assert!(mode.can_pan_to(0));
+        assert!(mode.can_pan_to(480));
+        assert!(!mode.can_pan_to(481));
+        assert!(!mode.can_pan_to(u32::MAX));
+        Ok(())
+    }
+
+    #[test]
+    fn damage_rectangles_must_lie_inside_the_virtual_screen() -> Result {
+        let mode = Mode::new(640, 480, 32, 960, MIB_16, VGA)?;
+        let rect = |x: u32, y: u32, w: u32, h: u32| {
+            let mut bytes = [0u8; RECT_ABI_SIZE];
+            for (i, v) in [x, y, w, h].into_iter().enumerate() {
+                put_u32(&mut bytes, i * 4, v);
+            }
+            Rect::from_abi(&bytes, &mode).map(|r| (r.x, r.y, r.width, r.height))
+        };
+        assert_eq!(rect(0, 0, 640, 960), Ok((0, 0, 640, 960)));
+        assert_eq!(rect(639, 959, 1, 1), Ok((639, 959, 1, 1)));
+        assert_eq!(rect(1, 0, 640, 1), Err(EINVAL));
+        assert_eq!(rect(0, 960, 1, 1), Err(EINVAL));
+        // x + width overflows u32: still refused.
+        assert_eq!(rect(u32::MAX, 0, 2, 1), Err(EINVAL));
+        assert_eq!(rect(0, u32::MAX, 1, 2), Err(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn a_rectangle_covers_one_byte_range_per_row() -> Result {
+        let mode = Mode::new(8, 8, 32, 8, MIB_16, VGA)?;
+        let rect = Rect {
+            x: 1,
+            y: 2,
+            width: 3,
+            height: 2,
+        };
+        // Rows are 32 bytes; x = 1 is byte 4; 3 pixels are 12 bytes.
+        let mut ranges = rect.rows(&mode);
+        assert_eq!(ranges.next(), Some((2 * 32 + 4, 12)));
+        assert_eq!(ranges.next(), Some((3 * 32 + 4, 12)));
+        assert_eq!(ranges.next(), None);
+        Ok(())
+    }
+
+    #[test]
+    fn the_mode_struct_is_laid_out_as_the_abi_says() -> Result {
+        let mode = Mode::new(800, 600, 16, 1200, MIB_16, VGA)?;
+        let bytes = mode_abi_bytes(&mode, 600, MIB_16);
+        // struct bochsfb_mode: __u32 width, height, bpp, stride, virtual_height, y_offset;
+        // __u64 fb_size, vram_size (docs/architecture.md).
+        assert_eq!(u32_at(&bytes, 0), 800);
+        assert_eq!(u32_at(&bytes, 4), 600);
+        assert_eq!(u32_at(&bytes, 8), 16);
+        assert_eq!(u32_at(&bytes, 12), 1600);
+        assert_eq!(u32_at(&bytes, 16), 1200);
+        assert_eq!(u32_at(&bytes, 20), 600);
+        assert_eq!(u64_at(&bytes, 24), 1600 * 1200);
+        assert_eq!(u64_at(&bytes, 32), MIB_16 as u64);
+        assert_eq!(mode_request(&bytes), (800, 600, 16, 1200));
+        Ok(())
+    }
+}

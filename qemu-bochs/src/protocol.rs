@@ -159,11 +159,32 @@ pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
     "page dumped because:",
     // A panic in Rust code (`panicked at`, then BUG).
     "panicked at",
+    // RCU stalls ("rcu: INFO: rcu_sched detected stalls on CPUs/tasks"), hung tasks
+    // ("INFO: task insmod:42 blocked for more than 120 seconds"), lockups.
+    "detected stall",
+    "blocked for more than",
+    "soft lockup",
+    "hard LOCKUP",
 ];
 
-/// Whether a serial-log line is part of a kernel report.
+/// Whether a serial-log line is part of a kernel report: one of [`KERNEL_REPORT_PATTERNS`], or
+/// a KUnit case or suite that failed (a KTAP `not ok` line printed by the kernel; `# SKIP` is a
+/// skip, not a failure).
 pub fn is_kernel_report(line: &str) -> bool {
-    KERNEL_REPORT_PATTERNS.iter().any(|p| line.contains(p))
+    KERNEL_REPORT_PATTERNS.iter().any(|p| line.contains(p)) || is_kunit_failure(line)
+}
+
+fn is_kunit_failure(line: &str) -> bool {
+    let Some((_, text)) = line
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+    else {
+        return false;
+    };
+    let text = text.trim_start();
+    text.strip_prefix("not ok ")
+        .and_then(|rest| rest.split_once(' '))
+        .is_some_and(|(number, rest)| number.parse::<u32>().is_ok() && !rest.contains("# SKIP"))
 }
 
 #[cfg(test)]
@@ -310,5 +331,26 @@ mod tests {
         let reports: Vec<_> = log.iter().filter(|l| is_kernel_report(l)).collect();
         assert_eq!(reports.len(), 4);
         assert!(!is_kernel_report("bochsfb: 1024x768 mode set"));
+    }
+
+    #[test]
+    fn spots_stalls_hangs_and_failed_kunit_cases() {
+        for report in [
+            "[   30.1] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:",
+            "[  130.0] INFO: task bochsfb-check:77 blocked for more than 120 seconds.",
+            "[   40.0] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [insmod:61]",
+            "[    1.69]     not ok 1 virtual_height_0_asks_for_every_row_vram_holds",
+            "[    1.70] not ok 3 bochsfb_mode",
+        ] {
+            assert!(is_kernel_report(report), "{report} not recognised");
+        }
+        for normal in [
+            "[    1.69]     ok 1 virtual_height_0_asks_for_every_row_vram_holds",
+            "[    1.69]     not ok 2 needs_vram # SKIP only 4 MiB",
+            "[    1.71] # bochsfb_mode: pass:8 fail:0 skip:0 total:8",
+            "not ok 1 printed by a program, not the kernel",
+        ] {
+            assert!(!is_kernel_report(normal), "{normal}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, ensure, Context, Result};
-use bochsfb_tests::{load_png, run_ok, with_guest};
+use bochsfb_tests::{ktap, load_png, run_ok, with_guest};
 use image::RgbImage;
 
 const RED: [u8; 3] = [255, 0, 0];
@@ -63,7 +63,13 @@ fn check_screendump(path: &PathBuf, expect: &Expect) -> Result<()> {
     );
     let wrong: Vec<String> = image
         .enumerate_pixels()
-        .filter(|(_, y, p)| p.0 != if *y < expect.split { expect.top } else { expect.bottom })
+        .filter(|(_, y, p)| {
+            p.0 != if *y < expect.split {
+                expect.top
+            } else {
+                expect.bottom
+            }
+        })
         .take(3)
         .map(|(x, y, p)| format!("({x},{y}) is {:?}", p.0))
         .collect();
@@ -85,6 +91,57 @@ fn modes_pan_vsync_fbdev_and_sysfs_behave_as_documented() -> Result<()> {
     with_guest(&[], |vm| run_ok(vm, "bochsfb-check modes").map(drop))
 }
 
+/// The driver's KUnit suites (`#[kunit_tests]` in kmod/), which run when the module loads.
+const KUNIT_SUITES: [&str; 4] = [
+    "bochsfb_card",
+    "bochsfb_edid",
+    "bochsfb_fbdev",
+    "bochsfb_mode",
+];
+
+#[test]
+fn the_drivers_kunit_suites_all_pass_when_it_loads() -> Result<()> {
+    with_guest(&[], |vm| {
+        let suites = ktap::suites(&vm.console_lines(), "bochsfb_");
+        let mut names: Vec<&str> = suites.iter().map(|s| s.name.as_str()).collect();
+        names.sort();
+        ensure!(
+            names == KUNIT_SUITES,
+            "KUnit suites run: {names:?}, expected {KUNIT_SUITES:?}"
+        );
+        let failed: Vec<String> = suites
+            .iter()
+            .flat_map(|s| {
+                let cases = s
+                    .cases
+                    .iter()
+                    .filter(|(_, ok)| !ok)
+                    .map(|(c, _)| format!("{}.{c}", s.name));
+                let suite = (!s.passed).then(|| s.name.clone());
+                cases.chain(suite)
+            })
+            .collect();
+        ensure!(
+            failed.is_empty(),
+            "KUnit failures: {failed:?} (serial log {})",
+            vm.serial_log_path().display()
+        );
+        let cases: usize = suites.iter().map(|s| s.cases.len()).sum();
+        ensure!(
+            suites.iter().all(|s| !s.cases.is_empty()),
+            "a suite ran no cases: {suites:?}"
+        );
+        println!("KUnit: {} suites, {cases} cases, all passed", suites.len());
+        Ok(())
+    })
+}
+
+#[test]
+fn the_sysfs_attributes_exist_when_udev_hears_of_the_node_and_its_parent_is_the_card() -> Result<()>
+{
+    with_guest(&[], |vm| run_ok(vm, "bochsfb-check uevent").map(drop))
+}
+
 #[test]
 fn every_mmap_region_and_pixel_format_reaches_the_screen() -> Result<()> {
     with_guest(&[], |vm| {
@@ -96,8 +153,15 @@ fn every_mmap_region_and_pixel_format_reaches_the_screen() -> Result<()> {
             out.screenshots
         );
         for (path, expect) in out.screenshots.iter().zip(EXPECTED) {
-            let stem = path.file_stem().and_then(|s| s.to_str()).context("screendump name")?;
-            ensure!(stem.ends_with(expect.name), "screendump {stem} out of order, expected {}", expect.name);
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .context("screendump name")?;
+            ensure!(
+                stem.ends_with(expect.name),
+                "screendump {stem} out of order, expected {}",
+                expect.name
+            );
             check_screendump(path, expect)?;
         }
         Ok(())
@@ -111,7 +175,14 @@ fn every_mmap_region_and_pixel_format_reaches_the_screen() -> Result<()> {
 fn a_32_bit_process_gets_the_32_bit_fbdev_structs() -> Result<()> {
     with_guest(&[], |vm| {
         let out = run_ok(vm, "compat32 /dev/bochsfb0")?;
-        ensure!(out.output.contains(" 0 failed"), "compat32 reported failures");
-        run_ok(vm, "bochsfb-check set-mode 800 600 16 && compat32 /dev/bochsfb0").map(drop)
+        ensure!(
+            out.output.contains(" 0 failed"),
+            "compat32 reported failures"
+        );
+        run_ok(
+            vm,
+            "bochsfb-check set-mode 800 600 16 && compat32 /dev/bochsfb0",
+        )
+        .map(drop)
     })
 }

@@ -11,13 +11,17 @@ use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
 use std::{path::Path, time::Duration};
 
 pub mod fbset;
+pub mod ktap;
 
 /// Time allowed for one guest command; TCG is slow but these take seconds.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Boots a guest with the driver loaded (`module_params` as `name=value`), runs `body`, and
 /// shuts the guest down, which fails if the kernel log shows any BUG, WARNING, Oops or panic.
-pub fn with_guest(module_params: &[(&str, &str)], body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {
+pub fn with_guest(
+    module_params: &[(&str, &str)],
+    body: impl FnOnce(&Vm) -> Result<()>,
+) -> Result<()> {
     let config = VmConfig {
         module_params: module_params
             .iter()
@@ -52,7 +56,12 @@ pub fn run_logged(vm: &Vm, command: &str) -> Result<RunOutput> {
 pub fn run_ok(vm: &Vm, command: &str) -> Result<RunOutput> {
     let out = vm.run(command, COMMAND_TIMEOUT)?;
     println!("$ {command}\n{}", out.output);
-    ensure!(out.status == 0, "`{command}` exited with {}:\n{}", out.status, out.output);
+    ensure!(
+        out.status == 0,
+        "`{command}` exited with {}:\n{}",
+        out.status,
+        out.output
+    );
     Ok(out)
 }
 
@@ -116,7 +125,9 @@ mod tests {
         let mut changed = card();
         let old = *changed.get_pixel(10, 20);
         changed.put_pixel(10, 20, Rgb([old[0] ^ 1, old[1], old[2]]));
-        let err = assert_same_pixels(&changed, &card()).unwrap_err().to_string();
+        let err = assert_same_pixels(&changed, &card())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1 of 3072 pixels differ"), "{err}");
         assert!(err.contains("(10,20)"), "{err}");
     }

@@ -19,7 +19,11 @@ struct GraphicsConsole(Option<File>);
 impl GraphicsConsole {
     fn enter() -> GraphicsConsole {
         // No virtual terminal (or no permission): nothing draws over us then.
-        let tty = OpenOptions::new().read(true).write(true).open("/dev/tty0").ok();
+        let tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty0")
+            .ok();
         let tty = tty.filter(|tty| sys::kd_set_mode(tty, KD_GRAPHICS).is_ok());
         GraphicsConsole(tty)
     }
@@ -87,7 +91,8 @@ impl FbdevBackend {
         let info = failed(Syscall::FbGetInfo, path);
         let mut var = sys::fb_get_var(&file).map_err(info)?;
         if let Some(wanted) = mode {
-            if (wanted.width, wanted.height, wanted.bpp) != (var.xres, var.yres, var.bits_per_pixel) {
+            if (wanted.width, wanted.height, wanted.bpp) != (var.xres, var.yres, var.bits_per_pixel)
+            {
                 let ask = FbVarScreeninfo {
                     xres: wanted.width,
                     yres: wanted.height,
@@ -112,7 +117,12 @@ impl FbdevBackend {
         Ok(backend)
     }
 
-    fn with_file(file: File, path: &Path, mut var: FbVarScreeninfo, double_buffer: bool) -> Result<Self, Error> {
+    fn with_file(
+        file: File,
+        path: &Path,
+        mut var: FbVarScreeninfo,
+        double_buffer: bool,
+    ) -> Result<Self, Error> {
         let fix = sys::fb_get_fix(&file).map_err(failed(Syscall::FbGetInfo, path))?;
         let format = format_of(&var).ok_or_else(|| Error::Unsupported {
             backend: "fbdev",
@@ -123,20 +133,40 @@ impl FbdevBackend {
         })?;
         // Show the first frame, whatever a previous program panned to.
         if var.yoffset != 0 || var.xoffset != 0 {
-            let home = FbVarScreeninfo { xoffset: 0, yoffset: 0, ..var };
+            let home = FbVarScreeninfo {
+                xoffset: 0,
+                yoffset: 0,
+                ..var
+            };
             if sys::fb_pan(&file, &home).is_ok() {
                 var = home;
             }
         }
-        let mode = Mode { width: var.xres, height: var.yres, bpp: format.bpp(), stride: fix.line_length };
+        let mode = Mode {
+            width: var.xres,
+            height: var.yres,
+            bpp: format.bpp(),
+            stride: fix.line_length,
+        };
         let frame_len = mode.frame_len();
         mode.validate(fix.smem_len as usize)?;
 
-        let mut can_flip = double_buffer && fix.ypanstep != 0 && fix.smem_len as usize >= 2 * frame_len;
+        let mut can_flip =
+            double_buffer && fix.ypanstep != 0 && fix.smem_len as usize >= 2 * frame_len;
         if can_flip && var.yres_virtual < 2 * var.yres {
-            let ask = FbVarScreeninfo { yres_virtual: 2 * var.yres, yoffset: 0, activate: FB_ACTIVATE_NOW, ..var };
+            let ask = FbVarScreeninfo {
+                yres_virtual: 2 * var.yres,
+                yoffset: 0,
+                activate: FB_ACTIVATE_NOW,
+                ..var
+            };
             match sys::fb_put_var(&file, &ask) {
-                Ok(set) if set.yres_virtual >= 2 * set.yres && (set.xres, set.yres) == (var.xres, var.yres) => var = set,
+                Ok(set)
+                    if set.yres_virtual >= 2 * set.yres
+                        && (set.xres, set.yres) == (var.xres, var.yres) =>
+                {
+                    var = set
+                }
                 _ => can_flip = false,
             }
         }
@@ -150,7 +180,13 @@ impl FbdevBackend {
         } else {
             Scanout::direct(map(frame_len)?, mode)
         };
-        Ok(FbdevBackend { file, path: path.to_owned(), var, scanout, _console: GraphicsConsole(None) })
+        Ok(FbdevBackend {
+            file,
+            path: path.to_owned(),
+            var,
+            scanout,
+            _console: GraphicsConsole(None),
+        })
     }
 }
 

@@ -13,6 +13,7 @@ mod roundtrip;
 mod security;
 mod sharedpos;
 mod stress;
+mod uevent;
 mod unbind;
 
 use std::path::{Path, PathBuf};
@@ -69,6 +70,8 @@ enum Command {
     Lifetime(Target),
     /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
     Security(Target),
+    /// A node's sysfs attributes exist when its `add` uevent arrives; its parent is the card.
+    Uevent,
     /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
     SetMode {
         #[command(flatten)]
@@ -193,7 +196,11 @@ fn main() -> ExitCode {
             maprace::run(&args.target.device, &options, &mut report);
             return report.finish();
         }
-        Command::Sharedpos { target, readers, rounds } => {
+        Command::Sharedpos {
+            target,
+            readers,
+            rounds,
+        } => {
             sharedpos::run(&target.device, *readers, *rounds, &mut report);
             return report.finish();
         }
@@ -203,6 +210,10 @@ fn main() -> ExitCode {
         }
         Command::Security(target) => {
             security::run(&target.device, &mut report);
+            return report.finish();
+        }
+        Command::Uevent => {
+            uevent::run(&mut report);
             return report.finish();
         }
     };
@@ -222,7 +233,8 @@ fn main() -> ExitCode {
                 | Command::Lifetime(_)
                 | Command::Maprace(_)
                 | Command::Sharedpos { .. }
-                | Command::Security(_) => {
+                | Command::Security(_)
+                | Command::Uevent => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
