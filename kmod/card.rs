@@ -413,7 +413,10 @@ mod tests {
         assert_eq!(Region::of(4096), Ok((Region::WriteCombined, 4096)));
         assert_eq!(Region::of(1 << 32), Ok((Region::OnDemand, 0)));
         assert_eq!(Region::of((2 << 32) | 8192), Ok((Region::Shadow, 8192)));
-        assert_eq!(Region::of((3 << 32) | 0xffff_f000), Ok((Region::Uncached, 0xffff_f000)));
+        assert_eq!(
+            Region::of((3 << 32) | 0xffff_f000),
+            Ok((Region::Uncached, 0xffff_f000))
+        );
         assert_eq!(Region::of(4 << 32), Err(EINVAL));
         assert_eq!(Region::of(u64::MAX), Err(EINVAL));
         for region in Region::ALL {

@@ -17,6 +17,7 @@ use crate::{
     mode::{self, Rect},
     vram,
 };
+use core::mem::size_of;
 use kernel::{
     fs::{DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
@@ -28,7 +29,6 @@ use kernel::{
     uaccess::{UserPtr, UserSlice},
     video::fb::fb_var_screeninfo,
 };
-use core::mem::size_of;
 
 /// Bounce-buffer size for `read`/`write`: one page, so the buffer is an order-0 allocation
 /// (never `ENOMEM` from fragmentation) and each revocation guard covers one page-sized copy.

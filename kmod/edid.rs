@@ -60,9 +60,18 @@ mod tests {
 
     #[test]
     fn the_first_detailed_timing_is_the_preferred_mode() {
-        assert_eq!(preferred_mode(&edid_with_timing(1024, 768)), Some((1024, 768)));
-        assert_eq!(preferred_mode(&edid_with_timing(1920, 1080)), Some((1920, 1080)));
-        assert_eq!(preferred_mode(&edid_with_timing(4095, 4095)), Some((4095, 4095)));
+        assert_eq!(
+            preferred_mode(&edid_with_timing(1024, 768)),
+            Some((1024, 768))
+        );
+        assert_eq!(
+            preferred_mode(&edid_with_timing(1920, 1080)),
+            Some((1920, 1080))
+        );
+        assert_eq!(
+            preferred_mode(&edid_with_timing(4095, 4095)),
+            Some((4095, 4095))
+        );
     }
 
     #[test]

@@ -198,7 +198,7 @@ mod tests {
         assert_eq!(u32_at(&var, 12), 1200); // yres_virtual
         assert_eq!(u32_at(&var, 20), 600); // yoffset
         assert_eq!(u32_at(&var, 24), 16); // bits_per_pixel
-        // RGB565: red 11/5, green 5/6, blue 0/5 (offset, length).
+                                          // RGB565: red 11/5, green 5/6, blue 0/5 (offset, length).
         let fields: [u32; 6] = [32, 36, 44, 48, 56, 60].map(|at| u32_at(&var, at));
         assert_eq!(fields, [11, 5, 5, 6, 0, 5]);
         // 32 bpp is XRGB8888, 8 bpp RGB332.
@@ -216,8 +216,14 @@ mod tests {
         let var = var_screeninfo(&mode(1024, 768, 32, 768)?, 0);
         let var = var.as_bytes();
         let pixclock_ps = u64::from(u32_at(&var, 100));
-        let htotal: u64 = [0, 104, 108, 120].iter().map(|&at| u64::from(u32_at(&var, at))).sum::<u64>();
-        let vtotal: u64 = [4, 112, 116, 124].iter().map(|&at| u64::from(u32_at(&var, at))).sum::<u64>();
+        let htotal: u64 = [0, 104, 108, 120]
+            .iter()
+            .map(|&at| u64::from(u32_at(&var, at)))
+            .sum::<u64>();
+        let vtotal: u64 = [4, 112, 116, 124]
+            .iter()
+            .map(|&at| u64::from(u32_at(&var, at)))
+            .sum::<u64>();
         // Frame time in picoseconds, within rounding of 1/60 s.
         let frame_ps = pixclock_ps * htotal * vtotal;
         assert!(frame_ps <= 16_666_666_667 && frame_ps > 16_600_000_000);
@@ -227,10 +233,19 @@ mod tests {
     #[test]
     fn a_var_request_is_read_as_fbdev_drivers_round_it() -> Result {
         let mut var = [0u8; 160];
-        for (at, value) in [(0, 640), (4, 480), (12, 100), (16, 8), (20, 2), (24, 16), (84, 2)] {
+        for (at, value) in [
+            (0, 640),
+            (4, 480),
+            (12, 100),
+            (16, 8),
+            (20, 2),
+            (24, 16),
+            (84, 2),
+        ] {
             put_u32(&mut var, at, value);
         }
-        let parse = |bytes: &[u8]| fb_var_screeninfo::from_bytes_copy(bytes).map(|v| VarRequest::parse(&v));
+        let parse =
+            |bytes: &[u8]| fb_var_screeninfo::from_bytes_copy(bytes).map(|v| VarRequest::parse(&v));
         let request = parse(&var).ok_or(EINVAL)?;
         assert_eq!((request.width, request.height, request.bpp), (640, 480, 16));
         // yres_virtual below yres: as many rows as VRAM holds.

@@ -67,12 +67,7 @@ fn flush_shadow(file: &File, damage: &[Rect]) -> io::Result<u64> {
     for chunk in damage.chunks(BOCHSFB_MAX_DAMAGE_RECTS as usize) {
         let rects: Vec<BochsfbRect> = chunk
             .iter()
-            .map(|r| BochsfbRect {
-                x: r.x,
-                y: r.y,
-                width: r.w,
-                height: r.h,
-            })
+            .map(|r| BochsfbRect { x: r.x, y: r.y, width: r.w, height: r.h })
             .collect();
         let mut request = BochsfbDamage {
             rects: rects.as_ptr() as u64,

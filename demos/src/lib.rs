@@ -25,15 +25,7 @@ use bochsfb_renderer::{Error, Surface};
 pub use console::Clock;
 
 /// Every demo's name, in the order the gallery shows them.
-pub const DEMOS: [&str; 7] = [
-    "testcard",
-    "plasma",
-    "mandelbrot",
-    "sprites",
-    "starfield",
-    "console",
-    "slideshow",
-];
+pub const DEMOS: [&str; 7] = ["testcard", "plasma", "mandelbrot", "sprites", "starfield", "console", "slideshow"];
 
 /// A demo: draws frame after frame onto a surface.
 pub trait Demo {
@@ -93,13 +85,7 @@ pub fn render(name: &str, mode: Mode, last: u64) -> Result<MemoryBackend, Error>
         backend: "memory",
         reason: format!("no demo called {name}"),
     })?;
-    run(
-        demo.as_mut(),
-        &mut memory,
-        Some(last + 1),
-        &mut Pacer::new(None),
-        |_| {},
-    )?;
+    run(demo.as_mut(), &mut memory, Some(last + 1), &mut Pacer::new(None), |_| {})?;
     Ok(memory)
 }
 

@@ -14,9 +14,7 @@ const FRAME: u64 = 35;
 const MODE: Mode = Mode::xrgb8888(160, 120);
 
 fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}-{FRAME}.png"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}-{FRAME}.png"))
 }
 
 #[test]
@@ -33,18 +31,11 @@ fn every_demo_matches_its_reference_image() {
         let expected = image::open(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 writes it)", path.display()))
             .to_rgb8();
-        let differing = actual
-            .pixels()
-            .zip(expected.pixels())
-            .filter(|(a, e)| a != e)
-            .count();
+        let differing = actual.pixels().zip(expected.pixels()).filter(|(a, e)| a != e).count();
         if actual.dimensions() != expected.dimensions() || differing > 0 {
             let out = std::env::temp_dir().join(format!("{name}-{FRAME}-actual.png"));
             actual.save(&out).unwrap();
-            failures.push(format!(
-                "{name}: {differing} pixels differ (actual frame in {})",
-                out.display()
-            ));
+            failures.push(format!("{name}: {differing} pixels differ (actual frame in {})", out.display()));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -85,18 +85,13 @@ fn build_compat32(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathBuf
             eprintln!("==> guest programs: gcc -m32 -static {}", p.source);
             let out = out_dir.join(p.binary);
             let status = Command::new("gcc")
-                .args([
-                    "-m32", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o",
-                ])
+                .args(["-m32", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
                 .arg(&out)
                 .arg(repo.join(p.source))
                 .status()
                 .context("cannot run gcc")?;
             if !status.success() {
-                bail!(
-                    "gcc -m32 {} failed ({status}); is gcc-multilib installed?",
-                    p.source
-                );
+                bail!("gcc -m32 {} failed ({status}); is gcc-multilib installed?", p.source);
             }
             Ok((p.binary.to_string(), out))
         })

@@ -189,18 +189,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let command = if name == "testcard" {
                 format!("testcard --backend {backend} --screendump testcard")
             } else {
-                format!(
-                    "bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}"
-                )
+                format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
             };
-            demo(
-                &vm,
-                &name,
-                &command,
-                headless,
-                window,
-                Duration::from_secs(seconds),
-            )?;
+            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Run {
@@ -237,25 +228,11 @@ fn host_demo(name: &str, frames: u64) -> Result<ExitCode> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(paths::repo_root())
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "bochsfb-demos",
-            "--features",
-            "window",
-            "--bin",
-            "bochsfb-demo",
-            "--",
-        ])
+        .args(["run", "--release", "-p", "bochsfb-demos", "--features", "window", "--bin", "bochsfb-demo", "--"])
         .args([name, "--backend", "window", "--frames", &frames.to_string()])
         .status()
         .context("cannot run cargo")?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn demo(

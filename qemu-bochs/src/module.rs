@@ -34,10 +34,7 @@ pub fn build(
     };
     run_logged(
         "module: make M=kmod modules",
-        kernel
-            .make()
-            .arg(format!("M={}", dir.display()))
-            .arg("modules"),
+        kernel.make().arg(format!("M={}", dir.display())).arg("modules"),
         log_path,
         80,
     )?;
@@ -54,11 +51,7 @@ fn copy_sources(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
         if !(name == "Kbuild" || name == "Makefile" || name.ends_with(".rs")) || !path.is_file() {
             continue;
         }
@@ -88,13 +81,7 @@ mod tests {
         sources.sort();
         assert!(!sources.is_empty(), "no .rs files in {}", kmod.display());
         let out = Command::new("rustfmt")
-            .args([
-                "--edition",
-                "2021",
-                "--config",
-                "newline_style=Unix",
-                "--check",
-            ])
+            .args(["--edition", "2021", "--config", "newline_style=Unix", "--check"])
             .args(&sources)
             .output()
             .expect("rustfmt is part of the toolchain (rustup component add rustfmt)");

@@ -289,9 +289,7 @@ impl Vm {
     /// Runs a QMP command (e.g. `device_del` for hot-unplug) and returns its result.
     pub fn qmp(&self, command: &str, arguments: serde_json::Value) -> Result<serde_json::Value> {
         let mut qmp = self.qmp.lock().unwrap();
-        qmp.as_mut()
-            .context("no QMP connection")?
-            .execute(command, arguments)
+        qmp.as_mut().context("no QMP connection")?.execute(command, arguments)
     }
 
     /// Serial-log lines that report kernel bugs, warnings or crashes.
@@ -669,10 +667,7 @@ mod tests {
             edid_mode: Some((800, 600)),
             ..VmConfig::default()
         };
-        assert_eq!(
-            card_device(&config),
-            "bochs-display,vgamem=16M,xres=800,yres=600"
-        );
+        assert_eq!(card_device(&config), "bochs-display,vgamem=16M,xres=800,yres=600");
         let config = VmConfig {
             edid_mode: None,
             ..VmConfig::default()

@@ -89,10 +89,7 @@ fn a_kernel_warning_in_the_log_fails_shutdown() -> Result<()> {
     let artifacts = Artifacts::from_manifest_env()?;
     let vm = Vm::boot(&artifacts, &VmConfig::default())?;
     // A line written to /dev/kmsg is printed on the console like any kernel message.
-    let out = vm.run(
-        "echo 'WARNING: CPU: 0 PID: 1 at fake.c:1 injected' > /dev/kmsg",
-        TIMEOUT,
-    )?;
+    let out = vm.run("echo 'WARNING: CPU: 0 PID: 1 at fake.c:1 injected' > /dev/kmsg", TIMEOUT)?;
     ensure!(out.status == 0, "{out:?}");
     // First lines of the debug kernel's reports (KASAN, lockdep, atomic sleep, UBSAN, Rust).
     let injected = [

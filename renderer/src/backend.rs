@@ -186,18 +186,10 @@ pub fn open(kind: Kind, options: &Options) -> Result<Box<dyn Backend>, Error> {
         .clone()
         .unwrap_or_else(|| kind.default_device().into());
     Ok(match kind {
-        Kind::Mmap => Box::new(MmapBackend::open_with(
-            &device,
-            options.mode,
-            !options.single_buffer,
-        )?),
+        Kind::Mmap => Box::new(MmapBackend::open_with(&device, options.mode, !options.single_buffer)?),
         Kind::Write => Box::new(WriteBackend::open_with(&device, options.mode)?),
         Kind::Shadow => Box::new(ShadowBackend::open_with(&device, options.mode)?),
-        Kind::Fbdev => Box::new(FbdevBackend::open_with(
-            &device,
-            options.mode,
-            !options.single_buffer,
-        )?),
+        Kind::Fbdev => Box::new(FbdevBackend::open_with(&device, options.mode, !options.single_buffer)?),
         #[cfg(feature = "drm")]
         Kind::Drm => Box::new(DrmBackend::open_with(&device, options.mode)?),
         #[cfg(feature = "window")]

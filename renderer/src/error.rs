@@ -128,32 +128,13 @@ impl Error {
     /// middle of drawing (a failed `write`) are not.
     pub fn can_fall_back(&self) -> bool {
         match self {
-            Error::Unsupported { .. }
-            | Error::UnsupportedBpp { .. }
-            | Error::ModeNotAvailable { .. } => true,
-            Error::Syscall {
-                syscall, source, ..
-            } => {
-                matches!(
-                    syscall,
-                    Syscall::Open
-                        | Syscall::GetMode
-                        | Syscall::Mmap
-                        | Syscall::SetMode
-                        | Syscall::FbGetInfo
-                        | Syscall::Drm(_)
-                ) || matches!(
-                    source.raw_os_error(),
-                    Some(
-                        libc::ENOTTY
-                            | libc::ENOENT
-                            | libc::ENODEV
-                            | libc::ENXIO
-                            | libc::EACCES
-                            | libc::EPERM
-                            | libc::EBUSY
+            Error::Unsupported { .. } | Error::UnsupportedBpp { .. } | Error::ModeNotAvailable { .. } => true,
+            Error::Syscall { syscall, source, .. } => {
+                matches!(syscall, Syscall::Open | Syscall::GetMode | Syscall::Mmap | Syscall::SetMode | Syscall::FbGetInfo | Syscall::Drm(_))
+                    || matches!(
+                        source.raw_os_error(),
+                        Some(libc::ENOTTY | libc::ENOENT | libc::ENODEV | libc::ENXIO | libc::EACCES | libc::EPERM | libc::EBUSY)
                     )
-                )
             }
             _ => false,
         }

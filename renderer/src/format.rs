@@ -69,17 +69,11 @@ impl PixelFormat {
     #[inline]
     pub fn decode(self, bytes: &[u8]) -> Rgb888 {
         match self {
-            PixelFormat::Xrgb8888 | PixelFormat::Rgb888 => {
-                Rgb888::new(bytes[2], bytes[1], bytes[0])
-            }
+            PixelFormat::Xrgb8888 | PixelFormat::Rgb888 => Rgb888::new(bytes[2], bytes[1], bytes[0]),
             PixelFormat::Rgb565 => {
                 let v = u16::from_le_bytes([bytes[0], bytes[1]]);
                 let (r, g, b) = ((v >> 11) as u8, ((v >> 5) & 0x3f) as u8, (v & 0x1f) as u8);
-                Rgb888::new(
-                    (r << 3) | (r >> 2),
-                    (g << 2) | (g >> 4),
-                    (b << 3) | (b >> 2),
-                )
+                Rgb888::new((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))
             }
             PixelFormat::Rgb332 => {
                 let v = bytes[0];
@@ -158,10 +152,7 @@ mod tests {
         assert_eq!(PixelFormat::Rgb888.encode(c)[..3], [0x56, 0x34, 0x12]);
         // r 0x12>>3 = 2, g 0x34>>2 = 13, b 0x56>>3 = 10: 0b00010_001101_01010 = 0x11aa
         assert_eq!(PixelFormat::Rgb565.encode(c)[..2], [0xaa, 0x11]);
-        assert_eq!(
-            PixelFormat::Rgb332.encode(Rgb888::new(0xff, 0, 0x40))[0],
-            0xe1
-        );
+        assert_eq!(PixelFormat::Rgb332.encode(Rgb888::new(0xff, 0, 0x40))[0], 0xe1);
     }
 
     #[test]
@@ -170,10 +161,7 @@ mod tests {
         assert_eq!(PixelFormat::Rgb565.quantize(white), white);
         assert_eq!(PixelFormat::Rgb332.quantize(white), white);
         // QEMU shows 565 green 0b100000 as 0x80 | 0x02 (seen in a screendump).
-        assert_eq!(
-            PixelFormat::Rgb565.quantize(Rgb888::new(0, 0x80, 0)),
-            Rgb888::new(0, 130, 0)
-        );
+        assert_eq!(PixelFormat::Rgb565.quantize(Rgb888::new(0, 0x80, 0)), Rgb888::new(0, 130, 0));
         for format in ALL {
             for c in [Rgb888::new(0, 0, 0), Rgb888::new(200, 100, 50), white] {
                 let q = format.quantize(c);

@@ -30,7 +30,5 @@ pub use surface::{fit, BlitSource, Surface};
 
 /// Decodes a PNG or JPEG (whatever `image` was built with) from memory into RGBA.
 pub fn decode_image(bytes: &[u8]) -> Result<image::RgbaImage, Error> {
-    Ok(image::load_from_memory(bytes)
-        .map_err(Error::Image)?
-        .to_rgba8())
+    Ok(image::load_from_memory(bytes).map_err(Error::Image)?.to_rgba8())
 }

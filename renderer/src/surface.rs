@@ -55,11 +55,7 @@ fn skip<I: Iterator>(iter: &mut I, n: usize) {
 fn blend(src: Rgb888, dst: Rgb888, alpha: u8) -> Rgb888 {
     let (a, b) = (u32::from(alpha), 255 - u32::from(alpha));
     let mix = |s: u8, d: u8| ((u32::from(s) * a + u32::from(d) * b + 127) / 255) as u8;
-    Rgb888::new(
-        mix(src.r(), dst.r()),
-        mix(src.g(), dst.g()),
-        mix(src.b(), dst.b()),
-    )
+    Rgb888::new(mix(src.r(), dst.r()), mix(src.g(), dst.g()), mix(src.b(), dst.b()))
 }
 
 /// An image the surface can blit: RGB (opaque) or RGBA (alpha-blended).
@@ -122,21 +118,13 @@ impl<'a> Surface<'a> {
     }
 
     /// A surface that records what each drawing call changes in `damage`.
-    pub fn with_damage(
-        buf: &'a mut [u8],
-        mode: Mode,
-        damage: &'a mut Damage,
-    ) -> Result<Self, Error> {
+    pub fn with_damage(buf: &'a mut [u8], mode: Mode, damage: &'a mut Damage) -> Result<Self, Error> {
         mode.validate(buf.len())?;
         Ok(Surface::new_validated(buf, mode, Some(damage)))
     }
 
     /// For backends whose buffer was checked with [`Mode::validate`] already.
-    pub(crate) fn new_validated(
-        buf: &'a mut [u8],
-        mode: Mode,
-        damage: Option<&'a mut Damage>,
-    ) -> Self {
+    pub(crate) fn new_validated(buf: &'a mut [u8], mode: Mode, damage: Option<&'a mut Damage>) -> Self {
         debug_assert!(mode.validate(buf.len()).is_ok());
         let format = mode.format().expect("validated mode has a format");
         Surface {
@@ -173,12 +161,7 @@ impl<'a> Surface<'a> {
     /// Records a change of `area`, which is already clipped to the screen.
     fn damaged(&mut self, top_left: Point, size: Size) {
         if let Some(damage) = self.damage.as_deref_mut() {
-            damage.add(Rect::new(
-                top_left.x as u32,
-                top_left.y as u32,
-                size.width,
-                size.height,
-            ));
+            damage.add(Rect::new(top_left.x as u32, top_left.y as u32, size.width, size.height));
         }
     }
 
@@ -190,12 +173,8 @@ impl<'a> Surface<'a> {
 
     /// Byte offset of a visible pixel.
     fn offset(&self, point: Point) -> Option<usize> {
-        let x = u32::try_from(point.x)
-            .ok()
-            .filter(|&x| x < self.mode.width)?;
-        let y = u32::try_from(point.y)
-            .ok()
-            .filter(|&y| y < self.mode.height)?;
+        let x = u32::try_from(point.x).ok().filter(|&x| x < self.mode.width)?;
+        let y = u32::try_from(point.y).ok().filter(|&y| y < self.mode.height)?;
         Some(self.mode.stride as usize * y as usize + x as usize * self.format.bytes_per_pixel())
     }
 
@@ -275,10 +254,7 @@ impl<'a> Surface<'a> {
             let sy = src.y + if unscaled { dy } else { dy * sh / dh } as u32;
             let run = self.run(top_left.x, y, size.width);
             if !S::OPAQUE {
-                for (c, px) in colors
-                    .iter_mut()
-                    .zip(self.buf[run.clone()].chunks_exact(bpp))
-                {
+                for (c, px) in colors.iter_mut().zip(self.buf[run.clone()].chunks_exact(bpp)) {
                     *c = self.format.decode(px);
                 }
             }
@@ -315,10 +291,7 @@ impl DrawTarget for Surface<'_> {
         I: IntoIterator<Item = Pixel<Self::Color>>,
     {
         let bpp = self.format.bytes_per_pixel();
-        let (mut min, mut max) = (
-            Point::new(i32::MAX, i32::MAX),
-            Point::new(i32::MIN, i32::MIN),
-        );
+        let (mut min, mut max) = (Point::new(i32::MAX, i32::MAX), Point::new(i32::MIN, i32::MIN));
         for Pixel(point, color) in pixels {
             if let Some(at) = self.offset(point) {
                 self.buf[at..at + bpp].copy_from_slice(&self.format.encode(color)[..bpp]);
@@ -348,10 +321,7 @@ impl DrawTarget for Surface<'_> {
         let skip_left = distance(area.top_left.x, top_left.x);
         let skip_right = area_width - skip_left - size.width as usize;
         let mut colors = colors.into_iter();
-        skip(
-            &mut colors,
-            distance(area.top_left.y, top_left.y) * area_width,
-        );
+        skip(&mut colors, distance(area.top_left.y, top_left.y) * area_width);
         let mut scratch = std::mem::take(&mut self.scratch);
         for y in top_left.y..top_left.y + size.height as i32 {
             skip(&mut colors, skip_left);
@@ -571,22 +541,12 @@ mod tests {
 
     #[test]
     fn every_format_fills_clips_and_reads_back() {
-        for format in [
-            PixelFormat::Xrgb8888,
-            PixelFormat::Rgb888,
-            PixelFormat::Rgb565,
-            PixelFormat::Rgb332,
-        ] {
-            let mode = Mode {
-                stride: 8 * format.bytes_per_pixel() as u32 + 5,
-                ..Mode::packed(8, 6, format)
-            };
+        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
+            let mode = Mode { stride: 8 * format.bytes_per_pixel() as u32 + 5, ..Mode::packed(8, 6, format) };
             let mut buf = vec![UNTOUCHED; mode.frame_len()];
             let mut surface = Surface::new(&mut buf, mode).unwrap();
             let color = Rgb888::new(200, 100, 50);
-            surface
-                .fill_solid(&Rectangle::new(Point::new(-2, 4), Size::new(4, 9)), color)
-                .unwrap();
+            surface.fill_solid(&Rectangle::new(Point::new(-2, 4), Size::new(4, 9)), color).unwrap();
             for y in 0..6 {
                 for x in 0..8 {
                     let expected = (x < 2 && y >= 4).then(|| format.quantize(color));
@@ -600,12 +560,8 @@ mod tests {
             }
             // Row padding is never written.
             for y in 0..6 {
-                let pad = &buf[y * mode.stride as usize + 8 * format.bytes_per_pixel()
-                    ..(y + 1) * mode.stride as usize];
-                assert!(
-                    pad.iter().all(|&b| b == UNTOUCHED),
-                    "{format} row {y} padding"
-                );
+                let pad = &buf[y * mode.stride as usize + 8 * format.bytes_per_pixel()..(y + 1) * mode.stride as usize];
+                assert!(pad.iter().all(|&b| b == UNTOUCHED), "{format} row {y} padding");
             }
         }
     }
@@ -615,20 +571,9 @@ mod tests {
         let mut buf = frame();
         let mut damage = Damage::new();
         let mut surface = Surface::with_damage(&mut buf, MODE, &mut damage).unwrap();
-        surface
-            .fill_solid(&Rectangle::new(Point::new(-2, -1), Size::new(5, 3)), RED)
-            .unwrap();
-        surface
-            .draw_iter([
-                Pixel(Point::new(7, 5), RED),
-                Pixel(Point::new(6, 4), RED),
-                Pixel(Point::new(50, 50), RED),
-            ])
-            .unwrap();
-        assert_eq!(
-            damage.rects(),
-            &[Rect::new(0, 0, 3, 2), Rect::new(6, 4, 2, 2)]
-        );
+        surface.fill_solid(&Rectangle::new(Point::new(-2, -1), Size::new(5, 3)), RED).unwrap();
+        surface.draw_iter([Pixel(Point::new(7, 5), RED), Pixel(Point::new(6, 4), RED), Pixel(Point::new(50, 50), RED)]).unwrap();
+        assert_eq!(damage.rects(), &[Rect::new(0, 0, 3, 2), Rect::new(6, 4, 2, 2)]);
     }
 
     #[test]
@@ -642,63 +587,36 @@ mod tests {
         assert_eq!(surface.pixel(Point::new(6, 5)), Some(Rgb888::new(0, 0, 7)));
         assert_eq!(surface.pixel(Point::new(7, 5)), Some(Rgb888::new(10, 0, 7)));
         // RGBA: opaque, transparent and half-transparent pixels.
-        let rgba =
-            RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
+        let rgba = RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
         surface.blit(&rgba, Point::new(-1, 0));
-        assert_eq!(
-            surface.pixel(Point::new(0, 0)),
-            Some(Rgb888::new(0, 0, 200))
-        );
-        assert_eq!(
-            surface.pixel(Point::new(1, 0)),
-            Some(Rgb888::new(128, 0, 100))
-        );
+        assert_eq!(surface.pixel(Point::new(0, 0)), Some(Rgb888::new(0, 0, 200)));
+        assert_eq!(surface.pixel(Point::new(1, 0)), Some(Rgb888::new(128, 0, 100)));
         // Scaled 2x by nearest neighbour.
-        let dot = RgbImage::from_fn(2, 2, |x, y| {
-            image::Rgb([(x * 100) as u8, (y * 100) as u8, 1])
-        });
+        let dot = RgbImage::from_fn(2, 2, |x, y| image::Rgb([(x * 100) as u8, (y * 100) as u8, 1]));
         surface.blit_scaled(&dot, &Rectangle::new(Point::new(2, 2), Size::new(4, 4)));
         assert_eq!(surface.pixel(Point::new(3, 3)), Some(Rgb888::new(0, 0, 1)));
-        assert_eq!(
-            surface.pixel(Point::new(4, 3)),
-            Some(Rgb888::new(100, 0, 1))
-        );
-        assert_eq!(
-            surface.pixel(Point::new(5, 5)),
-            Some(Rgb888::new(100, 100, 1))
-        );
+        assert_eq!(surface.pixel(Point::new(4, 3)), Some(Rgb888::new(100, 0, 1)));
+        assert_eq!(surface.pixel(Point::new(5, 5)), Some(Rgb888::new(100, 100, 1)));
     }
 
     #[test]
     fn fit_keeps_the_aspect_ratio_and_centres() {
         let area = Rectangle::new(Point::new(10, 0), Size::new(400, 300));
-        assert_eq!(
-            fit((800, 400), &area),
-            Rectangle::new(Point::new(10, 50), Size::new(400, 200))
-        );
-        assert_eq!(
-            fit((100, 300), &area),
-            Rectangle::new(Point::new(160, 0), Size::new(100, 300))
-        );
+        assert_eq!(fit((800, 400), &area), Rectangle::new(Point::new(10, 50), Size::new(400, 200)));
+        assert_eq!(fit((100, 300), &area), Rectangle::new(Point::new(160, 0), Size::new(100, 300)));
     }
 
     #[test]
     fn paint_fills_rows_in_order() {
         let mut buf = frame();
         let mut surface = Surface::new(&mut buf, MODE).unwrap();
-        surface.paint(
-            &Rectangle::new(Point::new(6, -1), Size::new(4, 3)),
-            |at, row| {
-                for (i, c) in row.iter_mut().enumerate() {
-                    *c = Rgb888::new(at.x as u8 + i as u8, at.y as u8, 9);
-                }
-            },
-        );
+        surface.paint(&Rectangle::new(Point::new(6, -1), Size::new(4, 3)), |at, row| {
+            for (i, c) in row.iter_mut().enumerate() {
+                *c = Rgb888::new(at.x as u8 + i as u8, at.y as u8, 9);
+            }
+        });
         assert_eq!(surface.pixel(Point::new(7, 1)), Some(Rgb888::new(7, 1, 9)));
         assert_eq!(surface.pixel(Point::new(6, 0)), Some(Rgb888::new(6, 0, 9)));
-        assert_eq!(
-            surface.pixel(Point::new(5, 0)),
-            Some(Rgb888::new(0xAA, 0xAA, 0xAA))
-        );
+        assert_eq!(surface.pixel(Point::new(5, 0)), Some(Rgb888::new(0xAA, 0xAA, 0xAA)));
     }
 }

@@ -52,11 +52,7 @@ fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Re
     if out.status != 0 {
         bail!("`{command}` exited with {}:\n{}", out.status, out.output);
     }
-    ensure!(
-        out.screenshots.len() == 1,
-        "expected one screenshot, got {:?}",
-        out.screenshots
-    );
+    ensure!(out.screenshots.len() == 1, "expected one screenshot, got {:?}", out.screenshots);
     let expected = render(demo, mode, FRAMES - 1)?.to_rgb_image();
     let actual = load_png(&out.screenshots[0])?;
     assert_same_pixels(&actual, &expected).with_context(|| format!("{demo} via {label}"))?;
@@ -73,9 +69,7 @@ fn check_all(vm: &Vm, backends: &[(&str, &str, Mode, bool)]) -> Result<()> {
                 Ok(Outcome::Unavailable(why)) if !required => {
                     println!("note: {label} unavailable on this driver: {why}");
                 }
-                Ok(Outcome::Unavailable(why)) => {
-                    failures.push(format!("{demo} via {label}: unavailable: {why}"))
-                }
+                Ok(Outcome::Unavailable(why)) => failures.push(format!("{demo} via {label}: unavailable: {why}")),
                 Err(e) => failures.push(format!("{e:#}")),
             }
         }
@@ -87,10 +81,7 @@ fn check_all(vm: &Vm, backends: &[(&str, &str, Mode, bool)]) -> Result<()> {
 #[test]
 fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
     let config = VmConfig {
-        module_params: vec![
-            ("width".into(), "640".into()),
-            ("height".into(), "480".into()),
-        ],
+        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
         ..VmConfig::default()
     };
     with_vm(config, |vm| {
@@ -101,25 +92,10 @@ fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
                 ("write", "--backend write", MODE, true),
                 ("mmap-single", "--backend mmap --single-buffer", MODE, true),
                 ("shadow", "--backend shadow", MODE, true),
-                (
-                    "fbdev",
-                    "--backend fbdev --device /dev/bochsfb0",
-                    MODE,
-                    true,
-                ),
+                ("fbdev", "--backend fbdev --device /dev/bochsfb0", MODE, true),
                 // SET_MODE to other formats, and back to the module's mode.
-                (
-                    "write-565",
-                    "--backend write --mode 320x240x16",
-                    Mode::packed(320, 240, PixelFormat::Rgb565),
-                    true,
-                ),
-                (
-                    "mmap-888",
-                    "--backend mmap --mode 320x240x24",
-                    Mode::packed(320, 240, PixelFormat::Rgb888),
-                    true,
-                ),
+                ("write-565", "--backend write --mode 320x240x16", Mode::packed(320, 240, PixelFormat::Rgb565), true),
+                ("mmap-888", "--backend mmap --mode 320x240x24", Mode::packed(320, 240, PixelFormat::Rgb888), true),
                 ("mmap-back", "--backend mmap --mode 640x480x32", MODE, true),
             ],
         )

@@ -61,13 +61,7 @@ struct Args {
 }
 
 /// The backends `auto` tries, in order.
-const AUTO: [Kind; 5] = [
-    Kind::Mmap,
-    Kind::Shadow,
-    Kind::Write,
-    Kind::Fbdev,
-    Kind::Drm,
-];
+const AUTO: [Kind; 5] = [Kind::Mmap, Kind::Shadow, Kind::Write, Kind::Fbdev, Kind::Drm];
 
 fn open(args: &Args) -> Result<Box<dyn Backend>, Box<dyn std::error::Error>> {
     let options = Options {
@@ -82,13 +76,7 @@ fn open(args: &Args) -> Result<Box<dyn Backend>, Box<dyn std::error::Error>> {
     }
     let mut last: Option<Error> = None;
     for kind in AUTO {
-        match backend::open(
-            kind,
-            &Options {
-                device: None,
-                ..options.clone()
-            },
-        ) {
+        match backend::open(kind, &Options { device: None, ..options.clone() }) {
             Ok(b) => return Ok(b),
             Err(e) if e.can_fall_back() => {
                 eprintln!("bochsfb-demo: {e}; trying the next backend");
@@ -97,11 +85,7 @@ fn open(args: &Args) -> Result<Box<dyn Backend>, Box<dyn std::error::Error>> {
             Err(e) => return Err(e.into()),
         }
     }
-    Err(format!(
-        "no backend works here; last: {}",
-        last.map(|e| e.to_string()).unwrap_or_default()
-    )
-    .into())
+    Err(format!("no backend works here; last: {}", last.map(|e| e.to_string()).unwrap_or_default()).into())
 }
 
 /// Prints the screenshot request and waits for the host's empty line.

@@ -28,12 +28,7 @@ impl Device {
     /// asks for a virtual screen of two frames if `two_frames`. A driver
     /// without SET_MODE (`ENOTTY`) keeps its mode: fine unless another one
     /// was asked for.
-    fn open(
-        backend: &'static str,
-        path: &Path,
-        wanted: Option<Mode>,
-        two_frames: bool,
-    ) -> Result<Device, Error> {
+    fn open(backend: &'static str, path: &Path, wanted: Option<Mode>, two_frames: bool) -> Result<Device, Error> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -42,8 +37,7 @@ impl Device {
         let mut raw = sys::get_mode(&file).map_err(failed(Syscall::GetMode, path))?;
         let current = Mode::from(raw);
         let target = wanted.unwrap_or(current);
-        let other_mode = (target.width, target.height, target.bpp)
-            != (current.width, current.height, current.bpp);
+        let other_mode = (target.width, target.height, target.bpp) != (current.width, current.height, current.bpp);
         if other_mode || (two_frames && raw.virtual_height < 2 * raw.height) {
             let ask = BochsfbMode {
                 width: target.width,
@@ -76,12 +70,7 @@ impl Device {
         }
         let mode = Mode::from(raw);
         mode.validate(usize::try_from(raw.fb_size).unwrap_or(usize::MAX))?;
-        Ok(Device {
-            file,
-            path: path.to_owned(),
-            raw,
-            mode,
-        })
+        Ok(Device { file, path: path.to_owned(), raw, mode })
     }
 }
 
@@ -115,10 +104,7 @@ impl MmapBackend {
     pub fn open_with(path: &Path, mode: Option<Mode>, double_buffer: bool) -> Result<Self, Error> {
         let dev = Device::open("mmap", path, mode, double_buffer)?;
         let (mode, raw) = (dev.mode, dev.raw);
-        let map = |len| {
-            Mapping::new(&dev.file, len, mmap_region::WRITE_COMBINED)
-                .map_err(failed(Syscall::Mmap, path))
-        };
+        let map = |len| Mapping::new(&dev.file, len, mmap_region::WRITE_COMBINED).map_err(failed(Syscall::Mmap, path));
         let can_flip = double_buffer
             && u64::from(raw.virtual_height) >= 2 * u64::from(raw.height)
             && raw.fb_size >= 2 * mode.frame_len() as u64
@@ -132,11 +118,7 @@ impl MmapBackend {
         } else {
             Scanout::direct(map(mode.frame_len())?, mode)
         };
-        Ok(MmapBackend {
-            file: dev.file,
-            path: dev.path,
-            scanout,
-        })
+        Ok(MmapBackend { file: dev.file, path: dev.path, scanout })
     }
 }
 
@@ -158,9 +140,7 @@ impl Backend for MmapBackend {
     }
     fn present(&mut self) -> Result<(), Error> {
         let file = &self.file;
-        self.scanout
-            .present(|y| sys::pan(file, y))
-            .map_err(failed(Syscall::Pan, &self.path))
+        self.scanout.present(|y| sys::pan(file, y)).map_err(failed(Syscall::Pan, &self.path))
     }
     fn wait_vsync(&mut self) -> Result<(), Error> {
         sys::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
@@ -203,17 +183,8 @@ impl WriteBackend {
     pub fn open_with(path: &Path, mode: Option<Mode>) -> Result<Self, Error> {
         let dev = Device::open("write", path, mode, false)?;
         let mut frame = vec![0; dev.mode.frame_len()];
-        dev.file
-            .read_exact_at(&mut frame, 0)
-            .map_err(failed(Syscall::Read, path))?;
-        Ok(WriteBackend {
-            file: dev.file,
-            path: dev.path,
-            frame,
-            mode: dev.mode,
-            drawn: Damage::new(),
-            writes: 0,
-        })
+        dev.file.read_exact_at(&mut frame, 0).map_err(failed(Syscall::Read, path))?;
+        Ok(WriteBackend { file: dev.file, path: dev.path, frame, mode: dev.mode, drawn: Damage::new(), writes: 0 })
     }
 
     /// `write(2)` calls made so far.
@@ -240,8 +211,7 @@ impl Backend for WriteBackend {
         let stride = self.mode.stride as usize;
         let mut write = |start: usize, end: usize| {
             self.writes += 1;
-            self.file
-                .write_all_at(&self.frame[start..end], start as u64)
+            self.file.write_all_at(&self.frame[start..end], start as u64)
         };
         for r in self.drawn.rects() {
             let (x0, x1) = (r.x as usize * bpp, r.right() as usize * bpp);
@@ -291,23 +261,13 @@ impl ShadowBackend {
     /// Opens `path` and sets `mode` if given.
     pub fn open_with(path: &Path, mode: Option<Mode>) -> Result<Self, Error> {
         let dev = Device::open("shadow", path, mode, false)?;
-        let shadow =
-            Mapping::new(&dev.file, dev.mode.frame_len(), mmap_region::SHADOW).map_err(|e| {
-                Error::Unsupported {
-                    backend: "shadow",
-                    reason: format!(
-                        "mmap of the shadow region of {}: {e} (driver without a shadow buffer?)",
-                        path.display()
-                    ),
-                }
-            })?;
-        let mut backend = ShadowBackend {
-            file: dev.file,
-            path: dev.path,
-            shadow,
-            mode: dev.mode,
-            drawn: Damage::new(),
-        };
+        let shadow = Mapping::new(&dev.file, dev.mode.frame_len(), mmap_region::SHADOW).map_err(|e| {
+            Error::Unsupported {
+                backend: "shadow",
+                reason: format!("mmap of the shadow region of {}: {e} (driver without a shadow buffer?)", path.display()),
+            }
+        })?;
+        let mut backend = ShadowBackend { file: dev.file, path: dev.path, shadow, mode: dev.mode, drawn: Damage::new() };
         // Probe FLUSH with no damage rectangle... which means "all": flush
         // once so the shadow (zeroed) and the screen agree from the start.
         sys::flush(&backend.file, &[]).map_err(|e| Error::Unsupported {
@@ -331,11 +291,7 @@ impl Backend for ShadowBackend {
     }
     fn surface(&mut self) -> Surface<'_> {
         let len = self.mode.frame_len();
-        Surface::new_validated(
-            &mut self.shadow.as_mut_slice()[..len],
-            self.mode,
-            Some(&mut self.drawn),
-        )
+        Surface::new_validated(&mut self.shadow.as_mut_slice()[..len], self.mode, Some(&mut self.drawn))
     }
     fn present(&mut self) -> Result<(), Error> {
         if self.drawn.is_empty() {
@@ -345,12 +301,7 @@ impl Backend for ShadowBackend {
             .drawn
             .rects()
             .iter()
-            .map(|r| BochsfbRect {
-                x: r.x,
-                y: r.y,
-                width: r.width,
-                height: r.height,
-            })
+            .map(|r| BochsfbRect { x: r.x, y: r.y, width: r.width, height: r.height })
             .collect();
         debug_assert!(rects.len() <= BOCHSFB_MAX_DAMAGE_RECTS as usize);
         sys::flush(&self.file, &rects).map_err(failed(Syscall::Flush, &self.path))?;

@@ -7,9 +7,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use drm::buffer::{Buffer, DrmFourcc};
-use drm::control::{
-    connector, crtc, dumbbuffer::DumbBuffer, framebuffer, ClipRect, Device as _, ModeTypeFlags,
-};
+use drm::control::{connector, crtc, dumbbuffer::DumbBuffer, framebuffer, ClipRect, Device as _, ModeTypeFlags};
 
 use crate::backend::{failed, Backend, Presentation};
 use crate::sys::Mapping;
@@ -69,22 +67,15 @@ impl DrmBackend {
             .map_err(failed(Syscall::Open, path))?;
         let card = Card(file);
         let drm_err = |call: &'static str| failed(Syscall::Drm(call), path);
-        let unsupported = |reason: String| Error::Unsupported {
-            backend: "drm",
-            reason,
-        };
-        let resources = card
-            .resource_handles()
-            .map_err(drm_err("DRM_IOCTL_MODE_GETRESOURCES"))?;
+        let unsupported = |reason: String| Error::Unsupported { backend: "drm", reason };
+        let resources = card.resource_handles().map_err(drm_err("DRM_IOCTL_MODE_GETRESOURCES"))?;
         let connector = resources
             .connectors()
             .iter()
             .filter_map(|&c| card.get_connector(c, false).ok())
             .find(|c| c.state() == connector::State::Connected)
             .ok_or_else(|| unsupported(format!("no connected connector on {}", path.display())))?;
-        let encoder = connector
-            .current_encoder()
-            .or_else(|| connector.encoders().first().copied());
+        let encoder = connector.current_encoder().or_else(|| connector.encoders().first().copied());
         let crtc = encoder
             .and_then(|e| card.get_encoder(e).ok())
             .and_then(|e| {
@@ -115,13 +106,7 @@ impl DrmBackend {
                     })?
             }
             None => current
-                .or_else(|| {
-                    connector
-                        .modes()
-                        .iter()
-                        .find(|m| m.mode_type().contains(ModeTypeFlags::PREFERRED))
-                        .copied()
-                })
+                .or_else(|| connector.modes().iter().find(|m| m.mode_type().contains(ModeTypeFlags::PREFERRED)).copied())
                 .or_else(|| connector.modes().first().copied())
                 .ok_or_else(|| unsupported("the connector lists no modes".into()))?,
         };
@@ -130,20 +115,12 @@ impl DrmBackend {
         let buffer = card
             .create_dumb_buffer((width, height), DrmFourcc::Xrgb8888, 32)
             .map_err(drm_err("DRM_IOCTL_MODE_CREATE_DUMB"))?;
-        let mode = Mode {
-            width,
-            height,
-            bpp: 32,
-            stride: buffer.pitch(),
-        };
-        let fb = card
-            .add_framebuffer(&buffer, 24, 32)
-            .map_err(drm_err("DRM_IOCTL_MODE_ADDFB"))?;
+        let mode = Mode { width, height, bpp: 32, stride: buffer.pitch() };
+        let fb = card.add_framebuffer(&buffer, 24, 32).map_err(drm_err("DRM_IOCTL_MODE_ADDFB"))?;
         let offset = drm_ffi::mode::dumbbuffer::map(card.as_fd(), buffer.handle().into(), 0, 0)
             .map_err(drm_err("DRM_IOCTL_MODE_MAP_DUMB"))?
             .offset;
-        let map =
-            Mapping::new(&card, mode.frame_len(), offset).map_err(failed(Syscall::Mmap, path))?;
+        let map = Mapping::new(&card, mode.frame_len(), offset).map_err(failed(Syscall::Mmap, path))?;
         let backend = DrmBackend {
             map,
             card,
@@ -157,13 +134,7 @@ impl DrmBackend {
         // Dumb buffers start zeroed: black, like the damage-free state.
         backend
             .card
-            .set_crtc(
-                crtc,
-                Some(fb),
-                (0, 0),
-                &[connector.handle()],
-                Some(drm_mode),
-            )
+            .set_crtc(crtc, Some(fb), (0, 0), &[connector.handle()], Some(drm_mode))
             .map_err(drm_err("DRM_IOCTL_MODE_SETCRTC"))?;
         Ok(backend)
     }
@@ -198,11 +169,7 @@ impl Backend for DrmBackend {
     }
     fn surface(&mut self) -> Surface<'_> {
         let len = self.mode.frame_len();
-        Surface::new_validated(
-            &mut self.map.as_mut_slice()[..len],
-            self.mode,
-            Some(&mut self.drawn),
-        )
+        Surface::new_validated(&mut self.map.as_mut_slice()[..len], self.mode, Some(&mut self.drawn))
     }
     fn present(&mut self) -> Result<(), Error> {
         if self.drawn.is_empty() {

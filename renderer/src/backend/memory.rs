@@ -99,10 +99,10 @@ impl Backend for MemoryBackend {
 mod tests {
     use super::*;
     use crate::Syscall;
+    use std::io;
     use embedded_graphics::pixelcolor::Rgb888;
     use embedded_graphics::prelude::{DrawTarget, Point, Size};
     use embedded_graphics::primitives::Rectangle;
-    use std::io;
 
     #[test]
     fn memory_backend_converts_to_an_rgb_image() {

@@ -15,13 +15,8 @@ enum Buffers {
     /// Frames `0` and `1` lie one after the other in the mapping; `back` is
     /// drawn on while the other is shown. `stale` is what the back buffer
     /// lacks of the shown frame (what the last frame drew in the other one).
-    Flip {
-        back: usize,
-        stale: Damage,
-    },
-    Copy {
-        frame: Vec<u8>,
-    },
+    Flip { back: usize, stale: Damage },
+    Copy { frame: Vec<u8> },
 }
 
 /// A mapped framebuffer with a presentation strategy.
@@ -50,23 +45,11 @@ impl Scanout {
     /// the one on screen now.
     pub(crate) fn flip(map: Mapping, mode: Mode, shown: usize) -> Scanout {
         let stale = Damage::full(mode.width, mode.height);
-        Scanout::new(
-            map,
-            mode,
-            Buffers::Flip {
-                back: 1 - shown,
-                stale,
-            },
-        )
+        Scanout::new(map, mode, Buffers::Flip { back: 1 - shown, stale })
     }
 
     fn new(map: Mapping, mode: Mode, buffers: Buffers) -> Scanout {
-        Scanout {
-            map,
-            mode,
-            buffers,
-            drawn: Damage::new(),
-        }
+        Scanout { map, mode, buffers, drawn: Damage::new() }
     }
 
     pub(crate) fn mode(&self) -> Mode {
@@ -89,11 +72,7 @@ impl Scanout {
             Buffers::Copy { frame } => frame,
             Buffers::Flip { back, stale } => {
                 let (first, second) = self.map.as_mut_slice().split_at_mut(frame_bytes);
-                let (front, back_buf) = if *back == 1 {
-                    (&*first, second)
-                } else {
-                    (&*second, first)
-                };
+                let (front, back_buf) = if *back == 1 { (&*first, second) } else { (&*second, first) };
                 if !stale.is_empty() {
                     // Bring the back buffer up to the shown frame.
                     copy_damage(stale, front, back_buf, self.mode);
@@ -116,9 +95,7 @@ impl Scanout {
     pub(crate) fn present(&mut self, pan: impl FnOnce(u32) -> io::Result<()>) -> io::Result<()> {
         match &mut self.buffers {
             Buffers::Direct => {}
-            Buffers::Copy { frame } => {
-                copy_damage(&self.drawn, frame, self.map.as_mut_slice(), self.mode)
-            }
+            Buffers::Copy { frame } => copy_damage(&self.drawn, frame, self.map.as_mut_slice(), self.mode),
             Buffers::Flip { back, stale } => {
                 pan(*back as u32 * self.mode.height)?;
                 *back = 1 - *back;
@@ -140,15 +117,8 @@ mod tests {
 
     /// A shared mapping of a temporary file standing in for video memory.
     fn vram(len: usize) -> Mapping {
-        let path =
-            std::env::temp_dir().join(format!("bochsfb-scanout-{}-{len}", std::process::id()));
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .unwrap();
+        let path = std::env::temp_dir().join(format!("bochsfb-scanout-{}-{len}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
         file.set_len(len as u64).unwrap();
         std::fs::remove_file(&path).unwrap();
         Mapping::new(&file, len, 0).unwrap()
@@ -167,18 +137,11 @@ mod tests {
         let mut pans = Vec::new();
         let mut memory = crate::backend::MemoryBackend::new(mode).unwrap();
         let rect = |x, c| (Rectangle::new(Point::new(x, 1), Size::new(2, 2)), c);
-        let frames = [
-            vec![(Rectangle::new(Point::zero(), Size::new(8, 4)), Rgb888::BLUE)],
-            vec![rect(0, Rgb888::RED)],
-            vec![rect(4, Rgb888::GREEN)],
-            vec![rect(2, Rgb888::WHITE)],
-        ];
+        let frames = [vec![(Rectangle::new(Point::zero(), Size::new(8, 4)), Rgb888::BLUE)], vec![rect(0, Rgb888::RED)], vec![rect(4, Rgb888::GREEN)], vec![rect(2, Rgb888::WHITE)]];
         for draws in frames {
             for (area, c) in &draws {
                 s.surface().fill_solid(area, *c).unwrap();
-                crate::Backend::surface(&mut memory)
-                    .fill_solid(area, *c)
-                    .unwrap();
+                crate::Backend::surface(&mut memory).fill_solid(area, *c).unwrap();
             }
             s.present(|y| {
                 pans.push(y);
@@ -195,12 +158,7 @@ mod tests {
     fn copying_sends_only_the_damage() {
         let mode = Mode::xrgb8888(8, 4);
         let mut s = Scanout::copy(vram(mode.frame_len()), mode);
-        s.surface()
-            .fill_solid(
-                &Rectangle::new(Point::new(1, 1), Size::new(2, 1)),
-                Rgb888::RED,
-            )
-            .unwrap();
+        s.surface().fill_solid(&Rectangle::new(Point::new(1, 1), Size::new(2, 1)), Rgb888::RED).unwrap();
         // Scribble outside the damage directly into "VRAM": it must survive.
         s.map.as_mut_slice()[0] = 0x55;
         s.present(|_| unreachable!()).unwrap();

@@ -30,9 +30,7 @@ pub struct WindowBackend {
 
 impl std::fmt::Debug for WindowBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WindowBackend")
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
+        f.debug_struct("WindowBackend").field("mode", &self.mode).finish_non_exhaustive()
     }
 }
 
@@ -40,16 +38,8 @@ impl WindowBackend {
     /// Opens a window of `mode`'s size (drawn in XRGB8888 whatever its bpp).
     pub fn open(title: &str, mode: Mode) -> Result<Self, Error> {
         let mode = Mode::xrgb8888(mode.width, mode.height);
-        let window = Window::new(
-            title,
-            mode.width as usize,
-            mode.height as usize,
-            WindowOptions::default(),
-        )
-        .map_err(|e| Error::Unsupported {
-            backend: "window",
-            reason: e.to_string(),
-        })?;
+        let window = Window::new(title, mode.width as usize, mode.height as usize, WindowOptions::default())
+            .map_err(|e| Error::Unsupported { backend: "window", reason: e.to_string() })?;
         Ok(WindowBackend {
             window,
             pixels: vec![0; mode.width as usize * mode.height as usize],
@@ -81,20 +71,10 @@ impl Backend for WindowBackend {
     fn present(&mut self) -> Result<(), Error> {
         self.drawn.clear();
         if !self.window.is_open() {
-            return Err(Error::Unsupported {
-                backend: "window",
-                reason: "the window was closed".into(),
-            });
+            return Err(Error::Unsupported { backend: "window", reason: "the window was closed".into() });
         }
         self.window
-            .update_with_buffer(
-                &self.pixels,
-                self.mode.width as usize,
-                self.mode.height as usize,
-            )
-            .map_err(|e| Error::Unsupported {
-                backend: "window",
-                reason: e.to_string(),
-            })
+            .update_with_buffer(&self.pixels, self.mode.width as usize, self.mode.height as usize)
+            .map_err(|e| Error::Unsupported { backend: "window", reason: e.to_string() })
     }
 }

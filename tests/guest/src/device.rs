@@ -66,11 +66,7 @@ impl Device {
     /// # Safety
     ///
     /// `arg` must be valid for every byte the driver may read or write for `request`.
-    pub unsafe fn ioctl_ptr(
-        &self,
-        request: u32,
-        arg: *mut libc::c_void,
-    ) -> io::Result<libc::c_int> {
+    pub unsafe fn ioctl_ptr(&self, request: u32, arg: *mut libc::c_void) -> io::Result<libc::c_int> {
         // SAFETY: the caller vouches for `arg`.
         check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
     }
@@ -79,11 +75,7 @@ impl Device {
     /// `buf.len()` bytes (the size encoded in `request` is checked).
     pub fn ioctl_struct(&self, request: u32, buf: &mut [u8]) -> io::Result<libc::c_int> {
         let size = ((request >> 16) & 0x3fff) as usize;
-        assert!(
-            size <= buf.len(),
-            "ioctl {request:#x} moves {size} bytes, buffer has {}",
-            buf.len()
-        );
+        assert!(size <= buf.len(), "ioctl {request:#x} moves {size} bytes, buffer has {}", buf.len());
         // SAFETY: the driver reads or writes at most the encoded size, which fits `buf`; `buf`
         // is valid and exclusively borrowed for the call.
         check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
@@ -151,8 +143,16 @@ impl Device {
     ) -> io::Result<Mapping> {
         // SAFETY: with a NULL hint the kernel picks a fresh range that overlaps
         // no memory Rust owns; the other arguments are plain values.
-        let addr =
-            unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, self.fd(), offset as i64) };
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                prot,
+                flags,
+                self.fd(),
+                offset as i64,
+            )
+        };
         if addr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }

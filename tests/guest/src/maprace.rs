@@ -149,12 +149,7 @@ pub fn run(path: &Path, options: &RaceOptions, report: &mut Report) {
     for id in 0..options.workers {
         // SAFETY: the checker is single-threaded, so the child may run any code after fork.
         match unsafe { libc::fork() } {
-            -1 => {
-                return report.check(
-                    "fork workers",
-                    Err(std::io::Error::last_os_error().to_string()),
-                )
-            }
+            -1 => return report.check("fork workers", Err(std::io::Error::last_os_error().to_string())),
             0 => {
                 let status = match worker(path, id, control) {
                     Ok(()) => 0,
@@ -213,19 +208,12 @@ pub fn run(path: &Path, options: &RaceOptions, report: &mut Report) {
     );
     report.check(
         "workers ended cleanly",
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(failures.join("; "))
-        },
+        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) },
     );
     if !path.exists() {
         report.check("bind the card again", sysfs_write("bind", &pci));
     }
-    report.check(
-        "the device works afterwards",
-        crate::fuzz::device_works(path),
-    );
+    report.check("the device works afterwards", crate::fuzz::device_works(path));
 }
 
 fn expect_none(checked: u32, survivors: u32) -> Outcome {

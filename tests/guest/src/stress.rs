@@ -134,11 +134,7 @@ pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
     if options.removed {
         report.check(
             &format!("{} is gone after the unplug", path.display()),
-            if path.exists() {
-                Err("still there".into())
-            } else {
-                Ok(())
-            },
+            if path.exists() { Err("still there".into()) } else { Ok(()) },
         );
         return;
     }
