@@ -19,7 +19,7 @@ fn line(out: &mut Formatter<'_>, value: core::fmt::Arguments<'_>) -> Result {
     writeln!(out, "{value}").map_err(|_| EINVAL)
 }
 
-/// The attributes, in the order `ls -U` shows them.
+/// The attributes, created in this order.
 pub(crate) const ATTRIBUTES: [MiscDeviceAttribute<CardFile>; 5] = [
     MiscDeviceAttribute {
         name: c"card",
