@@ -146,6 +146,7 @@ fn encode_fix<const N: usize>(mode: &Mode, layout: &FixLayout) -> [u8; N] {
     fix[..7].copy_from_slice(b"bochsfb");
     put_u32(&mut fix, layout.smem_len, mode.fb_size() as u32);
     put_u32(&mut fix, layout.type_, FB_TYPE_PACKED_PIXELS);
+    // Truecolor at every depth: 8 bpp too, as its palette is fixed to RGB332.
     put_u32(&mut fix, layout.visual, FB_VISUAL_TRUECOLOR);
     // ypanstep: any row.
     fix[layout.ypanstep..layout.ypanstep + 2].copy_from_slice(&1u16.to_ne_bytes());

@@ -175,16 +175,38 @@ pub fn is_kernel_report(line: &str) -> bool {
 }
 
 fn is_kunit_failure(line: &str) -> bool {
-    let Some((_, text)) = line
-        .strip_prefix('[')
-        .and_then(|rest| rest.split_once("] "))
-    else {
-        return false;
-    };
+    ktap_result(line).is_some_and(|result| !result.ok)
+}
+
+/// A KTAP result line that KUnit printed through the kernel log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct KtapResult<'a> {
+    /// A test case (indented under its suite) rather than a suite.
+    pub is_case: bool,
+    /// Passed or skipped (`# SKIP`).
+    pub ok: bool,
+    pub name: &'a str,
+}
+
+/// Parses `[  1.70]     ok 1 name` or `[  1.70] not ok 3 suite # SKIP why`; only lines the
+/// kernel printed (with a printk timestamp) count, so programs' output cannot fake results.
+pub fn ktap_result(line: &str) -> Option<KtapResult<'_>> {
+    let (_, text) = line.strip_prefix('[')?.split_once("] ")?;
+    let is_case = text.starts_with("    ");
     let text = text.trim_start();
-    text.strip_prefix("not ok ")
-        .and_then(|rest| rest.split_once(' '))
-        .is_some_and(|(number, rest)| number.parse::<u32>().is_ok() && !rest.contains("# SKIP"))
+    let (passed, rest) = match text.strip_prefix("not ok ") {
+        Some(rest) => (false, rest),
+        None => (true, text.strip_prefix("ok ")?),
+    };
+    let (number, rest) = rest.split_once(' ')?;
+    number.parse::<u32>().ok()?;
+    let (name, directive) = rest.split_once(" # ").unwrap_or((rest, ""));
+    let skipped = directive.trim_start().starts_with("SKIP");
+    Some(KtapResult {
+        is_case,
+        ok: passed || skipped,
+        name: name.trim(),
+    })
 }
 
 #[cfg(test)]
@@ -349,8 +371,14 @@ mod tests {
             "[    1.69]     not ok 2 needs_vram # SKIP only 4 MiB",
             "[    1.71] # bochsfb_mode: pass:8 fail:0 skip:0 total:8",
             "not ok 1 printed by a program, not the kernel",
+            "[    1.0] ok then",
         ] {
             assert!(!is_kernel_report(normal), "{normal}");
         }
+        assert_eq!(
+            ktap_result("[    1.70] not ok 3 bochsfb_mode"),
+            Some(KtapResult { is_case: false, ok: false, name: "bochsfb_mode" })
+        );
+        assert_eq!(ktap_result("[    1.0] ok then"), None);
     }
 }

@@ -9,6 +9,8 @@
 //! [    1.70] not ok 3 bochsfb_mode
 //! ```
 
+use qemu_bochs::protocol::{ktap_result, KtapResult};
+
 /// One suite's outcome.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Suite {
@@ -18,34 +20,14 @@ pub struct Suite {
     pub cases: Vec<(String, bool)>,
 }
 
-/// A KTAP result line, after the printk timestamp: `(indented, ok, name)`.
-fn result_line(line: &str) -> Option<(bool, bool, &str)> {
-    let text = match line.strip_prefix('[') {
-        Some(rest) => rest.split_once("] ")?.1,
-        None => line,
-    };
-    let indented = text.starts_with("    ");
-    let text = text.trim_start();
-    let (ok, rest) = if let Some(rest) = text.strip_prefix("not ok ") {
-        (false, rest)
-    } else {
-        (true, text.strip_prefix("ok ")?)
-    };
-    let (number, rest) = rest.split_once(' ')?;
-    number.parse::<u32>().ok()?;
-    let (name, directive) = rest.split_once(" # ").unwrap_or((rest, ""));
-    let skipped = directive.trim_start().starts_with("SKIP");
-    Some((indented, ok || skipped, name.trim()))
-}
-
 /// The suites whose name starts with `prefix`, with their cases.
 pub fn suites(log: &[String], prefix: &str) -> Vec<Suite> {
     let mut found = Vec::new();
     let mut cases = Vec::new();
     for line in log {
-        match result_line(line) {
-            Some((true, ok, name)) => cases.push((name.to_string(), ok)),
-            Some((false, ok, name)) => {
+        match ktap_result(line) {
+            Some(KtapResult { is_case: true, ok, name }) => cases.push((name.to_string(), ok)),
+            Some(KtapResult { is_case: false, ok, name }) => {
                 let suite_cases = std::mem::take(&mut cases);
                 if name.starts_with(prefix) {
                     found.push(Suite {
@@ -103,19 +85,6 @@ mod tests {
                     ],
                 },
             ]
-        );
-    }
-
-    #[test]
-    fn other_lines_are_not_results() {
-        assert_eq!(
-            result_line("[    1.0] bochsfb 0000:00:02.0: /dev/bochsfb0: std-vga"),
-            None
-        );
-        assert_eq!(result_line("[    1.0] ok then"), None);
-        assert_eq!(
-            result_line("ok 3 bochsfb_mode"),
-            Some((false, true, "bochsfb_mode"))
         );
     }
 }

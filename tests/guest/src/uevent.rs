@@ -8,7 +8,6 @@
 use std::fs;
 use std::io;
 use std::mem;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::report::{Outcome, Report};
