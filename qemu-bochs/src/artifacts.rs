@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::kernel_build::KernelVariant;
+use crate::paths::CacheLock;
 use crate::{
     debian_tools, guest_programs, initramfs, kernel_build, kernel_source, module, paths,
     peer_modules, prereqs,
@@ -37,8 +38,6 @@ pub struct Artifacts {
 /// Options for [`build_all`].
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
-    /// Ask apt for the newest kernel source package instead of reusing the downloaded one.
-    pub refresh_kernel_source: bool,
     /// Which guest kernel to build (each has its own cache entry and manifest).
     pub kernel: KernelVariant,
 }
@@ -101,8 +100,7 @@ impl Artifacts {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))
+        paths::write_atomically(path, serde_json::to_string_pretty(self)? + "\n")
     }
 }
 
@@ -135,24 +133,20 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
 
     let variant = options.kernel;
     let suffix = variant_suffix(variant);
+    // Two harness runs on one checkout (say, `test` and `bench`) build one at a time into
+    // target/bochsfb; readers see whole files only (written to a temporary, then renamed).
+    let _lock = CacheLock::acquire(harness.join(format!("build{suffix}.lock")))?;
     prereqs::ensure()?;
     if variant.llvm().is_some() {
         prereqs::ensure_debian_packages(kernel_build::LLVM_PACKAGES)?;
     }
-    let source = kernel_source::prepare(
-        &cache,
-        &repo.join("kmod/kernel-patches"),
-        options.refresh_kernel_source,
-    )?;
+    let source = kernel_source::prepare(&cache, &repo.join("kmod/kernel-patches"))?;
     let kernel = kernel_build::build(&cache, &source, &repo, variant)?;
-    // The standard module is built in kmod/ (where `make` there puts it too);
-    // other variants build into their own directory.
-    let module_out =
-        (variant != KernelVariant::Standard).then(|| harness.join(format!("kmod{suffix}")));
+    // Out of the source tree, one directory per variant: kmod/ holds sources only.
     let module = module::build(
         &kernel,
         &repo.join("kmod"),
-        module_out.as_deref(),
+        &harness.join(format!("kmod{suffix}")),
         &harness.join(format!("module{suffix}.log")),
     )?;
     let programs = guest_programs::build(&repo)?;
@@ -167,7 +161,7 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
             module: &module,
             programs: &programs,
             kernel_release: &kernel.release,
-            peer_modules: &peer_modules::peer_modules(&kernel.dir)?,
+            peer_modules: &peer_modules::guest_modules(&kernel.dir)?,
             debian_files: &tools.entries,
         },
     )?;

@@ -17,7 +17,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::paths::{path_safe, CacheLock};
+use crate::apt::{self, PrivateApt};
+use crate::paths::{self, path_safe, CacheLock};
 use crate::steps::{output_of, run_logged};
 
 /// A Debian package and the files the guest needs from it.
@@ -37,8 +38,6 @@ pub const TOOLS: &[DebianTool] = &[DebianTool {
     // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
     files: &["bin/fbset", "etc/fb.modes"],
 }];
-
-const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 /// One entry of the guest's root filesystem; paths have no leading `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,14 +83,14 @@ pub fn prepare(cache: &Path, tools: &[DebianTool]) -> Result<PreparedTools> {
     let mut prepared = PreparedTools::default();
     let mut private_apt: Option<PrivateApt> = None;
     for tool in tools {
-        let mut version = candidate_version(&mut Command::new("apt-cache"), tool.package);
+        let mut version = apt::candidate_version(&mut Command::new("apt-cache"), tool.package);
         if version.is_none() {
-            // The host's lists lack it: a private update for the host's own release.
+            // The host's lists lack it: private lists for the host's own release, fetched
+            // once (a run with the cache filled needs no network).
             if private_apt.is_none() {
-                private_apt = Some(PrivateApt::update(&debs.join("apt"))?);
+                private_apt = Some(host_release_apt(&debs.join("apt"))?);
             }
-            let apt = private_apt.as_ref().unwrap();
-            version = candidate_version(&mut apt.command("apt-cache"), tool.package);
+            version = private_apt.as_ref().unwrap().candidate(tool.package);
         }
         let Some(version) = version else {
             bail!(
@@ -153,42 +152,20 @@ fn unpacked(
         std::fs::remove_dir_all(&dir)
             .with_context(|| format!("cannot remove {}", dir.display()))?;
     }
-    std::fs::create_dir_all(&dir)?;
     let log = dir.join("download.log");
-    let mut download = match private_apt {
+    let mut apt_get = match private_apt {
         Some(apt) => apt.command("apt-get"),
         None => Command::new("apt-get"),
     };
-    // apt-get download writes to the current directory; as root it warns that
-    // the `_apt` sandbox user cannot write there, which is harmless.
-    run_logged(
-        &format!("apt-get download {package}={version}"),
-        download
-            .args(["download", &format!("{package}={version}")])
-            .current_dir(&dir),
-        &log,
-        20,
-    )?;
-    let deb = std::fs::read_dir(&dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "deb"))
-        .with_context(|| format!("apt-get download left no .deb in {}", dir.display()))?;
-    let fields = |name: &str| {
-        output_of(Command::new("dpkg-deb").arg("-f").arg(&deb).arg(name))
-            .map(|s| s.trim().to_string())
-    };
-    let got = fields("Version")?;
-    if got != version {
-        bail!("{} is version {got}, not {version}", deb.display());
-    }
-    std::fs::write(dir.join("depends"), fields("Depends")?)?;
+    let deb = apt::download_into(&mut apt_get, package, version, &dir, &log)?;
+    std::fs::write(dir.join("depends"), apt::deb_field(&deb, "Depends")?)?;
     run_logged(
         &format!("dpkg-deb -x {}", deb.file_name().unwrap().to_string_lossy()),
         Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
         &log,
         20,
     )?;
-    std::fs::write(&stamp, format!("{package} {version}\n"))?;
+    paths::write_atomically(&stamp, format!("{package} {version}\n"))?;
     Ok(root)
 }
 
@@ -339,20 +316,6 @@ pub fn parse_ldd(text: &str) -> Vec<LddLine> {
         .collect()
 }
 
-/// `Candidate:` of `apt-cache policy <package>`, if apt knows a version to install.
-fn candidate_version(apt_cache: &mut Command, package: &str) -> Option<String> {
-    let out = output_of(apt_cache.args(["policy", package])).ok()?;
-    parse_candidate(&out)
-}
-
-/// The `Candidate:` version in `apt-cache policy` output (`(none)` is none).
-pub fn parse_candidate(policy: &str) -> Option<String> {
-    policy.lines().find_map(|line| {
-        let version = line.trim().strip_prefix("Candidate:")?.trim();
-        (!version.is_empty() && version != "(none)").then(|| version.to_string())
-    })
-}
-
 /// The version in a `libc6 (>= X)` clause of a `Depends:` field.
 pub fn libc_requirement(depends: &str) -> Option<String> {
     depends
@@ -388,56 +351,17 @@ pub fn os_release_codename(text: &str) -> Option<String> {
     })
 }
 
-/// apt with its own lists, sources and cache under one directory, pointed at
-/// the host's release on the host's mirror.
-struct PrivateApt {
-    dir: PathBuf,
-}
-
-impl PrivateApt {
-    fn update(dir: &Path) -> Result<PrivateApt> {
-        for sub in ["lists/partial", "parts", "cache/archives/partial"] {
-            std::fs::create_dir_all(dir.join(sub))?;
-        }
-        let codename = host_codename().context(
-            "cannot tell the host's Debian release (no VERSION_CODENAME in /etc/os-release)",
-        )?;
-        let mirror = crate::kernel_source::system_debian_mirror();
-        std::fs::write(
-            dir.join("sources.list"),
-            format!(
-                "deb [signed-by={KEYRING}] {mirror} {codename} main\n\
-                 deb [signed-by={KEYRING}] {mirror} {codename}-updates main\n"
-            ),
-        )?;
-        let apt = PrivateApt {
-            dir: dir.to_path_buf(),
-        };
-        run_logged(
-            &format!(
-                "apt-get update ({mirror} {codename}, private lists in {})",
-                dir.display()
-            ),
-            apt.command("apt-get").arg("update"),
-            &dir.join("apt.log"),
-            30,
-        )?;
-        Ok(apt)
+/// Private apt lists for the host's own release (and its `-updates`), updated only when
+/// there are none yet.
+fn host_release_apt(dir: &Path) -> Result<PrivateApt> {
+    let codename = host_codename().context(
+        "cannot tell the host's Debian release (no VERSION_CODENAME in /etc/os-release)",
+    )?;
+    let apt = PrivateApt::open(dir, &[&codename, &format!("{codename}-updates")])?;
+    if !apt.has_lists() {
+        apt.update()?;
     }
-
-    fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(program);
-        let dir = &self.dir;
-        for (key, path) in [
-            ("Dir::State::Lists", dir.join("lists")),
-            ("Dir::Etc::SourceList", dir.join("sources.list")),
-            ("Dir::Etc::SourceParts", dir.join("parts")),
-            ("Dir::Cache", dir.join("cache")),
-        ] {
-            cmd.arg("-o").arg(format!("{key}={}", path.display()));
-        }
-        cmd
-    }
+    Ok(apt)
 }
 
 #[cfg(test)]
@@ -459,18 +383,6 @@ mod tests {
             ]
         );
         assert!(parse_ldd("\tstatically linked\n").is_empty());
-    }
-
-    #[test]
-    fn parses_apt_cache_policy_candidate() {
-        let policy = "fbset:\n  Installed: (none)\n  Candidate: 2.1-33\n  Version table:\n     \
-                      2.1-33 500\n        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n";
-        assert_eq!(parse_candidate(policy).as_deref(), Some("2.1-33"));
-        assert_eq!(
-            parse_candidate("x:\n  Installed: (none)\n  Candidate: (none)\n"),
-            None
-        );
-        assert_eq!(parse_candidate(""), None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use flate2::{write::GzEncoder, Compression};
 
 use crate::cpio::CpioWriter;
 use crate::debian_tools::GuestEntry;
+use crate::paths;
 use crate::peer_modules::{self, KernelModule};
 use crate::steps::output_of;
 
@@ -33,19 +34,14 @@ pub struct Contents<'a> {
     pub debian_files: &'a [GuestEntry],
 }
 
-/// Writes the initramfs to `out`.
+/// Writes the initramfs to `out` (whole or not at all: a booting guest never reads half of it).
 pub fn write(out: &Path, contents: &Contents) -> Result<()> {
     let read = |p: &Path| std::fs::read(p).with_context(|| format!("cannot read {}", p.display()));
     // Every applet gets a symlink, so guest commands can use dmesg, dd, hexdump, ...
     let applets = output_of(Command::new(contents.busybox).arg("--list"))
         .with_context(|| format!("{} --list failed", contents.busybox.display()))?;
 
-    let file =
-        std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut cpio = CpioWriter::new(GzEncoder::new(
-        std::io::BufWriter::new(file),
-        Compression::default(),
-    ));
+    let mut cpio = CpioWriter::new(GzEncoder::new(Vec::new(), Compression::default()));
     let mut dirs = Dirs::default();
     for dir in ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"] {
         dirs.create(&mut cpio, dir)?;
@@ -97,9 +93,7 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
         peer_modules::modules_dep(&modules).as_bytes(),
     )?;
     let gz = cpio.finish()?;
-    let mut writer = gz.finish()?;
-    std::io::Write::flush(&mut writer)?;
-    Ok(())
+    paths::write_atomically(out, gz.finish()?)
 }
 
 /// Directories written so far: each goes into the archive once, parents first

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::kernel_source::KernelSource;
 use crate::paths::{self, CacheKey, CacheLock};
-use crate::steps::run_logged;
+use crate::steps::{output_of, run_logged};
 
 /// The kernel config fragment, relative to the repository root.
 pub const FRAGMENT: &str = "qemu-bochs/guest-kernel.config";
@@ -91,18 +91,49 @@ impl KernelBuild {
     }
 }
 
-/// Cache key of a build: kernel version, config fragments, patches and, for
-/// Clang builds, the LLVM toolchain (absent for GCC, so GCC keys stay as they were).
-pub fn build_key(version: &str, fragment: &[u8], patch_hash: &str, llvm: Option<&str>) -> String {
+/// Cache key of a build: kernel version, config fragments, patches, the
+/// toolchain's identity ([`toolchain_identity`]) and, for Clang builds, the LLVM
+/// directory. A new rustc must rebuild: Rust objects are tied to the exact compiler.
+pub fn build_key(
+    version: &str,
+    fragment: &[u8],
+    patch_hash: &str,
+    toolchain: &str,
+    llvm: Option<&str>,
+) -> String {
     let key = CacheKey::new()
         .part("version", version)
         .part("fragment", fragment)
-        .part("patches", patch_hash);
+        .part("patches", patch_hash)
+        .part("toolchain", toolchain);
     match llvm {
         Some(llvm) => key.part("llvm", llvm),
         None => key,
     }
     .finish()
+}
+
+/// `rustc -vV`, `bindgen --version` and the C compiler's `--version` (GCC, or
+/// the Clang of `llvm`), as one text: everything that compiles the kernel.
+pub fn toolchain_identity(llvm: Option<&str>) -> Result<String> {
+    let version = |program: &str, args: &[&str]| {
+        output_of(
+            Command::new(program)
+                .args(args)
+                .env("PATH", paths::tool_path()),
+        )
+        .with_context(|| format!("cannot ask {program} for its version"))
+    };
+    let cc = match llvm {
+        Some(dir) => format!("{dir}clang"),
+        None => "gcc".to_string(),
+    };
+    Ok(format!(
+        "{}{}{}",
+        version("rustc", &["-vV"])?,
+        version("bindgen", &["--version"])?,
+        version(&cc, &["--version"])?
+    ))
 }
 
 /// The fragments' contents as one text, each after the first headed by its
@@ -133,10 +164,12 @@ pub fn build(
     let fragment_paths: Vec<PathBuf> = names.iter().map(|f| repo.join(f)).collect();
     let fragment = joined_fragments(repo, names)?;
     let llvm = variant.llvm();
+    let toolchain = toolchain_identity(llvm)?;
     let dir = cache.join("build").join(build_key(
         &source.version,
         &fragment,
         &source.patch_hash,
+        &toolchain,
         llvm,
     ));
     let finished = |dir: PathBuf| -> Result<KernelBuild> {
@@ -159,6 +192,17 @@ pub fn build(
     if dir.join(STAMP).exists() {
         eprintln!("kernel: cached {}", dir.display());
         return finished(dir);
+    }
+    // The stamp is written last: without it, whatever is here is an interrupted build,
+    // whose objects may be truncated. Start over rather than trust it.
+    if std::fs::read_dir(&dir)?.next().is_some() {
+        eprintln!(
+            "kernel: {} holds a build that stopped halfway; removing it and building again",
+            dir.display()
+        );
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)?;
     }
 
     let log = dir.join("build.log");
@@ -235,9 +279,9 @@ pub fn build(
     if !build.bzimage.exists() {
         bail!("kernel build finished without {}", build.bzimage.display());
     }
-    std::fs::write(
-        dir.join(STAMP),
-        format!("{} {}\n", source.version, build.release),
+    paths::write_atomically(
+        &dir.join(STAMP),
+        format!("{} {}\n{toolchain}", source.version, build.release),
     )?;
     eprintln!(
         "kernel: built {} ({})",
@@ -290,14 +334,18 @@ mod tests {
 
     #[test]
     fn build_key_changes_with_each_input() {
-        let base = build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", None);
-        assert_eq!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", None));
-        assert_ne!(base, build_key("7.3.4-2", b"CONFIG_RUST=y\n", "p0", None));
-        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=m\n", "p0", None));
-        assert_ne!(base, build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p1", None));
+        let key = |version, fragment, patches, toolchain, llvm| {
+            build_key(version, fragment, patches, toolchain, llvm)
+        };
+        let base = key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None);
+        assert_eq!(base, key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None));
+        assert_ne!(base, key("7.3.4-2", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None));
+        assert_ne!(base, key("7.3.4-1", b"CONFIG_RUST=m\n", "p0", "rustc 1.95", None));
+        assert_ne!(base, key("7.3.4-1", b"CONFIG_RUST=y\n", "p1", "rustc 1.95", None));
+        assert_ne!(base, key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.96", None));
         assert_ne!(
             base,
-            build_key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", Some("/l/"))
+            key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", Some("/l/"))
         );
     }
 }

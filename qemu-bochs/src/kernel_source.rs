@@ -1,21 +1,25 @@
-//! Fetches the Debian `linux-source-7.3` package through a private apt state
-//! directory (the system's apt sources stay untouched), unpacks it once per
-//! version and patch set, and applies the project's kernel patches.
+//! Fetches the Debian `linux-source-7.3` package at the pinned [`VERSION`]
+//! through a private apt state directory (the system's apt sources stay
+//! untouched), unpacks it once per version and patch set, and applies the
+//! project's kernel patches.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::apt::{self, PrivateApt};
 use crate::paths::{path_safe, CacheKey, CacheLock};
-use crate::steps::{output_of, run_logged};
+use crate::steps::run_logged;
 
 /// The Debian package holding the kernel tarball.
 pub const PACKAGE: &str = "linux-source-7.3";
+/// The package version every build uses: moving to another kernel release is this one line
+/// (the cache keys follow). When Debian's archive drops it, the build says which versions it
+/// has.
+pub const VERSION: &str = "7.3.4-1~bpo13+1";
 /// The suite that carries it (the build machines run bookworm).
 pub const SUITE: &str = "trixie-backports";
-const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
-const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 /// An unpacked, patched kernel tree.
 #[derive(Debug, Clone)]
@@ -30,26 +34,18 @@ pub struct KernelSource {
     pub patch_hash: String,
 }
 
-/// Makes sure a patched tree exists under `<cache>/src/`.
-///
-/// Reuses a `.deb` already in `<cache>/apt/` unless `refresh` asks apt for the newest one.
-pub fn prepare(cache: &Path, patch_dir: &Path, refresh: bool) -> Result<KernelSource> {
+/// Makes sure a patched tree of [`VERSION`] exists under `<cache>/src/`. The `.deb` is
+/// downloaded once into `<cache>/apt/`; later runs need no network.
+pub fn prepare(cache: &Path, patch_dir: &Path) -> Result<KernelSource> {
     let apt_dir = cache.join("apt");
     std::fs::create_dir_all(&apt_dir)?;
     let apt_lock = CacheLock::acquire(apt_dir.join("download.lock"))?;
-    let deb = match newest_downloaded_deb(&apt_dir)? {
-        Some(deb) if !refresh => deb,
-        _ => download(&apt_dir)?,
+    let deb = match apt::find_deb(&apt_dir, PACKAGE, VERSION)? {
+        Some(deb) => deb,
+        None => download(&apt_dir)?,
     };
     drop(apt_lock);
-    let version = output_of(
-        Command::new("dpkg-deb")
-            .args(["-f"])
-            .arg(&deb)
-            .arg("Version"),
-    )?
-    .trim()
-    .to_string();
+    let version = VERSION.to_string();
     eprintln!("kernel source: {PACKAGE} {version} ({})", deb.display());
 
     let patches = list_patches(patch_dir)?;
@@ -160,165 +156,30 @@ pub fn hash_patches(patches: &[PathBuf]) -> Result<String> {
     Ok(key.finish())
 }
 
-fn newest_downloaded_deb(apt_dir: &Path) -> Result<Option<PathBuf>> {
-    let Ok(entries) = std::fs::read_dir(apt_dir) else {
-        return Ok(None);
-    };
-    let prefix = format!("{PACKAGE}_");
-    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) && name.ends_with(".deb") {
-            let modified = entry.metadata()?.modified()?;
-            if newest.as_ref().is_none_or(|(t, _)| modified > *t) {
-                newest = Some((modified, entry.path()));
-            }
-        }
-    }
-    Ok(newest.map(|(_, path)| path))
-}
-
-/// `apt-get update` + `apt-get download` with a private state directory.
+/// Downloads [`VERSION`] with a private apt state in `apt_dir`, or fails naming the
+/// versions the archive has.
 fn download(apt_dir: &Path) -> Result<PathBuf> {
-    for sub in ["lists/partial", "parts", "cache/archives/partial"] {
-        std::fs::create_dir_all(apt_dir.join(sub))?;
-    }
-    let mirror = system_debian_mirror();
-    let sources = apt_dir.join("sources.list");
-    std::fs::write(
-        &sources,
-        format!("deb [signed-by={KEYRING}] {mirror} {SUITE} main\n"),
-    )?;
-    let apt = |program: &str, args: &[&str]| {
-        let mut cmd = Command::new(program);
-        cmd.arg("-o")
-            .arg(format!(
-                "Dir::State::Lists={}",
-                apt_dir.join("lists").display()
-            ))
-            .arg("-o")
-            .arg(format!("Dir::Etc::SourceList={}", sources.display()))
-            .arg("-o")
-            .arg(format!(
-                "Dir::Etc::SourceParts={}",
-                apt_dir.join("parts").display()
-            ))
-            .arg("-o")
-            .arg(format!("Dir::Cache={}", apt_dir.join("cache").display()))
-            .args(args)
-            .current_dir(apt_dir);
-        cmd
-    };
-    let log = apt_dir.join("apt.log");
-    run_logged(
-        &format!("apt-get update ({mirror} {SUITE})"),
-        &mut apt("apt-get", &["update"]),
-        &log,
-        30,
-    )?;
-    let found = output_of(&mut apt("apt-cache", &["show", PACKAGE]));
-    if found.is_err() {
+    let apt = PrivateApt::open(apt_dir, &[SUITE])?;
+    apt.update()?;
+    let versions = apt.versions(PACKAGE)?;
+    if !versions.iter().any(|v| v == VERSION) {
+        let offered = if versions.is_empty() {
+            format!("no {PACKAGE} at all (Debian may have moved on to another 7.x series)")
+        } else {
+            versions.join(", ")
+        };
         bail!(
-            "package {PACKAGE} not found in {mirror} {SUITE}: Debian may have dropped it; \
-             see {} and update PACKAGE in qemu-bochs/src/kernel_source.rs",
-            log.display()
+            "Debian's {SUITE} no longer has {PACKAGE} {VERSION}; it has: {offered}.\n\
+             To move to one of them, set VERSION in qemu-bochs/src/kernel_source.rs \
+             (the kernel patches in kmod/kernel-patches/ must still apply)."
         );
     }
-    // apt-get download writes to the current directory; as root it warns that
-    // the `_apt` sandbox user cannot write there, which is harmless.
-    run_logged(
-        &format!("apt-get download {PACKAGE}"),
-        &mut apt("apt-get", &["download", PACKAGE]),
-        &log,
-        30,
-    )?;
-    newest_downloaded_deb(apt_dir)?.with_context(|| {
-        format!(
-            "apt-get download left no {PACKAGE}_*.deb in {}",
-            apt_dir.display()
-        )
-    })
-}
-
-/// The Debian mirror the system already uses, so proxies and local mirrors keep working.
-pub fn system_debian_mirror() -> String {
-    let deb822 = std::fs::read_to_string("/etc/apt/sources.list.d/debian.sources").ok();
-    let one_line = std::fs::read_to_string("/etc/apt/sources.list").ok();
-    deb822
-        .as_deref()
-        .and_then(mirror_from_deb822)
-        .or_else(|| one_line.as_deref().and_then(mirror_from_one_line))
-        .unwrap_or_else(|| DEFAULT_MIRROR.to_string())
-}
-
-/// First `URIs:` of a deb822 stanza with `Types: deb` that is not the security archive.
-pub fn mirror_from_deb822(text: &str) -> Option<String> {
-    text.split("\n\n").find_map(|stanza| {
-        let field = |name: &str| {
-            stanza.lines().find_map(|l| {
-                let (key, value) = l.split_once(':')?;
-                key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
-            })
-        };
-        let is_deb = field("Types")?.split_whitespace().any(|t| t == "deb");
-        let suites = field("Suites").unwrap_or("");
-        let uri = field("URIs")?.split_whitespace().next()?;
-        (is_deb && !suites.contains("security") && !uri.contains("security"))
-            .then(|| uri.trim_end_matches('/').to_string())
-    })
-}
-
-/// The URI of the first non-security `deb` line of a one-line-style sources.list.
-pub fn mirror_from_one_line(text: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let mut words = line.split_whitespace();
-        if words.next()? != "deb" {
-            return None;
-        }
-        let mut uri = words.next()?;
-        if uri.starts_with('[') {
-            // Skip the `[option=value ...]` block.
-            while !uri.ends_with(']') {
-                uri = words.next()?;
-            }
-            uri = words.next()?;
-        }
-        let suite = words.next().unwrap_or("");
-        (!suite.contains("security") && !uri.contains("security"))
-            .then(|| uri.trim_end_matches('/').to_string())
-    })
+    apt.download(PACKAGE, VERSION, apt_dir)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_mirror_in_deb822_sources() {
-        let text = "Types: deb\n# comment\nURIs: http://mirror.example/debian-security\n\
-                    Suites: bookworm-security\n\n\
-                    Types: deb deb-src\nURIs: http://mirror.example/debian/\nSuites: bookworm\n";
-        assert_eq!(
-            mirror_from_deb822(text).as_deref(),
-            Some("http://mirror.example/debian")
-        );
-    }
-
-    #[test]
-    fn finds_mirror_in_one_line_sources() {
-        let text = "# deb http://old/ x main\n\
-                    deb http://security.debian.org/debian-security bookworm-security main\n\
-                    deb [arch=amd64 signed-by=/k.gpg] http://ftp.example/debian bookworm main\n";
-        assert_eq!(
-            mirror_from_one_line(text).as_deref(),
-            Some("http://ftp.example/debian")
-        );
-        assert_eq!(
-            mirror_from_one_line("deb-src http://x/debian bookworm main"),
-            None
-        );
-    }
 
     #[test]
     fn patch_hash_depends_on_names_and_contents() {

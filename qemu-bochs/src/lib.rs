@@ -14,6 +14,7 @@
 //! # anyhow::Ok(())
 //! ```
 
+pub mod apt;
 pub mod artifacts;
 pub mod bench;
 pub mod cpio;

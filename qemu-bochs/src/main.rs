@@ -28,9 +28,6 @@ struct Cli {
 enum Cmd {
     /// Install prerequisites; build the kernel, module, guest programs and initramfs.
     Build {
-        /// Ask apt for the newest linux-source-7.3 instead of reusing the downloaded one.
-        #[arg(long)]
-        refresh_kernel_source: bool,
         /// Which guest kernel: standard, or debug (KASAN, lockdep, DEBUG_VM, ...).
         #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
         kernel: KernelVariant,
@@ -162,14 +159,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Cmd::Build {
-            refresh_kernel_source,
-            kernel,
-        } => {
-            qemu_bochs::build_all(&BuildOptions {
-                refresh_kernel_source,
-                kernel,
-            })?;
+        Cmd::Build { kernel } => {
+            qemu_bochs::build_all(&BuildOptions { kernel })?;
             println!("{}", artifacts::manifest_path_for(kernel).display());
             Ok(ExitCode::SUCCESS)
         }

@@ -7,15 +7,16 @@ use anyhow::{bail, Result};
 use crate::kernel_build::KernelBuild;
 use crate::steps::run_logged;
 
-/// Runs `make -C <kernel build> M=<kmod> modules` (incremental, ~2 s) and
-/// returns the path of `bochsfb.ko`. The log goes to `log_path`. With
-/// `output`, the module is built from a copy of the sources in that directory
-/// instead of in `kmod_dir`, so modules for two kernels do not overwrite each
-/// other's objects (Kbuild's `MO=` refuses a source tree that has objects).
+/// Copies the sources of `kmod_dir` into `output`, runs `make -C <kernel build>
+/// M=<output> modules` there (incremental, ~2 s) and returns the path of
+/// `bochsfb.ko`. The log goes to `log_path`. Building from a copy keeps objects
+/// out of the source tree, so modules for two kernels, or a `make` in `kmod/`,
+/// do not overwrite each other's objects (Kbuild's `MO=` refuses a source tree
+/// that has objects).
 pub fn build(
     kernel: &KernelBuild,
     kmod_dir: &Path,
-    output: Option<&Path>,
+    output: &Path,
     log_path: &Path,
 ) -> Result<PathBuf> {
     if !kmod_dir.join("Kbuild").exists() {
@@ -25,13 +26,8 @@ pub fn build(
         );
     }
     let _ = std::fs::remove_file(log_path);
-    let dir = match output {
-        Some(output) => {
-            copy_sources(kmod_dir, output)?;
-            output
-        }
-        None => kmod_dir,
-    };
+    copy_sources(kmod_dir, output)?;
+    let dir = output;
     run_logged(
         "module: make M=kmod modules",
         kernel.make().arg(format!("M={}", dir.display())).arg("modules"),

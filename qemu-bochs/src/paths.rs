@@ -117,60 +117,47 @@ pub fn absolute(path: &Path) -> Result<PathBuf> {
 }
 
 /// Keeps two processes (say, a test run and someone's `build`) from filling the
-/// same cache directory at once. A lock file holds the owner's pid; a lock whose
-/// owner is gone is taken over. Released on drop.
-pub struct CacheLock(PathBuf);
+/// same cache directory at once: an exclusive `flock` on a lock file, which the
+/// kernel releases when the holder exits, however it exits. Released on drop.
+/// The file itself stays (deleting a lock file races with a process opening it).
+pub struct CacheLock(#[allow(dead_code)] std::fs::File);
 
 impl CacheLock {
     pub fn acquire(path: PathBuf) -> Result<Self> {
-        let mut announced = false;
-        loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    std::io::Write::write_all(
-                        &mut file,
-                        std::process::id().to_string().as_bytes(),
-                    )?;
-                    return Ok(Self(path));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = std::fs::read_to_string(&path).unwrap_or_default();
-                    let alive =
-                        !owner.trim().is_empty() && Path::new("/proc").join(owner.trim()).exists();
-                    if !alive {
-                        // The owner died (or is still writing its pid: then retry shortly).
-                        std::thread::sleep(std::time::Duration::from_millis(200));
-                        if std::fs::read_to_string(&path).unwrap_or_default() == owner {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                        continue;
-                    }
-                    if !announced {
-                        eprintln!(
-                            "waiting for process {} to release {}",
-                            owner.trim(),
-                            path.display()
-                        );
-                        announced = true;
-                    }
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create lock {}", path.display()))
-                }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open lock {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                eprintln!("waiting for another qemu-bochs to release {}", path.display());
+                file.lock()
+                    .with_context(|| format!("cannot lock {}", path.display()))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()))
             }
         }
+        Ok(Self(file))
     }
 }
 
-impl Drop for CacheLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// Writes `bytes` to `path` through a temporary file in the same directory and a
+/// rename, so a reader (or a run killed halfway) never sees a partial file.
+pub fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} has no file name", path.display()))?;
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }
 
 #[cfg(test)]
@@ -213,20 +200,31 @@ mod tests {
     }
 
     #[test]
-    fn cache_lock_is_exclusive_and_taken_over_from_dead_owners() {
+    fn cache_lock_is_exclusive_and_released_on_drop() {
         let path = std::env::temp_dir().join(format!("qemu-bochs-lock-{}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
         let lock = CacheLock::acquire(path.clone()).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
-            std::process::id().to_string()
-        );
+        // A second open file description cannot take the lock while the first holds it.
+        let other = std::fs::File::open(&path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
         drop(lock);
-        assert!(!path.exists());
-        // A pid that cannot exist: the lock is stale.
-        std::fs::write(&path, "4194305").unwrap();
-        let lock = CacheLock::acquire(path.clone()).unwrap();
-        drop(lock);
+        other.try_lock().unwrap();
+        drop(other);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("qemu-bochs-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("manifest.json");
+        write_atomically(&path, "one").unwrap();
+        write_atomically(&path, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

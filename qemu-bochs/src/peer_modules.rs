@@ -1,7 +1,9 @@
-//! The kernel's own C driver for the card, `bochs.ko`, and the DRM modules it
-//! needs, taken from the guest kernel's build directory: the peer that the
-//! benchmark compares bochsfb with. They go into the initramfs with a
-//! `modules.dep`, so the guest's busybox `modprobe bochs` loads them in order.
+//! In-tree modules the guest can `modprobe`, taken from the guest kernel's build
+//! directory: the kernel's own C driver for the card, `bochs.ko`, and the DRM
+//! modules it needs (the peer that the benchmark compares bochsfb with), and
+//! LKDTM, which the report-scan tests load to provoke real kernel reports. They
+//! go into the initramfs with a `modules.dep`, so the guest's busybox
+//! `modprobe bochs` loads them in order.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +12,10 @@ use anyhow::{bail, Context, Result};
 
 /// The peer driver, relative to the kernel build directory.
 pub const PEER_MODULE: &str = "drivers/gpu/drm/tiny/bochs.ko";
+/// LKDTM (`CONFIG_LKDTM=m`): loaded only by the tests that provoke a WARN, KASAN, ... report.
+pub const LKDTM_MODULE: &str = "drivers/misc/lkdtm/lkdtm.ko";
+/// Every module the guest gets, with its dependencies.
+pub const GUEST_MODULES: &[&str] = &[PEER_MODULE, LKDTM_MODULE];
 
 /// One loadable module of the guest kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,15 +138,18 @@ pub fn modules_dep(modules: &[KernelModule]) -> String {
     text
 }
 
-/// The peer driver's modules and their host paths, load order.
-pub fn peer_modules(build_dir: &Path) -> Result<Vec<(KernelModule, PathBuf)>> {
-    Ok(with_dependencies(build_dir, PEER_MODULE)?
-        .into_iter()
-        .map(|m| {
-            let host = build_dir.join(&m.path);
-            (m, host)
-        })
-        .collect())
+/// [`GUEST_MODULES`], their dependencies and their host paths, each once, in load order.
+pub fn guest_modules(build_dir: &Path) -> Result<Vec<(KernelModule, PathBuf)>> {
+    let mut modules: Vec<(KernelModule, PathBuf)> = Vec::new();
+    for root in GUEST_MODULES {
+        for module in with_dependencies(build_dir, root)? {
+            if !modules.iter().any(|(m, _)| m.name == module.name) {
+                let host = build_dir.join(&module.path);
+                modules.push((module, host));
+            }
+        }
+    }
+    Ok(modules)
 }
 
 #[cfg(test)]

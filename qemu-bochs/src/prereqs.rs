@@ -35,6 +35,10 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
 
 /// Linux 7.3 refuses older bindgen versions.
 pub const MIN_BINDGEN: (u32, u32, u32) = (0, 71, 1);
+/// The bindgen-cli release installed when none (or a too old one) is found: pinned, so every
+/// machine generates the same bindings (and the kernel cache key, which includes
+/// `bindgen --version`, stays the same).
+pub const BINDGEN_CLI_VERSION: &str = "0.73.2";
 
 /// Checks every prerequisite and installs what is missing.
 pub fn ensure() -> Result<()> {
@@ -148,15 +152,16 @@ fn ensure_bindgen() -> Result<()> {
         Some((x, y, z)) => eprintln!("prereqs: bindgen {x}.{y}.{z} is older than {a}.{b}.{c}"),
         None => eprintln!("prereqs: bindgen not found"),
     }
-    eprintln!("prereqs: installing bindgen-cli (cargo install bindgen-cli --locked, ~2 min)");
+    let install = format!("cargo install bindgen-cli --version {BINDGEN_CLI_VERSION} --locked");
+    eprintln!("prereqs: installing bindgen-cli ({install}, ~2 min)");
     let ok = Command::new("cargo")
-        .args(["install", "bindgen-cli", "--locked"])
+        .args(["install", "bindgen-cli", "--version", BINDGEN_CLI_VERSION, "--locked"])
         .env("PATH", paths::tool_path())
         .status()
         .context("cannot run cargo")?
         .success();
     if !ok {
-        bail!("`cargo install bindgen-cli --locked` failed");
+        bail!("`{install}` failed");
     }
     Ok(())
 }
@@ -183,5 +188,7 @@ mod tests {
         assert_eq!(parse_bindgen_version("garbage"), None);
         assert!(parse_bindgen_version("bindgen 0.71.1").unwrap() >= MIN_BINDGEN);
         assert!(parse_bindgen_version("bindgen 0.71.0").unwrap() < MIN_BINDGEN);
+        let pinned = parse_bindgen_version(&format!("bindgen {BINDGEN_CLI_VERSION}")).unwrap();
+        assert!(pinned >= MIN_BINDGEN, "the pinned bindgen-cli is too old for the kernel");
     }
 }
