@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kernel_build::KernelVariant;
 use crate::paths::CacheLock;
+use crate::steps::phase;
 use crate::{
     debian_tools, guest_programs, initramfs, kernel_build, kernel_source, module, paths,
     peer_modules, prereqs,
@@ -136,35 +137,49 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     // Two harness runs on one checkout (say, `test` and `bench`) build one at a time into
     // target/bochsfb; readers see whole files only (written to a temporary, then renamed).
     let _lock = CacheLock::acquire(harness.join(format!("build{suffix}.lock")))?;
-    prereqs::ensure()?;
-    if variant.llvm().is_some() {
-        prereqs::ensure_debian_packages(kernel_build::LLVM_PACKAGES)?;
-    }
-    let source = kernel_source::prepare(&cache, &repo.join("kmod/kernel-patches"))?;
-    let kernel = kernel_build::build(&cache, &source, &repo, variant)?;
+    let name = variant.name();
+    phase("prerequisites", || {
+        prereqs::ensure()?;
+        if variant.llvm().is_some() {
+            prereqs::ensure_debian_packages(kernel_build::LLVM_PACKAGES)?;
+        }
+        Ok(())
+    })?;
+    let source = phase("kernel source", || {
+        kernel_source::prepare(&cache, &repo.join("kmod/kernel-patches"))
+    })?;
+    let kernel = phase(&format!("kernel build ({name})"), || {
+        kernel_build::build(&cache, &source, &repo, variant)
+    })?;
     // Out of the source tree, one directory per variant: kmod/ holds sources only.
-    let module = module::build(
-        &kernel,
-        &repo.join("kmod"),
-        &harness.join(format!("kmod{suffix}")),
-        &harness.join(format!("module{suffix}.log")),
-    )?;
-    let programs = guest_programs::build(&repo)?;
-    let tools = debian_tools::prepare(&cache, debian_tools::TOOLS)?;
+    let module = phase(&format!("module ({name})"), || {
+        module::build(
+            &kernel,
+            &repo.join("kmod"),
+            &harness.join(format!("kmod{suffix}")),
+            &harness.join(format!("module{suffix}.log")),
+        )
+    })?;
+    let programs = phase("guest programs", || guest_programs::build(&repo))?;
+    let tools = phase("Debian tools", || {
+        debian_tools::prepare(&cache, debian_tools::TOOLS)
+    })?;
 
     let initramfs = harness.join(format!("initramfs{suffix}.cpio.gz"));
     eprintln!("==> initramfs");
-    initramfs::write(
-        &initramfs,
-        &initramfs::Contents {
-            busybox: Path::new(initramfs::HOST_BUSYBOX),
-            module: &module,
-            programs: &programs,
-            kernel_release: &kernel.release,
-            peer_modules: &peer_modules::guest_modules(&kernel.dir)?,
-            debian_files: &tools.entries,
-        },
-    )?;
+    phase(&format!("initramfs ({name})"), || {
+        initramfs::write(
+            &initramfs,
+            &initramfs::Contents {
+                busybox: Path::new(initramfs::HOST_BUSYBOX),
+                module: &module,
+                programs: &programs,
+                kernel_release: &kernel.release,
+                peer_modules: &peer_modules::guest_modules(&kernel.dir)?,
+                debian_files: &tools.entries,
+            },
+        )
+    })?;
 
     let artifacts = Artifacts {
         bzimage: kernel.bzimage,

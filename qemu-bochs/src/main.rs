@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{
-    artifacts, paths, protocol, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
+    artifacts, paths, protocol, steps, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
     VmConfig,
 };
 
@@ -91,12 +91,19 @@ enum Cmd {
         /// Boot nothing: redraw results.md and the charts from `<out>/results.json`.
         #[arg(long)]
         redraw: bool,
-    },
-    /// Build everything, then `cargo test --workspace` with BOCHSFB_ARTIFACTS set.
-    Test {
-        /// The guest kernel the end-to-end tests boot.
+        /// The guest kernel to measure (the debug kernel's checks distort every figure).
         #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
         kernel: KernelVariant,
+    },
+    /// Build everything, then `cargo test` with BOCHSFB_ARTIFACTS set. Without `--kernel` and
+    /// arguments: every suite on the standard kernel, then the robustness suite (its ignored,
+    /// debug-only tests included) and the harness's protocol tests on the debug kernel, with
+    /// the time of each phase at the end. This is what CI runs.
+    Test {
+        /// Only this guest kernel: `standard` runs `cargo test --workspace [ARGS]`, `debug` the
+        /// debug suite (or `cargo test --workspace ARGS`). With ARGS and no `--kernel`: standard.
+        #[arg(long, value_enum)]
+        kernel: Option<KernelVariant>,
         /// Extra arguments for `cargo test`, after `--`.
         #[arg(last = true)]
         cargo_args: Vec<String>,
@@ -197,6 +204,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             runs,
             run_ms,
             redraw,
+            kernel,
         } => {
             if redraw {
                 return redraw_bench(&out).map(|()| ExitCode::SUCCESS);
@@ -207,7 +215,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 runs,
                 run_ms,
             };
-            bench(&options, &out)?;
+            bench(kernel, &options, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Test { kernel, cargo_args } => test(kernel, &cargo_args),
@@ -280,8 +288,8 @@ fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCo
     Ok(ExitCode::from(u8::try_from(out.status).unwrap_or(1)))
 }
 
-fn bench(options: &BenchOptions, out: &std::path::Path) -> Result<()> {
-    let artifacts = Artifacts::from_manifest_env()?;
+fn bench(kernel: KernelVariant, options: &BenchOptions, out: &std::path::Path) -> Result<()> {
+    let artifacts = Artifacts::for_variant(kernel)?;
     let results = qemu_bochs::bench::run(&artifacts, options, out)?;
     for path in qemu_bochs::bench::write_results(&results, out)? {
         println!("{}", path.display());
@@ -302,14 +310,71 @@ fn redraw_bench(out: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-fn test(kernel: KernelVariant, cargo_args: &[String]) -> Result<ExitCode> {
-    qemu_bochs::build_all(&BuildOptions {
-        kernel,
-        ..BuildOptions::default()
-    })?;
+/// The debug kernel's suite: the robustness tests, those that need the debug kernel included,
+/// and the harness's report-scan tests.
+const DEBUG_SUITE: &[&str] = &[
+    "--test",
+    "robustness",
+    "--test",
+    "guest_protocol",
+    "--",
+    "--include-ignored",
+];
+
+fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode> {
+    let plan: Vec<(KernelVariant, Vec<String>)> = match kernel {
+        None if cargo_args.is_empty() => vec![
+            (KernelVariant::Standard, Vec::new()),
+            (KernelVariant::Debug, strings(DEBUG_SUITE)),
+        ],
+        None | Some(KernelVariant::Standard) => {
+            vec![(KernelVariant::Standard, cargo_args.to_vec())]
+        }
+        Some(KernelVariant::Debug) if cargo_args.is_empty() => {
+            vec![(KernelVariant::Debug, strings(DEBUG_SUITE))]
+        }
+        Some(KernelVariant::Debug) => vec![(KernelVariant::Debug, cargo_args.to_vec())],
+    };
+    // Every phase runs even after one fails, so CI shows every failure at once.
+    let mut failed = Vec::new();
+    for (variant, args) in &plan {
+        let name = variant.name();
+        let result = qemu_bochs::build_all(&BuildOptions { kernel: *variant }).and_then(|_| {
+            steps::phase(&format!("tests ({name} kernel)"), || {
+                cargo_test(*variant, args)
+            })
+        });
+        match result {
+            Ok(true) => {}
+            Ok(false) => failed.push(format!("tests on the {name} kernel")),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                failed.push(format!("building the {name} kernel's guest"));
+            }
+        }
+    }
+    eprintln!("\n==> phases\n{}", steps::phase_summary());
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("failed: {}", failed.join(", "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// `cargo test --workspace ARGS` against `kernel`'s manifest; whether it passed.
+fn cargo_test(kernel: KernelVariant, cargo_args: &[String]) -> Result<bool> {
     let manifest: PathBuf = artifacts::manifest_path_for(kernel);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("==> cargo test --workspace {}", cargo_args.join(" "));
+    eprintln!(
+        "==> cargo test --workspace {} ({} kernel)",
+        cargo_args.join(" "),
+        kernel.name()
+    );
     let status = Command::new(cargo)
         .current_dir(paths::repo_root())
         .args(["test", "--workspace"])
@@ -317,9 +382,5 @@ fn test(kernel: KernelVariant, cargo_args: &[String]) -> Result<ExitCode> {
         .env(artifacts::MANIFEST_ENV, &manifest)
         .status()
         .context("cannot run cargo test")?;
-    Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::FAILURE,
-    })
+    Ok(status.success())
 }

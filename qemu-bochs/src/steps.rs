@@ -110,6 +110,40 @@ fn copy_lines(
     })
 }
 
+/// The phases this process ran and how long each took, for the summary `qemu-bochs test`
+/// prints at the end.
+static PHASES: Mutex<Vec<(String, Duration, bool)>> = Mutex::new(Vec::new());
+
+/// Runs `f` as the phase `name`, recording its wall time and whether it succeeded.
+pub fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let start = Instant::now();
+    let result = f();
+    PHASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((name.to_string(), start.elapsed(), result.is_ok()));
+    result
+}
+
+/// One line per phase recorded so far (`  12.3 min  ok      kernel build (debug)`), and the
+/// total.
+pub fn phase_summary() -> String {
+    let phases = PHASES.lock().unwrap_or_else(|e| e.into_inner());
+    format_phases(&phases)
+}
+
+fn format_phases(phases: &[(String, Duration, bool)]) -> String {
+    let mut text = String::new();
+    let mut total = Duration::ZERO;
+    for (name, took, ok) in phases {
+        total += *took;
+        let state = if *ok { "ok" } else { "FAILED" };
+        text.push_str(&format!("{:>7.1} min  {state:<7} {name}\n", took.as_secs_f64() / 60.0));
+    }
+    text.push_str(&format!("{:>7.1} min  total\n", total.as_secs_f64() / 60.0));
+    text
+}
+
 /// Kbuild's quiet lines look like `  CC      kernel/fork.o` or `  RUSTC L rust/core.o`.
 pub fn kbuild_progress(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("  ")?;
@@ -160,6 +194,20 @@ mod tests {
             None
         );
         assert_eq!(kbuild_progress("  X"), None);
+    }
+
+    #[test]
+    fn phases_are_listed_with_minutes_state_and_total() {
+        let text = format_phases(&[
+            ("kernel build (standard)".into(), Duration::from_secs(330), true),
+            ("tests (debug kernel)".into(), Duration::from_secs(90), false),
+        ]);
+        assert_eq!(
+            text,
+            "    5.5 min  ok      kernel build (standard)\n\
+             \x20   1.5 min  FAILED  tests (debug kernel)\n\
+             \x20   7.0 min  total\n"
+        );
     }
 
     #[test]

@@ -292,14 +292,17 @@ impl Vm {
         qmp.as_mut().context("no QMP connection")?.execute(command, arguments)
     }
 
-    /// Serial-log lines that report kernel bugs, warnings or crashes.
+    /// Serial-log lines that report kernel bugs, warnings or crashes, each once (the console
+    /// and the `dmesg` read at shutdown show the same lines).
     pub fn kernel_reports(&self) -> Vec<String> {
         let lines = self.serial.lines.lock().unwrap();
-        lines
-            .iter()
-            .filter(|l| protocol::is_kernel_report(l))
-            .cloned()
-            .collect()
+        let mut reports: Vec<String> = Vec::new();
+        for line in lines.iter().filter(|l| protocol::is_kernel_report(l)) {
+            if !reports.contains(line) {
+                reports.push(line.clone());
+            }
+        }
+        reports
     }
 
     /// Everything the guest printed so far, one entry per line.
@@ -311,12 +314,15 @@ impl Vm {
         &self.serial.path
     }
 
-    /// Asks the guest to power off and waits for QEMU to exit; kills it after 30 s.
+    /// Reads the guest's `dmesg`, asks the guest to power off and waits for QEMU to exit;
+    /// kills it after 30 s.
     ///
-    /// Fails if the serial log of this boot holds any kernel report (BUG, WARNING, Oops,
-    /// panic, ...): every boot that ends here is checked, whoever started it.
+    /// Fails if this boot's kernel log holds any kernel report (BUG, WARNING, Oops, panic,
+    /// ...): every boot that ends here is checked, whoever started it. The console shows only
+    /// messages above the console log level, so the whole `dmesg` is read into the log first.
     pub fn shutdown(self) -> Result<()> {
-        self.power_off()?;
+        let dmesg = self.run("dmesg", Duration::from_secs(60));
+        let powered_off = self.power_off();
         let reports = self.kernel_reports();
         if !reports.is_empty() {
             bail!(
@@ -325,7 +331,8 @@ impl Vm {
                 reports.join("\n  ")
             );
         }
-        Ok(())
+        dmesg.context("cannot read the guest's dmesg before powering off")?;
+        powered_off
     }
 
     fn power_off(&self) -> Result<()> {

@@ -3,9 +3,10 @@
 //! checks. Each boot's serial log must hold no kernel report (BUG, WARNING, KASAN, lockdep,
 //! UBSAN, ...): `with_guest_config` fails the test otherwise.
 //!
-//! They boot the kernel of `$BOCHSFB_ARTIFACTS`; `qemu-bochs test --kernel debug` makes that the
-//! debug kernel (KASAN, lockdep, DEBUG_VM, ...), which is how CI runs them. Tests that need the
-//! debug kernel say so and pass trivially on the standard one.
+//! They boot the kernel of `$BOCHSFB_ARTIFACTS`: `qemu-bochs test` runs them on the standard
+//! kernel, then again on the debug kernel (KASAN, lockdep, DEBUG_VM, ...). Tests that need the
+//! debug kernel are `#[ignore]`d, so the standard run leaves them out and says so; the debug run
+//! includes them (`--include-ignored`), and run on the standard kernel they fail.
 //!
 //! Knobs: `BOCHSFB_FUZZ_SEED` (default 20261121), `BOCHSFB_FUZZ_OPS` (operations per process;
 //! default 20000 on the standard kernel, 3000 on the ~10x slower debug kernel: about 25 s
@@ -30,6 +31,18 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 fn kernel() -> Result<KernelVariant> {
     Ok(Artifacts::from_manifest_env()?.kernel_variant)
+}
+
+/// Fails unless the guest kernel is the debug one: what `#[ignore]`d tests check first.
+fn require_debug_kernel(needs: &str) -> Result<()> {
+    let kernel = kernel()?;
+    ensure!(
+        kernel == KernelVariant::Debug,
+        "needs {needs}, which only the debug kernel has; this is the {} kernel \
+         (run `cargo run -p qemu-bochs -- test --kernel debug -- --test robustness --include-ignored`)",
+        kernel.name()
+    );
+    Ok(())
 }
 
 /// Runs `command`, prints it and its output, and fails unless it exits with 0.
@@ -137,11 +150,9 @@ fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> 
 /// kernel's shpchp drives the slot natively) is unplugged with QMP `device_del` while workers
 /// use it; its node goes away and the VGA card keeps working.
 #[test]
+#[ignore = "needs the debug kernel (CONFIG_HOTPLUG_PCI_SHPC); `qemu-bochs test` runs it there"]
 fn hot_unplug_of_a_bochs_display_under_load() -> Result<()> {
-    if kernel()? != KernelVariant::Debug {
-        println!("skipped: needs CONFIG_HOTPLUG_PCI_SHPC, which only the debug kernel has");
-        return Ok(());
-    }
+    require_debug_kernel("CONFIG_HOTPLUG_PCI_SHPC")?;
     let config = VmConfig {
         extra_qemu_args: [
             "-global",
@@ -188,14 +199,12 @@ fn hot_unplug_of_a_bochs_display_under_load() -> Result<()> {
 /// KASAN use-after-free, a UBSAN out-of-bounds index and a list corruption, and a lockdep
 /// report is injected through /dev/kmsg; shutdown must fail naming each.
 #[test]
+#[ignore = "needs the debug kernel (KASAN, UBSAN, DEBUG_LIST, lockdep); `qemu-bochs test` runs it there"]
 fn debug_kernel_reports_fail_the_run() -> Result<()> {
-    if kernel()? != KernelVariant::Debug {
-        println!("skipped: needs the debug kernel (qemu-bochs test --kernel debug)");
-        return Ok(());
-    }
+    require_debug_kernel("KASAN, UBSAN, DEBUG_LIST and lockdep")?;
     let artifacts = Artifacts::from_manifest_env()?;
     let vm = Vm::boot(&artifacts, &VmConfig::default())?;
-    run(&vm, "mount -t debugfs none /sys/kernel/debug")?;
+    run(&vm, LOAD_LKDTM)?;
     for crash in ["READ_AFTER_FREE", "ARRAY_BOUNDS", "CORRUPT_LIST_ADD"] {
         // LKDTM reports and carries on (no panic: panic_on_warn is off).
         vm.run(
@@ -211,6 +220,48 @@ fn debug_kernel_reports_fail_the_run() -> Result<()> {
     let err = format!("{err:#}");
     println!("{err}");
     for expected in ["BUG: KASAN", "UBSAN", "list_add corruption", "circular locking"] {
+        ensure!(err.contains(expected), "{expected:?} not reported:\n{err}");
+    }
+    Ok(())
+}
+
+/// Loads LKDTM (a module, in the guest only for these tests) and mounts debugfs, where its
+/// `provoke-crash/DIRECT` lives.
+const LOAD_LKDTM: &str =
+    "modprobe lkdtm && mount -t debugfs none /sys/kernel/debug && ls /sys/kernel/debug/provoke-crash/DIRECT";
+
+/// Every kernel, the standard one included, reports a real `WARN_ON` and a refcount overflow
+/// (LKDTM's WARNING and REFCOUNT_INC_OVERFLOW), and a report printed below the console log
+/// level (seen only in `dmesg`): shutdown must fail naming each.
+#[test]
+fn a_real_warning_fails_the_run_on_every_kernel() -> Result<()> {
+    let artifacts = Artifacts::from_manifest_env()?;
+    println!("kernel: {:?}", artifacts.kernel_variant);
+    let vm = Vm::boot(&artifacts, &VmConfig::default())?;
+    run(&vm, LOAD_LKDTM)?;
+    for crash in ["WARNING", "REFCOUNT_INC_OVERFLOW"] {
+        // Each WARNs and returns; the shell's status does not matter.
+        vm.run(
+            &format!("echo {crash} > /sys/kernel/debug/provoke-crash/DIRECT"),
+            TIMEOUT,
+        )?;
+    }
+    // KERN_DEBUG (7) is below the default console log level: only dmesg has this line.
+    run(&vm, "echo '<7>BUG: injected at KERN_DEBUG' > /dev/kmsg")?;
+    ensure!(
+        !vm.console_lines().iter().any(|l| l.contains("injected at KERN_DEBUG")),
+        "the KERN_DEBUG line reached the console, so this does not test the dmesg scan"
+    );
+    let err = vm.shutdown().expect_err("kernel reports must fail shutdown");
+    let err = format!("{err:#}");
+    println!("{err}");
+    for expected in [
+        // 7.3's format: `WARNING: drivers/misc/lkdtm/bugs.c:164 at lkdtm_WARNING+0xc/0xf ...`.
+        "WARNING: drivers/misc/lkdtm/bugs.c:",
+        "at lkdtm_WARNING+",
+        "refcount_t: saturated",
+        "BUG: injected at KERN_DEBUG",
+    ] {
         ensure!(err.contains(expected), "{expected:?} not reported:\n{err}");
     }
     Ok(())

@@ -38,10 +38,21 @@ pub fn with_guest_config(config: &VmConfig, body: impl FnOnce(&Vm) -> Result<()>
     let vm = Vm::boot(&artifacts, config)?;
     let log = vm.serial_log_path().to_owned();
     let outcome = body(&vm);
-    // `shutdown` fails on any kernel report in the serial log.
+    // `shutdown` fails on any kernel report in the kernel log.
     let shutdown = vm.shutdown();
-    outcome.with_context(|| format!("serial log: {}", log.display()))?;
-    shutdown
+    combine(outcome, shutdown, &log)
+}
+
+/// The test's outcome and the shutdown's: a failing body never hides the kernel's reports.
+fn combine(outcome: Result<()>, shutdown: Result<()>, log: &Path) -> Result<()> {
+    match (outcome, shutdown) {
+        (Ok(()), shutdown) => shutdown,
+        (Err(body), Ok(())) => Err(body.context(format!("serial log: {}", log.display()))),
+        (Err(body), Err(shutdown)) => Err(anyhow::anyhow!(
+            "the test failed: {body:#}\n\nand at shutdown: {shutdown:#}\n(serial log: {})",
+            log.display()
+        )),
+    }
 }
 
 /// Runs `command` in the guest and prints it, its output and its exit status into the test log,
@@ -130,6 +141,23 @@ mod tests {
             .to_string();
         assert!(err.contains("1 of 3072 pixels differ"), "{err}");
         assert!(err.contains("(10,20)"), "{err}");
+    }
+
+    #[test]
+    fn a_failing_body_keeps_the_shutdown_report() {
+        let log = Path::new("/tmp/serial.log");
+        let err = combine(
+            Err(anyhow::anyhow!("pixels differ")),
+            Err(anyhow::anyhow!("the kernel reported problems: WARNING: at x")),
+            log,
+        )
+        .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.contains("pixels differ"), "{err}");
+        assert!(err.contains("WARNING: at x"), "{err}");
+        assert!(combine(Ok(()), Err(anyhow::anyhow!("WARNING")), log).is_err());
+        assert!(combine(Err(anyhow::anyhow!("body")), Ok(()), log).is_err());
+        assert!(combine(Ok(()), Ok(()), log).is_ok());
     }
 
     #[test]

@@ -149,39 +149,9 @@ fn expect_value<T: Debug + PartialEq>(result: io::Result<T>, expected: T) -> Out
     }
 }
 
-/// Whether the driver has the set-mode generation of the ABI (SET_MODE, PAN,
-/// FLUSH, mmap regions): SET_MODE with a NULL argument fails with something
-/// other than `ENOTTY`. Checks of that generation tolerate its absence.
-pub fn has_new_abi(device: &Device) -> bool {
-    // SAFETY: a NULL argument: the driver must fail with EFAULT, or ENOTTY if it lacks SET_MODE.
-    let result = unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, std::ptr::null_mut()) };
-    !matches!(result, Err(ref e) if e.raw_os_error() == Some(ENOTTY))
-}
-
-/// Passes with `errno`, or with `ENOTTY` when the driver lacks the ioctl
-/// (`new_abi == false`), saying so.
-fn expect_errno_new<T: Debug>(result: io::Result<T>, errno: i32, new_abi: bool) -> Outcome {
-    match result {
-        Err(e) if !new_abi && e.raw_os_error() == Some(ENOTTY) => {
-            println!("note: ENOTTY accepted: the driver lacks this ioctl yet");
-            Ok(())
-        }
-        other => expect_errno(other, errno),
-    }
-}
-
 /// The rest of the bad-input matrix (docs/architecture.md, every row).
 pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, report: &mut Report) {
     use bochsfb_renderer::abi::mmap_region;
-    let new_abi = has_new_abi(device);
-    println!(
-        "badinput: driver {} SET_MODE/PAN/FLUSH and mmap regions",
-        if new_abi {
-            "has"
-        } else {
-            "lacks (checks accept ENOTTY)"
-        }
-    );
     let fb = mode.fb_size;
     let end = fb as i64;
     let page = page_size();
@@ -233,10 +203,6 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
             &format!("mmap {name} region, all fb_size bytes -> ok"),
             match result {
                 Ok(_) => Ok(()),
-                Err(e) if !new_abi && region != 0 && e.raw_os_error() == Some(EINVAL) => {
-                    println!("note: EINVAL accepted: the driver lacks the {name} region yet");
-                    Ok(())
-                }
                 Err(e) => Err(describe(&e)),
             },
         );
@@ -478,8 +444,8 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
         expect_errno(device.ioctl(ior(b'B', 0x01, 24), &mut [0; 64]), ENOTTY),
     );
 
-    set_mode_matrix(device, mode, new_abi, report);
-    pan_flush_matrix(device, mode, new_abi, report);
+    set_mode_matrix(device, mode, report);
+    pan_flush_matrix(device, mode, report);
 }
 
 fn sys(ret: i64) -> io::Result<i64> {
@@ -526,7 +492,7 @@ fn set_mode(device: &Device, m: &BochsfbMode) -> io::Result<libc::c_int> {
     unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, (&mut m as *mut BochsfbMode).cast()) }
 }
 
-fn set_mode_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: &mut Report) {
+fn set_mode_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     let base = BochsfbMode {
         width: mode.width,
         height: mode.height,
@@ -586,7 +552,7 @@ fn set_mode_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: &
     ];
     for (name, m) in cases {
         let before = device.mode().ok();
-        let outcome = expect_errno_new(set_mode(device, m), EINVAL, new_abi).and_then(|()| {
+        let outcome = expect_errno(set_mode(device, m), EINVAL).and_then(|()| {
             match device.mode().ok() == before {
                 true => Ok(()),
                 false => Err("the mode changed although SET_MODE failed".into()),
@@ -600,21 +566,18 @@ fn set_mode_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: &
     report.check(
         "SET_MODE from NULL -> EFAULT",
         // SAFETY: NULL is never valid user memory.
-        expect_errno_new(
+        expect_errno(
             unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, std::ptr::null_mut()) },
             libc::EFAULT,
-            new_abi,
         ),
     );
-    if new_abi {
-        report.check(
-            "SET_MODE the current mode again -> ok",
-            set_mode(device, &base).map(drop).map_err(|e| describe(&e)),
-        );
-    }
+    report.check(
+        "SET_MODE the current mode again -> ok",
+        set_mode(device, &base).map(drop).map_err(|e| describe(&e)),
+    );
 }
 
-fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: &mut Report) {
+fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     let current = device.mode().unwrap_or(*mode);
     let vh = current.virtual_height.max(current.height);
     for (name, y) in [
@@ -625,20 +588,18 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: 
         report.check(
             &format!("PAN to {name} -> EINVAL"),
             // SAFETY: PAN reads one u32.
-            expect_errno_new(
+            expect_errno(
                 unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, (&mut y as *mut u32).cast()) },
                 EINVAL,
-                new_abi,
             ),
         );
     }
     report.check(
         "PAN from NULL -> EFAULT",
         // SAFETY: NULL is never valid user memory.
-        expect_errno_new(
+        expect_errno(
             unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, std::ptr::null_mut()) },
             libc::EFAULT,
-            new_abi,
         ),
     );
     let rect = |x, y, width, height| BochsfbRect {
@@ -695,7 +656,7 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: 
             &format!("FLUSH {name} -> {}", errno_name(errno)),
             // SAFETY: FLUSH reads the damage struct and `count` rects; where `count` exceeds
             // what `rects` holds, the driver must refuse the count before reading them.
-            expect_errno_new(
+            expect_errno(
                 unsafe {
                     device.ioctl_ptr(
                         BOCHSFB_IOCTL_FLUSH,
@@ -703,7 +664,6 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: 
                     )
                 },
                 errno,
-                new_abi,
             ),
         );
     }
@@ -717,7 +677,6 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: 
                 (&mut whole as *mut BochsfbDamage).cast(),
             )
         } {
-            Err(e) if !new_abi && e.raw_os_error() == Some(ENOTTY) => Ok(()),
             other => other.map(drop).map_err(|e| describe(&e)),
         },
     );
@@ -725,16 +684,18 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: 
         "WAIT_VSYNC -> ok",
         // SAFETY: WAIT_VSYNC takes no argument.
         match unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_WAIT_VSYNC, std::ptr::null_mut()) } {
-            Err(e) if !new_abi && e.raw_os_error() == Some(ENOTTY) => Ok(()),
             other => other.map(drop).map_err(|e| describe(&e)),
         },
     );
-    // fbdev ioctls: out-of-range values (the driver may not offer fbdev ioctls: ENOTTY).
+    // fbdev ioctls: out-of-range values.
     let mut var = [0u32; 40];
-    // SAFETY: FBIOGET_VSCREENINFO writes one 160-byte fb_var_screeninfo.
-    let have_fbdev =
+    report.check(
+        "fbdev FBIOGET_VSCREENINFO -> ok",
+        // SAFETY: FBIOGET_VSCREENINFO writes one 160-byte fb_var_screeninfo.
         unsafe { device.ioctl_ptr(crate::fuzz::FBIOGET_VSCREENINFO, var.as_mut_ptr().cast()) }
-            .is_ok();
+            .map(drop)
+            .map_err(|e| describe(&e)),
+    );
     for (name, field, value) in [
         ("xres 0", 0usize, 0u32),
         ("bits_per_pixel 7", 6, 7),
@@ -758,7 +719,7 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, new_abi: bool, report: 
                     "FBIOPUT_VSCREENINFO"
                 }
             ),
-            expect_errno_new(result, EINVAL, have_fbdev),
+            expect_errno(result, EINVAL),
         );
     }
 }

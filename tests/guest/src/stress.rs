@@ -26,18 +26,15 @@ use crate::unbind::{bound_card, sysfs_write};
 /// Where /init loads the module from.
 pub const MODULE_PATH: &str = "/lib/modules/bochsfb.ko";
 
-/// Errors a worker may see while others change the mode or the card goes away.
-const EXPECTED_ERRNOS: &[i32] = &[
-    libc::ENODEV,
-    libc::ENOENT,
-    libc::ENXIO,
-    libc::ENOSPC,
-    libc::EINVAL,
-    libc::ENOTTY,
-    libc::EBUSY,
-    libc::EINTR,
-    libc::EAGAIN,
-];
+/// Errors any call may see once the card goes away (unbind, hot-unplug): the node is gone
+/// (`ENOENT` from open), or an open file outlived its card (`ENODEV`, `ENXIO`). Accepted only
+/// in runs that take the card away.
+const CARD_GONE: &[i32] = &[libc::ENODEV, libc::ENOENT, libc::ENXIO];
+/// The mode shrank (another worker set a smaller one) between a worker's GET_MODE and its
+/// pwrite: at the end of the frame (`ENOSPC`) or past it (`EFBIG`).
+const FRAME_SHRANK_WRITE: &[i32] = &[libc::ENOSPC, libc::EFBIG];
+/// The mode changed between GET_MODE and a call sized by it (mmap range, pan row).
+const MODE_CHANGED: &[i32] = &[libc::EINVAL];
 
 /// Valid modes the workers switch between (all fit 16 MiB of VRAM).
 const MODES: &[(u32, u32, u32)] = &[
@@ -77,9 +74,10 @@ pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
     };
     let start = Instant::now();
     let deadline = start + options.duration;
+    let card_may_go = options.unbind_cycles > 0 || options.removed;
     let mut workers: Vec<(u32, libc::pid_t)> = Vec::new();
     for id in 0..options.workers {
-        match spawn(path, id, options.seed, deadline) {
+        match spawn(path, id, options.seed, deadline, card_may_go) {
             Ok(pid) => workers.push((id, pid)),
             Err(e) => return report.check("fork workers", Err(e.to_string())),
         }
@@ -97,10 +95,13 @@ pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
         rounds += 1;
         match wait(pid) {
             Ok(Exit::Code(0)) => {}
+            // A mapping revoked under the worker: by a smaller mode (worker 0, always there,
+            // sets modes) or by the card going.
             Ok(Exit::Signal(libc::SIGBUS)) => {
                 sigbus += 1;
                 if Instant::now() < deadline {
-                    match spawn(path, id, options.seed.wrapping_add(rounds), deadline) {
+                    let seed = options.seed.wrapping_add(rounds);
+                    match spawn(path, id, seed, deadline, card_may_go) {
                         Ok(pid) => workers.insert(0, (id, pid)),
                         Err(e) => failures.push(format!("respawn: {e}")),
                     }
@@ -134,7 +135,11 @@ pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
     if options.removed {
         report.check(
             &format!("{} is gone after the unplug", path.display()),
-            if path.exists() { Err("still there".into()) } else { Ok(()) },
+            if path.exists() {
+                Err("still there".into())
+            } else {
+                Ok(())
+            },
         );
         return;
     }
@@ -143,12 +148,20 @@ pub fn run(path: &Path, options: &StressOptions, report: &mut Report) {
 }
 
 /// Forks one worker that runs until `deadline`.
-fn spawn(path: &Path, id: u32, seed: u64, deadline: Instant) -> io::Result<libc::pid_t> {
+fn spawn(
+    path: &Path,
+    id: u32,
+    seed: u64,
+    deadline: Instant,
+    card_may_go: bool,
+) -> io::Result<libc::pid_t> {
     // SAFETY: the checker is single-threaded, so the child may run any code after fork.
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
         0 => {
-            let status = match worker(path, id, seed.wrapping_add(u64::from(id)), deadline) {
+            let errors = Errors { card_may_go };
+            let seed = seed.wrapping_add(u64::from(id));
+            let status = match worker(path, id, seed, deadline, &errors) {
                 Ok(()) => 0,
                 Err(why) => {
                     println!("stress worker {id}: {why}");
@@ -162,50 +175,64 @@ fn spawn(path: &Path, id: u32, seed: u64, deadline: Instant) -> io::Result<libc:
     }
 }
 
-/// Fails on an error that is not in [`EXPECTED_ERRNOS`].
-fn expected<T>(what: &str, result: io::Result<T>) -> Result<Option<T>, String> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(e)
-            if e.raw_os_error()
-                .is_some_and(|n| EXPECTED_ERRNOS.contains(&n)) =>
-        {
-            Ok(None)
+/// Which errors a worker accepts: those the other workers' steps can cause in the call, plus
+/// [`CARD_GONE`] in runs that take the card away. Anything else fails the worker.
+struct Errors {
+    card_may_go: bool,
+}
+
+impl Errors {
+    /// `Ok(None)` for an accepted error, `Err` naming the call for any other.
+    fn check<T>(
+        &self,
+        what: &str,
+        result: io::Result<T>,
+        also: &[i32],
+    ) -> Result<Option<T>, String> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(e)
+                if e.raw_os_error().is_some_and(|n| {
+                    also.contains(&n) || (self.card_may_go && CARD_GONE.contains(&n))
+                }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(format!("{what}: {}", describe(&e))),
         }
-        Err(e) => Err(format!("{what}: {}", describe(&e))),
     }
 }
 
 /// One worker: open, map, draw, read back, and (by role) set modes, pan,
 /// wait for vblank and flush; over and over until the deadline.
-fn worker(path: &Path, id: u32, seed: u64, deadline: Instant) -> Result<(), String> {
+fn worker(
+    path: &Path,
+    id: u32,
+    seed: u64,
+    deadline: Instant,
+    errors: &Errors,
+) -> Result<(), String> {
     let mut rng = Rng::new(seed);
     let page = page_size();
     let mut buf = vec![0u8; 3 * page];
     while Instant::now() < deadline {
-        let Some(device) = expected("open", Device::open(path))? else {
+        let Some(device) = errors.check("open", Device::open(path), &[])? else {
             // The card is unbound right now: wait for the node to come back.
             std::thread::sleep(Duration::from_millis(2));
             continue;
         };
-        // The frame's size: GET_MODE's, or the end of the file (a driver without it).
-        let fb = match expected("GET_MODE", device.mode())? {
-            Some(mode) => mode.fb_size,
-            None => match expected("lseek", device.lseek(0, libc::SEEK_END))? {
-                Some(end) => end as u64,
-                None => continue,
-            },
-        }
-        .max(2 * page as u64);
+        let Some(mode) = errors.check("GET_MODE", device.mode(), &[])? else {
+            continue;
+        };
+        let fb = mode.fb_size.max(2 * page as u64);
         for _ in 0..20 {
             let offset = rng.below(fb / page as u64) * page as u64;
             rng.fill(&mut buf);
-            expected("pwrite", device.pwrite(&buf, offset))?;
-            expected("pread", device.pread(&mut buf, offset))?;
-            if let Some(mut map) = expected(
-                "mmap",
-                device.mmap(2 * page, offset.min(fb - 2 * page as u64), libc::MAP_SHARED),
-            )? {
+            errors.check("pwrite", device.pwrite(&buf, offset), FRAME_SHRANK_WRITE)?;
+            errors.check("pread", device.pread(&mut buf, offset), &[])?;
+            let at = offset.min(fb - 2 * page as u64);
+            let map = device.mmap(2 * page, at, libc::MAP_SHARED);
+            if let Some(mut map) = errors.check("mmap", map, MODE_CHANGED)? {
                 // A revoked mapping raises SIGBUS here: the parent counts and respawns.
                 let bytes = map.as_mut_slice();
                 let start = rng.index(bytes.len() - 64);
@@ -224,36 +251,53 @@ fn worker(path: &Path, id: u32, seed: u64, deadline: Instant) -> Result<(), Stri
                         bpp,
                         ..BochsfbMode::default()
                     };
-                    expected("SET_MODE", ioctl(&device, BOCHSFB_IOCTL_SET_MODE, &mut m))?;
+                    errors.check(
+                        "SET_MODE",
+                        ioctl(&device, BOCHSFB_IOCTL_SET_MODE, &mut m),
+                        &[],
+                    )?;
                 }
                 // Flippers: pan to a random row of the virtual screen, then wait for vblank.
                 1 => {
                     let mut current = BochsfbMode::default();
-                    if expected(
-                        "GET_MODE",
-                        ioctl(&device, BOCHSFB_IOCTL_GET_MODE, &mut current),
-                    )?
-                    .is_some()
+                    if errors
+                        .check(
+                            "GET_MODE",
+                            ioctl(&device, BOCHSFB_IOCTL_GET_MODE, &mut current),
+                            &[],
+                        )?
+                        .is_some()
                     {
                         let rows = current.virtual_height.saturating_sub(current.height) + 1;
                         let mut y = rng.below(u64::from(rows)) as u32;
-                        expected("PAN", ioctl(&device, BOCHSFB_IOCTL_PAN, &mut y))?;
-                        expected(
+                        errors.check(
+                            "PAN",
+                            ioctl(&device, BOCHSFB_IOCTL_PAN, &mut y),
+                            MODE_CHANGED,
+                        )?;
+                        errors.check(
                             "WAIT_VSYNC",
                             ioctl(&device, BOCHSFB_IOCTL_WAIT_VSYNC, &mut 0u64),
+                            &[],
                         )?; // _IO: no argument
                     }
                 }
                 // Shadow users: map the shadow region, draw, flush the whole frame.
                 2 => {
                     let shadow = bochsfb_renderer::abi::mmap_region::SHADOW;
-                    if let Some(mut map) =
-                        expected("mmap shadow", device.mmap(page, shadow, libc::MAP_SHARED))?
-                    {
+                    if let Some(mut map) = errors.check(
+                        "mmap shadow",
+                        device.mmap(page, shadow, libc::MAP_SHARED),
+                        &[],
+                    )? {
                         map.as_mut_slice()[..64].fill(0x5a);
                     }
                     let mut damage = BochsfbDamage::default();
-                    expected("FLUSH", ioctl(&device, BOCHSFB_IOCTL_FLUSH, &mut damage))?;
+                    errors.check(
+                        "FLUSH",
+                        ioctl(&device, BOCHSFB_IOCTL_FLUSH, &mut damage),
+                        &[],
+                    )?;
                 }
                 _ => {}
             }
