@@ -11,7 +11,7 @@
 
 mod console;
 mod mandelbrot;
-mod math;
+pub mod math;
 mod plasma;
 mod slideshow;
 mod sprites;

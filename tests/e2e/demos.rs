@@ -1,15 +1,16 @@
-//! Every demo drawn in the guest matches the memory backend's rendering of
-//! the same frame, pixel for pixel: on bochsfb through mmap (page flips),
+//! Every demo drawn in the guest shows the pixels its definition implies
+//! (`bochsfb_tests::oracles`, computed without the renderer) and matches the
+//! memory backend's rendering of the same frame, pixel for pixel: on bochsfb through mmap (page flips),
 //! single-buffered mmap, write, the shadow buffer + flush and the fbdev
 //! ioctls of /dev/bochsfb0, in modes set with `--mode` (16, 24 and 32 bpp);
 //! and on the kernel's C bochs driver through DRM dumb buffers and /dev/fb0.
 //! One guest boot per driver, all demos in it.
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{anyhow, bail, ensure, Context, Result};
 use bochsfb_demos::{render, DEMOS};
 use bochsfb_renderer::{Mode, PixelFormat};
-use bochsfb_tests::{assert_same_pixels, load_png, COMMAND_TIMEOUT};
-use qemu_bochs::{Artifacts, GuestDriver, Vm, VmConfig};
+use bochsfb_tests::{assert_same_pixels, load_png, oracles, with_guest_config, COMMAND_TIMEOUT};
+use qemu_bochs::{GuestDriver, Vm, VmConfig};
 
 /// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
 /// partial redraws (sprites, console, test card) and, where the driver can,
@@ -17,16 +18,6 @@ use qemu_bochs::{Artifacts, GuestDriver, Vm, VmConfig};
 /// second frame and the next backend must pan back.
 const FRAMES: u64 = 5;
 const MODE: Mode = Mode::xrgb8888(640, 480);
-
-fn with_vm(config: VmConfig, body: impl FnOnce(&Vm) -> Result<()>) -> Result<()> {
-    let artifacts = Artifacts::from_manifest_env()?;
-    let vm = Vm::boot(&artifacts, &config)?;
-    let log = vm.serial_log_path().to_owned();
-    let outcome = body(&vm);
-    let shutdown = vm.shutdown();
-    outcome.with_context(|| format!("serial log: {}", log.display()))?;
-    shutdown
-}
 
 /// What one demo run showed.
 enum Outcome {
@@ -53,8 +44,20 @@ fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Re
         bail!("`{command}` exited with {}:\n{}", out.status, out.output);
     }
     ensure!(out.screenshots.len() == 1, "expected one screenshot, got {:?}", out.screenshots);
-    let expected = render(demo, mode, FRAMES - 1)?.to_rgb_image();
     let actual = load_png(&out.screenshots[0])?;
+    ensure!(
+        actual.dimensions() == (mode.width, mode.height),
+        "{demo} via {label}: the screen is {:?}, expected {}x{}",
+        actual.dimensions(),
+        mode.width,
+        mode.height
+    );
+    // First the independent probes: they say what is wrong when both sides agree on a bug.
+    let probes = oracles::probes(demo, mode.width, mode.height, FRAMES - 1)
+        .with_context(|| format!("no oracle probes for the demo {demo}: add them to tests/src/oracles.rs"))?;
+    oracles::check(&actual, &probes, oracles::slack(mode.bpp))
+        .map_err(|e| anyhow!("{demo} via {label}: {e}"))?;
+    let expected = render(demo, mode, FRAMES - 1)?.to_rgb_image();
     assert_same_pixels(&actual, &expected).with_context(|| format!("{demo} via {label}"))?;
     Ok(Outcome::Matched)
 }
@@ -84,7 +87,7 @@ fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
         module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
         ..VmConfig::default()
     };
-    with_vm(config, |vm| {
+    with_guest_config(&config, |vm| {
         check_all(
             vm,
             &[
@@ -109,7 +112,7 @@ fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
         kernel_args: vec!["video=640x480".into()],
         ..VmConfig::default()
     };
-    with_vm(config, |vm| {
+    with_guest_config(&config, |vm| {
         check_all(
             vm,
             &[

@@ -12,6 +12,7 @@ use std::{path::Path, time::Duration};
 
 pub mod fbset;
 pub mod ktap;
+pub mod oracles;
 
 /// Time allowed for one guest command; TCG is slow but these take seconds.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
@@ -82,6 +83,22 @@ pub fn expected_testcard(mode: Mode) -> RgbImage {
     let mut memory = MemoryBackend::new(mode).expect("valid test card mode");
     bochsfb_demos::draw_testcard(&mut memory.surface(), &mode).expect("memory never fails");
     memory.to_rgb_image()
+}
+
+/// Fails unless `actual` shows the test card for `mode`: its bars, markers and grid where the
+/// card's definition puts them ([`oracles`], without the renderer), and then every pixel as the
+/// memory backend draws it ([`expected_testcard`]).
+pub fn assert_testcard(actual: &RgbImage, mode: Mode) -> Result<()> {
+    ensure!(
+        actual.dimensions() == (mode.width, mode.height),
+        "screenshot is {:?}, expected {}x{}",
+        actual.dimensions(),
+        mode.width,
+        mode.height
+    );
+    let probes = oracles::probes("testcard", mode.width, mode.height, 0).expect("testcard has probes");
+    oracles::check(actual, &probes, oracles::slack(mode.bpp)).map_err(|e| anyhow::anyhow!("test card: {e}"))?;
+    assert_same_pixels(actual, &expected_testcard(mode))
 }
 
 /// Loads a PNG screenshot as RGB.
