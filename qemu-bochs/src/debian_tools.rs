@@ -144,28 +144,22 @@ fn unpacked(
     let dir = debs.join(format!("{package}_{}", path_safe(version)));
     let root = dir.join("root");
     let stamp = dir.join("done");
-    if stamp.exists() {
-        eprintln!("    {package} {version}: cached {}", dir.display());
-        return Ok(root);
-    }
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot remove {}", dir.display()))?;
-    }
-    let log = dir.join("download.log");
-    let mut apt_get = match private_apt {
-        Some(apt) => apt.command("apt-get"),
-        None => Command::new("apt-get"),
-    };
-    let deb = apt::download_into(&mut apt_get, package, version, &dir, &log)?;
-    std::fs::write(dir.join("depends"), apt::deb_field(&deb, "Depends")?)?;
-    run_logged(
-        &format!("dpkg-deb -x {}", deb.file_name().unwrap().to_string_lossy()),
-        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
-        &log,
-        20,
-    )?;
-    paths::write_atomically(&stamp, format!("{package} {version}\n"))?;
+    paths::fill_once(&dir, &stamp, &format!("    {package} {version}"), || {
+        let log = dir.join("download.log");
+        let mut apt_get = match private_apt {
+            Some(apt) => apt.command("apt-get"),
+            None => Command::new("apt-get"),
+        };
+        let deb = apt::download_into(&mut apt_get, package, version, &dir, &log)?;
+        std::fs::write(dir.join("depends"), apt::deb_field(&deb, "Depends")?)?;
+        run_logged(
+            &format!("dpkg-deb -x {}", deb.file_name().unwrap().to_string_lossy()),
+            Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
+            &log,
+            20,
+        )?;
+        Ok(format!("{package} {version}\n"))
+    })?;
     Ok(root)
 }
 

@@ -7,7 +7,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::kernel_source::KernelSource;
-use crate::paths::{self, CacheKey, CacheLock};
+use crate::paths::{self, CacheKey};
 use crate::steps::{output_of, run_logged};
 
 /// The kernel config fragment, relative to the repository root.
@@ -184,27 +184,32 @@ pub fn build(
             llvm: llvm.map(str::to_string),
         })
     };
-    std::fs::create_dir_all(&dir)?;
-    let _lock = CacheLock::acquire(dir.with_file_name(format!(
-        "{}.lock",
-        dir.file_name().unwrap().to_string_lossy()
-    )))?;
-    if dir.join(STAMP).exists() {
-        eprintln!("kernel: cached {}", dir.display());
-        return finished(dir);
-    }
-    // The stamp is written last: without it, whatever is here is an interrupted build,
-    // whose objects may be truncated. Start over rather than trust it.
-    if std::fs::read_dir(&dir)?.next().is_some() {
+    let stamp = dir.join(STAMP);
+    paths::fill_once(&dir, &stamp, "kernel", || {
+        compile(source, &dir, &fragment, &fragment_paths, names, llvm)?;
+        let build = finished(dir.clone())?;
+        if !build.bzimage.exists() {
+            bail!("kernel build finished without {}", build.bzimage.display());
+        }
         eprintln!(
-            "kernel: {} holds a build that stopped halfway; removing it and building again",
-            dir.display()
+            "kernel: built {} ({})",
+            build.bzimage.display(),
+            build.release
         );
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot remove {}", dir.display()))?;
-        std::fs::create_dir_all(&dir)?;
-    }
+        Ok(format!("{} {}\n{toolchain}", source.version, build.release))
+    })?;
+    finished(dir)
+}
 
+/// tinyconfig, the fragments, olddefconfig (checked), then `bzImage modules`, into `dir`.
+fn compile(
+    source: &KernelSource,
+    dir: &Path,
+    fragment: &[u8],
+    fragment_paths: &[PathBuf],
+    names: &[&str],
+    llvm: Option<&str>,
+) -> Result<()> {
     let log = dir.join("build.log");
     eprintln!(
         "kernel: building in {} (log: {})",
@@ -259,7 +264,7 @@ pub fn build(
     )?;
 
     let final_config = std::fs::read_to_string(&config)?;
-    let lost = missing_config_lines(&String::from_utf8_lossy(&fragment), &final_config);
+    let lost = missing_config_lines(&String::from_utf8_lossy(fragment), &final_config);
     if !lost.is_empty() {
         bail!(
             "these lines of {} did not survive `make olddefconfig` (usually a missing dependency):\n  {}",
@@ -275,20 +280,7 @@ pub fn build(
         &log,
         40,
     )?;
-    let build = finished(dir.clone())?;
-    if !build.bzimage.exists() {
-        bail!("kernel build finished without {}", build.bzimage.display());
-    }
-    paths::write_atomically(
-        &dir.join(STAMP),
-        format!("{} {}\n{toolchain}", source.version, build.release),
-    )?;
-    eprintln!(
-        "kernel: built {} ({})",
-        build.bzimage.display(),
-        build.release
-    );
-    Ok(build)
+    Ok(())
 }
 
 /// `make -C <dir>` with the environment a Rust-enabled kernel build needs.

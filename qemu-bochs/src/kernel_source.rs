@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::apt::{self, PrivateApt};
-use crate::paths::{path_safe, CacheKey, CacheLock};
+use crate::paths::{self, path_safe, CacheKey, CacheLock};
 use crate::steps::run_logged;
 
 /// The Debian package holding the kernel tarball.
@@ -62,22 +62,16 @@ pub fn prepare(cache: &Path, patch_dir: &Path) -> Result<KernelSource> {
         patches,
         patch_hash,
     };
-    std::fs::create_dir_all(&src_root)?;
-    let _lock = CacheLock::acquire(src_root.join(format!(
-        "{}.lock",
-        dir.file_name().unwrap().to_string_lossy()
-    )))?;
-    if stamp.exists() {
-        eprintln!("kernel source: cached {}", dir.display());
-        return Ok(source);
-    }
+    paths::fill_once(&dir, &stamp, "kernel source", || {
+        extract_and_patch(&deb, &source, &src_root)?;
+        Ok(format!("{PACKAGE} {}\n", source.version))
+    })?;
+    Ok(source)
+}
 
-    // No stamp: whatever is there is a half-done earlier attempt.
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir)
-            .with_context(|| format!("cannot remove {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(&dir)?;
+/// Unpacks the kernel tarball of `deb` into `source.dir` and applies the patches.
+fn extract_and_patch(deb: &Path, source: &KernelSource, src_root: &Path) -> Result<()> {
+    let dir = &source.dir;
     let log = src_root.join(format!(
         "{}.log",
         dir.file_name().unwrap().to_string_lossy()
@@ -93,8 +87,8 @@ pub fn prepare(cache: &Path, patch_dir: &Path) -> Result<KernelSource> {
         &format!("extract {PACKAGE} into {}", dir.display()),
         Command::new("bash")
             .args(["-c", &script, "extract"])
-            .arg(&deb)
-            .arg(&dir),
+            .arg(deb)
+            .arg(dir),
         &log,
         20,
     )?;
@@ -111,15 +105,14 @@ pub fn prepare(cache: &Path, patch_dir: &Path) -> Result<KernelSource> {
             &format!("apply kernel patch {name}"),
             Command::new("patch")
                 .args(["-p1", "--forward", "--batch", "-d"])
-                .arg(&dir)
+                .arg(dir)
                 .arg("-i")
                 .arg(patch),
             &log,
             40,
         )?;
     }
-    std::fs::write(&stamp, format!("{PACKAGE} {}\n", source.version))?;
-    Ok(source)
+    Ok(())
 }
 
 /// `kmod/kernel-patches/*.patch` in name order; none if the directory is missing.

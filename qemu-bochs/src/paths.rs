@@ -145,6 +145,43 @@ impl CacheLock {
     }
 }
 
+/// The one way the harness fills a cache directory: under an exclusive lock
+/// (`<dir>.lock`), reuse `dir` if its stamp exists; otherwise remove whatever an
+/// interrupted earlier attempt left there, run `fill`, and write the stamp (with
+/// the text `fill` returns) last, atomically. Returns whether `fill` ran. `what`
+/// names the entry in messages.
+pub fn fill_once(
+    dir: &Path,
+    stamp: &Path,
+    what: &str,
+    fill: impl FnOnce() -> Result<String>,
+) -> Result<bool> {
+    let name = dir
+        .file_name()
+        .with_context(|| format!("{} has no file name", dir.display()))?
+        .to_string_lossy();
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let _lock = CacheLock::acquire(dir.with_file_name(format!("{name}.lock")))?;
+    if stamp.exists() {
+        eprintln!("{what}: cached {}", dir.display());
+        return Ok(false);
+    }
+    if dir.exists() {
+        eprintln!(
+            "{what}: {} holds an unfinished earlier attempt (no stamp); removing it and starting over",
+            dir.display()
+        );
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let contents = fill()?;
+    write_atomically(stamp, contents)?;
+    Ok(true)
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory and a
 /// rename, so a reader (or a run killed halfway) never sees a partial file.
 pub fn write_atomically(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
@@ -213,6 +250,33 @@ mod tests {
         other.try_lock().unwrap();
         drop(other);
         std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn fill_once_fills_once_and_redoes_an_interrupted_attempt() {
+        let root = std::env::temp_dir().join(format!("qemu-bochs-fill-{}", std::process::id()));
+        let dir = root.join("entry");
+        let stamp = root.join("entry.stamp");
+        // An interrupted attempt: files, no stamp.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("half.o"), "truncated").unwrap();
+        let mut runs = 0;
+        let mut fill = || {
+            runs += 1;
+            assert!(!dir.join("half.o").exists(), "the old attempt was not removed");
+            std::fs::write(dir.join("whole.o"), "ok").unwrap();
+            Ok("v1".to_string())
+        };
+        assert!(fill_once(&dir, &stamp, "test", &mut fill).unwrap());
+        assert!(!fill_once(&dir, &stamp, "test", &mut fill).unwrap());
+        assert_eq!(runs, 1);
+        assert_eq!(std::fs::read_to_string(&stamp).unwrap(), "v1");
+        // A failing fill leaves no stamp, so the next run starts over.
+        let dir2 = root.join("failing");
+        let stamp2 = root.join("failing.stamp");
+        assert!(fill_once(&dir2, &stamp2, "test", || anyhow::bail!("no")).is_err());
+        assert!(!stamp2.exists());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
