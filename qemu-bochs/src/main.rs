@@ -339,18 +339,16 @@ fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode
     let mut failed = Vec::new();
     for (variant, args) in &plan {
         let name = variant.name();
-        let result = qemu_bochs::build_all(&BuildOptions { kernel: *variant }).and_then(|_| {
-            steps::phase(&format!("tests ({name} kernel)"), || {
-                cargo_test(*variant, args)
-            })
-        });
-        match result {
-            Ok(true) => {}
-            Ok(false) => failed.push(format!("tests on the {name} kernel")),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                failed.push(format!("building the {name} kernel's guest"));
-            }
+        let result = qemu_bochs::build_all(&BuildOptions { kernel: *variant })
+            .with_context(|| format!("building the {name} kernel's guest"))
+            .and_then(|_| {
+                steps::phase(&format!("tests ({name} kernel)"), || {
+                    cargo_test(*variant, args)
+                })
+            });
+        if let Err(e) = result {
+            eprintln!("error: {e:#}");
+            failed.push(format!("{e}"));
         }
     }
     eprintln!("\n==> phases\n{}", steps::phase_summary());
@@ -366,8 +364,8 @@ fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }
 
-/// `cargo test --workspace ARGS` against `kernel`'s manifest; whether it passed.
-fn cargo_test(kernel: KernelVariant, cargo_args: &[String]) -> Result<bool> {
+/// `cargo test --workspace ARGS` against `kernel`'s manifest; fails if any test failed.
+fn cargo_test(kernel: KernelVariant, cargo_args: &[String]) -> Result<()> {
     let manifest: PathBuf = artifacts::manifest_path_for(kernel);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     eprintln!(
@@ -382,5 +380,8 @@ fn cargo_test(kernel: KernelVariant, cargo_args: &[String]) -> Result<bool> {
         .env(artifacts::MANIFEST_ENV, &manifest)
         .status()
         .context("cannot run cargo test")?;
-    Ok(status.success())
+    if !status.success() {
+        bail!("tests failed on the {} kernel ({status})", kernel.name());
+    }
+    Ok(())
 }

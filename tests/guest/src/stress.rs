@@ -33,7 +33,8 @@ const CARD_GONE: &[i32] = &[libc::ENODEV, libc::ENOENT, libc::ENXIO];
 /// The mode shrank (another worker set a smaller one) between a worker's GET_MODE and its
 /// pwrite: at the end of the frame (`ENOSPC`) or past it (`EFBIG`).
 const FRAME_SHRANK_WRITE: &[i32] = &[libc::ENOSPC, libc::EFBIG];
-/// The mode changed between GET_MODE and a call sized by it (mmap range, pan row).
+/// The mode changed between GET_MODE and a call sized by it (mmap range, pan row), or between
+/// FLUSH's check of the damage and its copy (the driver refuses rather than copy a stale frame).
 const MODE_CHANGED: &[i32] = &[libc::EINVAL];
 
 /// Valid modes the workers switch between (all fit 16 MiB of VRAM).
@@ -296,7 +297,7 @@ fn worker(
                     errors.check(
                         "FLUSH",
                         ioctl(&device, BOCHSFB_IOCTL_FLUSH, &mut damage),
-                        &[],
+                        MODE_CHANGED,
                     )?;
                 }
                 _ => {}

@@ -1,102 +1,34 @@
-//! Boots the guest in QEMU and talks to its `/init` over the serial console.
+//! Boots the guest in QEMU and talks to its `/init` over the serial console: [`Vm`] runs
+//! commands and takes screenshots. The configuration and QEMU's command line are in
+//! [`config`], the serial log and console readers in `console`, the QEMU process and its
+//! private directory in `process`.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+mod config;
+mod console;
+mod process;
+
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub use config::{qemu_args, window_display, Accel, Display, VmConfig, QEMU};
+use console::{default_log_path, read_console, read_qemu_stderr, SerialLog};
+use process::{QemuProcess, RunDir};
+
 use crate::artifacts::Artifacts;
 use crate::paths;
-use crate::protocol::{self, GuestDriver, GuestEvent};
+use crate::protocol::{self, GuestEvent};
 use crate::qmp::Qmp;
-use crate::steps::{output_of, tail_lines};
+use crate::steps::tail_lines;
 
-pub const QEMU: &str = "qemu-system-x86_64";
 /// Lines of serial log shown with every failure.
 const TAIL_LINES: usize = 40;
-
-/// How QEMU runs the guest's CPUs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Accel {
-    /// Software emulation; works everywhere (multi-threaded TCG).
-    #[default]
-    Tcg,
-    /// Hardware virtualisation. On the project's nested-PVM build machines
-    /// `/dev/kvm` exists but standard kernels hang after "Booting from ROM".
-    Kvm,
-}
-
-/// Whether the guest's screen is shown in a window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Display {
-    #[default]
-    Headless,
-    /// A GTK (or SDL) window; fails if none is available.
-    Window,
-    /// A window when one is available, else headless.
-    Auto,
-}
-
-/// How to boot a guest. `VmConfig::default()` suits tests.
-#[derive(Debug, Clone)]
-pub struct VmConfig {
-    /// VRAM of the std VGA card (power of two, 1..=512).
-    pub vgamem_mb: u32,
-    pub accel: Accel,
-    pub display: Display,
-    /// Which display driver `/init` loads.
-    pub driver: GuestDriver,
-    /// `(name, value)` module parameters, passed as `bochsfb.name=value`.
-    pub module_params: Vec<(String, String)>,
-    /// More kernel command line words (e.g. `video=1024x768` for the C driver).
-    pub kernel_args: Vec<String>,
-    pub memory_mb: u32,
-    pub cpus: u32,
-    /// Time from starting QEMU to `@@bochsfb:ready`.
-    pub boot_timeout: Duration,
-    /// Serial log; default `out/logs/vm-<time>-<pid>-<n>.log`.
-    pub log_path: Option<PathBuf>,
-    /// Where `@@bochsfb:screendump NAME` saves `NAME.png`; default `out/screenshots`.
-    pub screenshot_dir: Option<PathBuf>,
-    /// Copy each console line to stderr as it arrives.
-    pub echo_console: bool,
-    /// Appended to QEMU's command line (e.g. `-device secondary-vga` for a second card).
-    pub extra_qemu_args: Vec<String>,
-    /// QEMU device of the first card: `VGA`, `secondary-vga` or `bochs-display`.
-    pub card: String,
-    /// The preferred mode in the card's EDID (its `xres`/`yres`), which bochsfb uses when no
-    /// module parameter says otherwise; `None` keeps QEMU's default.
-    pub edid_mode: Option<(u32, u32)>,
-}
-
-impl Default for VmConfig {
-    fn default() -> Self {
-        Self {
-            vgamem_mb: 16,
-            accel: Accel::Tcg,
-            display: Display::Headless,
-            driver: GuestDriver::Bochsfb,
-            module_params: Vec::new(),
-            kernel_args: Vec::new(),
-            memory_mb: 512,
-            cpus: 2,
-            boot_timeout: Duration::from_secs(120),
-            log_path: None,
-            screenshot_dir: None,
-            echo_console: false,
-            extra_qemu_args: Vec::new(),
-            card: "VGA".into(),
-            edid_mode: Some((1024, 768)),
-        }
-    }
-}
 
 /// The result of one guest command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -453,275 +385,5 @@ impl Vm {
         for reader in self.readers.lock().unwrap().drain(..) {
             let _ = reader.join();
         }
-    }
-}
-
-/// The `-device` value of the first card. `bochs-display` sizes VRAM with `vgamem` (bytes),
-/// the VGA devices with `vgamem_mb`.
-fn card_device(config: &VmConfig) -> String {
-    let mut device = if config.card == "bochs-display" {
-        format!("{},vgamem={}M", config.card, config.vgamem_mb)
-    } else {
-        format!("{},vgamem_mb={}", config.card, config.vgamem_mb)
-    };
-    if let Some((xres, yres)) = config.edid_mode {
-        device.push_str(&format!(",xres={xres},yres={yres}"));
-    }
-    device
-}
-
-/// QEMU's command line.
-pub fn qemu_args(
-    artifacts: &Artifacts,
-    config: &VmConfig,
-    qmp_socket: &Path,
-) -> Result<Vec<String>> {
-    let path = |p: &Path| -> Result<String> {
-        Ok(paths::absolute(p)?
-            .to_str()
-            .context("non-UTF-8 path")?
-            .to_string())
-    };
-    let accel = match config.accel {
-        Accel::Tcg => "tcg,thread=multi",
-        Accel::Kvm => "kvm",
-    };
-    let display = match config.display {
-        Display::Headless => "none".to_string(),
-        Display::Window => window_display().context("no window display: needs $DISPLAY or $WAYLAND_DISPLAY and QEMU's gtk or sdl UI (package qemu-system-gui)")?,
-        Display::Auto => window_display().unwrap_or_else(|| "none".into()),
-    };
-    let mut args: Vec<String> = [
-        "-nodefaults",
-        "-machine",
-        "pc",
-        "-accel",
-        accel,
-        "-m",
-        &config.memory_mb.to_string(),
-        "-smp",
-        &config.cpus.to_string(),
-        "-kernel",
-        &path(&artifacts.bzimage)?,
-        "-initrd",
-        &path(&artifacts.initramfs)?,
-        "-append",
-        &protocol::kernel_cmdline(config.driver, &config.module_params, &config.kernel_args),
-        "-no-reboot",
-        "-vga",
-        "none",
-        "-device",
-        &card_device(config),
-        "-chardev",
-        "stdio,id=ser0,signal=off",
-        "-serial",
-        "chardev:ser0",
-        "-monitor",
-        "none",
-        "-qmp",
-        &format!("unix:{},server=on,wait=off", path(qmp_socket)?),
-        "-display",
-        &display,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(config.extra_qemu_args.iter().cloned());
-    Ok(args)
-}
-
-/// `gtk` or `sdl` if a graphical session exists and QEMU has that UI module.
-pub fn window_display() -> Option<String> {
-    let has_session = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-    if !has_session {
-        return None;
-    }
-    let available = output_of(Command::new(QEMU).args(["-display", "help"])).ok()?;
-    ["gtk", "sdl"]
-        .into_iter()
-        .find(|ui| available.lines().any(|l| l.trim() == *ui))
-        .map(str::to_string)
-}
-
-fn default_log_path() -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    paths::out_dir()
-        .join("logs")
-        .join(format!("vm-{secs}-{}-{n}.log", std::process::id()))
-}
-
-/// The serial log: a file (with host notes and QEMU's stderr) and the guest's lines.
-struct SerialLog {
-    path: PathBuf,
-    file: Mutex<File>,
-    lines: Mutex<Vec<String>>,
-}
-
-impl SerialLog {
-    fn create(path: &Path) -> Result<Self> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let file = File::create(path)
-            .with_context(|| format!("cannot create serial log {}", path.display()))?;
-        Ok(Self {
-            path: paths::absolute(path)?,
-            file: Mutex::new(file),
-            lines: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn guest_line(&self, line: &str) {
-        let _ = writeln!(self.file.lock().unwrap(), "{line}");
-        self.lines.lock().unwrap().push(line.to_string());
-    }
-
-    /// Host-side lines are marked, so they are never mistaken for guest output.
-    fn note(&self, text: &str) {
-        let _ = writeln!(self.file.lock().unwrap(), "[host] {text}");
-    }
-}
-
-/// Splits QEMU's stdout (the guest console) into lines for the log and the channel.
-fn read_console(
-    stdout: impl Read + Send + 'static,
-    serial: Arc<SerialLog>,
-    tx: mpsc::Sender<String>,
-    echo: bool,
-) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut buf = Vec::new();
-        while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
-            // The tty turns \n into \r\n; drop every \r.
-            let line: String = String::from_utf8_lossy(&buf)
-                .chars()
-                .filter(|&c| c != '\r' && c != '\n')
-                .collect();
-            buf.clear();
-            if echo {
-                eprintln!("guest| {line}");
-            }
-            serial.guest_line(&line);
-            let _ = tx.send(line);
-        }
-    })
-}
-
-fn read_qemu_stderr(stderr: impl Read + Send + 'static, serial: Arc<SerialLog>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            serial.note(&format!("qemu: {line}"));
-        }
-    })
-}
-
-/// The QEMU child; killed when dropped.
-struct QemuProcess(Child);
-
-impl QemuProcess {
-    fn kill(&mut self) -> Option<ExitStatus> {
-        if let Ok(Some(status)) = self.0.try_wait() {
-            return Some(status);
-        }
-        let _ = self.0.kill();
-        self.0.wait().ok()
-    }
-}
-
-impl Drop for QemuProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A private temporary directory for the QMP socket (short path: unix sockets
-/// are limited to ~108 bytes); removed on drop.
-struct RunDir(PathBuf);
-
-impl RunDir {
-    fn create() -> Result<Self> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("qemu-bochs-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn card_device_carries_vram_and_edid_mode() {
-        let config = VmConfig {
-            card: "bochs-display".into(),
-            edid_mode: Some((800, 600)),
-            ..VmConfig::default()
-        };
-        assert_eq!(card_device(&config), "bochs-display,vgamem=16M,xres=800,yres=600");
-        let config = VmConfig {
-            edid_mode: None,
-            ..VmConfig::default()
-        };
-        assert_eq!(card_device(&config), "VGA,vgamem_mb=16");
-    }
-
-    #[test]
-    fn qemu_command_line_has_the_contract() {
-        let artifacts = Artifacts {
-            bzimage: "/k/bzImage".into(),
-            initramfs: "/k/initramfs.cpio.gz".into(),
-            module: "/k/bochsfb.ko".into(),
-            kernel_package_version: "7.3.4-1~bpo13+1".into(),
-            kernel_release: "7.3.4".into(),
-            kernel_build_dir: "/k".into(),
-            kernel_variant: Default::default(),
-        };
-        let config = VmConfig {
-            vgamem_mb: 32,
-            module_params: vec![("vram_limit".into(), "4096".into())],
-            extra_qemu_args: vec!["-device".into(), "secondary-vga".into()],
-            ..VmConfig::default()
-        };
-        let args = qemu_args(&artifacts, &config, Path::new("/run/q.sock"))
-            .unwrap()
-            .join(" ");
-        for expected in [
-            "-accel tcg,thread=multi",
-            "-kernel /k/bzImage -initrd /k/initramfs.cpio.gz",
-            "-append console=ttyS0 panic=-1 bochsfb.vram_limit=4096",
-            "-no-reboot",
-            "-vga none -device VGA,vgamem_mb=32,xres=1024,yres=768",
-            "-chardev stdio,id=ser0,signal=off -serial chardev:ser0",
-            "-qmp unix:/run/q.sock,server=on,wait=off",
-            "-display none",
-        ] {
-            assert!(args.contains(expected), "{expected:?} missing from {args}");
-        }
-        assert!(args.ends_with("-device secondary-vga"));
-        let kvm = VmConfig {
-            accel: Accel::Kvm,
-            ..VmConfig::default()
-        };
-        assert!(qemu_args(&artifacts, &kvm, Path::new("/q"))
-            .unwrap()
-            .join(" ")
-            .contains("-accel kvm "));
     }
 }
