@@ -39,7 +39,7 @@ fn require_debug_kernel(needs: &str) -> Result<()> {
     ensure!(
         kernel == KernelVariant::Debug,
         "needs {needs}, which only the debug kernel has; this is the {} kernel \
-         (run `cargo run -p qemu-bochs -- test --kernel debug -- --test robustness --include-ignored`)",
+         (`cargo run -p qemu-bochs -- test --kernel debug` runs it there)",
         kernel.name()
     );
     Ok(())
