@@ -65,23 +65,39 @@ impl Scanout {
     }
 
     pub(crate) fn surface(&mut self) -> Surface<'_> {
+        self.catch_up();
         let len = self.mode.frame_len();
-        let frame_bytes = self.mode.stride as usize * self.mode.height as usize;
+        let frame_bytes = self.frame_bytes();
         let buf: &mut [u8] = match &mut self.buffers {
             Buffers::Direct => &mut self.map.as_mut_slice()[..len],
             Buffers::Copy { frame } => frame,
-            Buffers::Flip { back, stale } => {
-                let (first, second) = self.map.as_mut_slice().split_at_mut(frame_bytes);
-                let (front, back_buf) = if *back == 1 { (&*first, second) } else { (&*second, first) };
-                if !stale.is_empty() {
-                    // Bring the back buffer up to the shown frame.
-                    copy_damage(stale, front, back_buf, self.mode);
-                    stale.clear();
-                }
-                &mut back_buf[..len]
+            Buffers::Flip { back, .. } => {
+                let start = *back * frame_bytes;
+                &mut self.map.as_mut_slice()[start..start + len]
             }
         };
         Surface::new_validated(buf, self.mode, Some(&mut self.drawn))
+    }
+
+    /// Bytes from one flip frame to the next.
+    fn frame_bytes(&self) -> usize {
+        self.mode.stride as usize * self.mode.height as usize
+    }
+
+    /// Flip: brings the back buffer up to the shown frame (copies what the last frame drew
+    /// in the other buffer). Both drawing and presenting need it first: presenting a back
+    /// buffer that was never brought up to date would show an older frame.
+    fn catch_up(&mut self) {
+        let frame_bytes = self.frame_bytes();
+        if let Buffers::Flip { back, stale } = &mut self.buffers {
+            if stale.is_empty() {
+                return;
+            }
+            let (first, second) = self.map.as_mut_slice().split_at_mut(frame_bytes);
+            let (front, back_buf) = if *back == 1 { (&*first, second) } else { (&*second, first) };
+            copy_damage(stale, front, back_buf, self.mode);
+            stale.clear();
+        }
     }
 
     pub(crate) fn will_redraw_all(&mut self) {
@@ -93,6 +109,7 @@ impl Scanout {
     /// Shows the frame: copies the damage (copy), or calls `pan` with the
     /// first row of the back buffer and swaps (flip).
     pub(crate) fn present(&mut self, pan: impl FnOnce(u32) -> io::Result<()>) -> io::Result<()> {
+        self.catch_up();
         match &mut self.buffers {
             Buffers::Direct => {}
             Buffers::Copy { frame } => copy_damage(&self.drawn, frame, self.map.as_mut_slice(), self.mode),
@@ -117,7 +134,10 @@ mod tests {
 
     /// A shared mapping of a temporary file standing in for video memory.
     fn vram(len: usize) -> Mapping {
-        let path = std::env::temp_dir().join(format!("bochsfb-scanout-{}-{len}", std::process::id()));
+        // One file per call: tests run in parallel, and two sharing a file would share "VRAM".
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("bochsfb-scanout-{}-{n}", std::process::id()));
         let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
         file.set_len(len as u64).unwrap();
         std::fs::remove_file(&path).unwrap();
@@ -165,5 +185,86 @@ mod tests {
         let vram = shown(&mut s, 0);
         assert_eq!(vram[0], 0x55);
         assert_eq!(vram[32 + 4..32 + 12], [0, 0, 255, 0, 0, 0, 255, 0]);
+    }
+
+    /// One step of a program using a backend.
+    #[derive(Clone, Copy, Debug)]
+    enum Step {
+        Fill(i32, i32, u32, u32, [u8; 3]),
+        /// `will_redraw_all`, then a fill of the whole frame.
+        RedrawAll([u8; 3]),
+        Present,
+    }
+
+    /// The frame a program's steps should show, computed by hand: XRGB8888 bytes `B, G, R, 0`.
+    fn model_fill(frame: &mut [u8], mode: Mode, (x, y, w, h): (i32, i32, u32, u32), [r, g, b]: [u8; 3]) {
+        for row in y as usize..y as usize + h as usize {
+            for col in x as usize..x as usize + w as usize {
+                let at = row * mode.stride as usize + col * 4;
+                frame[at..at + 4].copy_from_slice(&[b, g, r, 0]);
+            }
+        }
+    }
+
+    /// Runs `steps` on `scanout` and checks, after every present, that the screen shows what
+    /// the hand-computed model says.
+    fn check_pattern(name: &str, mut scanout: Scanout, steps: &[Step]) {
+        use embedded_graphics::prelude::*;
+        use embedded_graphics::primitives::Rectangle;
+        let mode = scanout.mode();
+        let mut model = vec![0u8; mode.frame_len()];
+        let mut shown_at = 0;
+        for (i, step) in steps.iter().enumerate() {
+            match *step {
+                Step::Fill(x, y, w, h, rgb) => {
+                    let area = Rectangle::new(Point::new(x, y), Size::new(w, h));
+                    scanout.surface().fill_solid(&area, Rgb888::new(rgb[0], rgb[1], rgb[2])).unwrap();
+                    model_fill(&mut model, mode, (x, y, w, h), rgb);
+                }
+                Step::RedrawAll(rgb) => {
+                    scanout.will_redraw_all();
+                    scanout.surface().clear(Rgb888::new(rgb[0], rgb[1], rgb[2])).unwrap();
+                    model_fill(&mut model, mode, (0, 0, mode.width, mode.height), rgb);
+                }
+                Step::Present => {
+                    scanout
+                        .present(|y| {
+                            shown_at = y;
+                            Ok(())
+                        })
+                        .unwrap();
+                    assert_eq!(shown(&mut scanout, shown_at), model, "{name}: after step {i} ({step:?})");
+                }
+            }
+        }
+    }
+
+    /// Every present pattern on every scanout: presenting without drawing, partial redraws,
+    /// `will_redraw_all`, alternating full and partial frames.
+    #[test]
+    fn every_present_pattern_shows_the_frame_drawn() {
+        use Step::*;
+        const A: [u8; 3] = [0, 0, 255];
+        const B: [u8; 3] = [255, 0, 0];
+        const C: [u8; 3] = [0, 255, 0];
+        const D: [u8; 3] = [255, 255, 255];
+        let patterns: [(&str, Vec<Step>); 4] = [
+            ("present without drawing", vec![Fill(0, 0, 8, 4, A), Present, Present, Present, Fill(1, 1, 2, 2, B), Present, Present]),
+            (
+                "partial redraws",
+                vec![Fill(0, 0, 8, 4, A), Present, Fill(0, 1, 2, 2, B), Present, Fill(4, 1, 2, 2, C), Present, Present, Fill(2, 0, 1, 1, D), Present],
+            ),
+            ("redraw all", vec![RedrawAll(A), Present, RedrawAll(B), Present, Present, Fill(1, 1, 1, 1, C), Present, RedrawAll(D), Present]),
+            (
+                "alternating",
+                vec![Fill(0, 0, 8, 4, A), Present, Fill(0, 0, 8, 4, B), Present, Fill(0, 0, 1, 1, C), Present, Present, Fill(0, 0, 8, 4, D), Present, Fill(7, 3, 1, 1, A), Present],
+            ),
+        ];
+        let mode = Mode::xrgb8888(8, 4);
+        for (name, steps) in &patterns {
+            check_pattern(&format!("direct, {name}"), Scanout::direct(vram(mode.frame_len()), mode), steps);
+            check_pattern(&format!("copy, {name}"), Scanout::copy(vram(mode.frame_len()), mode), steps);
+            check_pattern(&format!("flip, {name}"), Scanout::flip(vram(2 * mode.frame_len()), mode, 0), steps);
+        }
     }
 }
