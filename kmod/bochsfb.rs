@@ -19,6 +19,10 @@ mod fbdev;
 mod mode;
 mod shadow;
 mod sysfs;
+// The userspace ABI, one file shared with the `bochsfb-uapi` crate (this is a link to
+// uapi/src/bochsfb.rs), whose items are `pub` for userspace. The driver uses most of it.
+#[allow(dead_code, unreachable_pub)]
+mod uapi;
 mod vram;
 
 use card::{Card, CardKind};

@@ -30,7 +30,7 @@ use kernel::{
 };
 
 /// mmap offsets choose the mapping: `region << 32 | byte offset` (docs/architecture.md).
-const REGION_SHIFT: u32 = 32;
+const REGION_SHIFT: u32 = crate::uapi::mmap_region::SHIFT;
 
 /// The four ways to map VRAM, one per mmap offset region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,10 @@ use crate::{
     card::Card,
     fbdev,
     mode::{self, Rect},
+    uapi::BochsfbDamage,
     vram,
 };
-use core::mem::size_of;
+use core::mem::{offset_of, size_of};
 use kernel::{
     fs::{DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
@@ -273,9 +274,9 @@ fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) ->
 fn flush(card: &Card, user: &dyn Fn(usize) -> UserSlice) -> Result {
     let mut damage = [0u8; mode::DAMAGE_ABI_SIZE];
     user(damage.len()).reader().read_slice(&mut damage)?;
-    let rects_ptr = mode::u64_at(&damage, 0);
-    let count = mode::u32_at(&damage, 8) as usize;
-    let flags = mode::u32_at(&damage, 12);
+    let rects_ptr = mode::u64_at(&damage, offset_of!(BochsfbDamage, rects));
+    let count = mode::u32_at(&damage, offset_of!(BochsfbDamage, count)) as usize;
+    let flags = mode::u32_at(&damage, offset_of!(BochsfbDamage, flags));
     if flags != 0 || count > mode::MAX_DAMAGE_RECTS {
         return Err(EINVAL);
     }

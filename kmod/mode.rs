@@ -3,10 +3,11 @@
 //! Video modes: validation against QEMU's rules and the card's VRAM, and the userspace ABI
 //! (`struct bochsfb_mode`, docs/architecture.md).
 
-use kernel::{
-    ioctl::{_IO, _IOR, _IOW, _IOWR},
-    prelude::*,
-};
+use core::mem::{offset_of, size_of};
+
+use kernel::prelude::*;
+
+use crate::uapi::{self, BochsfbDamage, BochsfbMode, BochsfbRect};
 
 /// Largest resolution the DISPI interface accepts (`VBE_DISPI_MAX_XRES`/`_YRES` in QEMU).
 const MAX_XRES: u32 = 16000;
@@ -118,20 +119,19 @@ impl Mode {
 }
 
 /// `struct bochsfb_mode` as userspace sees it: 40 bytes.
-pub(crate) const MODE_ABI_SIZE: usize = 40;
-
-/// `struct bochsfb_damage` (`__u64 rects; __u32 count; __u32 flags;`): 16 bytes.
-pub(crate) const DAMAGE_ABI_SIZE: usize = 16;
-/// `struct bochsfb_rect` (`__u32 x, y, width, height;`): 16 bytes.
-pub(crate) const RECT_ABI_SIZE: usize = 16;
+pub(crate) const MODE_ABI_SIZE: usize = size_of::<BochsfbMode>();
+/// `struct bochsfb_damage`: 16 bytes.
+pub(crate) const DAMAGE_ABI_SIZE: usize = size_of::<BochsfbDamage>();
+/// `struct bochsfb_rect`: 16 bytes.
+pub(crate) const RECT_ABI_SIZE: usize = size_of::<BochsfbRect>();
 /// Most rectangles one flush accepts; bounds the kernel's copy of the list.
-pub(crate) const MAX_DAMAGE_RECTS: usize = 256;
+pub(crate) const MAX_DAMAGE_RECTS: usize = uapi::BOCHSFB_MAX_DAMAGE_RECTS as usize;
 
-pub(crate) const IOCTL_GET_MODE: u32 = _IOR::<[u8; MODE_ABI_SIZE]>(b'B' as u32, 0x01);
-pub(crate) const IOCTL_SET_MODE: u32 = _IOWR::<[u8; MODE_ABI_SIZE]>(b'B' as u32, 0x02);
-pub(crate) const IOCTL_PAN: u32 = _IOW::<u32>(b'B' as u32, 0x03);
-pub(crate) const IOCTL_WAIT_VSYNC: u32 = _IO(b'B' as u32, 0x04);
-pub(crate) const IOCTL_FLUSH: u32 = _IOW::<[u8; DAMAGE_ABI_SIZE]>(b'B' as u32, 0x05);
+pub(crate) const IOCTL_GET_MODE: u32 = uapi::BOCHSFB_IOCTL_GET_MODE;
+pub(crate) const IOCTL_SET_MODE: u32 = uapi::BOCHSFB_IOCTL_SET_MODE;
+pub(crate) const IOCTL_PAN: u32 = uapi::BOCHSFB_IOCTL_PAN;
+pub(crate) const IOCTL_WAIT_VSYNC: u32 = uapi::BOCHSFB_IOCTL_WAIT_VSYNC;
+pub(crate) const IOCTL_FLUSH: u32 = uapi::BOCHSFB_IOCTL_FLUSH;
 
 /// Reads the little-endian `u32` at byte `at` of an ABI struct.
 pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
@@ -156,28 +156,33 @@ pub(crate) fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
 pub(crate) fn mode_abi_bytes(mode: &Mode, y_offset: u32, vram_size: usize) -> [u8; MODE_ABI_SIZE] {
     let mut out = [0u8; MODE_ABI_SIZE];
     let fields = [
-        mode.width,
-        mode.height,
-        mode.bpp,
-        mode.stride() as u32,
-        mode.virtual_height,
-        y_offset,
+        (offset_of!(BochsfbMode, width), mode.width),
+        (offset_of!(BochsfbMode, height), mode.height),
+        (offset_of!(BochsfbMode, bpp), mode.bpp),
+        (offset_of!(BochsfbMode, stride), mode.stride() as u32),
+        (offset_of!(BochsfbMode, virtual_height), mode.virtual_height),
+        (offset_of!(BochsfbMode, y_offset), y_offset),
     ];
-    for (i, field) in fields.iter().enumerate() {
-        put_u32(&mut out, i * 4, *field);
+    for (at, field) in fields {
+        put_u32(&mut out, at, field);
     }
-    out[24..32].copy_from_slice(&(mode.fb_size() as u64).to_ne_bytes());
-    out[32..40].copy_from_slice(&(vram_size as u64).to_ne_bytes());
+    let wide = [
+        (offset_of!(BochsfbMode, fb_size), mode.fb_size() as u64),
+        (offset_of!(BochsfbMode, vram_size), vram_size as u64),
+    ];
+    for (at, field) in wide {
+        out[at..at + 8].copy_from_slice(&field.to_ne_bytes());
+    }
     out
 }
 
 /// What `BOCHSFB_IOCTL_SET_MODE` asks for: `(width, height, bpp, virtual_height)`.
 pub(crate) fn mode_request(bytes: &[u8; MODE_ABI_SIZE]) -> (u32, u32, u32, u32) {
     (
-        u32_at(bytes, 0),
-        u32_at(bytes, 4),
-        u32_at(bytes, 8),
-        u32_at(bytes, 16),
+        u32_at(bytes, offset_of!(BochsfbMode, width)),
+        u32_at(bytes, offset_of!(BochsfbMode, height)),
+        u32_at(bytes, offset_of!(BochsfbMode, bpp)),
+        u32_at(bytes, offset_of!(BochsfbMode, virtual_height)),
     )
 }
 
@@ -204,10 +209,10 @@ impl Rect {
     /// Decodes `struct bochsfb_rect`; `EINVAL` unless it lies inside the virtual screen.
     pub(crate) fn from_abi(bytes: &[u8], mode: &Mode) -> Result<Self> {
         let rect = Self {
-            x: u32_at(bytes, 0),
-            y: u32_at(bytes, 4),
-            width: u32_at(bytes, 8),
-            height: u32_at(bytes, 12),
+            x: u32_at(bytes, offset_of!(BochsfbRect, x)),
+            y: u32_at(bytes, offset_of!(BochsfbRect, y)),
+            width: u32_at(bytes, offset_of!(BochsfbRect, width)),
+            height: u32_at(bytes, offset_of!(BochsfbRect, height)),
         };
         let inside = |start: u32, len: u32, limit: u32| {
             start.checked_add(len).is_some_and(|end| end <= limit)
@@ -247,6 +252,18 @@ mod tests {
         min_size: 64,
     };
     const MIB_16: usize = 16 << 20;
+
+    /// The shared ABI file computes its ioctl numbers by hand; they must be the kernel's own.
+    #[test]
+    fn ioctl_numbers_are_the_kernels_own() -> Result {
+        use kernel::ioctl::{_IO, _IOR, _IOW, _IOWR};
+        assert_eq!(IOCTL_GET_MODE, _IOR::<[u8; 40]>(b'B' as u32, 0x01));
+        assert_eq!(IOCTL_SET_MODE, _IOWR::<[u8; 40]>(b'B' as u32, 0x02));
+        assert_eq!(IOCTL_PAN, _IOW::<u32>(b'B' as u32, 0x03));
+        assert_eq!(IOCTL_WAIT_VSYNC, _IO(b'B' as u32, 0x04));
+        assert_eq!(IOCTL_FLUSH, _IOW::<[u8; 16]>(b'B' as u32, 0x05));
+        Ok(())
+    }
 
     fn rows(width: u32, height: u32, bpp: u32, vheight: u32, caps: Caps) -> Result<u32> {
         Mode::new(width, height, bpp, vheight, MIB_16, caps).map(|m| m.virtual_height)

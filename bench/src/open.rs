@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use bochsfb_bench::paths::{Device, Path};
 use bochsfb_bench::{Access, Geometry};
+use bochsfb_renderer::fb_abi::{FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO};
 use bochsfb_renderer::abi::{
     mmap_region, BochsfbDamage, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_MAX_DAMAGE_RECTS,
 };
@@ -98,31 +99,20 @@ fn bochsfb_geometry(file: &File) -> io::Result<Geometry> {
     })
 }
 
-/// include/uapi/linux/fb.h
-const FBIOGET_VSCREENINFO: libc::c_ulong = 0x4600;
-const FBIOGET_FSCREENINFO: libc::c_ulong = 0x4602;
-/// `struct fb_var_screeninfo` is 40 u32s: xres, yres, .., bits_per_pixel at 6.
-const VAR_XRES: usize = 0;
-const VAR_YRES: usize = 1;
-const VAR_BITS_PER_PIXEL: usize = 6;
-/// `struct fb_fix_screeninfo` is 80 bytes on x86-64; `line_length` is at byte 48.
-const FIX_LINE_LENGTH: usize = 48;
-
 fn fbdev_geometry(file: &File) -> io::Result<Geometry> {
-    let mut var = [0u32; 40];
-    let mut fix = [0u8; 80];
-    // SAFETY: each request fills exactly its struct (160 and 80 bytes on
-    // x86-64), and each buffer is that large, writable and lives through the call.
+    let mut var = FbVarScreeninfo::default();
+    let mut fix = FbFixScreeninfo::default();
+    // SAFETY: each request fills exactly its struct (bochsfb_uapi::fb has the kernel's
+    // layout), and each lives, writable, through the call.
     unsafe {
-        ioctl(file.as_fd(), FBIOGET_VSCREENINFO, var.as_mut_ptr().cast())?;
-        ioctl(file.as_fd(), FBIOGET_FSCREENINFO, fix.as_mut_ptr())?;
+        ioctl(file.as_fd(), FBIOGET_VSCREENINFO.into(), (&mut var as *mut FbVarScreeninfo).cast())?;
+        ioctl(file.as_fd(), FBIOGET_FSCREENINFO.into(), (&mut fix as *mut FbFixScreeninfo).cast())?;
     }
-    let line_length = u32::from_ne_bytes(fix[FIX_LINE_LENGTH..][..4].try_into().unwrap());
     Ok(Geometry {
-        width: var[VAR_XRES],
-        height: var[VAR_YRES],
-        bpp: var[VAR_BITS_PER_PIXEL],
-        stride: line_length,
+        width: var.xres,
+        height: var.yres,
+        bpp: var.bits_per_pixel,
+        stride: fix.line_length,
     })
 }
 

@@ -32,19 +32,33 @@ pub const GUEST_PROGRAMS: &[GuestProgram] = &[
     },
 ];
 
-/// A C program built for the guest's 32-bit (i386) compat ABI, installed as `/bin/<binary>`.
+/// A C program for the guest, built against `include/uapi/bochsfb.h` with `gcc -static`,
+/// installed as `/bin/<binary>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Compat32Program {
+pub struct CProgram {
     pub binary: &'static str,
     /// Its one source file, relative to the repository root.
     pub source: &'static str,
+    /// Built for the 32-bit (i386) compat ABI (`-m32`; the guest kernel has `IA32_EMULATION`).
+    pub m32: bool,
 }
 
-/// Programs that check what 32-bit processes see (the guest kernel has `IA32_EMULATION`).
-pub const COMPAT32_PROGRAMS: &[Compat32Program] = &[Compat32Program {
-    binary: "compat32",
-    source: "tests/guest/compat32/compat32.c",
-}];
+/// The C programs: what 32-bit processes see, and a program that draws through the header.
+pub const C_PROGRAMS: &[CProgram] = &[
+    CProgram {
+        binary: "compat32",
+        source: "tests/guest/compat32/compat32.c",
+        m32: true,
+    },
+    CProgram {
+        binary: "bochsfb-draw-c",
+        source: "tests/guest/c/draw.c",
+        m32: false,
+    },
+];
+
+/// Where the C header of the driver's ABI lives, relative to the repository root.
+pub const UAPI_INCLUDE: &str = "include/uapi";
 
 /// The guest is x86-64 Linux; programs are linked statically (no libc in the initramfs).
 pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
@@ -71,27 +85,32 @@ pub fn build(repo: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     let release = target_dir.join(GUEST_TARGET).join("release");
     let mut programs = rust_programs(&release)?;
-    programs.extend(build_compat32(repo, &target_dir)?);
+    programs.extend(build_c_programs(repo, &target_dir)?);
     Ok(programs)
 }
 
-/// `gcc -m32 -static` of each of [`COMPAT32_PROGRAMS`] into `<target_dir>/compat32/`.
-fn build_compat32(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let out_dir = target_dir.join("compat32");
+/// `gcc -static` (and `-m32` where asked) of each of [`C_PROGRAMS`] into `<target_dir>/c/`.
+fn build_c_programs(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let out_dir = target_dir.join("c");
     std::fs::create_dir_all(&out_dir)?;
-    COMPAT32_PROGRAMS
+    C_PROGRAMS
         .iter()
         .map(|p| {
-            eprintln!("==> guest programs: gcc -m32 -static {}", p.source);
+            let abi = if p.m32 { ["-m32"].as_slice() } else { [].as_slice() };
+            eprintln!("==> guest programs: gcc {}-static {}", if p.m32 { "-m32 " } else { "" }, p.source);
             let out = out_dir.join(p.binary);
             let status = Command::new("gcc")
-                .args(["-m32", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+                .args(abi)
+                .args(["-static", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I"])
+                .arg(repo.join(UAPI_INCLUDE))
+                .arg("-o")
                 .arg(&out)
                 .arg(repo.join(p.source))
                 .status()
                 .context("cannot run gcc")?;
             if !status.success() {
-                bail!("gcc -m32 {} failed ({status}); is gcc-multilib installed?", p.source);
+                let hint = if p.m32 { "; is gcc-multilib installed?" } else { "" };
+                bail!("gcc {} failed ({status}){hint}", p.source);
             }
             Ok((p.binary.to_string(), out))
         })

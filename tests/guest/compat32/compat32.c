@@ -11,6 +11,7 @@
 //
 // Output: one "ok   name" or "FAIL name: why" line per check, then "N passed, M failed".
 
+#include <bochsfb.h>
 #include <fcntl.h>
 #include <linux/fb.h>
 #include <stdint.h>
@@ -24,13 +25,8 @@ _Static_assert(sizeof(void *) == 4, "build with -m32");
 _Static_assert(sizeof(struct fb_fix_screeninfo) == 68, "the i386 fbdev layout");
 _Static_assert(sizeof(struct fb_var_screeninfo) == 160, "the fbdev layout");
 
-// docs/architecture.md: struct bochsfb_mode (40 bytes, the same on every ABI).
-struct bochsfb_mode {
-	uint32_t width, height, bpp, stride, virtual_height, y_offset;
-	uint64_t fb_size, vram_size;
-} __attribute__((packed, aligned(4)));
+// include/uapi/bochsfb.h: struct bochsfb_mode is 40 bytes on every ABI.
 _Static_assert(sizeof(struct bochsfb_mode) == 40, "the bochsfb mode layout");
-#define BOCHSFB_IOCTL_GET_MODE _IOR('B', 0x01, struct bochsfb_mode)
 
 #define CANARY 0xa5
 #define BUF 256

@@ -26,11 +26,10 @@ use crate::report::{errno_name, Outcome, Report};
 use crate::rng::Rng;
 
 /// fbdev ioctls (include/uapi/linux/fb.h), which a framebuffer driver may grow.
-pub const FBIOGET_VSCREENINFO: u32 = 0x4600;
-pub const FBIOPUT_VSCREENINFO: u32 = 0x4601;
-pub const FBIOGET_FSCREENINFO: u32 = 0x4602;
-pub const FBIOPAN_DISPLAY: u32 = 0x4606;
-pub const FBIO_WAITFORVSYNC: u32 = 0x4004_4620;
+pub use bochsfb_renderer::fb_abi::{
+    FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY, FBIOPUT_VSCREENINFO,
+    FBIO_WAITFORVSYNC,
+};
 
 /// Every ioctl the device documents or may grow; the fuzzer favours these.
 pub const KNOWN_IOCTLS: &[u32] = &[

@@ -15,12 +15,10 @@ use crate::device::{page_size, Device};
 use crate::report::{describe, expect_errno, Outcome, Report};
 use crate::unbind::touch_in_child;
 
-const FBIOGET_VSCREENINFO: u32 = 0x4600;
-const FBIOPUT_VSCREENINFO: u32 = 0x4601;
-const FBIOGET_FSCREENINFO: u32 = 0x4602;
-const FBIOPAN_DISPLAY: u32 = 0x4606;
-const FBIO_WAITFORVSYNC: u32 = 0x4004_4620;
-const FB_ACTIVATE_TEST: u32 = 2;
+use bochsfb_renderer::fb_abi::{
+    FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY, FBIOPUT_VSCREENINFO,
+    FBIO_WAITFORVSYNC, FB_ACTIVATE_TEST,
+};
 
 /// `struct bochsfb_mode` fields, in order. Decoded here from raw bytes rather than through
 /// `renderer::abi::BochsfbMode`, so a layout mismatch between the two sides shows up.

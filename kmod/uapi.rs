@@ -1,0 +1,1 @@
+../uapi/src/bochsfb.rs
