@@ -47,7 +47,7 @@ pub struct CProgram {
 pub const C_PROGRAMS: &[CProgram] = &[
     CProgram {
         binary: "compat32",
-        source: "tests/guest/compat32/compat32.c",
+        source: "tests/guest/c/compat32.c",
         m32: true,
     },
     CProgram {

@@ -9,6 +9,7 @@
 // Output: "ok   name" or "FAIL name: why" per check, then "N passed, M failed".
 
 #include <bochsfb.h>
+#include "check.h"
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,26 +17,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-static int passed, failed;
-
-static int check(const char *name, int ok, const char *why)
-{
-	if (ok) {
-		printf("ok   %s\n", name);
-		passed++;
-	} else {
-		printf("FAIL %s: %s\n", name, why);
-		failed++;
-	}
-	return ok;
-}
-
-static int finish(void)
-{
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
-}
 
 int main(int argc, char **argv)
 {

@@ -12,6 +12,7 @@
 // Output: one "ok   name" or "FAIL name: why" line per check, then "N passed, M failed".
 
 #include <bochsfb.h>
+#include "check.h"
 #include <fcntl.h>
 #include <linux/fb.h>
 #include <stdint.h>
@@ -30,19 +31,6 @@ _Static_assert(sizeof(struct bochsfb_mode) == 40, "the bochsfb mode layout");
 
 #define CANARY 0xa5
 #define BUF 256
-
-static int passed, failed;
-
-static void check(const char *name, int ok, const char *why)
-{
-	if (ok) {
-		printf("ok   %s\n", name);
-		passed++;
-	} else {
-		printf("FAIL %s: %s\n", name, why);
-		failed++;
-	}
-}
 
 // True if every byte of buf[from..BUF) still holds the canary.
 static int untouched(const unsigned char *buf, size_t from)
@@ -128,6 +116,5 @@ int main(int argc, char **argv)
 	}
 
 	close(fd);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return finish();
 }
