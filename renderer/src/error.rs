@@ -32,8 +32,28 @@ pub enum Syscall {
     FbPutVar,
     /// `ioctl(2)` with `FBIOPAN_DISPLAY`.
     FbPan,
-    /// A DRM call, named.
+    /// A DRM call made while opening, named.
     Drm(&'static str),
+    /// `ioctl(2)` with `DRM_IOCTL_MODE_DIRTYFB`, made by `present`.
+    DrmDirtyFb,
+}
+
+impl Syscall {
+    /// Whether backends make this call while they open (rather than while drawing and
+    /// presenting): its failure means the backend cannot work here.
+    pub fn opens_a_backend(self) -> bool {
+        matches!(
+            self,
+            Syscall::Open
+                | Syscall::GetMode
+                | Syscall::Mmap
+                | Syscall::Read
+                | Syscall::SetMode
+                | Syscall::FbGetInfo
+                | Syscall::FbPutVar
+                | Syscall::Drm(_)
+        )
+    }
 }
 
 impl fmt::Display for Syscall {
@@ -53,6 +73,7 @@ impl fmt::Display for Syscall {
             Syscall::FbPutVar => "ioctl(FBIOPUT_VSCREENINFO)",
             Syscall::FbPan => "ioctl(FBIOPAN_DISPLAY)",
             Syscall::Drm(call) => call,
+            Syscall::DrmDirtyFb => "ioctl(DRM_IOCTL_MODE_DIRTYFB)",
         })
     }
 }
@@ -108,6 +129,20 @@ pub enum Error {
         /// Why, in words.
         reason: String,
     },
+    /// The window was closed: the program should stop drawing.
+    #[error("the {backend} was closed")]
+    Closed {
+        /// The backend's name.
+        backend: &'static str,
+    },
+    /// Showing a frame failed in a backend that is not a device (the window's toolkit).
+    #[error("{backend} backend could not show the frame: {reason}")]
+    Present {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why, in words.
+        reason: String,
+    },
     /// Decoding an image failed.
     #[error("decoding an image: {0}")]
     Image(#[source] image::ImageError),
@@ -122,21 +157,45 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether another backend might work where this one failed: the backend
-    /// is not built in or not supported by the driver, the device is missing
-    /// or busy, or the driver refuses the call or the format. Errors in the
-    /// middle of drawing (a failed `write`) are not.
+    /// Whether another backend might work where this one failed to open: the
+    /// backend is not built in or not supported by the driver, the device is
+    /// missing or refuses a call made while opening, the driver lacks a call
+    /// (`ENOTTY`), the mode or format is not available. Errors while drawing and presenting (a failed `write`, pan,
+    /// flush or `DIRTYFB`, a closed window) are never: the program should stop
+    /// or report them, not switch backends halfway.
     pub fn can_fall_back(&self) -> bool {
         match self {
             Error::Unsupported { .. } | Error::UnsupportedBpp { .. } | Error::ModeNotAvailable { .. } => true,
-            Error::Syscall { syscall, source, .. } => {
-                matches!(syscall, Syscall::Open | Syscall::GetMode | Syscall::Mmap | Syscall::SetMode | Syscall::FbGetInfo | Syscall::Drm(_))
-                    || matches!(
-                        source.raw_os_error(),
-                        Some(libc::ENOTTY | libc::ENOENT | libc::ENODEV | libc::ENXIO | libc::EACCES | libc::EPERM | libc::EBUSY)
-                    )
-            }
+            // ENOTTY: the driver lacks the call (the shadow backend's FLUSH probe at open).
+            Error::Syscall { syscall, source, .. } => syscall.opens_a_backend() || source.raw_os_error() == Some(libc::ENOTTY),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn syscall(syscall: Syscall, errno: i32) -> Error {
+        Error::Syscall { syscall, path: "/dev/bochsfb0".into(), source: io::Error::from_raw_os_error(errno) }
+    }
+
+    #[test]
+    fn only_errors_while_opening_fall_back() {
+        for call in [Syscall::Open, Syscall::GetMode, Syscall::Mmap, Syscall::SetMode, Syscall::FbGetInfo, Syscall::Drm("DRM_IOCTL_MODE_GETRESOURCES")] {
+            assert!(syscall(call, libc::ENOENT).can_fall_back(), "{call}");
+        }
+        // ENODEV from write means the card went away while drawing: not a reason to switch.
+        for call in [Syscall::Write, Syscall::Lseek, Syscall::Pan, Syscall::Flush, Syscall::FbPan, Syscall::WaitVsync, Syscall::DrmDirtyFb] {
+            for errno in [libc::ENODEV, libc::EIO, libc::EINVAL] {
+                assert!(!syscall(call, errno).can_fall_back(), "{call} {errno}");
+            }
+        }
+        assert!(syscall(Syscall::Flush, libc::ENOTTY).can_fall_back(), "a driver without FLUSH");
+        assert!(!Error::Closed { backend: "window" }.can_fall_back());
+        assert!(!Error::Present { backend: "window", reason: "x".into() }.can_fall_back());
+        assert!(Error::Unsupported { backend: "drm", reason: "not built in".into() }.can_fall_back());
+        assert!(Error::UnsupportedBpp { bpp: 15 }.can_fall_back());
     }
 }

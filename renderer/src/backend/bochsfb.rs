@@ -261,19 +261,12 @@ impl ShadowBackend {
     /// Opens `path` and sets `mode` if given.
     pub fn open_with(path: &Path, mode: Option<Mode>) -> Result<Self, Error> {
         let dev = Device::open("shadow", path, mode, false)?;
-        let shadow = Mapping::new(&dev.file, dev.mode.frame_len(), mmap_region::SHADOW).map_err(|e| {
-            Error::Unsupported {
-                backend: "shadow",
-                reason: format!("mmap of the shadow region of {}: {e} (driver without a shadow buffer?)", path.display()),
-            }
-        })?;
+        // Both keep the errno: Syscall errors made while opening fall back (Error::can_fall_back).
+        let shadow = Mapping::new(&dev.file, dev.mode.frame_len(), mmap_region::SHADOW).map_err(failed(Syscall::Mmap, path))?;
         let mut backend = ShadowBackend { file: dev.file, path: dev.path, shadow, mode: dev.mode, drawn: Damage::new() };
         // Probe FLUSH with no damage rectangle... which means "all": flush
         // once so the shadow (zeroed) and the screen agree from the start.
-        sys::flush(&backend.file, &[]).map_err(|e| Error::Unsupported {
-            backend: "shadow",
-            reason: format!("BOCHSFB_IOCTL_FLUSH on {}: {e}", path.display()),
-        })?;
+        sys::flush(&backend.file, &[]).map_err(failed(Syscall::Flush, path))?;
         backend.drawn.clear();
         Ok(backend)
     }

@@ -27,7 +27,9 @@ impl drm::control::Device for Card {}
 
 /// Draws into a DRM dumb buffer (XRGB8888) that a CRTC scans out, and
 /// reports the damage with `DIRTYFB` (drivers such as bochs copy only the
-/// clips to the screen). Opening sets the mode on the first connected
+/// clips to the screen). A driver without `DIRTYFB` (`ENOSYS`, or `EINVAL`
+/// from some) scans the buffer out as it is: the first such answer stops the
+/// calls, as modesetting clients do, and `present` succeeds. Opening sets the mode on the first connected
 /// connector, so the process must be allowed to (DRM master, or no other
 /// master). Closing gives the screen back to fbdev/the console.
 ///
@@ -50,6 +52,14 @@ pub struct DrmBackend {
     crtc: crtc::Handle,
     mode: Mode,
     drawn: Damage,
+    /// Whether the driver takes `DIRTYFB`; false after it said it does not.
+    dirtyfb: bool,
+}
+
+/// Whether a `DIRTYFB` errno means the driver has no such call (so the buffer is scanned out
+/// directly and no call is needed), rather than a failure.
+fn dirtyfb_unsupported(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL))
 }
 
 impl DrmBackend {
@@ -130,6 +140,7 @@ impl DrmBackend {
             crtc,
             mode,
             drawn: Damage::new(),
+            dirtyfb: true,
         };
         // Dumb buffers start zeroed: black, like the damage-free state.
         backend
@@ -172,14 +183,31 @@ impl Backend for DrmBackend {
         Surface::new_validated(&mut self.map.as_mut_slice()[..len], self.mode, Some(&mut self.drawn))
     }
     fn present(&mut self) -> Result<(), Error> {
-        if self.drawn.is_empty() {
+        if self.drawn.is_empty() || !self.dirtyfb {
+            self.drawn.clear();
             return Ok(());
         }
         let clips: Vec<ClipRect> = self.drawn.rects().iter().map(clip).collect();
-        self.card
-            .dirty_framebuffer(self.fb, &clips)
-            .map_err(failed(Syscall::Drm("DRM_IOCTL_MODE_DIRTYFB"), &self.path))?;
+        match self.card.dirty_framebuffer(self.fb, &clips) {
+            Ok(()) => {}
+            Err(e) if dirtyfb_unsupported(&e) => self.dirtyfb = false,
+            Err(e) => return Err(failed(Syscall::DrmDirtyFb, &self.path)(e)),
+        }
         self.drawn.clear();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_no_such_call_answers_stop_dirtyfb() {
+        let errno = std::io::Error::from_raw_os_error;
+        assert!(dirtyfb_unsupported(&errno(libc::ENOSYS)));
+        assert!(dirtyfb_unsupported(&errno(libc::EINVAL)));
+        assert!(!dirtyfb_unsupported(&errno(libc::ENODEV)));
+        assert!(!dirtyfb_unsupported(&errno(libc::EACCES)));
     }
 }

@@ -71,10 +71,10 @@ impl Backend for WindowBackend {
     fn present(&mut self) -> Result<(), Error> {
         self.drawn.clear();
         if !self.window.is_open() {
-            return Err(Error::Unsupported { backend: "window", reason: "the window was closed".into() });
+            return Err(Error::Closed { backend: "window" });
         }
         self.window
             .update_with_buffer(&self.pixels, self.mode.width as usize, self.mode.height as usize)
-            .map_err(|e| Error::Unsupported { backend: "window", reason: e.to_string() })
+            .map_err(|e| Error::Present { backend: "window", reason: e.to_string() })
     }
 }
