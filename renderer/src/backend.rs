@@ -15,9 +15,11 @@
 //! | `WindowBackend` (feature `window`) | a minifb window on the host | RAM | `update_with_buffer` |
 //! | [`MemoryBackend`] | none | RAM | nothing (tests, PNG output) |
 //!
-//! [`open`] opens any of them by [`Kind`]; errors for which
-//! [`Error::can_fall_back`] is true mean another backend may work. Examples,
-//! one per backend, are in `renderer/examples/`.
+//! [`open`] opens any of them by [`Kind`]; [`open_best`] opens the first of a
+//! list that works here ([`BEST_FIRST`] by default, or `"auto"` parsed as a
+//! [`Selection`]), saying which it chose and why the others did not. Errors for
+//! which [`Error::can_fall_back`] is true mean another backend may work.
+//! Examples, one per backend, are in `renderer/examples/`.
 
 use std::io;
 use std::path::Path;
@@ -150,10 +152,76 @@ impl Kind {
 impl std::str::FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Kind, String> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| format!("unknown backend `{s}`"))
+        Kind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown backend `{s}`: one of {} (`auto` is a `Selection`)", names.join(", "))
+        })
+    }
+}
+
+/// One backend, or the best that opens here ([`open_selected`]); parses from `auto` or a
+/// [`Kind`]'s name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// The first of [`BEST_FIRST`] that opens.
+    Auto,
+    /// Exactly this backend.
+    Only(Kind),
+}
+
+impl std::str::FromStr for Selection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Selection, String> {
+        match s {
+            "auto" => Ok(Selection::Auto),
+            other => other.parse().map(Selection::Only).map_err(|e: String| e.replace("(`auto` is a `Selection`)", "or auto")),
+        }
+    }
+}
+
+/// The order [`open_best`] tries backends in by default: the device's mapping, its shadow
+/// buffer, its write path; any fbdev; DRM dumb buffers; a host window; memory (always opens,
+/// shows nothing). Callers narrow it by passing a part of it (a guest program without a
+/// window: the first five).
+pub const BEST_FIRST: [Kind; 7] = [Kind::Mmap, Kind::Shadow, Kind::Write, Kind::Fbdev, Kind::Drm, Kind::Window, Kind::Memory];
+
+/// What [`open_best`] opened, and why each backend before it did not.
+pub struct Opened {
+    /// The backend.
+    pub backend: Box<dyn Backend>,
+    /// Which one it is.
+    pub kind: Kind,
+    /// The backends tried first, each with the error that made [`open_best`] move on.
+    pub passed_over: Vec<(Kind, Error)>,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened").field("kind", &self.kind).field("passed_over", &self.passed_over).finish_non_exhaustive()
+    }
+}
+
+/// Opens the first of `kinds` that works here. A backend that fails with an error for which
+/// [`Error::can_fall_back`] is true is passed over; any other error stops the search (the
+/// device is there but broken: reported, not hidden). If none opens, [`Error::NoBackend`]
+/// carries every backend's reason. `options.device`, if set, is used for every kind.
+pub fn open_best(kinds: &[Kind], options: &Options) -> Result<Opened, Error> {
+    let mut passed_over = Vec::new();
+    for &kind in kinds {
+        match open(kind, options) {
+            Ok(backend) => return Ok(Opened { backend, kind, passed_over }),
+            Err(e) if e.can_fall_back() => passed_over.push((kind, e)),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::NoBackend { tried: passed_over })
+}
+
+/// [`open`] for [`Selection::Only`], [`open_best`] over [`BEST_FIRST`] for [`Selection::Auto`].
+pub fn open_selected(selection: Selection, options: &Options) -> Result<Opened, Error> {
+    match selection {
+        Selection::Only(kind) => Ok(Opened { backend: open(kind, options)?, kind, passed_over: Vec::new() }),
+        Selection::Auto => open_best(&BEST_FIRST, options),
     }
 }
 
@@ -228,5 +296,54 @@ pub(crate) fn copy_damage(damage: &Damage, src: &[u8], dst: &mut [u8], mode: Mod
             let end = start + r.width as usize * bpp;
             dst[start..end].copy_from_slice(&src[start..end]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nowhere() -> Options {
+        Options { device: Some("/nonexistent/bochsfb0".into()), ..Options::default() }
+    }
+
+    #[test]
+    fn open_best_passes_over_missing_devices_and_says_why() {
+        let opened = open_best(&BEST_FIRST, &nowhere()).unwrap();
+        assert_eq!(opened.kind, Kind::Memory);
+        assert_eq!(opened.backend.name(), "memory");
+        let kinds: Vec<Kind> = opened.passed_over.iter().map(|(k, _)| *k).collect();
+        // Headless (or built without `window`), the window backend is passed over too.
+        assert_eq!(kinds, BEST_FIRST[..6]);
+        for (kind, e) in &opened.passed_over {
+            assert!(e.can_fall_back(), "{kind}: {e}");
+        }
+    }
+
+    #[test]
+    fn open_best_names_every_backend_when_none_opens() {
+        let err = open_best(&[Kind::Mmap, Kind::Fbdev], &nowhere()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(&err, Error::NoBackend { tried } if tried.len() == 2), "{err:?}");
+        assert!(text.starts_with("no backend opens here: mmap: ") && text.contains("; fbdev: "), "{text}");
+    }
+
+    #[test]
+    fn a_real_failure_stops_the_search() {
+        // A mode that cannot exist: memory refuses it with an error that is not a fall-back.
+        let options = Options { mode: Some(Mode { width: 0, height: 0, bpp: 32, stride: 0 }), ..nowhere() };
+        let err = open_best(&[Kind::Memory, Kind::Mmap], &options).unwrap_err();
+        assert!(!err.can_fall_back() && !matches!(err, Error::NoBackend { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn selections_parse_auto_and_every_kind() {
+        assert_eq!("auto".parse::<Selection>(), Ok(Selection::Auto));
+        for kind in Kind::ALL {
+            assert_eq!(kind.name().parse::<Selection>(), Ok(Selection::Only(kind)));
+        }
+        let err = "nope".parse::<Selection>().unwrap_err();
+        assert!(err.contains("mmap, write") && err.ends_with("or auto"), "{err}");
+        assert!("auto".parse::<Kind>().unwrap_err().contains("Selection"));
     }
 }

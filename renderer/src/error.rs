@@ -143,6 +143,12 @@ pub enum Error {
         /// Why, in words.
         reason: String,
     },
+    /// No backend of those tried opens here; each one's reason, in the order tried.
+    #[error("no backend opens here: {}", describe_tried(tried))]
+    NoBackend {
+        /// Each backend tried and why it did not open.
+        tried: Vec<(crate::backend::Kind, Error)>,
+    },
     /// Decoding an image failed.
     #[error("decoding an image: {0}")]
     Image(#[source] image::ImageError),
@@ -154,6 +160,13 @@ pub enum Error {
         /// The underlying error.
         source: image::ImageError,
     },
+}
+
+fn describe_tried(tried: &[(crate::backend::Kind, Error)]) -> String {
+    if tried.is_empty() {
+        return "none was tried".into();
+    }
+    tried.iter().map(|(kind, e)| format!("{kind}: {e}")).collect::<Vec<_>>().join("; ")
 }
 
 impl Error {

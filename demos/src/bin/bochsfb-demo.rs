@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bochsfb_demos::{Clock, DEMOS};
-use bochsfb_renderer::backend::{self, Backend, Kind, Options};
+use bochsfb_renderer::backend::{self, Backend, Kind, Options, Selection};
 use bochsfb_renderer::clock::Pacer;
 use bochsfb_renderer::{Error, Mode};
 use clap::{Parser, ValueEnum};
@@ -60,8 +60,9 @@ struct Args {
     out: Option<PathBuf>,
 }
 
-/// The backends `auto` tries, in order.
-const AUTO: [Kind; 5] = [Kind::Mmap, Kind::Shadow, Kind::Write, Kind::Fbdev, Kind::Drm];
+/// The backends `auto` tries, in order: the library's, without the window and memory (a demo
+/// in the guest has no window, and memory shows nothing).
+const AUTO: &[Kind] = backend::BEST_FIRST.split_at(5).0;
 
 fn open(args: &Args) -> Result<Box<dyn Backend>, Box<dyn std::error::Error>> {
     let options = Options {
@@ -70,22 +71,14 @@ fn open(args: &Args) -> Result<Box<dyn Backend>, Box<dyn std::error::Error>> {
         single_buffer: args.single_buffer,
         title: Some(format!("bochsfb-demo {}", args.demo)),
     };
-    if args.backend != "auto" {
-        let kind: Kind = args.backend.parse()?;
-        return Ok(backend::open(kind, &options)?);
+    let opened = match args.backend.parse::<Selection>()? {
+        Selection::Auto => backend::open_best(AUTO, &options)?,
+        only => backend::open_selected(only, &options)?,
+    };
+    for (kind, why) in &opened.passed_over {
+        eprintln!("bochsfb-demo: {kind}: {why}; tried the next backend");
     }
-    let mut last: Option<Error> = None;
-    for kind in AUTO {
-        match backend::open(kind, &Options { device: None, ..options.clone() }) {
-            Ok(b) => return Ok(b),
-            Err(e) if e.can_fall_back() => {
-                eprintln!("bochsfb-demo: {e}; trying the next backend");
-                last = Some(e);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(format!("no backend works here; last: {}", last.map(|e| e.to_string()).unwrap_or_default()).into())
+    Ok(opened.backend)
 }
 
 /// Prints the screenshot request and waits for the host's empty line.
@@ -115,7 +108,9 @@ impl std::error::Error for Unavailable {}
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut backend = open(args).map_err(|e| {
-        let fall_back = e.downcast_ref::<Error>().is_none_or(Error::can_fall_back);
+        let fall_back = e
+            .downcast_ref::<Error>()
+            .is_none_or(|e| e.can_fall_back() || matches!(e, Error::NoBackend { .. }));
         if fall_back {
             Box::new(Unavailable(e))
         } else {
