@@ -51,9 +51,10 @@ pub fn demo(name: &str, mode: &Mode, clock: Clock) -> Option<Box<dyn Demo>> {
     })
 }
 
-/// Runs `demo` on `backend` for frames `0..frames` (`None`: until an error),
-/// paced by `pacer`, presenting each; `after_frame` sees each frame number
-/// once presented. Returns the frame statistics.
+/// Runs `demo` on `backend` for frames `0..frames` (`None`: until an error or,
+/// after [`bochsfb_renderer::stop_on_signals`], a SIGINT or SIGTERM), paced by
+/// `pacer`, presenting each; `after_frame` sees each frame number once
+/// presented. Returns the frame statistics.
 pub fn run(
     demo: &mut dyn Demo,
     backend: &mut dyn Backend,
@@ -63,7 +64,7 @@ pub fn run(
 ) -> Result<FrameStats, Error> {
     let mut counter = FrameCounter::new();
     let mut frame = 0;
-    while frames.is_none_or(|n| frame < n) {
+    while frames.is_none_or(|n| frame < n) && !bochsfb_renderer::stop_requested() {
         pacer.wait();
         if demo.redraws_all() {
             backend.will_redraw_all();

@@ -27,6 +27,7 @@ pub use error::{Error, Syscall};
 pub use format::PixelFormat;
 pub use mode::Mode;
 pub use surface::{fit, BlitSource, Surface};
+pub use sys::{stop_on_signals, stop_requested};
 
 /// Decodes a PNG or JPEG (whatever `image` was built with) from memory into RGBA.
 pub fn decode_image(bytes: &[u8]) -> Result<image::RgbaImage, Error> {

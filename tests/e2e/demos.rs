@@ -9,7 +9,7 @@
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use bochsfb_demos::{render, DEMOS};
 use bochsfb_renderer::{Mode, PixelFormat};
-use bochsfb_tests::{assert_same_pixels, load_png, oracles, with_guest_config, COMMAND_TIMEOUT};
+use bochsfb_tests::{assert_same_pixels, load_png, oracles, run_ok, with_guest_config, COMMAND_TIMEOUT};
 use qemu_bochs::{GuestDriver, Vm, VmConfig};
 
 /// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
@@ -107,5 +107,52 @@ fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
                 ("fb0", "--backend fbdev --settle-ms 400", MODE),
             ],
         )
+    })
+}
+
+/// A demo flipping between two frames of VRAM, stopped by SIGTERM, gives the screen back: its
+/// frame loop ends, the backend's drop copies the last frame to row 0 and pans there. The
+/// screen then shows exactly the last frame the demo reported (checked with the plasma's
+/// formula), at `y_offset` 0, however many frames ran and whichever buffer was shown.
+#[test]
+fn a_demo_stopped_by_sigterm_leaves_its_last_frame_at_row_zero() -> Result<()> {
+    let config = VmConfig {
+        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
+        ..VmConfig::default()
+    };
+    with_guest_config(&config, |vm| {
+        // Deterministic first: 5 frames end on the second buffer, so drop must pan back.
+        let out = run_ok(
+            vm,
+            "bochsfb-demo plasma --backend mmap --frames 5 --fps 0 --clock frame && cat /sys/class/misc/bochsfb0/y_offset",
+        )?;
+        ensure!(out.output.trim_end().ends_with('0'), "the display was left panned after 5 frames:\n{}", out.output);
+        let path = qemu_bochs::paths::out_dir().join("screenshots/plasma-after-5-frames.png");
+        vm.screendump(&path)?;
+        oracles::check(&load_png(&path)?, &oracles::probes("plasma", 640, 480, 4).context("plasma probes")?, 0)
+            .map_err(|e| anyhow!("after 5 frames: {e}"))?;
+
+        let out = vm.run(
+            "bochsfb-demo plasma --backend mmap --frames 0 --fps 0 --clock frame > /tmp/plasma.log 2>&1 & \
+             pid=$!; sleep 3; kill -TERM $pid; wait $pid; echo \"exit $?\"; cat /tmp/plasma.log; \
+             echo \"y_offset $(cat /sys/class/misc/bochsfb0/y_offset)\"",
+            COMMAND_TIMEOUT,
+        )?;
+        println!("{}", out.output);
+        ensure!(out.output.contains("exit 0"), "the demo did not end cleanly on SIGTERM:\n{}", out.output);
+        ensure!(out.output.contains("via mmap (flip)"), "the demo did not flip:\n{}", out.output);
+        ensure!(out.output.contains("y_offset 0"), "the display was left panned:\n{}", out.output);
+        let frames: u64 = out
+            .output
+            .split_once("(flip): ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("no frame count in:\n{}", out.output))?;
+        ensure!(frames >= 2, "only {frames} frames ran before SIGTERM");
+        let path = qemu_bochs::paths::out_dir().join("screenshots/plasma-after-sigterm.png");
+        vm.screendump(&path)?;
+        let screen = load_png(&path)?;
+        let probes = oracles::probes("plasma", 640, 480, frames - 1).context("plasma probes")?;
+        oracles::check(&screen, &probes, 0).map_err(|e| anyhow!("after {frames} frames: {e}"))
     })
 }

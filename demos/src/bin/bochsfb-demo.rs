@@ -149,6 +149,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Ctrl-C or SIGTERM ends the frame loop, so the backend's drop gives the screen back.
+    if let Err(e) = bochsfb_renderer::stop_on_signals() {
+        eprintln!("bochsfb-demo: cannot catch SIGINT/SIGTERM ({e}); they will kill it");
+    }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -122,6 +122,18 @@ impl MmapBackend {
     }
 }
 
+/// Leaves the last frame on screen at row 0 (a flip may have left the display on the second
+/// frame, where a `write(2)` from offset 0 or the next program would not show). The mode stays:
+/// bochsfb has no console to give the screen back to, and a restored mode would show a stale
+/// frame in another layout.
+impl Drop for MmapBackend {
+    fn drop(&mut self) {
+        let file = &self.file;
+        // Best effort: the card may be gone (ENODEV).
+        let _ = self.scanout.settle(|y| sys::pan(file, y));
+    }
+}
+
 impl Backend for MmapBackend {
     fn name(&self) -> &'static str {
         "mmap"

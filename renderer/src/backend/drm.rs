@@ -54,6 +54,10 @@ pub struct DrmBackend {
     drawn: Damage,
     /// Whether the driver takes `DIRTYFB`; false after it said it does not.
     dirtyfb: bool,
+    /// The CRTC as it was at open (fbdev emulation's framebuffer and mode, say) and the
+    /// connector, put back on drop.
+    saved: Option<crtc::Info>,
+    connector: connector::Handle,
 }
 
 /// Whether a `DIRTYFB` errno means the driver has no such call (so the buffer is scanned out
@@ -94,7 +98,8 @@ impl DrmBackend {
             })
             .or_else(|| resources.crtcs().first().copied())
             .ok_or_else(|| unsupported("no CRTC".into()))?;
-        let current = card.get_crtc(crtc).ok().and_then(|c| c.mode());
+        let saved = card.get_crtc(crtc).ok();
+        let current = saved.as_ref().and_then(|c| c.mode());
         let drm_mode = match wanted {
             Some(w) => {
                 if w.bpp != 32 {
@@ -141,6 +146,8 @@ impl DrmBackend {
             mode,
             drawn: Damage::new(),
             dirtyfb: true,
+            saved,
+            connector: connector.handle(),
         };
         // Dumb buffers start zeroed: black, like the damage-free state.
         backend
@@ -153,12 +160,16 @@ impl DrmBackend {
 
 impl Drop for DrmBackend {
     fn drop(&mut self) {
-        // Best effort: closing the card frees both anyway.
+        // Best effort throughout. The CRTC first, so our framebuffer is no longer scanned out
+        // when it goes; the kernel would restore fbdev emulation when the last client closes,
+        // but only then.
+        if let Some(saved) = self.saved.take().filter(|s| s.framebuffer().is_some()) {
+            let _ = self.card.set_crtc(self.crtc, saved.framebuffer(), saved.position(), &[self.connector], saved.mode());
+        }
         let _ = self.card.destroy_framebuffer(self.fb);
         if let Some(buffer) = self.buffer.take() {
             let _ = self.card.destroy_dumb_buffer(buffer);
         }
-        let _ = self.crtc;
     }
 }
 

@@ -67,6 +67,8 @@ pub struct FbdevBackend {
     file: File,
     path: PathBuf,
     var: FbVarScreeninfo,
+    /// The mode at open, put back on drop if the backend changed it.
+    original: FbVarScreeninfo,
     scanout: Scanout,
     _console: GraphicsConsole,
 }
@@ -86,6 +88,7 @@ impl FbdevBackend {
             .map_err(failed(Syscall::Open, path))?;
         let info = failed(Syscall::FbGetInfo, path);
         let mut var = sys::fb_get_var(&file).map_err(info)?;
+        let original = var;
         if let Some(wanted) = mode {
             if (wanted.width, wanted.height, wanted.bpp) != (var.xres, var.yres, var.bits_per_pixel) {
                 let ask = FbVarScreeninfo {
@@ -109,6 +112,7 @@ impl FbdevBackend {
         let console = GraphicsConsole::enter();
         let mut backend = FbdevBackend::with_file(file, path, var, double_buffer)?;
         backend._console = console;
+        backend.original = original;
         Ok(backend)
     }
 
@@ -150,7 +154,26 @@ impl FbdevBackend {
         } else {
             Scanout::direct(map(frame_len)?, mode)
         };
-        Ok(FbdevBackend { file, path: path.to_owned(), var, scanout, _console: GraphicsConsole(None) })
+        Ok(FbdevBackend { file, path: path.to_owned(), var, original: var, scanout, _console: GraphicsConsole(None) })
+    }
+}
+
+/// Gives the screen back as it was: the last frame at row 0, the mode (resolution, depth,
+/// virtual size) of before, then (dropping the console guard) the console in text mode.
+impl Drop for FbdevBackend {
+    fn drop(&mut self) {
+        let (file, var) = (&self.file, &mut self.var);
+        // Best effort throughout: the device may be gone.
+        let _ = self.scanout.settle(|y| {
+            var.yoffset = y;
+            var.xoffset = 0;
+            sys::fb_pan(file, var)
+        });
+        let geometry = |v: &FbVarScreeninfo| (v.xres, v.yres, v.xres_virtual, v.yres_virtual, v.bits_per_pixel);
+        if geometry(&self.var) != geometry(&self.original) {
+            let back = FbVarScreeninfo { xoffset: 0, yoffset: 0, activate: FB_ACTIVATE_NOW, ..self.original };
+            let _ = sys::fb_put_var(&self.file, &back);
+        }
     }
 }
 

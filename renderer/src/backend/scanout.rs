@@ -106,6 +106,25 @@ impl Scanout {
         }
     }
 
+    /// For closing: if a flip left the display on the second frame, copies it into the first
+    /// and calls `pan(0)`, so the last frame stays on screen at row 0, where the next program
+    /// (or a `write(2)` from offset 0) expects the visible frame.
+    pub(crate) fn settle(&mut self, pan: impl FnOnce(u32) -> io::Result<()>) -> io::Result<()> {
+        let frame_bytes = self.frame_bytes();
+        let len = self.mode.frame_len();
+        if let Buffers::Flip { back: 0, .. } = self.buffers {
+            // Frame 1 is shown (the back buffer is 0): it holds the last presented frame.
+            let (first, second) = self.map.as_mut_slice().split_at_mut(frame_bytes);
+            first[..len].copy_from_slice(&second[..len]);
+            pan(0)?;
+            if let Buffers::Flip { back, stale } = &mut self.buffers {
+                *back = 1;
+                stale.clear();
+            }
+        }
+        Ok(())
+    }
+
     /// Shows the frame: copies the damage (copy), or calls `pan` with the
     /// first row of the back buffer and swaps (flip).
     pub(crate) fn present(&mut self, pan: impl FnOnce(u32) -> io::Result<()>) -> io::Result<()> {
@@ -236,6 +255,37 @@ mod tests {
                     assert_eq!(shown(&mut scanout, shown_at), model, "{name}: after step {i} ({step:?})");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn settling_leaves_the_last_frame_at_row_zero() {
+        use embedded_graphics::prelude::*;
+        let mode = Mode::xrgb8888(8, 4);
+        for presents in [1, 2, 3] {
+            let mut s = Scanout::flip(vram(2 * mode.frame_len()), mode, 0);
+            let mut model = vec![0u8; mode.frame_len()];
+            let mut pans = Vec::new();
+            for i in 0..presents {
+                let rgb = [40 * i as u8, 7, 200];
+                s.surface().clear(Rgb888::new(rgb[0], rgb[1], rgb[2])).unwrap();
+                model_fill(&mut model, mode, (0, 0, 8, 4), rgb);
+                s.present(|y| {
+                    pans.push(y);
+                    Ok(())
+                })
+                .unwrap();
+            }
+            s.settle(|y| {
+                pans.push(y);
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(shown(&mut s, 0), model, "after {presents} presents");
+            // Panned back to 0 only when a flip had left the second frame shown.
+            let expected_last = if presents % 2 == 1 { Some(&0) } else { pans.last() };
+            assert_eq!(pans.last(), expected_last);
+            assert_eq!(pans.len(), presents + usize::from(presents % 2 == 1));
         }
     }
 
