@@ -113,10 +113,22 @@ impl PixelFormat {
                     px.copy_from_slice(&[c.b(), c.g(), c.r(), 0]);
                 }
             }
-            _ => {
-                let bpp = self.bytes_per_pixel();
-                for (px, &c) in row.chunks_exact_mut(bpp).zip(colors) {
-                    px.copy_from_slice(&self.encode(c)[..bpp]);
+            // One loop per format, with the packing written out: no per-pixel format match
+            // and fixed-size stores the compiler can vectorise.
+            PixelFormat::Rgb888 => {
+                for (px, &c) in row.chunks_exact_mut(3).zip(colors) {
+                    px.copy_from_slice(&[c.b(), c.g(), c.r()]);
+                }
+            }
+            PixelFormat::Rgb565 => {
+                for (px, &c) in row.chunks_exact_mut(2).zip(colors) {
+                    let v = (u16::from(c.r() >> 3) << 11) | (u16::from(c.g() >> 2) << 5) | u16::from(c.b() >> 3);
+                    px.copy_from_slice(&v.to_le_bytes());
+                }
+            }
+            PixelFormat::Rgb332 => {
+                for (px, &c) in row.iter_mut().zip(colors) {
+                    *px = (c.r() & 0xe0) | ((c.g() >> 3) & 0x1c) | (c.b() >> 6);
                 }
             }
         }
@@ -168,6 +180,33 @@ mod tests {
                 assert_eq!(format.quantize(q), q, "{format}: quantizing is idempotent");
             }
         }
+    }
+
+    /// Mid-range colours, packed by hand (not by `encode`): RGB565 keeps the top 5/6/5 bits,
+    /// RGB332 the top 3/3/2, both with red highest; memory order is little-endian.
+    #[test]
+    fn encoders_pack_mid_range_colours_as_worked_out_by_hand() {
+        let colours = [Rgb888::new(0x9c, 0x5a, 0x3c), Rgb888::new(0x12, 0xab, 0xef), Rgb888::new(0x80, 0x7f, 0x41)];
+        let expected: [(PixelFormat, &[u8]); 4] = [
+            (PixelFormat::Xrgb8888, &[0x3c, 0x5a, 0x9c, 0, 0xef, 0xab, 0x12, 0, 0x41, 0x7f, 0x80, 0]),
+            (PixelFormat::Rgb888, &[0x3c, 0x5a, 0x9c, 0xef, 0xab, 0x12, 0x41, 0x7f, 0x80]),
+            // 0x9c,0x5a,0x3c -> 10011 010110 00111 = 0x9ac7; 0x12,0xab,0xef -> 0x155d; 0x80,0x7f,0x41 -> 0x83e8.
+            (PixelFormat::Rgb565, &[0xc7, 0x9a, 0x5d, 0x15, 0xe8, 0x83]),
+            // 100 010 00 = 0x88; 000 101 11 = 0x17; 100 011 01 = 0x8d.
+            (PixelFormat::Rgb332, &[0x88, 0x17, 0x8d]),
+        ];
+        for (format, bytes) in expected {
+            let mut row = vec![0xa5; bytes.len()];
+            format.encode_row(&colours, &mut row);
+            assert_eq!(row, bytes, "{format} encode_row");
+            let bpp = format.bytes_per_pixel();
+            for (i, &c) in colours.iter().enumerate() {
+                assert_eq!(&format.encode(c)[..bpp], &bytes[i * bpp..][..bpp], "{format} encode");
+            }
+        }
+        // Decoding widens by repeating the top bits: 0x9ac7 -> 0x9c, 0x59, 0x39.
+        assert_eq!(PixelFormat::Rgb565.decode(&[0xc7, 0x9a]), Rgb888::new(0x9c, 0x59, 0x39));
+        assert_eq!(PixelFormat::Rgb565.decode(&[0x5d, 0x15]), Rgb888::new(0x10, 0xaa, 0xef));
     }
 
     #[test]

@@ -169,14 +169,17 @@ impl Mapping {
         // SAFETY: with a NULL address hint the kernel picks a fresh range that
         // overlaps no memory Rust already owns; the other arguments are plain
         // values and a bad fd, offset or length only makes the call fail.
+        // mmap64: the regions sit at offsets from 1 << 32 up, which a 32-bit `off_t` would
+        // truncate to 0 (the write-combined region) without a word.
+        let offset = libc::off64_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
         let addr = unsafe {
-            libc::mmap(
+            libc::mmap64(
                 ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED,
                 device.as_fd().as_raw_fd(),
-                offset as libc::off_t,
+                offset,
             )
         };
         if addr == libc::MAP_FAILED {
