@@ -27,6 +27,20 @@ pub use console::Clock;
 /// Every demo's name, in the order the gallery shows them.
 pub const DEMOS: [&str; 7] = ["testcard", "plasma", "mandelbrot", "sprites", "starfield", "console", "slideshow"];
 
+/// One line about demo `name` (for `qemu-bochs demos` and `--help`); `None` for an unknown name.
+pub fn about(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "testcard" => "colour bars, a one-pixel grid, corner markers, the mode, a frame counter",
+        "plasma" => "the classic plasma: sums of sines through a cycling palette",
+        "mandelbrot" => "a zoom into the Mandelbrot set's seahorse valley",
+        "sprites" => "alpha-blended PNG balls bouncing over a checkerboard (partial redraws)",
+        "starfield" => "flying through a field of 500 stars",
+        "console" => "a scrolling text console with a clock (partial redraws)",
+        "slideshow" => "PNG and JPEG images scaled to fit, with a wipe between them",
+        _ => return None,
+    })
+}
+
 /// A demo: draws frame after frame onto a surface.
 pub trait Demo {
     /// Whether every frame redraws every pixel (a flipping backend then
@@ -186,4 +200,15 @@ where
         fill(x, y, size, size, color).draw(target)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_demo_has_a_line_about_it() {
+        for name in super::DEMOS {
+            assert!(super::about(name).is_some_and(|s| !s.is_empty()), "{name}");
+        }
+        assert_eq!(super::about("nope"), None);
+    }
 }

@@ -5,6 +5,7 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::kernel_build::KernelVariant;
@@ -36,12 +37,12 @@ enum Cmd {
     Demo {
         #[command(flatten)]
         vm: VmArgs,
-        /// The demo: testcard, plasma, mandelbrot, sprites, starfield, console or slideshow.
-        #[arg(long, default_value = "testcard")]
+        /// The demo (`qemu-bochs demos` lists them).
+        #[arg(long, default_value = "testcard", value_parser = PossibleValuesParser::new(bochsfb_demos::DEMOS))]
         demo: String,
-        /// How the demo reaches the screen: mmap, write, shadow, fbdev, drm (with
-        /// `--driver bochs-drm`), auto.
-        #[arg(long, default_value = "mmap")]
+        /// How the demo reaches the screen (`drm` and `fbdev` with `--driver bochs-drm`; `auto`:
+        /// the first that opens).
+        #[arg(long, default_value = "mmap", value_parser = PossibleValuesParser::new(guest_backends()))]
         backend: String,
         /// Frames to draw (the test card draws one).
         #[arg(long, default_value_t = 150)]
@@ -59,6 +60,8 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// List the demos, one line each.
+    Demos,
     /// Boot, run one guest shell command, print its output; exits with its status.
     Run {
         #[command(flatten)]
@@ -66,7 +69,9 @@ enum Cmd {
         /// Seconds the command may take.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
-        /// The guest command line, e.g. `-- bochsfb-check --all`.
+        /// The guest command, after `--`: one argument is a shell command line as it is
+        /// (`-- 'bochsfb-check badinput | tail -1'`); several are quoted one by one, so
+        /// `-- echo 'a  b'` prints `a  b`.
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
@@ -154,6 +159,19 @@ impl VmArgs {
     }
 }
 
+/// The backends a guest demo can use: the renderer's, without the host window and memory
+/// (nothing on the guest's screen), and `auto`.
+fn guest_backends() -> Vec<&'static str> {
+    use bochsfb_renderer::backend::Kind;
+    let mut names: Vec<&str> = Kind::ALL
+        .into_iter()
+        .filter(|k| !matches!(k, Kind::Window | Kind::Memory))
+        .map(Kind::name)
+        .collect();
+    names.push("auto");
+    names
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -184,7 +202,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if host {
                 return host_demo(&name, frames);
             }
-            let command = if name == "testcard" {
+            // The `testcard` program (mmap or write, and its draw time); any other backend
+            // draws the same card through bochsfb-demo.
+            let command = if name == "testcard" && matches!(backend.as_str(), "mmap" | "write") {
                 format!("testcard --backend {backend} --screendump testcard")
             } else {
                 format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
@@ -192,11 +212,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Demos => {
+            for name in bochsfb_demos::DEMOS {
+                println!("{name:<11} {}", bochsfb_demos::about(name).unwrap_or_default());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Run {
             vm,
             timeout,
             command,
-        } => run_command(&vm, &command.join(" "), Duration::from_secs(timeout)),
+        } => run_command(&vm, &protocol::shell_command(&command), Duration::from_secs(timeout)),
         Cmd::Bench {
             quick,
             accel,

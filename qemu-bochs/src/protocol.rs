@@ -129,6 +129,27 @@ pub fn kernel_cmdline(
     cmdline
 }
 
+/// The guest shell command line for `qemu-bochs run -- ARGS`: one argument is a command line
+/// as it is (pipes, `&&`, quotes and all); several are single-quoted one by one, so each reaches
+/// the guest program as the one argument it was on the host.
+pub fn shell_command(args: &[String]) -> String {
+    if let [line] = args {
+        return line.clone();
+    }
+    args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+/// `word` as one POSIX shell word: unchanged if it holds only safe characters, else in single
+/// quotes (a `'` inside becomes `'\''`).
+fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Texts that mark a kernel bug report, warning or crash in the kernel log.
 /// The debug kernel (`--kernel debug`) adds KASAN, lockdep, DEBUG_VM, UBSAN
 /// and Rust reports; their first lines are here too.
@@ -212,6 +233,20 @@ pub fn ktap_result(line: &str) -> Option<KtapResult<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_arguments_keep_their_quoting() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(shell_command(&words(&["bochsfb-check badinput | tail -1"])), "bochsfb-check badinput | tail -1");
+        assert_eq!(shell_command(&words(&["bochsfb-check", "fuzz", "--seed", "42"])), "bochsfb-check fuzz --seed 42");
+        assert_eq!(shell_command(&words(&["echo", "a  b", "it's", ""])), "echo 'a  b' 'it'\\''s' ''");
+        // What a POSIX shell makes of it: the words as they were.
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("printf '[%s]' {}", shell_command(&words(&["a  b", "it's", "$HOME", "", "x;y"])))])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "[a  b][it's][$HOME][][x;y]");
+    }
 
     #[test]
     fn parses_markers() {
