@@ -59,6 +59,9 @@ enum Cmd {
         /// How long the window stays up.
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+        /// After the demo, keep the guest (and its window or `--vnc` view) up until Ctrl-C.
+        #[arg(long)]
+        keep: bool,
     },
     /// List the demos, one line each.
     Demos,
@@ -141,11 +144,19 @@ struct VmArgs {
     /// Copy the guest console to stderr as it arrives.
     #[arg(long, short)]
     verbose: bool,
+    /// Serve the guest's screen over VNC on 127.0.0.1 (this machine only) and print how to
+    /// connect.
+    #[arg(long)]
+    vnc: bool,
 }
 
 impl VmArgs {
-    fn config(&self, display: Display) -> VmConfig {
-        VmConfig {
+    fn config(&self, display: Display) -> Result<VmConfig> {
+        let vnc_display = match self.vnc {
+            true => Some(vm::free_vnc_display().context("no free VNC port in 5901..5999 on 127.0.0.1")?),
+            false => None,
+        };
+        Ok(VmConfig {
             vgamem_mb: self.vgamem_mb,
             accel: self.accel,
             display,
@@ -154,9 +165,34 @@ impl VmArgs {
             kernel_args: self.kernel_args.clone(),
             echo_console: self.verbose,
             boot_timeout: Duration::from_secs(self.boot_timeout),
+            vnc_display,
             ..VmConfig::default()
-        }
+        })
     }
+}
+
+/// Tells the user how to watch a guest served over VNC.
+fn announce_vnc(config: &VmConfig) {
+    if let Some(n) = config.vnc_display {
+        let port = 5900 + u32::from(n);
+        eprintln!(
+            "vnc: the guest's screen is on 127.0.0.1:{port} (display :{n}), reachable from this \
+             machine only. Connect a VNC client here (`vncviewer 127.0.0.1:{n}`, `gvncviewer \
+             127.0.0.1:{n}`), or from another machine through `ssh -L {port}:127.0.0.1:{port} THIS-HOST` \
+             and then `vncviewer 127.0.0.1:{n}` there."
+        );
+    }
+}
+
+/// Waits until Ctrl-C (or SIGTERM): the guest and its live view stay up meanwhile.
+fn wait_for_ctrl_c(what: &str) -> Result<()> {
+    bochsfb_renderer::stop_on_signals().context("cannot catch Ctrl-C")?;
+    eprintln!("{what}: the guest stays up; Ctrl-C ends it");
+    while !bochsfb_renderer::stop_requested() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("{what}: shutting the guest down");
+    Ok(())
 }
 
 /// The backends a guest demo can use: the renderer's, without the host window and memory
@@ -198,6 +234,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             headless,
             window,
             seconds,
+            keep,
         } => {
             if host {
                 return host_demo(&name, frames);
@@ -209,7 +246,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
             };
-            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds))?;
+            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds), keep)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
@@ -267,6 +304,7 @@ fn demo(
     headless: bool,
     window: bool,
     seconds: Duration,
+    keep: bool,
 ) -> Result<()> {
     let display = if headless {
         Display::Headless
@@ -280,9 +318,10 @@ fn demo(
     let demo_dir = paths::out_dir().join("demo");
     let config = VmConfig {
         screenshot_dir: Some(demo_dir.clone()),
-        ..args.config(display)
+        ..args.config(display)?
     };
     let vm = Vm::boot(&artifacts, &config)?;
+    announce_vnc(&config);
 
     let out = vm.run_with(command, Duration::from_secs(600), |line| {
         eprintln!("guest| {line}")
@@ -296,7 +335,9 @@ fn demo(
     }
     println!("{}", png.display());
 
-    if display == Display::Window {
+    if keep {
+        wait_for_ctrl_c("demo")?;
+    } else if display == Display::Window {
         eprintln!("demo: window stays up for {} s", seconds.as_secs());
         std::thread::sleep(seconds);
     }
@@ -306,7 +347,9 @@ fn demo(
 
 fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCode> {
     let artifacts = Artifacts::for_variant(args.kernel)?;
-    let vm = Vm::boot(&artifacts, &args.config(Display::Headless))?;
+    let config = args.config(Display::Headless)?;
+    let vm = Vm::boot(&artifacts, &config)?;
+    announce_vnc(&config);
     let out = vm.run_with(command, timeout, |line| println!("{line}"))?;
     vm.shutdown()?;
     eprintln!("guest: exit status {}", out.status);

@@ -12,7 +12,8 @@ use crate::steps::output_of;
 /// (`patch` applies the kernel patches; `fonts-dejavu-core` gives the
 /// benchmark charts their font; `libc6-dev` gives the static libc the
 /// `+crt-static` guest programs link against; `gcc-multilib` builds the
-/// 32-bit guest programs that test the compat ioctls.)
+/// 32-bit guest programs that test the compat ioctls; `vncsnapshot` is the
+/// VNC client the live-view test takes its screenshot with.)
 pub const DEBIAN_PACKAGES: &[&str] = &[
     "flex",
     "bison",
@@ -31,6 +32,7 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "gcc-multilib",
     "patch",
     "fonts-dejavu-core",
+    "vncsnapshot",
 ];
 
 /// Linux 7.3 refuses older bindgen versions.

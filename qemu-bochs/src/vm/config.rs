@@ -63,6 +63,8 @@ pub struct VmConfig {
     pub extra_qemu_args: Vec<String>,
     /// QEMU device of the first card: `VGA`, `secondary-vga` or `bochs-display`.
     pub card: String,
+    /// Serve the screen over VNC on `127.0.0.1:5900 + N` (display `:N`), loopback only.
+    pub vnc_display: Option<u16>,
     /// The preferred mode in the card's EDID (its `xres`/`yres`), which bochsfb uses when no
     /// module parameter says otherwise; `None` keeps QEMU's default.
     pub edid_mode: Option<(u32, u32)>,
@@ -85,6 +87,7 @@ impl Default for VmConfig {
             echo_console: false,
             extra_qemu_args: Vec::new(),
             card: "VGA".into(),
+            vnc_display: None,
             edid_mode: Some((1024, 768)),
         }
     }
@@ -160,8 +163,18 @@ pub fn qemu_args(
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if let Some(n) = config.vnc_display {
+        // Loopback only: QEMU's VNC server has no password here.
+        args.extend(["-vnc".to_string(), format!("127.0.0.1:{n}")]);
+    }
     args.extend(config.extra_qemu_args.iter().cloned());
     Ok(args)
+}
+
+/// A VNC display number `N` whose port `5900 + N` is free on 127.0.0.1 now (another program may
+/// still take it before QEMU does; QEMU then fails to start and says so).
+pub fn free_vnc_display() -> Option<u16> {
+    (1..100).find(|n| std::net::TcpListener::bind(("127.0.0.1", 5900 + n)).is_ok())
 }
 
 /// `gtk` or `sdl` if a graphical session exists and QEMU has that UI module.
@@ -231,6 +244,13 @@ mod tests {
             assert!(args.contains(expected), "{expected:?} missing from {args}");
         }
         assert!(args.ends_with("-device secondary-vga"));
+        assert!(!args.contains("-vnc"));
+        let vnc = VmConfig {
+            vnc_display: Some(7),
+            ..VmConfig::default()
+        };
+        let args = qemu_args(&artifacts, &vnc, Path::new("/q")).unwrap().join(" ");
+        assert!(args.contains("-display none") && args.contains("-vnc 127.0.0.1:7"), "{args}");
         let kvm = VmConfig {
             accel: Accel::Kvm,
             ..VmConfig::default()

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-pub use config::{qemu_args, window_display, Accel, Display, VmConfig, QEMU};
+pub use config::{free_vnc_display, qemu_args, window_display, Accel, Display, VmConfig, QEMU};
 use console::{default_log_path, read_console, read_qemu_stderr, SerialLog};
 use process::{QemuProcess, RunDir};
 
