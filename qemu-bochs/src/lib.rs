@@ -23,6 +23,7 @@ pub mod guest_programs;
 pub mod initramfs;
 pub mod kernel_build;
 pub mod kernel_source;
+pub mod live_view;
 pub mod module;
 pub mod paths;
 pub mod peer_modules;

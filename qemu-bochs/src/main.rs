@@ -148,11 +148,15 @@ struct VmArgs {
     /// connect.
     #[arg(long)]
     vnc: bool,
+    /// Show the guest's screen in a browser (noVNC, on 127.0.0.1 only; implies `--vnc`) and
+    /// print the URL.
+    #[arg(long)]
+    web: bool,
 }
 
 impl VmArgs {
     fn config(&self, display: Display) -> Result<VmConfig> {
-        let vnc_display = match self.vnc {
+        let vnc_display = match self.vnc || self.web {
             true => Some(vm::free_vnc_display().context("no free VNC port in 5901..5999 on 127.0.0.1")?),
             false => None,
         };
@@ -168,6 +172,24 @@ impl VmArgs {
             vnc_display,
             ..VmConfig::default()
         })
+    }
+}
+
+/// Starts the web view if asked, and tells the user how to watch the guest; the returned guard
+/// keeps the web view up.
+fn live_view(args: &VmArgs, config: &VmConfig) -> Result<Option<qemu_bochs::live_view::WebView>> {
+    announce_vnc(config);
+    match (args.web, config.vnc_display) {
+        (true, Some(n)) => {
+            let view = qemu_bochs::live_view::WebView::start(5900 + n)?;
+            eprintln!(
+                "web: open {} in a browser on this machine (from elsewhere: `ssh -L` to its port); \
+                 keyboard and mouse there reach the guest",
+                view.url
+            );
+            Ok(Some(view))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -321,7 +343,7 @@ fn demo(
         ..args.config(display)?
     };
     let vm = Vm::boot(&artifacts, &config)?;
-    announce_vnc(&config);
+    let _view = live_view(args, &config)?;
 
     let out = vm.run_with(command, Duration::from_secs(600), |line| {
         eprintln!("guest| {line}")
@@ -349,7 +371,7 @@ fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCo
     let artifacts = Artifacts::for_variant(args.kernel)?;
     let config = args.config(Display::Headless)?;
     let vm = Vm::boot(&artifacts, &config)?;
-    announce_vnc(&config);
+    let _view = live_view(args, &config)?;
     let out = vm.run_with(command, timeout, |line| println!("{line}"))?;
     vm.shutdown()?;
     eprintln!("guest: exit status {}", out.status);

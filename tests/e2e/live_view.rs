@@ -62,3 +62,73 @@ fn a_vnc_client_sees_the_test_card() -> Result<()> {
         oracles::check(&screen, &probes, 12).map_err(|e| anyhow!("through VNC: {e}"))
     })
 }
+
+/// The colours of the test card's bars, left to right, as seen in a browser: every pixel
+/// classified as the bar colour it is nearest to (or none), in runs at least `min_run` wide.
+fn bar_runs(screen: &image::RgbImage, y: u32, min_run: u32) -> Vec<[u8; 3]> {
+    const BARS: [[u8; 3]; 7] = [
+        [255, 255, 255],
+        [255, 255, 0],
+        [0, 255, 255],
+        [0, 255, 0],
+        [255, 0, 255],
+        [255, 0, 0],
+        [0, 0, 255],
+    ];
+    let class = |p: &image::Rgb<u8>| {
+        BARS.iter()
+            .copied()
+            .find(|bar| (0..3).all(|c| p.0[c].abs_diff(bar[c]) <= 24))
+    };
+    let mut runs: Vec<([u8; 3], u32)> = Vec::new();
+    for x in 0..screen.width() {
+        match (class(screen.get_pixel(x, y)), runs.last_mut()) {
+            (Some(c), Some((last, n))) if *last == c => *n += 1,
+            (Some(c), _) => runs.push((c, 1)),
+            (None, _) => runs.push(([1, 2, 3], 1)),
+        }
+    }
+    let mut seen: Vec<[u8; 3]> = Vec::new();
+    for (c, n) in runs {
+        if n >= min_run && c != [1, 2, 3] && seen.last() != Some(&c) {
+            seen.push(c);
+        }
+    }
+    seen
+}
+
+/// `--web`: Debian's noVNC, served by websockify on 127.0.0.1, opened in a real headless
+/// browser (Debian's Chromium, installed on first use): the screenshot of the page shows the
+/// test card's seven coloured bars in order, whatever the page's scaling.
+#[test]
+fn a_browser_on_the_web_view_sees_the_test_card() -> Result<()> {
+    qemu_bochs::prereqs::ensure_debian_packages(&["chromium"])?;
+    let display = vm::free_vnc_display().context("no free VNC port")?;
+    let config = VmConfig {
+        vnc_display: Some(display),
+        ..VmConfig::default()
+    };
+    with_guest_config(&config, |vm| {
+        run_ok(vm, "testcard --backend mmap")?;
+        let view = qemu_bochs::live_view::WebView::start(5900 + display)?;
+        ensure!(view.url.starts_with("http://127.0.0.1:"), "the web view is not on loopback: {}", view.url);
+        let path = qemu_bochs::paths::out_dir().join(format!("screenshots/web-{display}.png"));
+        std::fs::create_dir_all(path.parent().unwrap())?;
+        // As root Chromium needs --no-sandbox; the budget lets the page connect and draw.
+        let out = Command::new("timeout")
+            .args(["120", "chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .args(["--window-size=1280,1024", "--virtual-time-budget=10000"])
+            .arg(format!("--screenshot={}", path.display()))
+            .arg(&view.url)
+            .output()
+            .context("cannot run chromium (Debian package chromium)")?;
+        ensure!(out.status.success(), "chromium failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        let screen = image::open(&path).with_context(|| format!("reading {}", path.display()))?.to_rgb8();
+        // A row a third of the way down the page crosses the bars (the top two thirds of the card).
+        let y = screen.height() / 3;
+        let bars = bar_runs(&screen, y, 40);
+        let expected = [[255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0], [255, 0, 255], [255, 0, 0], [0, 0, 255]];
+        ensure!(bars == expected, "the browser's row {y} shows bars {bars:?}, expected {expected:?} (screenshot {})", path.display());
+        Ok(())
+    })
+}

@@ -171,10 +171,17 @@ pub fn qemu_args(
     Ok(args)
 }
 
-/// A VNC display number `N` whose port `5900 + N` is free on 127.0.0.1 now (another program may
-/// still take it before QEMU does; QEMU then fails to start and says so).
+/// A VNC display number `N` whose port `5900 + N` is free on 127.0.0.1 now and was not handed
+/// out before in this process (tests boot guests in parallel). Another program may still take
+/// it before QEMU does; QEMU then fails to start and says so.
 pub fn free_vnc_display() -> Option<u16> {
-    (1..100).find(|n| std::net::TcpListener::bind(("127.0.0.1", 5900 + n)).is_ok())
+    static HANDED_OUT: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    let n = (1..100).find(|n| {
+        !handed_out.contains(n) && std::net::TcpListener::bind(("127.0.0.1", 5900 + n)).is_ok()
+    })?;
+    handed_out.push(n);
+    Some(n)
 }
 
 /// `gtk` or `sdl` if a graphical session exists and QEMU has that UI module.
