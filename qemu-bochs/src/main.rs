@@ -44,9 +44,10 @@ enum Cmd {
         /// the first that opens).
         #[arg(long, default_value = "mmap", value_parser = PossibleValuesParser::new(guest_backends()))]
         backend: String,
-        /// Frames to draw (the test card draws one).
-        #[arg(long, default_value_t = 150)]
-        frames: u64,
+        /// Frames to draw [default: 150; with `--vnc` or `--web`, 0: until Ctrl-C]. 0 draws
+        /// until Ctrl-C while the live view shows it.
+        #[arg(long)]
+        frames: Option<u64>,
         /// Run the demo on the host in a minifb window instead of in the guest.
         #[arg(long)]
         host: bool,
@@ -258,8 +259,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             seconds,
             keep,
         } => {
+            let live = vm.vnc || vm.web;
+            let frames = frames.unwrap_or(if live { 0 } else { 150 });
             if host {
                 return host_demo(&name, frames);
+            }
+            if frames == 0 {
+                // Endless: the demo runs in the background of the guest while the live view (or
+                // window) shows it, until Ctrl-C.
+                let command = format!("bochsfb-demo {name} --backend {backend} --frames 0 > /tmp/demo.log 2>&1 &");
+                live_demo(&vm, &command, headless, window)?;
+                return Ok(ExitCode::SUCCESS);
             }
             // The `testcard` program (mmap or write, and its draw time); any other backend
             // draws the same card through bochsfb-demo.
@@ -319,6 +329,35 @@ fn host_demo(name: &str, frames: u64) -> Result<ExitCode> {
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+/// Runs `command` (which starts the demo in the background) and keeps the guest up until Ctrl-C,
+/// then shows what the demo printed and shuts down.
+fn live_demo(args: &VmArgs, command: &str, headless: bool, window: bool) -> Result<()> {
+    let display = if window || (!headless && vm::window_display().is_some()) {
+        Display::Window
+    } else {
+        Display::Headless
+    };
+    let config = VmConfig {
+        own_process_group: true,
+        ..args.config(display)?
+    };
+    if config.vnc_display.is_none() && display == Display::Headless {
+        bail!("`--frames 0` draws until Ctrl-C: give it a live view (`--web`, `--vnc`) or a window");
+    }
+    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let vm = Vm::boot(&artifacts, &config)?;
+    let _view = live_view(args, &config)?;
+    let out = vm.run(command, Duration::from_secs(60))?;
+    if out.status != 0 {
+        bail!("`{command}` failed with status {}", out.status);
+    }
+    wait_for_ctrl_c("demo")?;
+    // Each guest command is its own shell: stop the demo by name (it ends its loop on SIGINT).
+    let log = vm.run("killall -INT bochsfb-demo; sleep 1; cat /tmp/demo.log", Duration::from_secs(60))?;
+    eprint!("{}", log.output);
+    vm.shutdown()
+}
+
 fn demo(
     args: &VmArgs,
     name: &str,
@@ -340,6 +379,7 @@ fn demo(
     let demo_dir = paths::out_dir().join("demo");
     let config = VmConfig {
         screenshot_dir: Some(demo_dir.clone()),
+        own_process_group: keep,
         ..args.config(display)?
     };
     let vm = Vm::boot(&artifacts, &config)?;

@@ -65,6 +65,10 @@ pub struct VmConfig {
     pub card: String,
     /// Serve the screen over VNC on `127.0.0.1:5900 + N` (display `:N`), loopback only.
     pub vnc_display: Option<u16>,
+    /// Start QEMU in its own process group, so Ctrl-C on the terminal reaches only the harness,
+    /// which catches it and shuts the guest down (`demo --keep`). Off by default: then Ctrl-C
+    /// ends QEMU with the harness, and nothing is left running.
+    pub own_process_group: bool,
     /// The preferred mode in the card's EDID (its `xres`/`yres`), which bochsfb uses when no
     /// module parameter says otherwise; `None` keeps QEMU's default.
     pub edid_mode: Option<(u32, u32)>,
@@ -88,6 +92,7 @@ impl Default for VmConfig {
             extra_qemu_args: Vec::new(),
             card: "VGA".into(),
             vnc_display: None,
+            own_process_group: false,
             edid_mode: Some((1024, 768)),
         }
     }

@@ -82,7 +82,11 @@ impl Vm {
             log_path.display()
         );
 
-        let mut child = Command::new(QEMU)
+        let mut qemu = Command::new(QEMU);
+        if config.own_process_group {
+            std::os::unix::process::CommandExt::process_group(&mut qemu, 0);
+        }
+        let mut child = qemu
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
