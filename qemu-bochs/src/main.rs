@@ -66,6 +66,15 @@ enum Cmd {
     },
     /// List the demos, one line each.
     Demos,
+    /// Boot the guest with the driver loaded and give a prompt: each line typed runs in the
+    /// guest (as its own shell command line); Ctrl-D ends it.
+    Shell {
+        #[command(flatten)]
+        vm: VmArgs,
+        /// Seconds one command may take.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// Boot, run one guest shell command, print its output; exits with its status.
     Run {
         #[command(flatten)]
@@ -287,6 +296,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Shell { vm, timeout } => shell(&vm, Duration::from_secs(timeout)),
         Cmd::Run {
             vm,
             timeout,
@@ -405,6 +415,41 @@ fn demo(
     }
     // Fails on any kernel report in the serial log.
     vm.shutdown()
+}
+
+/// The guest shell: one guest command per line of stdin until end of input.
+fn shell(args: &VmArgs, timeout: Duration) -> Result<ExitCode> {
+    use std::io::{BufRead, Write};
+    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let config = args.config(Display::Headless)?;
+    let vm = Vm::boot(&artifacts, &config)?;
+    let _view = live_view(args, &config)?;
+    eprintln!("shell: each line runs in the guest (its own shell: `cd` does not carry over); Ctrl-D ends");
+    let mut last = 0;
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        eprint!("guest$ ");
+        std::io::stderr().flush()?;
+        let Some(line) = lines.next().transpose()? else {
+            eprintln!();
+            break;
+        };
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line == "poweroff" || line == "exit" {
+            break;
+        }
+        let out = vm.run_with(line, timeout, |l| println!("{l}"))?;
+        if out.status != 0 {
+            eprintln!("[exit status {}]", out.status);
+        }
+        last = out.status;
+    }
+    vm.shutdown()?;
+    Ok(ExitCode::from(u8::try_from(last).unwrap_or(1)))
 }
 
 fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCode> {

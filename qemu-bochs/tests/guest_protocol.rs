@@ -131,3 +131,31 @@ fn qemu_start_failure_shows_qemus_message() -> Result<()> {
     );
     Ok(())
 }
+
+/// `qemu-bochs shell`: lines on stdin run in the guest one by one, their output comes back on
+/// stdout, end of input powers the guest off, and the exit status is the last command's.
+#[test]
+fn the_guest_shell_runs_each_line_and_ends_at_end_of_input() -> Result<()> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let kernel = Artifacts::from_manifest_env()?.kernel_variant;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qemu-bochs"))
+        .args(["shell", "--kernel", kernel.name()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo one $((40 + 2))\n\ncat /sys/class/misc/bochsfb0/card\nexit 3\n")?;
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    anyhow::ensure!(stdout.contains("one 42\n"), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // The default card is QEMU's std VGA.
+    anyhow::ensure!(stdout.contains("std-vga\n"), "the card's sysfs line is missing:\n{stdout}");
+    anyhow::ensure!(out.status.code() == Some(3), "exit status {:?}, expected 3:\n{stderr}", out.status);
+    Ok(())
+}
