@@ -130,7 +130,7 @@ pub fn qemu_args(
     };
     let display = match config.display {
         Display::Headless => "none".to_string(),
-        Display::Window => window_display().context("no window display: needs $DISPLAY or $WAYLAND_DISPLAY and QEMU's gtk or sdl UI (package qemu-system-gui)")?,
+        Display::Window => ensure_window_display()?,
         Display::Auto => window_display().unwrap_or_else(|| "none".into()),
     };
     let mut args: Vec<String> = [
@@ -189,12 +189,32 @@ pub fn free_vnc_display() -> Option<u16> {
     Some(n)
 }
 
+/// The Debian package with QEMU's GTK and SDL UI modules.
+pub const QEMU_GUI_PACKAGE: &str = "qemu-system-gui";
+
+/// For `--window`: if a graphical session exists but QEMU has no UI module for it, installs
+/// [`QEMU_GUI_PACKAGE`] (as root; otherwise the error says what to run). Fails without a session.
+pub fn ensure_window_display() -> Result<String> {
+    if let Some(ui) = window_display() {
+        return Ok(ui);
+    }
+    if !has_graphical_session() {
+        anyhow::bail!("--window needs a graphical session ($DISPLAY or $WAYLAND_DISPLAY); try --vnc or --web");
+    }
+    eprintln!("window: QEMU has no gtk or sdl UI here; installing {QEMU_GUI_PACKAGE}");
+    crate::prereqs::ensure_debian_packages(&[QEMU_GUI_PACKAGE])?;
+    window_display().with_context(|| format!("{QEMU_GUI_PACKAGE} is installed but QEMU still lists no gtk or sdl display"))
+}
+
+fn has_graphical_session() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()))
+}
+
 /// `gtk` or `sdl` if a graphical session exists and QEMU has that UI module.
 pub fn window_display() -> Option<String> {
-    let has_session = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
-    if !has_session {
+    if !has_graphical_session() {
         return None;
     }
     let available = output_of(Command::new(QEMU).args(["-display", "help"])).ok()?;
