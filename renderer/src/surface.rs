@@ -326,9 +326,10 @@ impl DrawTarget for Surface<'_> {
         for y in top_left.y..top_left.y + size.height as i32 {
             skip(&mut colors, skip_left);
             let run = self.run(top_left.x, y, size.width);
-            // Start from what is there, so running out of colours keeps the rest.
+            // Only the pixels that get a colour are written back, so the row need not be read
+            // first (a read of VRAM, on device surfaces).
             scratch.clear();
-            scratch.extend_from_slice(&self.buf[run.clone()]);
+            scratch.resize(run.len(), 0);
             let mut written = 0;
             for (pixel, color) in scratch.chunks_exact_mut(bpp).zip(colors.by_ref()) {
                 pixel.copy_from_slice(&self.format.encode(color)[..bpp]);
