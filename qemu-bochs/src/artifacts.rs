@@ -75,10 +75,7 @@ impl Artifacts {
         if let Some(artifacts) = built.iter().find(|a| a.kernel_variant == variant) {
             return Ok(artifacts.clone());
         }
-        let artifacts = build_all(&BuildOptions {
-            kernel: variant,
-            ..BuildOptions::default()
-        })?;
+        let artifacts = build_all(&BuildOptions { kernel: variant })?;
         built.push(artifacts.clone());
         Ok(artifacts)
     }

@@ -244,7 +244,7 @@ fn compile(
         "kernel: merge config fragment",
         Command::new(source.dir.join("scripts/kconfig/merge_config.sh"))
             .args(["-m", "-O"])
-            .arg(&dir)
+            .arg(dir)
             .arg(&config)
             .args(
                 fragment_paths

@@ -412,7 +412,7 @@ mod tests {
         let mut screen = RgbImage::new(4, 4);
         screen.put_pixel(1, 2, image::Rgb([10, 20, 30]));
         let probe = Probe::exact(1, 2, [10, 20, 30], "dot");
-        assert!(check(&screen, &[probe.clone()], 0).is_ok());
+        assert!(check(&screen, std::slice::from_ref(&probe), 0).is_ok());
         let err = check(&screen, &[Probe::exact(1, 2, [10, 20, 40], "dot")], 0).unwrap_err();
         assert!(err.contains("dot at (1,2)"), "{err}");
         assert!(check(&screen, &[Probe::exact(1, 2, [10, 20, 38], "dot")], 8).is_ok());
