@@ -166,12 +166,12 @@ unsafe impl Send for Mapping {}
 impl Mapping {
     /// Maps `len` bytes of `device` from `offset` (`MAP_SHARED`, read/write).
     pub(crate) fn new(device: impl AsFd, len: usize, offset: u64) -> io::Result<Mapping> {
-        // SAFETY: with a NULL address hint the kernel picks a fresh range that
-        // overlaps no memory Rust already owns; the other arguments are plain
-        // values and a bad fd, offset or length only makes the call fail.
         // mmap64: the regions sit at offsets from 1 << 32 up, which a 32-bit `off_t` would
         // truncate to 0 (the write-combined region) without a word.
         let offset = libc::off64_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+        // SAFETY: with a NULL address hint the kernel picks a fresh range that
+        // overlaps no memory Rust already owns; the other arguments are plain
+        // values and a bad fd, offset or length only makes the call fail.
         let addr = unsafe {
             libc::mmap64(
                 ptr::null_mut(),

@@ -81,20 +81,22 @@ pub fn check(screen: &RgbImage, probes: &[Probe], slack: u8) -> Result<(), Strin
     }
 }
 
+/// The test card's bars, left to right: its definition restated (demos/src/lib.rs).
+pub const TESTCARD_BARS: [(&str, [u8; 3]); 8] = [
+    ("white bar", [255, 255, 255]),
+    ("yellow bar", [255, 255, 0]),
+    ("cyan bar", [0, 255, 255]),
+    ("green bar", [0, 255, 0]),
+    ("magenta bar", [255, 0, 255]),
+    ("red bar", [255, 0, 0]),
+    ("blue bar", [0, 0, 255]),
+    ("black bar", [0, 0, 0]),
+];
+
 /// Bars over the top two thirds, a marker in each corner, grid lines every 32 pixels below.
 fn testcard(w: u32, h: u32) -> Vec<Probe> {
-    const BARS: [(&str, [u8; 3]); 8] = [
-        ("white bar", [255, 255, 255]),
-        ("yellow bar", [255, 255, 0]),
-        ("cyan bar", [0, 255, 255]),
-        ("green bar", [0, 255, 0]),
-        ("magenta bar", [255, 0, 255]),
-        ("red bar", [255, 0, 0]),
-        ("blue bar", [0, 0, 255]),
-        ("black bar", [0, 0, 0]),
-    ];
     let bars_height = h * 2 / 3;
-    let mut probes: Vec<Probe> = BARS
+    let mut probes: Vec<Probe> = TESTCARD_BARS
         .iter()
         .enumerate()
         .map(|(i, &(what, rgb))| {
