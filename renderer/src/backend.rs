@@ -19,11 +19,14 @@
 //! list that works here ([`BEST_FIRST`] by default, or `"auto"` parsed as a
 //! [`Selection`]), saying which it chose and why the others did not. Errors for
 //! which [`Error::can_fall_back`] is true mean another backend may work.
+//! [`Backend::poll_events`] gives keyboard and pointer input: a backend that [`open`]
+//! opens on a device reads the kernel's evdev nodes ([`Evdev`]), the window its own.
 //! Examples, one per backend, are in `renderer/examples/`.
 
 use std::io;
 use std::path::Path;
 
+use crate::input::{Event, Evdev};
 use crate::{Damage, Error, Mode, Surface, Syscall};
 
 mod bochsfb;
@@ -91,6 +94,50 @@ pub trait Backend {
             backend: self.name(),
             reason: "no vertical blank to wait for".into(),
         })
+    }
+    /// The keyboard and pointer events since the last call, oldest first, without waiting
+    /// (see [`crate::input`]); pointer positions are pixels of [`Backend::mode`]. A backend
+    /// without input gives none.
+    fn poll_events(&mut self) -> Result<Vec<Event>, Error> {
+        Ok(Vec::new())
+    }
+}
+
+/// A backend on a device, with the kernel's evdev nodes as its input: opened and grabbed at
+/// the first [`Backend::poll_events`], so a program that never asks for input leaves the
+/// keyboard to the console.
+struct WithEvdev {
+    display: Box<dyn Backend>,
+    evdev: Option<Evdev>,
+}
+
+impl Backend for WithEvdev {
+    fn name(&self) -> &'static str {
+        self.display.name()
+    }
+    fn mode(&self) -> Mode {
+        self.display.mode()
+    }
+    fn presentation(&self) -> Presentation {
+        self.display.presentation()
+    }
+    fn surface(&mut self) -> Surface<'_> {
+        self.display.surface()
+    }
+    fn will_redraw_all(&mut self) {
+        self.display.will_redraw_all()
+    }
+    fn present(&mut self) -> Result<(), Error> {
+        self.display.present()
+    }
+    fn wait_vsync(&mut self) -> Result<(), Error> {
+        self.display.wait_vsync()
+    }
+    fn poll_events(&mut self) -> Result<Vec<Event>, Error> {
+        let mode = self.display.mode();
+        let mut events = Vec::new();
+        self.evdev.get_or_insert_with(Evdev::open).poll(mode.width, mode.height, &mut events)?;
+        Ok(events)
     }
 }
 
@@ -247,8 +294,17 @@ pub struct Options {
 /// The mode memory and window backends use when none is asked for.
 pub const DEFAULT_MODE: Mode = Mode::xrgb8888(1024, 768);
 
-/// Opens a backend of `kind`.
+/// Opens a backend of `kind`. Backends on a device read input from the kernel's evdev nodes
+/// once asked for it ([`Backend::poll_events`]).
 pub fn open(kind: Kind, options: &Options) -> Result<Box<dyn Backend>, Error> {
+    let display = open_display(kind, options)?;
+    Ok(match kind {
+        Kind::Window | Kind::Memory => display,
+        _ => Box::new(WithEvdev { display, evdev: None }),
+    })
+}
+
+fn open_display(kind: Kind, options: &Options) -> Result<Box<dyn Backend>, Error> {
     let device = options
         .device
         .clone()

@@ -36,6 +36,8 @@ pub enum Syscall {
     Drm(&'static str),
     /// `ioctl(2)` with `DRM_IOCTL_MODE_DIRTYFB`, made by `present`.
     DrmDirtyFb,
+    /// `read(2)` of an evdev node (`/dev/input/eventN`), made by `poll_events`.
+    ReadInput,
 }
 
 impl Syscall {
@@ -74,6 +76,7 @@ impl fmt::Display for Syscall {
             Syscall::FbPan => "ioctl(FBIOPAN_DISPLAY)",
             Syscall::Drm(call) => call,
             Syscall::DrmDirtyFb => "ioctl(DRM_IOCTL_MODE_DIRTYFB)",
+            Syscall::ReadInput => "read",
         })
     }
 }
@@ -200,7 +203,7 @@ mod tests {
             assert!(syscall(call, libc::ENOENT).can_fall_back(), "{call}");
         }
         // ENODEV from write means the card went away while drawing: not a reason to switch.
-        for call in [Syscall::Write, Syscall::Lseek, Syscall::Pan, Syscall::Flush, Syscall::FbPan, Syscall::WaitVsync, Syscall::DrmDirtyFb] {
+        for call in [Syscall::Write, Syscall::Lseek, Syscall::Pan, Syscall::Flush, Syscall::FbPan, Syscall::WaitVsync, Syscall::DrmDirtyFb, Syscall::ReadInput] {
             for errno in [libc::ENODEV, libc::EIO, libc::EINVAL] {
                 assert!(!syscall(call, errno).can_fall_back(), "{call} {errno}");
             }

@@ -6,7 +6,8 @@
 //! (clipped, converted, alpha-blended, scaled). Each drawing call records its
 //! [`Damage`]. The [`backend`] module decides where the frame lives and how
 //! it reaches the screen (mmap, write, shadow + flush, fbdev, DRM, a window,
-//! memory); [`clock`] paces frames and counts fps.
+//! memory); [`input`] gives keyboard and pointer events on every backend;
+//! [`clock`] paces frames and counts fps.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -17,6 +18,7 @@ mod damage;
 mod error;
 pub mod fb_abi;
 mod format;
+pub mod input;
 mod mode;
 mod surface;
 mod sys;

@@ -152,6 +152,21 @@ pub fn kd_set_mode(tty: impl AsFd, mode: u32) -> io::Result<()> {
     unsafe { ioctl::<u8>(tty, KDSETMODE, mode as usize as *mut u8) }
 }
 
+/// Takes every event of an evdev node for this file (`EVIOCGRAB`); closing it lets go.
+pub(crate) fn evdev_grab(device: impl AsFd) -> io::Result<()> {
+    // SAFETY: EVIOCGRAB takes its int argument by value (nonzero: grab); no memory is passed.
+    unsafe { ioctl::<u8>(device, bochsfb_uapi::input::EVIOCGRAB, ptr::without_provenance_mut::<u8>(1)) }
+}
+
+/// The range of absolute axis `axis` of an evdev node (`EVIOCGABS`); `EINVAL` if it has none.
+pub(crate) fn evdev_absinfo(device: impl AsFd, axis: u16) -> io::Result<bochsfb_uapi::input::InputAbsinfo> {
+    let mut info = bochsfb_uapi::input::InputAbsinfo::default();
+    // SAFETY: _IOR of struct input_absinfo: the kernel writes 24 bytes into `info`, a live
+    // #[repr(C)] struct of six i32s with that layout; any bit pattern is valid.
+    unsafe { ioctl(device, bochsfb_uapi::input::eviocgabs(axis), ptr::from_mut(&mut info)) }?;
+    Ok(info)
+}
+
 /// A shared read/write mapping of a device, unmapped on drop.
 #[derive(Debug)]
 pub(crate) struct Mapping {

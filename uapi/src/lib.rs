@@ -5,7 +5,9 @@
 //! - the crate root: `/dev/bochsfbN`'s structs, ioctl numbers and mmap regions
 //!   (`src/bochsfb.rs`, the very file the kernel module compiles as its ABI);
 //! - [`fb`]: the Linux fbdev structs and ioctls that `/dev/fbN` and
-//!   `/dev/bochsfbN` both speak.
+//!   `/dev/bochsfbN` both speak;
+//! - [`input`]: the evdev records and ioctls of `/dev/input/eventN`, which the
+//!   renderer reads keyboard and pointer events from.
 //!
 //! Plain data and numbers: no system calls, `no_std`.
 #![no_std]
@@ -13,6 +15,7 @@
 
 mod bochsfb;
 pub mod fb;
+pub mod input;
 
 pub use bochsfb::*;
 

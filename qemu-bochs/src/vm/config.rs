@@ -154,6 +154,12 @@ pub fn qemu_args(
         "none",
         "-device",
         &card_device(config),
+        // A keyboard and an absolute pointer for the guest's evdev (the renderer's input);
+        // QMP's `input-send-event` and the live view's keys and mouse reach it through them.
+        "-device",
+        "virtio-keyboard-pci,id=keyboard",
+        "-device",
+        "virtio-tablet-pci,id=tablet",
         "-chardev",
         "stdio,id=ser0,signal=off",
         "-serial",
@@ -269,6 +275,7 @@ mod tests {
             "-append console=ttyS0 panic=-1 bochsfb.vram_limit=4096",
             "-no-reboot",
             "-vga none -device VGA,vgamem_mb=32,xres=1024,yres=768",
+            "-device virtio-keyboard-pci,id=keyboard -device virtio-tablet-pci,id=tablet",
             "-chardev stdio,id=ser0,signal=off -serial chardev:ser0",
             "-qmp unix:/run/q.sock,server=on,wait=off",
             "-display none",
