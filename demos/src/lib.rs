@@ -1,8 +1,9 @@
 //! Demos for the bochsfb renderer: testcard, plasma, mandelbrot zoom,
-//! bouncing alpha-blended sprites, starfield, a text console with a clock,
-//! and an image slideshow.
+//! bouncing alpha-blended sprites (one steered with the arrow keys), starfield,
+//! a text console with a clock, an image slideshow, and `paint`, driven by the
+//! pointer and keys. In every demo `q` or Escape quits.
 //!
-//! Every demo is deterministic: frame N depends only on the mode and N (time
+//! Without input every demo is deterministic: frame N depends only on the mode and N (time
 //! is the frame number, randomness is seeded; the console clock reads the
 //! wall clock only when asked to), so the memory backend renders exactly
 //! what a guest shows on any backend, and reference images stay valid.
@@ -11,6 +12,7 @@
 
 mod console;
 mod mandelbrot;
+mod paint;
 pub mod math;
 mod plasma;
 mod slideshow;
@@ -20,12 +22,13 @@ mod testcard;
 
 use bochsfb_renderer::backend::{Backend, MemoryBackend};
 use bochsfb_renderer::clock::{FrameCounter, FrameStats, Pacer};
+use bochsfb_renderer::input::{Event, InputState, Key};
 use bochsfb_renderer::{Error, Surface};
 
 pub use console::Clock;
 
 /// Every demo's name, in the order the gallery shows them.
-pub const DEMOS: [&str; 7] = ["testcard", "plasma", "mandelbrot", "sprites", "starfield", "console", "slideshow"];
+pub const DEMOS: [&str; 8] = ["testcard", "plasma", "mandelbrot", "sprites", "starfield", "console", "slideshow", "paint"];
 
 /// One line about demo `name` (for `qemu-bochs demos` and `--help`); `None` for an unknown name.
 pub fn about(name: &str) -> Option<&'static str> {
@@ -33,10 +36,11 @@ pub fn about(name: &str) -> Option<&'static str> {
         "testcard" => "colour bars, a one-pixel grid, corner markers, the mode, a frame counter",
         "plasma" => "the classic plasma: sums of sines through a cycling palette",
         "mandelbrot" => "a zoom into the Mandelbrot set's seahorse valley",
-        "sprites" => "alpha-blended PNG balls bouncing over a checkerboard (partial redraws)",
+        "sprites" => "alpha-blended PNG balls bouncing over a checkerboard (partial redraws); arrows steer the first",
         "starfield" => "flying through a field of 500 stars",
         "console" => "a scrolling text console with a clock (partial redraws)",
         "slideshow" => "PNG and JPEG images scaled to fit, with a wipe between them",
+        "paint" => "draw with the pointer while the button is held; 1-8 colour, - and = brush size, c clears",
         _ => return None,
     })
 }
@@ -49,6 +53,8 @@ pub trait Demo {
     /// Draws frame `frame` onto `surface`, which holds frame `frame - 1`
     /// as this demo drew it (or anything, for frame 0).
     fn draw(&mut self, surface: &mut Surface<'_>, frame: u64);
+    /// Takes an input event, before the next frame is drawn; `input` already includes it.
+    fn on_event(&mut self, _event: &Event, _input: &InputState) {}
 }
 
 /// The demo called `name` for `mode`; `None` for an unknown name.
@@ -61,14 +67,15 @@ pub fn demo(name: &str, mode: &Mode, clock: Clock) -> Option<Box<dyn Demo>> {
         "starfield" => Box::new(starfield::Starfield::new(*mode)),
         "console" => Box::new(console::Console::new(*mode, clock)),
         "slideshow" => Box::new(slideshow::Slideshow::new(*mode)),
+        "paint" => Box::new(paint::Paint::new(*mode)),
         _ => return None,
     })
 }
 
-/// Runs `demo` on `backend` for frames `0..frames` (`None`: until an error or,
-/// after [`bochsfb_renderer::stop_on_signals`], a SIGINT or SIGTERM), paced by
-/// `pacer`, presenting each; `after_frame` sees each frame number once
-/// presented. Returns the frame statistics.
+/// Runs `demo` on `backend` for frames `0..frames` (`None`: until an error, `q` or
+/// Escape, or, after [`bochsfb_renderer::stop_on_signals`], a SIGINT or SIGTERM), paced by
+/// `pacer`, presenting each; the backend's input events reach the demo before each frame.
+/// `after_frame` sees each frame number once presented. Returns the frame statistics.
 pub fn run(
     demo: &mut dyn Demo,
     backend: &mut dyn Backend,
@@ -78,8 +85,16 @@ pub fn run(
 ) -> Result<FrameStats, Error> {
     let mut counter = FrameCounter::new();
     let mut frame = 0;
-    while frames.is_none_or(|n| frame < n) && !bochsfb_renderer::stop_requested() {
+    let mut input = InputState::default();
+    'frames: while frames.is_none_or(|n| frame < n) && !bochsfb_renderer::stop_requested() {
         pacer.wait();
+        for event in backend.poll_events()? {
+            if matches!(event, Event::KeyDown(Key::Q | Key::Escape)) {
+                break 'frames;
+            }
+            input.apply(&event);
+            demo.on_event(&event, &input);
+        }
         if demo.redraws_all() {
             backend.will_redraw_all();
         }

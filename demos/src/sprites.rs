@@ -1,5 +1,6 @@
 //! Alpha-blended PNG sprites bouncing over a background.
 
+use bochsfb_renderer::input::{Event, InputState, Key};
 use bochsfb_renderer::{decode_image, Mode, Rect, Surface};
 use embedded_graphics::prelude::Point;
 use image::{RgbImage, RgbaImage};
@@ -10,6 +11,8 @@ use crate::Demo;
 /// The sprite: a shaded ball with soft, translucent edges (RGBA PNG).
 const BALL_PNG: &[u8] = include_bytes!("../assets/ball.png");
 const SPRITES: usize = 12;
+/// Pixels per frame an arrow key moves the first sprite.
+const STEER_SPEED: i64 = 8;
 
 struct Sprite {
     start: (i64, i64),
@@ -24,6 +27,9 @@ pub struct Sprites {
     /// Where each sprite was drawn last frame.
     previous: Vec<Rect>,
     mode: Mode,
+    /// The arrow keys held, and how far they moved the first sprite off its path.
+    input: InputState,
+    steer: (i64, i64),
 }
 
 /// A tinted copy of `ball` (channels multiplied by `tint`/255).
@@ -60,13 +66,17 @@ impl Sprites {
                 image: i % images.len(),
             })
             .collect();
-        Sprites { background, images, sprites, previous: Vec::new(), mode }
+        Sprites { background, images, sprites, previous: Vec::new(), mode, input: InputState::default(), steer: (0, 0) }
     }
 }
 
 impl Demo for Sprites {
     fn redraws_all(&self) -> bool {
         false
+    }
+
+    fn on_event(&mut self, event: &Event, _input: &InputState) {
+        self.input.apply(event);
     }
 
     fn draw(&mut self, surface: &mut Surface<'_>, frame: u64) {
@@ -79,12 +89,16 @@ impl Demo for Sprites {
             }
         }
         self.previous.clear();
+        let held = |key| i64::from(self.input.is_down(key));
+        self.steer.0 += STEER_SPEED * (held(Key::Right) - held(Key::Left));
+        self.steer.1 += STEER_SPEED * (held(Key::Down) - held(Key::Up));
         let t = frame as i64;
-        for s in &self.sprites {
+        for (i, s) in self.sprites.iter().enumerate() {
             let image = &self.images[s.image];
             let (iw, ih) = (i64::from(image.width()), i64::from(image.height()));
-            let x = bounce(s.start.0 + s.velocity.0 * t, i64::from(self.mode.width) - iw);
-            let y = bounce(s.start.1 + s.velocity.1 * t, i64::from(self.mode.height) - ih);
+            let steer = if i == 0 { self.steer } else { (0, 0) };
+            let x = bounce(s.start.0 + steer.0 + s.velocity.0 * t, i64::from(self.mode.width) - iw);
+            let y = bounce(s.start.1 + steer.1 + s.velocity.1 * t, i64::from(self.mode.height) - ih);
             surface.blit(image, Point::new(x as i32, y as i32));
             self.previous.push(Rect::new(x as u32, y as u32, iw as u32, ih as u32));
         }

@@ -52,6 +52,7 @@ pub fn probes(name: &str, width: u32, height: u32, frame: u64) -> Option<Vec<Pro
         "starfield" => starfield(width, height, frame),
         "console" => console(width, height, frame),
         "slideshow" => slideshow(width, height, frame),
+        "paint" => paint(width, height),
         _ => return None,
     })
 }
@@ -200,6 +201,54 @@ fn mandelbrot(w: u32, h: u32, frame: u64) -> Vec<Probe> {
 
 /// Twelve 48x48 balls bouncing over a checkerboard (demos/src/sprites.rs): the top ball's
 /// centre, and the checkerboard where no ball is.
+/// The paint demo's layout (demos/src/paint.rs), restated: a 32-row toolbar of dark grey with
+/// eight 24-pixel swatches from x = 8, 36 apart, at y = 4, the first (black) framed in white;
+/// below it a white canvas.
+pub mod paint_layout {
+    pub const TOOLBAR_HEIGHT: u32 = 32;
+    pub const TOOLBAR: [u8; 3] = [48, 48, 48];
+    pub const CANVAS: [u8; 3] = [255, 255, 255];
+    /// Key `i + 1` chooses `SWATCHES[i]`.
+    pub const SWATCHES: [[u8; 3]; 8] = [
+        [0, 0, 0],
+        [255, 0, 0],
+        [0, 160, 0],
+        [0, 0, 255],
+        [255, 200, 0],
+        [255, 0, 255],
+        [0, 255, 255],
+        [255, 128, 0],
+    ];
+    /// The centre of swatch `i`.
+    pub fn swatch_centre(i: u32) -> (u32, u32) {
+        (8 + 36 * i + 12, 4 + 12)
+    }
+    /// A point of the white frame around the chosen swatch `i` (left of it).
+    pub fn chosen_frame(i: u32) -> (u32, u32) {
+        (8 + 36 * i - 2, 16)
+    }
+    /// The brush's side until `-` or `=` change it.
+    pub const BRUSH: u32 = 8;
+}
+
+/// Paint before any input: the toolbar with black chosen, the canvas white.
+fn paint(w: u32, h: u32) -> Vec<Probe> {
+    use paint_layout::*;
+    let mut probes = Vec::new();
+    for (i, &rgb) in SWATCHES.iter().enumerate().take(((w - 8) / 36) as usize) {
+        let (x, y) = swatch_centre(i as u32);
+        probes.push(Probe::exact(x, y, rgb, format!("swatch {}", i + 1)));
+    }
+    let (x, y) = chosen_frame(0);
+    probes.push(Probe::exact(x, y, [255, 255, 255], "the frame of the chosen swatch"));
+    let (x, y) = chosen_frame(1);
+    probes.push(Probe::exact(x, y, TOOLBAR, "toolbar beside an unchosen swatch"));
+    for (x, y) in [(0, TOOLBAR_HEIGHT), (w / 2, h / 2), (w - 1, h - 1), (w / 3, TOOLBAR_HEIGHT + 1)] {
+        probes.push(Probe::exact(x, y, CANVAS, "white canvas"));
+    }
+    probes
+}
+
 fn sprites(w: u32, h: u32, frame: u64) -> Vec<Probe> {
     const BALL: u32 = 48;
     const TINTS: [[u32; 3]; 5] = [
