@@ -13,6 +13,7 @@ use std::{path::Path, time::Duration};
 pub mod fbset;
 pub mod ktap;
 pub mod oracles;
+pub mod paint_script;
 
 /// Time allowed for one guest command; TCG is slow but these take seconds.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
