@@ -7,14 +7,16 @@
 //! the host window minifb's keys and mouse, and memory has none.
 //!
 //! ```no_run
-//! use bochsfb_renderer::backend::{self, Options, BEST_FIRST};
-//! use bochsfb_renderer::input::{Event, Key};
+//! # use bochsfb_renderer::backend::{self, Options, BEST_FIRST};
+//! # use bochsfb_renderer::input::{Button, InputState};
+//! # use embedded_graphics::{pixelcolor::{Rgb888, RgbColor}, prelude::*, primitives::Rectangle};
+//! // Draws where the pointer is while the button is held (README's example).
 //! let mut display = backend::open_best(&BEST_FIRST, &Options::default())?.backend;
+//! let mut input = InputState::default();
 //! loop {
-//!     for event in display.poll_events()? {
-//!         if event == Event::KeyDown(Key::Q) {
-//!             return Ok(());
-//!         }
+//!     for event in display.poll_events()? { input.apply(&event); }
+//!     if let (true, Some(at)) = (input.is_pressed(Button::Left), input.pointer()) {
+//!         display.surface().fill_solid(&Rectangle::new(at, Size::new(4, 4)), Rgb888::RED).unwrap();
 //!     }
 //!     display.present()?;
 //! }
