@@ -296,7 +296,7 @@ pub fn run(artifacts: &Artifacts, options: &BenchOptions, out: &Path) -> Result<
     let summary = guests.iter().flat_map(stats::rows).collect();
     Ok(BenchResults {
         command: command_line(options),
-        accel: format!("{:?}", options.accel).to_uppercase(),
+        accel: options.accel.name().into(),
         qemu_version: qemu_version(),
         host_cpu: host_cpu(),
         options: options.clone(),
@@ -347,8 +347,8 @@ fn command_line(options: &BenchOptions) -> String {
     if options.quick {
         command.push_str(" --quick");
     }
-    if options.accel != Accel::Tcg {
-        command.push_str(" --accel kvm");
+    if options.accel != Accel::Auto {
+        command.push_str(&format!(" --accel {}", options.accel.name().to_lowercase()));
     }
     command
 }

@@ -30,6 +30,7 @@ pub mod peer_modules;
 pub mod prereqs;
 pub mod protocol;
 pub mod qmp;
+pub mod record;
 pub mod steps;
 pub mod vm;
 

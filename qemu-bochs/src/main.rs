@@ -1,6 +1,6 @@
 //! `qemu-bochs`: build the guest, boot it, run the demo or the tests.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
@@ -63,9 +63,37 @@ enum Cmd {
         /// After the demo, keep the guest (and its window or `--vnc` view) up until Ctrl-C.
         #[arg(long)]
         keep: bool,
+        /// Record the guest's screen while the demo runs: FILE.gif, or FILE.png for an
+        /// animated PNG.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Screendumps per second of the recording.
+        #[arg(long, default_value_t = 10.0, requires = "record")]
+        record_fps: f64,
+        /// Scale the recording to this width (the gallery uses 320).
+        #[arg(long, value_name = "PIXELS", requires = "record")]
+        record_width: Option<u32>,
     },
     /// List the demos, one line each.
     Demos,
+    /// Record every demo in one guest as an animated GIF for the README gallery
+    /// (docs/gallery/NAME.gif, scaled down to stay small).
+    Gallery {
+        #[command(flatten)]
+        vm: VmArgs,
+        /// Where the recordings go.
+        #[arg(long, default_value = "docs/gallery")]
+        out: PathBuf,
+        /// Frames each demo draws (at 30 fps).
+        #[arg(long, default_value_t = 75)]
+        frames: u64,
+        /// Width of the recordings.
+        #[arg(long, default_value_t = 256)]
+        width: u32,
+        /// Screendumps per second.
+        #[arg(long, default_value_t = 8.0)]
+        fps: f64,
+    },
     /// Boot the guest with the driver loaded and give a prompt: each line typed runs in the
     /// guest (as its own shell command line); Ctrl-D ends it.
     Shell {
@@ -94,8 +122,9 @@ enum Cmd {
         /// One mode, short runs: proves every path works (seconds, not minutes).
         #[arg(long)]
         quick: bool,
-        /// CPU accelerator (KVM hangs on the project's nested-PVM build machines).
-        #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+        /// CPU accelerator: auto tries KVM with a short boot and falls back to TCG (KVM hangs
+        /// on the project's nested-PVM build machines); the report names the one that ran.
+        #[arg(long, value_enum, default_value_t = Accel::Auto)]
         accel: Accel,
         /// Where results go.
         #[arg(long, default_value = "bench-results")]
@@ -133,8 +162,9 @@ struct VmArgs {
     /// Guest kernel: standard, or debug (KASAN, lockdep, DEBUG_VM, ...; built on first use).
     #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
     kernel: KernelVariant,
-    /// CPU accelerator (KVM hangs on the project's nested-PVM build machines).
-    #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+    /// CPU accelerator: auto tries KVM with a short boot (once per host kernel) and falls back
+    /// to TCG (KVM hangs on the project's nested-PVM build machines).
+    #[arg(long, value_enum, default_value_t = Accel::Auto)]
     accel: Accel,
     /// VRAM of the VGA card in MiB (power of two).
     #[arg(long, default_value_t = 16)]
@@ -267,12 +297,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             window,
             seconds,
             keep,
+            record,
+            record_fps,
+            record_width,
         } => {
             let live = vm.vnc || vm.web;
-            let frames = frames.unwrap_or(if live { 0 } else { 150 });
+            let frames = frames.unwrap_or(if live && record.is_none() { 0 } else { 150 });
             if host {
                 return host_demo(&name, frames);
             }
+            let record = match record {
+                Some(_) if frames == 0 => bail!("--record needs a number of frames (`--frames N`)"),
+                Some(path) => Some((
+                    qemu_bochs::record::output_path(&path)?,
+                    qemu_bochs::record::Options { fps: record_fps, width: record_width },
+                )),
+                None => None,
+            };
             if frames == 0 {
                 // Endless: the demo runs in the background of the guest while the live view (or
                 // window) shows it, until Ctrl-C.
@@ -287,13 +328,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
             };
-            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds), keep)?;
+            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds), keep, record)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
             for name in bochsfb_demos::DEMOS {
                 println!("{name:<11} {}", bochsfb_demos::about(name).unwrap_or_default());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Gallery { vm, out, frames, width, fps } => {
+            gallery(&vm, &out, frames, &qemu_bochs::record::Options { fps, width: Some(width) })?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Shell { vm, timeout } => shell(&vm, Duration::from_secs(timeout)),
@@ -376,6 +421,7 @@ fn demo(
     window: bool,
     seconds: Duration,
     keep: bool,
+    record: Option<(PathBuf, qemu_bochs::record::Options)>,
 ) -> Result<()> {
     let display = if headless {
         Display::Headless
@@ -395,9 +441,15 @@ fn demo(
     let vm = Vm::boot(&artifacts, &config)?;
     let _view = live_view(args, &config)?;
 
-    let out = vm.run_with(command, Duration::from_secs(600), |line| {
-        eprintln!("guest| {line}")
-    })?;
+    let run = || vm.run_with(command, Duration::from_secs(600), |line| eprintln!("guest| {line}"));
+    let out = match &record {
+        Some((path, options)) => {
+            let (out, frames) = qemu_bochs::record::record_while(&vm, options, run)?;
+            qemu_bochs::record::save(&frames, path)?;
+            out
+        }
+        None => run()?,
+    };
     if out.status != 0 {
         bail!("`{command}` failed with status {}", out.status);
     }
@@ -415,6 +467,76 @@ fn demo(
     }
     // Fails on any kernel report in the serial log.
     vm.shutdown()
+}
+
+/// Most bytes one gallery recording and all of them may take (README's budget).
+const GALLERY_LIMITS: (u64, u64) = (1 << 20, 5 << 20);
+
+/// Records every demo at 640x480 in one guest, one GIF each, and checks the size budget.
+fn gallery(args: &VmArgs, out: &Path, frames: u64, options: &qemu_bochs::record::Options) -> Result<()> {
+    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let config = VmConfig {
+        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
+        ..args.config(Display::Headless)?
+    };
+    let vm = Vm::boot(&artifacts, &config)?;
+    let mut total = 0;
+    let mut too_big = Vec::new();
+    for (i, name) in bochsfb_demos::DEMOS.iter().enumerate() {
+        eprintln!("gallery: [{}/{}] {name}", i + 1, bochsfb_demos::DEMOS.len());
+        let command = format!("bochsfb-demo {name} --backend mmap --frames {frames} --clock frame");
+        let (run, recorded) = qemu_bochs::record::record_while(&vm, options, || {
+            if *name == "paint" {
+                return paint_for_the_gallery(&vm);
+            }
+            vm.run(&command, Duration::from_secs(300))
+        })?;
+        if run.status != 0 {
+            bail!("`{command}` failed with status {}:\n{}", run.status, run.output);
+        }
+        let size = qemu_bochs::record::save(&recorded, &out.join(format!("{name}.gif")))?;
+        if size > GALLERY_LIMITS.0 {
+            too_big.push(format!("{name} ({} KiB)", size / 1024));
+        }
+        total += size;
+    }
+    vm.shutdown()?;
+    eprintln!("gallery: {} KiB in all", total / 1024);
+    if !too_big.is_empty() || total > GALLERY_LIMITS.1 {
+        bail!(
+            "over the budget of 1 MiB each and 5 MiB in all ({} KiB): {}; try a smaller --width or fewer --frames",
+            total / 1024,
+            too_big.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Runs `paint` in the guest and draws a spiral in three colours with QMP pointer events.
+fn paint_for_the_gallery(vm: &Vm) -> Result<qemu_bochs::RunOutput> {
+    let screen = (640, 480);
+    vm.run("bochsfb-demo paint --backend mmap --frames 0 > /tmp/paint.log 2>&1 & sleep 1", Duration::from_secs(60))?;
+    for (turn, key) in ["1", "2", "4"].into_iter().enumerate() {
+        vm.tap_key(key)?;
+        vm.tap_key("equal")?;
+        let point = |step: u32| {
+            let angle = f64::from(step) * 0.2;
+            let radius = 20.0 + 6.0 * (f64::from(step) * 0.2 + turn as f64 * 10.0);
+            ((320.0 + radius * angle.cos()) as u32, (256.0 + radius * angle.sin()).clamp(40.0, 479.0) as u32)
+        };
+        let (x, y) = point(0);
+        vm.point_at(x, y, screen)?;
+        vm.left_button(true)?;
+        for step in 1..=32 {
+            let (x, y) = point(step);
+            vm.point_at(x, y, screen)?;
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        vm.left_button(false)?;
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    vm.tap_key("q")?;
+    vm.run("sleep 1; cat /tmp/paint.log", Duration::from_secs(60))
 }
 
 /// The guest shell: one guest command per line of stdin until end of input.
@@ -466,6 +588,8 @@ fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCo
 
 fn bench(kernel: KernelVariant, options: &BenchOptions, out: &std::path::Path) -> Result<()> {
     let artifacts = Artifacts::for_variant(kernel)?;
+    // Resolved once, so every guest runs on the same accelerator and the report names it.
+    let options = &BenchOptions { accel: vm::resolve_accel(options.accel, &artifacts)?, ..options.clone() };
     let results = qemu_bochs::bench::run(&artifacts, options, out)?;
     for path in qemu_bochs::bench::write_results(&results, out)? {
         println!("{}", path.display());

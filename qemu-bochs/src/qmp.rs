@@ -95,11 +95,12 @@ impl Qmp {
         }
     }
 
-    /// Saves the display of `device` (a qdev id; `None`: the first console) as a PNG
-    /// (QEMU >= 7.1).
-    pub fn screendump(&mut self, png: &Path, device: Option<&str>) -> Result<()> {
-        let filename = png.to_str().context("screenshot path is not UTF-8")?;
-        let mut arguments = json!({ "filename": filename, "format": "png" });
+    /// Saves the display of `device` (a qdev id; `None`: the first console) as a PNG (QEMU
+    /// >= 7.1), or as a PPM if `path` ends in `.ppm` (cheaper: no compression).
+    pub fn screendump(&mut self, path: &Path, device: Option<&str>) -> Result<()> {
+        let filename = path.to_str().context("screenshot path is not UTF-8")?;
+        let format = if path.extension().is_some_and(|e| e == "ppm") { "ppm" } else { "png" };
+        let mut arguments = json!({ "filename": filename, "format": format });
         if let Some(device) = device {
             arguments["device"] = json!(device);
         }

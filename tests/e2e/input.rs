@@ -11,37 +11,19 @@ use anyhow::{bail, Context, Result};
 use bochsfb_tests::paint_script::{self, misses, Driver, Expect, HEIGHT, WIDTH};
 use bochsfb_tests::{run_ok, with_guest_config};
 use qemu_bochs::{Vm, VmConfig};
-use serde_json::{json, Value};
-
-/// QEMU's absolute axes run 0..=32767 (`INPUT_EVENT_ABS_MAX`) across the screen.
-const ABS_MAX: i64 = 32767;
 
 /// Input through QMP: each call is one batch of events, one evdev report in the guest.
 struct Qmp<'a>(&'a Vm);
 
-impl Qmp<'_> {
-    fn send(&self, events: Value) -> Result<()> {
-        self.0.qmp("input-send-event", json!({ "events": events })).map(drop)
-    }
-}
-
 impl Driver for Qmp<'_> {
-    /// As QEMU's own UIs scale a pixel to the axis.
     fn point_at(&mut self, x: u32, y: u32) -> Result<()> {
-        let abs = |v: u32, size: u32| i64::from(v) * ABS_MAX / i64::from(size);
-        self.send(json!([
-            { "type": "abs", "data": { "axis": "x", "value": abs(x, WIDTH) } },
-            { "type": "abs", "data": { "axis": "y", "value": abs(y, HEIGHT) } },
-        ]))
+        self.0.point_at(x, y, (WIDTH, HEIGHT))
     }
     fn button(&mut self, down: bool) -> Result<()> {
-        self.send(json!([{ "type": "btn", "data": { "down": down, "button": "left" } }]))
+        self.0.left_button(down)
     }
     fn tap(&mut self, key: &str) -> Result<()> {
-        for down in [true, false] {
-            self.send(json!([{ "type": "key", "data": { "down": down, "key": { "type": "qcode", "data": key } } }]))?;
-        }
-        Ok(())
+        self.0.tap_key(key)
     }
 }
 

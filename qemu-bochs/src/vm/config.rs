@@ -23,6 +23,20 @@ pub enum Accel {
     /// Hardware virtualisation. On the project's nested-PVM build machines
     /// `/dev/kvm` exists but standard kernels hang after "Booting from ROM".
     Kvm,
+    /// KVM if a short guest boot under it works on this host (cached per host kernel and
+    /// QEMU), else TCG with one line saying why.
+    Auto,
+}
+
+impl Accel {
+    /// How reports name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Accel::Tcg => "TCG",
+            Accel::Kvm => "KVM",
+            Accel::Auto => "auto",
+        }
+    }
 }
 
 /// Whether the guest's screen is shown in a window.
@@ -127,6 +141,7 @@ pub fn qemu_args(
     let accel = match config.accel {
         Accel::Tcg => "tcg,thread=multi",
         Accel::Kvm => "kvm",
+        Accel::Auto => anyhow::bail!("--accel auto must be resolved before QEMU's command line is made (vm::resolve_accel)"),
     };
     let display = match config.display {
         Display::Headless => "none".to_string(),

@@ -3,8 +3,10 @@
 //! [`config`], the serial log and console readers in `console`, the QEMU process and its
 //! private directory in `process`.
 
+mod accel;
 mod config;
 mod console;
+mod input;
 mod process;
 
 use std::io::Write;
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub use accel::resolve as resolve_accel;
+pub use input::{absolute, ABS_MAX};
 pub use config::{free_vnc_display, qemu_args, window_display, Accel, Display, VmConfig, QEMU};
 use console::{default_log_path, read_console, read_qemu_stderr, SerialLog};
 use process::{QemuProcess, RunDir};
@@ -62,6 +66,13 @@ struct Console {
 impl Vm {
     /// Starts QEMU and waits for the guest to load the driver.
     pub fn boot(artifacts: &Artifacts, config: &VmConfig) -> Result<Vm> {
+        let resolved;
+        let config = if config.accel == Accel::Auto {
+            resolved = VmConfig { accel: accel::resolve(Accel::Auto, artifacts)?, ..config.clone() };
+            &resolved
+        } else {
+            config
+        };
         let run_dir = RunDir::create()?;
         let log_path = match &config.log_path {
             Some(path) => path.clone(),
@@ -76,8 +87,8 @@ impl Vm {
         let args = qemu_args(artifacts, config, &qmp_socket)?;
         serial.note(&format!("{QEMU} {}", args.join(" ")));
         eprintln!(
-            "vm: booting ({:?}, vgamem {} MiB), serial log {}",
-            config.accel,
+            "vm: booting ({}, vgamem {} MiB), serial log {}",
+            config.accel.name(),
             config.vgamem_mb,
             log_path.display()
         );
@@ -117,7 +128,7 @@ impl Vm {
         let deadline = start + config.boot_timeout;
         *vm.qmp.lock().unwrap() = Some(vm.connect_qmp(&qmp_socket, deadline)?);
         let waiting_for = match config.accel {
-            Accel::Tcg => "@@bochsfb:ready",
+            Accel::Tcg | Accel::Auto => "@@bochsfb:ready",
             // Seen on nested-PVM hosts: /dev/kvm works for SeaBIOS, then Linux hangs silently.
             Accel::Kvm => "@@bochsfb:ready (if KVM hangs on this host, use --accel tcg)",
         };
