@@ -328,7 +328,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
             };
-            demo(&vm, &name, &command, headless, window, Duration::from_secs(seconds), keep, record)?;
+            demo(
+                &vm,
+                GuestDemo { name: &name, command, headless, window, seconds: Duration::from_secs(seconds), keep, record },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
@@ -413,16 +416,23 @@ fn live_demo(args: &VmArgs, command: &str, headless: bool, window: bool) -> Resu
     vm.shutdown()
 }
 
-fn demo(
-    args: &VmArgs,
-    name: &str,
-    command: &str,
+/// A finite demo run in the guest, and what happens around it.
+struct GuestDemo<'a> {
+    name: &'a str,
+    command: String,
     headless: bool,
     window: bool,
+    /// How long a window stays up after the demo.
     seconds: Duration,
+    /// Keep the guest up after the demo until Ctrl-C.
     keep: bool,
+    /// Record the screen to this file while the demo runs.
     record: Option<(PathBuf, qemu_bochs::record::Options)>,
-) -> Result<()> {
+}
+
+fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
+    let GuestDemo { name, command, headless, window, seconds, keep, record } = run;
+    let command = command.as_str();
     let display = if headless {
         Display::Headless
     } else if window || vm::window_display().is_some() {

@@ -11,9 +11,9 @@ use super::{Accel, Vm, VmConfig};
 use crate::artifacts::Artifacts;
 use crate::paths;
 
-/// How long the probe's guest may take to reach `/init`'s ready line under KVM (TCG needs a
-/// few seconds; KVM far less).
-const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the probe's guest may take to reach `/init`'s ready line under KVM (TCG needs
+/// about 3 s here; KVM far less).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What [`resolve`] decided, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub struct Decision {
 }
 
 /// The accelerator `requested` stands for here: itself unless it is [`Accel::Auto`]. The
-/// first `auto` on a host boots a probe guest (up to 30 s) and prints one line if it falls
+/// first `auto` on a host boots a probe guest (up to 20 s) and prints one line if it falls
 /// back to TCG; later ones read the cached answer.
 pub fn resolve(requested: Accel, artifacts: &Artifacts) -> Result<Accel> {
     if requested != Accel::Auto {
@@ -46,7 +46,9 @@ fn decide(artifacts: &Artifacts) -> Result<Decision> {
         std::fs::create_dir_all(parent)?;
     }
     // One probe at a time: tests and commands may start together.
-    let _lock = paths::CacheLock::acquire(cache.with_extension("lock"))?;
+    let mut lock = cache.clone().into_os_string();
+    lock.push(".lock");
+    let _lock = paths::CacheLock::acquire(lock.into())?;
     if let Ok(text) = std::fs::read_to_string(&cache) {
         if let Some(decision) = parse(&text) {
             return Ok(decision);
