@@ -1,29 +1,49 @@
 //! Reference images: frame N of every demo, rendered by the memory backend
-//! at 160x120, must match the PNG in `tests/golden/` pixel for pixel.
+//! at 160x120 in each pixel format (32, 24, 16 and 8 bpp), must match the PNG
+//! in `tests/golden/` pixel for pixel.
 //! `BLESS=1 cargo test -p bochsfb-demos --test golden` rewrites them (look
 //! at them before committing).
 
 use std::path::PathBuf;
 
 use bochsfb_demos::{render, DEMOS};
-use bochsfb_renderer::Mode;
+use bochsfb_renderer::{Mode, PixelFormat};
 
 /// The frame each reference image shows: far enough in to show motion (the
 /// slideshow is mid-wipe from its first slide, a PNG, to a JPEG).
 const FRAME: u64 = 35;
 const MODE: Mode = Mode::xrgb8888(160, 120);
 
-fn golden(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}-{FRAME}.png"))
+/// The formats besides XRGB8888 (whose files keep their old names).
+const OTHER_FORMATS: [PixelFormat; 3] = [PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332];
+
+fn golden(name: &str, format: PixelFormat) -> PathBuf {
+    let suffix = match format {
+        PixelFormat::Xrgb8888 => String::new(),
+        other => format!("-{}bpp", other.bpp()),
+    };
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}-{FRAME}{suffix}.png"))
 }
 
 #[test]
 fn every_demo_matches_its_reference_image() {
+    check_references(PixelFormat::Xrgb8888);
+}
+
+#[test]
+fn every_demo_matches_its_reference_image_at_24_16_and_8_bpp() {
+    for format in OTHER_FORMATS {
+        check_references(format);
+    }
+}
+
+fn check_references(format: PixelFormat) {
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
+    let mode = Mode::packed(MODE.width, MODE.height, format);
     for name in DEMOS {
-        let actual = render(name, MODE, FRAME).unwrap().to_rgb_image();
-        let path = golden(name);
+        let actual = render(name, mode, FRAME).unwrap().to_rgb_image();
+        let path = golden(name, format);
         if bless {
             actual.save(&path).unwrap();
             continue;
@@ -33,9 +53,9 @@ fn every_demo_matches_its_reference_image() {
             .to_rgb8();
         let differing = actual.pixels().zip(expected.pixels()).filter(|(a, e)| a != e).count();
         if actual.dimensions() != expected.dimensions() || differing > 0 {
-            let out = std::env::temp_dir().join(format!("{name}-{FRAME}-actual.png"));
+            let out = std::env::temp_dir().join(format!("{name}-{FRAME}-{}bpp-actual.png", format.bpp()));
             actual.save(&out).unwrap();
-            failures.push(format!("{name}: {differing} pixels differ (actual frame in {})", out.display()));
+            failures.push(format!("{name} at {} bpp: {differing} pixels differ (actual frame in {})", format.bpp(), out.display()));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -276,6 +276,15 @@ impl<'a> Surface<'a> {
     }
 }
 
+/// Reads back what is stored: the frame's format decoded, so a 16 bpp surface gives the colour
+/// rounded to 5-6-5 bits. On a device surface this reads video memory.
+impl embedded_graphics::image::GetPixel for Surface<'_> {
+    type Color = Rgb888;
+    fn pixel(&self, point: Point) -> Option<Rgb888> {
+        Surface::pixel(self, point)
+    }
+}
+
 impl OriginDimensions for Surface<'_> {
     fn size(&self) -> Size {
         Size::new(self.mode.width, self.mode.height)
@@ -482,6 +491,19 @@ mod tests {
         let mut buf = frame();
         Surface::new(&mut buf, MODE).unwrap().clear(RED).unwrap();
         assert_only_rect(&buf, (0, 8), (0, 6), RED);
+    }
+
+    #[test]
+    fn get_pixel_reads_back_the_stored_colour_rounded_to_the_format() {
+        use embedded_graphics::image::GetPixel;
+        let mut buf = vec![0u8; 16 * 4 * 2];
+        let mode = Mode::packed(16, 4, PixelFormat::Rgb565);
+        let mut surface = Surface::new(&mut buf, mode).unwrap();
+        surface.fill_solid(&Rectangle::new(Point::new(2, 1), Size::new(1, 1)), Rgb888::new(200, 100, 50)).unwrap();
+        // 200 -> 25 of 31 -> 206; 100 -> 25 of 63 -> 101; 50 -> 6 of 31 -> 49 (bits replicated).
+        assert_eq!(GetPixel::pixel(&surface, Point::new(2, 1)), Some(Rgb888::new(206, 101, 49)));
+        assert_eq!(GetPixel::pixel(&surface, Point::new(3, 1)), Some(Rgb888::BLACK));
+        assert_eq!(GetPixel::pixel(&surface, Point::new(16, 0)), None);
     }
 
     #[test]
