@@ -25,7 +25,11 @@ use kernel::{
     page::PAGE_SIZE,
     pci::DevresBar,
     prelude::*,
-    sync::{aref::ARef, Mutex},
+    sync::{
+        aref::ARef,
+        atomic::{Acquire, Atomic, Release},
+        Mutex,
+    },
     time::{delay::fsleep, Delta, Instant, Monotonic},
 };
 
@@ -121,6 +125,9 @@ pub(crate) struct Card {
     space: DeviceAddressSpace,
     /// Time zero of the emulated vblank timer.
     vblank_epoch: Instant<Monotonic>,
+    /// The current frame's size in bytes, or [`Card::GONE`] once unbound: stored under the
+    /// mutex, read without it by `read` and `write`, whose every call needs it.
+    frame_bytes: Atomic<u64>,
     #[pin]
     state: Mutex<State>,
 }
@@ -144,6 +151,7 @@ impl Card {
             dev,
             space,
             vblank_epoch: Instant::now(),
+            frame_bytes: Atomic::new(mode.fb_size() as u64),
             state <- new_mutex!(State {
                 mode,
                 y_offset: 0,
@@ -151,6 +159,19 @@ impl Card {
                 revoked: false,
             }),
         }))
+    }
+
+    /// [`Card::frame_bytes`] after unbind.
+    const GONE: u64 = u64::MAX;
+
+    /// The current frame's size in bytes without taking the mutex, or `ENODEV` once unbound.
+    /// A mode change racing with the caller may make it stale by the time it is used, as the
+    /// mode read under the mutex could be: VRAM is as large as ever, so the copy stays in it.
+    pub(crate) fn frame_size(&self) -> Result<usize> {
+        match self.frame_bytes.load(Acquire) {
+            Self::GONE => Err(self.gone()),
+            bytes => Ok(bytes as usize),
+        }
     }
 
     fn gone(&self) -> Error {
@@ -233,6 +254,7 @@ impl Card {
         }
         state.mode = mode;
         state.y_offset = 0;
+        self.frame_bytes.store(mode.fb_size() as u64, Release);
         let limit = self.map_limit(&mode) as u64;
         for region in Region::ALL {
             self.space
@@ -362,6 +384,7 @@ impl Card {
     pub(crate) fn revoke(&self) {
         let mut state = self.state.lock();
         state.revoked = true;
+        self.frame_bytes.store(Self::GONE, Release);
         self.space.zap(0, 0);
     }
 

@@ -18,7 +18,7 @@ use crate::{
     uapi::BochsfbDamage,
     vram,
 };
-use core::mem::{offset_of, size_of};
+use core::mem::{offset_of, size_of, MaybeUninit};
 use kernel::{
     fs::{DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
@@ -35,13 +35,15 @@ use kernel::{
 /// (never `ENOMEM` from fragmentation) and each revocation guard covers one page-sized copy.
 const COPY_CHUNK: usize = PAGE_SIZE;
 
+/// Transfers up to this many bytes bounce through the stack, with no allocation at all.
+const SMALL_COPY: usize = 256;
+
 impl Card {
     /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by the frame, and
-    /// whether `pos` lies beyond the end of the frame.
+    /// whether `pos` lies beyond the end of the frame. Takes no lock (see `Card::frame_size`).
     fn span(&self, pos: i64, count: usize) -> Result<(usize, bool)> {
         let pos = usize::try_from(pos).map_err(|_| EINVAL)?;
-        let (mode, _) = self.mode()?;
-        let fb_size = mode.fb_size();
+        let fb_size = self.frame_size()?;
         Ok((fb_size.saturating_sub(pos).min(count), pos > fb_size))
     }
 }
@@ -80,7 +82,14 @@ impl MiscDevice for CardFile {
         // `span` checked that `pos` is a valid, non-negative offset.
         let start = pos as usize;
 
-        let mut bounce = KVec::from_elem(0u8, total.min(COPY_CHUNK), GFP_KERNEL)?;
+        let mut small = [0u8; SMALL_COPY];
+        let mut page;
+        let bounce: &mut [u8] = if total <= SMALL_COPY {
+            &mut small
+        } else {
+            page = KVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL)?;
+            &mut page
+        };
         let mut done = 0;
         while done < total {
             let chunk = &mut bounce[..(total - done).min(COPY_CHUNK)];
@@ -117,12 +126,19 @@ impl MiscDevice for CardFile {
         let start = pos as usize;
 
         // Left uninitialised: every byte sent to VRAM was first copied in from the user.
-        let mut bounce = KVec::<u8>::with_capacity(total.min(COPY_CHUNK), GFP_KERNEL)?;
+        let mut small = [MaybeUninit::<u8>::uninit(); SMALL_COPY];
+        let mut page;
+        let bounce: &mut [MaybeUninit<u8>] = if total <= SMALL_COPY {
+            &mut small
+        } else {
+            page = KVec::<u8>::with_capacity(COPY_CHUNK, GFP_KERNEL)?;
+            page.spare_capacity_mut()
+        };
         let mut done = 0;
         while done < total {
             let want = (total - done).min(COPY_CHUNK);
             // Copy from the user first (may fault and sleep), then into VRAM under the guard.
-            let chunk = iov.copy_from_iter_raw(&mut bounce.spare_capacity_mut()[..want]);
+            let chunk = iov.copy_from_iter_raw(&mut bounce[..want]);
             let copied = chunk.len();
             // Unbound halfway: report what was written (the next call gets `ENODEV`).
             match card.with_vram(|vram| vram.try_copy_from_slice(start + done, chunk)) {
