@@ -73,22 +73,22 @@ impl Paint {
     fn draw_toolbar(&self, surface: &mut Surface<'_>) {
         let bar = Rectangle::new(Point::zero(), Size::new(self.mode.width, TOOLBAR_HEIGHT.min(self.mode.height)));
         let mut bar_area = surface.clipped(&bar);
-        let fill = |target: &mut dyn FnMut(Rectangle, Rgb888), x: u32, y: u32, side: u32, color| {
-            target(Rectangle::new(Point::new(x as i32, y as i32), Size::new(side, side)), color)
+        let mut square = |x: u32, y: u32, side: u32, color| {
+            let at = Rectangle::new(Point::new(x as i32, y as i32), Size::new(side, side));
+            bar_area.fill_solid(&at, color).expect("surfaces never fail");
         };
-        let mut put = |r: Rectangle, c: Rgb888| bar_area.fill_solid(&r, c).expect("surfaces never fail");
-        put(bar, TOOLBAR);
+        square(0, 0, self.mode.width.max(TOOLBAR_HEIGHT), TOOLBAR);
         for (i, &color) in PALETTE.iter().enumerate() {
             let x = SWATCH_LEFT + i as u32 * SWATCH_PITCH;
             if i == self.color {
-                fill(&mut put, x - 3, 1, SWATCH + 6, Rgb888::WHITE);
+                square(x - 3, 1, SWATCH + 6, Rgb888::WHITE);
             }
-            fill(&mut put, x, 4, SWATCH, color);
+            square(x, 4, SWATCH, color);
         }
         // The brush, at its size (up to the bar's height), at the right end.
         let side = BRUSHES[self.brush].min(SWATCH);
         let centre = self.mode.width.saturating_sub(20);
-        fill(&mut put, centre.saturating_sub(side / 2), 16 - side / 2, side, PALETTE[self.color]);
+        square(centre.saturating_sub(side / 2), 16 - side / 2, side, PALETTE[self.color]);
         let help = "1-8 colour  - = brush  c clear  q quit";
         let at = Point::new((SWATCH_LEFT + 8 * SWATCH_PITCH + 4) as i32, 11);
         Text::with_baseline(help, at, MonoTextStyle::new(&FONT_6X10, Rgb888::new(200, 200, 200)), Baseline::Top)

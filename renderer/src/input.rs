@@ -363,10 +363,12 @@ impl Device {
 }
 
 impl Report {
+    /// Emits the report: one pointer move (absolute axes scaled to `width x height`, relative
+    /// motion added and clamped to the screen), the wheel, then the presses in order.
     fn finish(self, absolute: Option<&(InputAbsinfo, InputAbsinfo)>, width: u32, height: u32, pointer: &mut Option<Point>, out: &mut Vec<Event>) {
-        let last = (width.max(1) - 1) as i32;
+        let right = (width.max(1) - 1) as i32;
         let bottom = (height.max(1) - 1) as i32;
-        let mut at = pointer.unwrap_or(Point::new(last / 2, bottom / 2));
+        let mut at = pointer.unwrap_or(Point::new(right / 2, bottom / 2));
         if let Some((x_axis, y_axis)) = absolute {
             if let Some(x) = self.absolute.0 {
                 at.x = scale_absolute(x, x_axis, width);
@@ -375,7 +377,7 @@ impl Report {
                 at.y = scale_absolute(y, y_axis, height);
             }
         }
-        at.x = (at.x + self.relative.0).clamp(0, last);
+        at.x = (at.x + self.relative.0).clamp(0, right);
         at.y = (at.y + self.relative.1).clamp(0, bottom);
         let moved = self.absolute != (None, None) || self.relative != (0, 0);
         if moved && *pointer != Some(at) {
