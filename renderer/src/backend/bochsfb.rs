@@ -219,27 +219,35 @@ impl Backend for WriteBackend {
         Surface::new_validated(&mut self.frame, self.mode, Some(&mut self.drawn))
     }
     fn present(&mut self) -> Result<(), Error> {
-        let bpp = self.mode.format().expect("validated").bytes_per_pixel();
-        let stride = self.mode.stride as usize;
-        let mut write = |start: usize, end: usize| {
+        for span in write_spans(&self.drawn, self.mode) {
             self.writes += 1;
-            self.file.write_all_at(&self.frame[start..end], start as u64)
-        };
-        for r in self.drawn.rects() {
-            let (x0, x1) = (r.x as usize * bpp, r.right() as usize * bpp);
-            let (y0, y1) = (r.y as usize, r.bottom() as usize);
-            if 2 * (x1 - x0) >= self.mode.width as usize * bpp {
-                // Wide: the rows and the bytes between them in one call (the
-                // frame in RAM is the truth, so rewriting them is harmless).
-                write(y0 * stride + x0, (y1 - 1) * stride + x1)
-            } else {
-                (y0..y1).try_for_each(|y| write(y * stride + x0, y * stride + x1))
-            }
-            .map_err(failed(Syscall::Write, &self.path))?;
+            self.file
+                .write_all_at(&self.frame[span.clone()], span.start as u64)
+                .map_err(failed(Syscall::Write, &self.path))?;
         }
         self.drawn.clear();
         Ok(())
     }
+}
+
+/// The byte ranges of a frame in `mode` that [`WriteBackend::present`] writes for `damage`: a
+/// rectangle at least half a row wide as one range from its first row to its last (the bytes
+/// between its rows come along; the frame in RAM is the truth, so rewriting them is harmless),
+/// a narrower one as one range per row.
+fn write_spans(damage: &Damage, mode: Mode) -> Vec<std::ops::Range<usize>> {
+    let bpp = mode.format().expect("validated").bytes_per_pixel();
+    let stride = mode.stride as usize;
+    let mut spans = Vec::new();
+    for r in damage.rects() {
+        let (x0, x1) = (r.x as usize * bpp, r.right() as usize * bpp);
+        let (y0, y1) = (r.y as usize, r.bottom() as usize);
+        if 2 * (x1 - x0) >= mode.width as usize * bpp {
+            spans.push(y0 * stride + x0..(y1 - 1) * stride + x1);
+        } else {
+            spans.extend((y0..y1).map(|y| y * stride + x0..y * stride + x1));
+        }
+    }
+    spans
 }
 
 /// Draws into the driver's RAM shadow of VRAM (mmap region
@@ -315,5 +323,38 @@ impl Backend for ShadowBackend {
     }
     fn wait_vsync(&mut self) -> Result<(), Error> {
         sys::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_spans;
+    use crate::{Damage, Mode, Rect};
+
+    /// 8x6 at 32 bpp with rows padded to 40 bytes.
+    const MODE: Mode = Mode { width: 8, height: 6, bpp: 32, stride: 40 };
+
+    fn spans(rect: Rect) -> Vec<std::ops::Range<usize>> {
+        let mut damage = Damage::new();
+        damage.add(rect);
+        write_spans(&damage, MODE)
+    }
+
+    #[test]
+    fn a_narrow_rectangle_goes_out_row_by_row() {
+        // Columns 1..3 are bytes 4..12 of each row; rows 1, 2 and 3 start at 40, 80, 120.
+        assert_eq!(spans(Rect::new(1, 1, 2, 3)), [44..52, 84..92, 124..132]);
+    }
+
+    #[test]
+    fn a_rectangle_half_a_row_wide_goes_out_in_one_write() {
+        // Columns 2..6 of rows 2..4: from byte 2 * 40 + 8 to the end of column 5 in row 3.
+        assert_eq!(spans(Rect::new(2, 2, 4, 2)), vec![(88..144)]);
+        assert_eq!(spans(Rect::new(0, 0, 8, 6)), vec![(0..5 * 40 + 32)]);
+    }
+
+    #[test]
+    fn no_damage_writes_nothing() {
+        assert!(write_spans(&Damage::new(), MODE).is_empty());
     }
 }
