@@ -23,7 +23,7 @@ enum ClockArg {
 #[derive(Debug, Parser)]
 #[command(name = "bochsfb-demo", version)]
 struct Args {
-    /// The demo: testcard, plasma, mandelbrot, sprites, starfield, console or slideshow.
+    /// The demo; `q` or Escape ends any of them, where the backend has a keyboard.
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(DEMOS))]
     demo: String,
     /// Where frames go: mmap, write, shadow, fbdev, drm, window, memory, or
@@ -36,7 +36,7 @@ struct Args {
     /// Mode to set, WIDTHxHEIGHT[xBPP] [default: the device's; memory and window 1024x768].
     #[arg(long)]
     mode: Option<Mode>,
-    /// Frames to draw; 0 runs until interrupted.
+    /// Frames to draw; 0 runs until interrupted (Ctrl-C, SIGTERM, `q`).
     #[arg(long, default_value_t = 300)]
     frames: u64,
     /// Target frames per second; 0 draws as fast as it can.
