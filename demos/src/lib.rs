@@ -45,6 +45,12 @@ pub fn about(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether demo `name` waits for input rather than animating (it should run until `q`, not
+/// for a number of frames).
+pub fn is_interactive(name: &str) -> bool {
+    name == "paint"
+}
+
 /// A demo: draws frame after frame onto a surface.
 pub trait Demo {
     /// Whether every frame redraws every pixel (a flipping backend then

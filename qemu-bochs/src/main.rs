@@ -44,8 +44,8 @@ enum Cmd {
         /// the first that opens).
         #[arg(long, default_value = "mmap", value_parser = PossibleValuesParser::new(guest_backends()))]
         backend: String,
-        /// Frames to draw [default: 150; with `--vnc` or `--web`, 0: until Ctrl-C]. 0 draws
-        /// until Ctrl-C while the live view shows it.
+        /// Frames to draw [default: 150; with `--vnc` or `--web`, and for `paint` with
+        /// `--host`, 0]. 0 draws until Ctrl-C (or `q`) while the live view or window shows it.
         #[arg(long)]
         frames: Option<u64>,
         /// Run the demo on the host in a minifb window instead of in the guest.
@@ -302,7 +302,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             record_width,
         } => {
             let live = vm.vnc || vm.web;
-            let frames = frames.unwrap_or(if live && record.is_none() { 0 } else { 150 });
+            // Endless where someone can watch, and on the host window for a demo that waits
+            // for input.
+            let endless = (live && record.is_none()) || (host && bochsfb_demos::is_interactive(&name));
+            let frames = frames.unwrap_or(if endless { 0 } else { 150 });
             if host {
                 return host_demo(&name, frames);
             }
