@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io;
 use std::ops::DerefMut;
 use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
 
 use bochsfb_bench::Geometry;
 
@@ -50,10 +51,16 @@ pub trait Canvas {
     fn blit(&mut self, rect: Rect, src: &[u8], src_stride: usize) -> io::Result<()>;
     /// Fills `rect` with `pixel` (one pixel in the device's byte order).
     fn fill(&mut self, rect: Rect, pixel: &[u8]) -> io::Result<()>;
+    /// Puts `bytes` at byte `offset` of the frame, rows and all: one copy, or one call.
+    fn copy(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()>;
     /// Makes what was drawn since the last call visible; `damage` says where.
     fn present(&mut self, damage: &[Rect]) -> io::Result<()>;
     /// System calls made so far.
     fn syscalls(&self) -> u64;
+    /// Wall time spent in `present` so far.
+    fn present_time(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// Byte offset of `(x, y)` in the frame.
@@ -103,6 +110,7 @@ pub struct MmapCanvas<M, F> {
     geometry: Geometry,
     flush: F,
     syscalls: u64,
+    flush_time: Duration,
 }
 
 impl<M, F> MmapCanvas<M, F>
@@ -120,6 +128,7 @@ where
             geometry,
             flush,
             syscalls: 0,
+            flush_time: Duration::ZERO,
         }
     }
 }
@@ -160,13 +169,24 @@ where
         Ok(())
     }
 
+    fn copy(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        self.frame[offset..offset + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
     fn present(&mut self, damage: &[Rect]) -> io::Result<()> {
+        let start = Instant::now();
         self.syscalls += (self.flush)(damage)?;
+        self.flush_time += start.elapsed();
         Ok(())
     }
 
     fn syscalls(&self) -> u64 {
         self.syscalls
+    }
+
+    fn present_time(&self) -> Duration {
+        self.flush_time
     }
 }
 
@@ -282,6 +302,10 @@ impl Canvas for WriteCanvas {
         filled
     }
 
+    fn copy(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
+        self.put(offset, bytes)
+    }
+
     fn present(&mut self, _damage: &[Rect]) -> io::Result<()> {
         Ok(())
     }
@@ -329,12 +353,14 @@ mod tests {
             &[9, 9, 9, 9],
         )
         .unwrap();
+        c.copy(34, &[3; 4]).unwrap();
         c.present(&[rect]).unwrap();
         assert_eq!(c.syscalls(), 1);
         assert_eq!(frame[20..24], [0; 4]);
         assert_eq!(frame[24..32], [1; 8]);
         assert_eq!(frame[44..52], [1; 8]);
         assert_eq!(frame[52..56], [9; 4]);
+        assert_eq!(frame[32..40], [0, 0, 3, 3, 3, 3, 0, 0]);
     }
 
     #[test]
@@ -390,5 +416,7 @@ mod tests {
         let mut c = WriteCanvas::new(file, WriteCall::Pwrite, packed);
         c.fill(Rect::full(&packed), &[1, 2, 3, 4]).unwrap();
         assert_eq!(c.syscalls(), 1, "a packed full frame is one pwrite");
+        c.copy(5, &[7; 3]).unwrap();
+        assert_eq!(c.syscalls(), 2, "a run of bytes is one pwrite");
     }
 }

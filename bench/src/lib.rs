@@ -24,6 +24,9 @@ pub enum Driver {
     Bochsfb,
     /// The kernel's C `bochs` DRM driver: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
     BochsDrm,
+    /// The kernel's classic fbdev driver `vesafb` on the VBE mode the firmware set at boot
+    /// (`vga=`): `/dev/fb0` reads, writes and maps VRAM itself (`fb_io_write`, `fb_io_mmap`).
+    Vesafb,
 }
 
 impl Driver {
@@ -31,20 +34,64 @@ impl Driver {
         match self {
             Driver::Bochsfb => "bochsfb",
             Driver::BochsDrm => "bochs-drm",
+            Driver::Vesafb => "vesafb",
         }
     }
 }
 
 /// The workloads, in the order they run. Frame copy is last: it leaves the
 /// path's test image on screen for the host to check.
-pub const WORKLOADS: [Workload; 6] = [
+pub const WORKLOADS: [Workload; 12] = [
     Workload::FrameFill,
     Workload::Scanline,
     Workload::Sprites(8),
     Workload::Sprites(64),
     Workload::Pixels,
+    Workload::Calls(CallSize::Bytes(4)),
+    Workload::Calls(CallSize::Bytes(64)),
+    Workload::Calls(CallSize::Bytes(1024)),
+    Workload::Calls(CallSize::Row),
+    Workload::Calls(CallSize::Bytes(64 * 1024)),
+    Workload::Calls(CallSize::Frame),
     Workload::FrameCopy,
 ];
+
+/// The sweep: the same bytes moved in calls of each size, smallest first.
+pub fn sweep() -> impl Iterator<Item = CallSize> {
+    WORKLOADS.into_iter().filter_map(|w| match w {
+        Workload::Calls(size) => Some(size),
+        _ => None,
+    })
+}
+
+/// Bytes per call of the sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallSize {
+    Bytes(u32),
+    /// One row of visible pixels.
+    Row,
+    /// The whole frame (`stride * height`).
+    Frame,
+}
+
+impl CallSize {
+    pub fn bytes(self, geometry: &Geometry) -> usize {
+        match self {
+            CallSize::Bytes(n) => n as usize,
+            CallSize::Row => geometry.row_bytes(),
+            CallSize::Frame => geometry.frame_bytes(),
+        }
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            CallSize::Bytes(n) if n >= 1024 => format!("{} KiB", n / 1024),
+            CallSize::Bytes(n) => format!("{n} B"),
+            CallSize::Row => "1 row".into(),
+            CallSize::Frame => "1 frame".into(),
+        }
+    }
+}
 
 /// What gets drawn, in frames that each end with one present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +106,9 @@ pub enum Workload {
     Sprites(u32),
     /// Single pixels at random positions.
     Pixels,
+    /// Runs of bytes of one size at random (pixel-aligned) offsets: one call, or one copy,
+    /// each. The sweep that the per-call cost model is fitted to.
+    Calls(CallSize),
 }
 
 impl Workload {
@@ -69,6 +119,15 @@ impl Workload {
             Workload::Scanline => "scanline".into(),
             Workload::Sprites(n) => format!("sprite {n}x{n}"),
             Workload::Pixels => "pixel".into(),
+            Workload::Calls(size) => format!("calls of {}", size.name()),
+        }
+    }
+
+    /// The call size, for sweep workloads.
+    pub fn call_size(self) -> Option<CallSize> {
+        match self {
+            Workload::Calls(size) => Some(size),
+            _ => None,
         }
     }
 }
@@ -133,6 +192,14 @@ pub struct Run {
     pub bytes: u64,
     /// write, pwrite, lseek and ioctl calls made (mmap stores make none).
     pub syscalls: u64,
+    /// Busy time of all guest CPUs together during the run (`/proc/stat`, 10 ms ticks):
+    /// counts work the path leaves to kernel threads on other CPUs, such as the fbdev
+    /// emulation's copy to VRAM, which wall time alone misses.
+    #[serde(default)]
+    pub cpu_seconds: f64,
+    /// Wall time spent in `present` (DIRTYFB, FLUSH ioctls), part of `seconds`.
+    #[serde(default)]
+    pub present_seconds: f64,
 }
 
 impl Run {
@@ -147,6 +214,10 @@ impl Run {
     }
     pub fn syscalls_per_frame(&self) -> f64 {
         self.syscalls as f64 / self.frames as f64
+    }
+    /// MB moved per second of busy CPU time, all CPUs counted: the full cost.
+    pub fn mb_per_cpu_s(&self) -> f64 {
+        self.bytes as f64 / self.cpu_seconds.max(f64::MIN_POSITIVE) / 1e6
     }
 }
 
@@ -237,6 +308,8 @@ mod tests {
                 ops: 10,
                 bytes: 1000,
                 syscalls: 0,
+                cpu_seconds: 0.25,
+                present_seconds: 0.0,
             }],
             null_syscall: vec![],
             paths: vec![],
@@ -268,6 +341,7 @@ mod tests {
         assert_eq!(run.mb_per_s(), 0.002);
         assert_eq!(run.frames_per_s(), 20.0);
         assert_eq!(run.syscalls_per_frame(), 0.0);
+        assert_eq!(run.mb_per_cpu_s(), 0.004);
     }
 
     #[test]

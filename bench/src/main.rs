@@ -1,7 +1,8 @@
 //! `bochsfb-bench`: mmap versus write, measured inside the guest.
 //!
-//! Runs every workload through every path of one driver, measures the
-//! guest's RAM-to-RAM memcpy as the physical limit, and prints a JSON
+//! Runs every workload through every path of one driver, in rounds that
+//! interleave the paths, measures the guest's RAM-to-RAM memcpy as the
+//! physical limit in the same rounds, and prints a JSON
 //! report between `@@bench:json-begin` / `@@bench:json-end` lines. After each
 //! path it leaves that path's test image on screen and asks the host for a
 //! screendump (`@@bochsfb:screendump NAME`), so the host can check the pixels.
@@ -21,7 +22,7 @@ use bochsfb_bench::{
 };
 use clap::Parser;
 
-use crate::measure::Budget;
+use crate::measure::{Budget, Memcpy};
 use crate::workloads::Scene;
 
 /// mmap versus write: time every workload through every path of one driver.
@@ -69,65 +70,93 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
             run_time: Duration::from_millis(cli.run_ms),
         }
     };
-    let mut reports = Vec::new();
-    for (index, path) in PATHS.iter().enumerate() {
-        if path.driver == cli.driver {
+    let paths: Vec<(usize, &Path)> = PATHS
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.driver == cli.driver)
+        .collect();
+    let mut reports: Vec<Option<PathReport>> = vec![None; paths.len()];
+    let mut memcpy: Option<Memcpy> = None;
+    let (mut memcpy_runs, mut null_syscall) = (Vec::new(), Vec::new());
+    // Interleaved: every round runs every path once (A B C … A B C …), so drift over the boot
+    // (host load, guest caches) spreads over all paths alike instead of favouring the first.
+    for round in 0..budget.runs {
+        let last_round = round + 1 == budget.runs;
+        for (&(index, path), report) in paths.iter().zip(&mut reports) {
+            eprintln!("bench: round {}/{} {}", round + 1, budget.runs, path.name);
             // Seeds differ per path, so a path that drew nothing is caught.
             let seed = index as u32 + 1;
-            reports.push(
-                run_path(path, seed, budget)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.name)))?,
-            );
+            run_path(path, seed, budget.run_time, last_round, report)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.name)))?;
         }
+        let memcpy = memcpy.get_or_insert_with(|| {
+            let bytes = reports
+                .iter()
+                .flatten()
+                .next()
+                .map_or(1 << 20, |r| r.geometry.frame_bytes());
+            Memcpy::new(bytes)
+        });
+        memcpy_runs.push(memcpy.run(budget.run_time));
+        null_syscall.push(measure::null_syscall(budget.run_time));
     }
-    let memcpy_bytes = reports
-        .first()
-        .map_or(1 << 20, |r| r.geometry.frame_bytes());
-    eprintln!("bench: memcpy of {memcpy_bytes} bytes, RAM to RAM");
-    let memcpy = measure::memcpy(memcpy_bytes, budget);
-    eprintln!("bench: null system call (getppid)");
-    let null_syscall = measure::null_syscall(budget);
     Ok(GuestReport {
         driver: cli.driver,
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")?
             .trim()
             .to_string(),
         quick: cli.quick,
-        memcpy_bytes: memcpy_bytes as u64,
-        memcpy,
+        memcpy_bytes: memcpy.map_or(0, |m| m.bytes() as u64),
+        memcpy: memcpy_runs,
         null_syscall,
-        paths: reports,
+        paths: reports.into_iter().flatten().collect(),
     })
 }
 
-fn run_path(path: &Path, seed: u32, budget: Budget) -> io::Result<PathReport> {
-    let mut measurements = Vec::new();
-    let mut geometry = None;
+/// One round of `path`: opens it, runs every workload once, and after the last round leaves
+/// the test image on screen and asks for a screendump.
+fn run_path(
+    path: &Path,
+    seed: u32,
+    run_time: Duration,
+    last_round: bool,
+    report: &mut Option<PathReport>,
+) -> io::Result<()> {
     open::with_canvas(path, &mut |canvas| {
         let g = canvas.geometry();
-        geometry = Some(g);
-        for workload in WORKLOADS {
-            eprintln!("bench: {} {} {}", path.name, g.label(), workload.name());
-            let scene = Scene::new(workload, g, seed);
-            measurements.push(Measurement {
-                path: path.name.into(),
-                workload: workload.name(),
-                runs: measure::measure(canvas, &scene, budget)?,
-            });
+        let report = report.get_or_insert_with(|| PathReport {
+            path: path.name.into(),
+            access: path.access,
+            device: path.device.node().into(),
+            screenshot: screenshot_name(path, &g),
+            geometry: g,
+            final_pattern: seed,
+            measurements: WORKLOADS
+                .iter()
+                .map(|w| Measurement {
+                    path: path.name.into(),
+                    workload: w.name(),
+                    runs: Vec::new(),
+                })
+                .collect(),
+        });
+        if report.geometry != g {
+            return Err(io::Error::other(format!(
+                "the mode changed between rounds: {} then {}",
+                report.geometry.label(),
+                g.label()
+            )));
         }
-        // Frame copy ran last: the test image must be on screen now.
-        std::thread::sleep(path.settle);
-        screendump(&screenshot_name(path, &g))
-    })?;
-    let geometry = geometry.expect("with_canvas lends a canvas or fails");
-    Ok(PathReport {
-        path: path.name.into(),
-        access: path.access,
-        device: path.device.node().into(),
-        screenshot: screenshot_name(path, &geometry),
-        geometry,
-        final_pattern: seed,
-        measurements,
+        for (workload, measurement) in WORKLOADS.iter().zip(&mut report.measurements) {
+            let scene = Scene::new(*workload, g, seed);
+            measurement.runs.push(measure::measure(canvas, &scene, run_time)?);
+        }
+        if last_round {
+            // Frame copy ran last: the test image must be on screen now.
+            std::thread::sleep(path.settle);
+            screendump(&report.screenshot)?;
+        }
+        Ok(())
     })
 }
 

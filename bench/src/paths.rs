@@ -17,12 +17,30 @@ pub struct Path {
     pub settle: Duration,
 }
 
+impl Path {
+    /// Whether the path moves bytes with system calls (`write`, `pwrite`).
+    pub fn is_write_style(&self) -> bool {
+        matches!(self.access, Access::Write | Access::Pwrite)
+    }
+
+    /// For a write-style path, the plain-mmap path of the same driver and device: the other
+    /// side of its mmap-over-write ratio.
+    pub fn mmap_counterpart(&self) -> Option<&'static Path> {
+        if !self.is_write_style() {
+            return None;
+        }
+        PATHS.iter().find(|p| {
+            p.access == Access::Mmap && p.driver == self.driver && p.device == self.device
+        })
+    }
+}
+
 /// The device node a path opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Device {
     /// `/dev/bochsfb0`: VRAM itself.
     Bochsfb,
-    /// `/dev/fb0` of the C driver: its fbdev emulation (RAM + deferred I/O).
+    /// `/dev/fb0`: the C driver's fbdev emulation (RAM + deferred I/O), or vesafb (VRAM).
     Fbdev,
     /// `/dev/dri/card0` of the C driver: a dumb buffer, DIRTYFB per frame.
     DrmDumb,
@@ -51,6 +69,9 @@ pub const PATHS: &[Path] = &[
     Path { name: "bochsfb on-demand", driver: Driver::Bochsfb, access: Access::MmapOnDemand, device: Device::Bochsfb, settle: NOW },
     Path { name: "bochsfb uncached", driver: Driver::Bochsfb, access: Access::MmapUncached, device: Device::Bochsfb, settle: NOW },
     Path { name: "bochsfb shadow", driver: Driver::Bochsfb, access: Access::MmapShadow, device: Device::Bochsfb, settle: NOW },
+    Path { name: "vesafb mmap", driver: Driver::Vesafb, access: Access::Mmap, device: Device::Fbdev, settle: NOW },
+    Path { name: "vesafb write", driver: Driver::Vesafb, access: Access::Write, device: Device::Fbdev, settle: NOW },
+    Path { name: "vesafb pwrite", driver: Driver::Vesafb, access: Access::Pwrite, device: Device::Fbdev, settle: NOW },
     Path { name: "fbdev mmap", driver: Driver::BochsDrm, access: Access::Mmap, device: Device::Fbdev, settle: DEFERRED_IO },
     Path { name: "fbdev write", driver: Driver::BochsDrm, access: Access::Write, device: Device::Fbdev, settle: DEFERRED_IO },
     Path { name: "fbdev pwrite", driver: Driver::BochsDrm, access: Access::Pwrite, device: Device::Fbdev, settle: DEFERRED_IO },
@@ -60,4 +81,30 @@ pub const PATHS: &[Path] = &[
 /// The paths of one driver, in order.
 pub fn of_driver(driver: Driver) -> impl Iterator<Item = &'static Path> {
     PATHS.iter().filter(move |p| p.driver == driver)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_write_style_path_has_its_mmap_counterpart() {
+        let pairs: Vec<(&str, &str)> = PATHS
+            .iter()
+            .filter(|p| p.is_write_style())
+            .map(|p| (p.name, p.mmap_counterpart().map_or("none", |m| m.name)))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("bochsfb write", "bochsfb mmap"),
+                ("bochsfb pwrite", "bochsfb mmap"),
+                ("vesafb write", "vesafb mmap"),
+                ("vesafb pwrite", "vesafb mmap"),
+                ("fbdev write", "fbdev mmap"),
+                ("fbdev pwrite", "fbdev mmap"),
+            ]
+        );
+        assert_eq!(PATHS[0].mmap_counterpart(), None, "mmap paths have none");
+    }
 }

@@ -10,6 +10,8 @@ use crate::canvas::{Canvas, Rect};
 /// Sprites and pixels per frame: 8x8 and 64x64 sprites cover the same area.
 const SPRITE_AREA_PER_FRAME: u32 = 64 * 1024;
 const PIXELS_PER_FRAME: u32 = 4096;
+/// Bytes per frame of the sweep's calls (at least one call): 16384 calls of 4 bytes, one of 64 KiB.
+const CALL_BYTES_PER_FRAME: usize = 64 * 1024;
 /// DRM_MODE_FB_DIRTY_MAX_CLIPS: more damage rectangles are sent as their bounding box.
 const MAX_DAMAGE_RECTS: usize = 256;
 /// Positions are random but the same in every run.
@@ -25,6 +27,8 @@ pub struct Scene {
     image: Vec<u8>,
     /// Where each op draws (sprites and pixels).
     rects: Vec<Rect>,
+    /// Byte ranges, `(offset, len)`, of each op of the sweep.
+    spans: Vec<(usize, usize)>,
     damage: Vec<Rect>,
     fill_pixel: Vec<u8>,
 }
@@ -47,7 +51,22 @@ impl Scene {
             Workload::Pixels => random_rects(PIXELS_PER_FRAME, 1),
             _ => Vec::new(),
         };
-        let damage = if rects.is_empty() {
+        let spans = match workload {
+            Workload::Calls(size) => {
+                let len = size.bytes(&geometry);
+                let bytes = geometry.bytes_per_pixel();
+                // Pixel-aligned offsets at which `len` bytes still fit in the frame.
+                let offsets = (geometry.frame_bytes() - len) / bytes + 1;
+                let calls = (CALL_BYTES_PER_FRAME / len).max(1);
+                (0..calls)
+                    .map(|_| (random.below(offsets as u32) as usize * bytes, len))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let damage = if !spans.is_empty() {
+            rows_of(&spans, &geometry)
+        } else if rects.is_empty() {
             vec![Rect::full(&geometry)]
         } else if rects.len() <= MAX_DAMAGE_RECTS {
             rects.clone()
@@ -59,6 +78,7 @@ impl Scene {
             geometry,
             image: pattern::frame(&geometry, image_seed),
             rects,
+            spans,
             damage,
             fill_pixel: pattern::encode(FILL_RGB, geometry.bpp),
         }
@@ -70,11 +90,15 @@ impl Scene {
             Workload::FrameCopy | Workload::FrameFill => 1,
             Workload::Scanline => self.geometry.height.into(),
             Workload::Sprites(_) | Workload::Pixels => self.rects.len() as u64,
+            Workload::Calls(_) => self.spans.len() as u64,
         }
     }
 
     /// Pixel bytes one frame puts into the frame buffer.
     pub fn bytes_per_frame(&self) -> u64 {
+        if !self.spans.is_empty() {
+            return self.spans.iter().map(|&(_, len)| len as u64).sum();
+        }
         let pixels: u64 = match self.workload {
             Workload::FrameCopy | Workload::FrameFill | Workload::Scanline => {
                 u64::from(self.geometry.width) * u64::from(self.geometry.height)
@@ -82,6 +106,7 @@ impl Scene {
             Workload::Sprites(_) | Workload::Pixels => {
                 self.rects.iter().map(|r| u64::from(r.w * r.h)).sum()
             }
+            Workload::Calls(_) => 0,
         };
         pixels * self.geometry.bytes_per_pixel() as u64
     }
@@ -107,8 +132,46 @@ impl Scene {
                     canvas.blit(rect, &self.image[at..], stride)?;
                 }
             }
+            Workload::Calls(_) => {
+                for &(at, len) in &self.spans {
+                    canvas.copy(at, &self.image[at..at + len])?;
+                }
+            }
         }
         canvas.present(&self.damage)
+    }
+}
+
+/// The rows that `spans` touch, merged into runs of whole rows; their bounding box if that
+/// makes too many rectangles for one DIRTYFB.
+fn rows_of(spans: &[(usize, usize)], geometry: &Geometry) -> Vec<Rect> {
+    let stride = geometry.stride as usize;
+    let mut rows: Vec<(u32, u32)> = spans
+        .iter()
+        .map(|&(at, len)| ((at / stride) as u32, ((at + len - 1) / stride) as u32))
+        .map(|(first, last)| (first, last.min(geometry.height - 1)))
+        .collect();
+    rows.sort_unstable();
+    let mut merged: Vec<(u32, u32)> = Vec::new();
+    for (first, last) in rows {
+        match merged.last_mut() {
+            Some(run) if first <= run.1 + 1 => run.1 = run.1.max(last),
+            _ => merged.push((first, last)),
+        }
+    }
+    let rects: Vec<Rect> = merged
+        .into_iter()
+        .map(|(first, last)| Rect {
+            x: 0,
+            y: first,
+            w: geometry.width,
+            h: last - first + 1,
+        })
+        .collect();
+    if rects.len() <= MAX_DAMAGE_RECTS {
+        rects
+    } else {
+        Rect::bounding(&rects).into_iter().collect()
     }
 }
 
@@ -185,6 +248,48 @@ mod tests {
         assert_eq!(
             Scene::new(Workload::FrameCopy, G, 0).bytes_per_frame(),
             200 * 100 * 4
+        );
+    }
+
+    #[test]
+    fn sweep_calls_move_their_size_inside_the_frame() {
+        use bochsfb_bench::CallSize;
+        for (size, calls) in [
+            (CallSize::Bytes(4), 16384),
+            (CallSize::Bytes(1024), 64),
+            (CallSize::Row, 81),
+            (CallSize::Frame, 1),
+        ] {
+            let scene = Scene::new(Workload::Calls(size), G, 0);
+            let len = size.bytes(&G);
+            assert_eq!(scene.ops_per_frame(), calls, "{size:?}");
+            assert_eq!(scene.bytes_per_frame(), calls * len as u64);
+            assert!(scene
+                .spans
+                .iter()
+                .all(|&(at, l)| l == len && at % 4 == 0 && at + l <= G.frame_bytes()));
+            // The damage covers every byte written.
+            for &(at, l) in &scene.spans {
+                let (first, last) = ((at / 800) as u32, ((at + l - 1) / 800) as u32);
+                assert!(
+                    scene.damage.iter().any(|r| r.y <= first && last < r.y + r.h),
+                    "{size:?}: rows {first}..={last} not in {:?}",
+                    scene.damage
+                );
+            }
+        }
+        assert_eq!(Scene::new(Workload::Calls(CallSize::Frame), G, 0).spans, [(0, 80_000)]);
+    }
+
+    #[test]
+    fn touched_rows_merge() {
+        let rects = rows_of(&[(0, 4), (790, 20), (4000, 4)], &G);
+        assert_eq!(
+            rects,
+            [
+                Rect { x: 0, y: 0, w: 200, h: 2 },
+                Rect { x: 0, y: 5, w: 200, h: 1 }
+            ]
         );
     }
 }

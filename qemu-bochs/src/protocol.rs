@@ -94,6 +94,9 @@ pub enum GuestDriver {
     /// The kernel's C DRM driver `bochs.ko` and the DRM modules it needs:
     /// the peer that benchmarks compare with (`/dev/fb0`, `/dev/dri/card0`).
     BochsDrm,
+    /// No module: the kernel's built-in `vesafb` keeps the VBE mode that `vga=` had the
+    /// firmware set at boot, the classic fbdev driver writing straight into VRAM (`/dev/fb0`).
+    Vesafb,
 }
 
 impl GuestDriver {
@@ -102,6 +105,7 @@ impl GuestDriver {
         match self {
             GuestDriver::Bochsfb => "bochsfb",
             GuestDriver::BochsDrm => "bochs-drm",
+            GuestDriver::Vesafb => "vesafb",
         }
     }
 }
