@@ -149,7 +149,9 @@ fn run_path(
         }
         for (workload, measurement) in WORKLOADS.iter().zip(&mut report.measurements) {
             let scene = Scene::new(*workload, g, seed);
-            measurement.runs.push(measure::measure(canvas, &scene, run_time)?);
+            measurement
+                .runs
+                .push(measure::measure(canvas, &scene, run_time)?);
         }
         if last_round {
             // Frame copy ran last: the test image must be on screen now.

@@ -6,9 +6,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use bochsfb_bench::paths::{Device, Path};
 use bochsfb_bench::{Access, Geometry};
-use bochsfb_renderer::fb_abi::{FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO};
 use bochsfb_renderer::abi::{
     mmap_region, BochsfbDamage, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_MAX_DAMAGE_RECTS,
+};
+use bochsfb_renderer::fb_abi::{
+    FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO,
 };
 use drm::buffer::{Buffer, DrmFourcc};
 use drm::control::{connector, ClipRect, Device as _};
@@ -68,7 +70,12 @@ fn flush_shadow(file: &File, damage: &[Rect]) -> io::Result<u64> {
     for chunk in damage.chunks(BOCHSFB_MAX_DAMAGE_RECTS as usize) {
         let rects: Vec<BochsfbRect> = chunk
             .iter()
-            .map(|r| BochsfbRect { x: r.x, y: r.y, width: r.w, height: r.h })
+            .map(|r| BochsfbRect {
+                x: r.x,
+                y: r.y,
+                width: r.w,
+                height: r.h,
+            })
             .collect();
         let mut request = BochsfbDamage {
             rects: rects.as_ptr() as u64,
@@ -105,8 +112,16 @@ fn fbdev_geometry(file: &File) -> io::Result<Geometry> {
     // SAFETY: each request fills exactly its struct (bochsfb_uapi::fb has the kernel's
     // layout), and each lives, writable, through the call.
     unsafe {
-        ioctl(file.as_fd(), FBIOGET_VSCREENINFO.into(), (&mut var as *mut FbVarScreeninfo).cast())?;
-        ioctl(file.as_fd(), FBIOGET_FSCREENINFO.into(), (&mut fix as *mut FbFixScreeninfo).cast())?;
+        ioctl(
+            file.as_fd(),
+            FBIOGET_VSCREENINFO.into(),
+            (&mut var as *mut FbVarScreeninfo).cast(),
+        )?;
+        ioctl(
+            file.as_fd(),
+            FBIOGET_FSCREENINFO.into(),
+            (&mut fix as *mut FbFixScreeninfo).cast(),
+        )?;
     }
     Ok(Geometry {
         width: var.xres,

@@ -272,13 +272,19 @@ mod tests {
             for &(at, l) in &scene.spans {
                 let (first, last) = ((at / 800) as u32, ((at + l - 1) / 800) as u32);
                 assert!(
-                    scene.damage.iter().any(|r| r.y <= first && last < r.y + r.h),
+                    scene
+                        .damage
+                        .iter()
+                        .any(|r| r.y <= first && last < r.y + r.h),
                     "{size:?}: rows {first}..={last} not in {:?}",
                     scene.damage
                 );
             }
         }
-        assert_eq!(Scene::new(Workload::Calls(CallSize::Frame), G, 0).spans, [(0, 80_000)]);
+        assert_eq!(
+            Scene::new(Workload::Calls(CallSize::Frame), G, 0).spans,
+            [(0, 80_000)]
+        );
     }
 
     #[test]
@@ -287,8 +293,18 @@ mod tests {
         assert_eq!(
             rects,
             [
-                Rect { x: 0, y: 0, w: 200, h: 2 },
-                Rect { x: 0, y: 5, w: 200, h: 1 }
+                Rect {
+                    x: 0,
+                    y: 0,
+                    w: 200,
+                    h: 2
+                },
+                Rect {
+                    x: 0,
+                    y: 5,
+                    w: 200,
+                    h: 1
+                }
             ]
         );
     }

@@ -3,6 +3,7 @@
 //! screen, and writes `results.json`, `results.md` and PNG charts.
 
 pub mod chart;
+pub mod curve;
 pub mod report;
 pub mod stats;
 
@@ -37,17 +38,50 @@ impl Mode {
     }
 }
 
-/// The modes of the full benchmark (issue 5).
-pub const FULL_MODES: &[Mode] = &[
-    Mode::new(640, 480, 32),
-    Mode::new(1024, 768, 32),
-    Mode::new(1920, 1080, 32),
-    Mode::new(1024, 768, 16),
-];
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// `1024x768x32`.
+    fn from_str(s: &str) -> Result<Mode, String> {
+        let numbers: Vec<u32> = s
+            .split('x')
+            .map(|n| {
+                n.parse()
+                    .map_err(|_| format!("`{s}` is not WIDTHxHEIGHTxBPP"))
+            })
+            .collect::<Result<_, _>>()?;
+        match numbers[..] {
+            [width, height, bpp] if matches!(bpp, 16 | 24 | 32) => Ok(Mode { width, height, bpp }),
+            [_, _, bpp] => Err(format!("{bpp} bpp: the benchmark runs 16, 24 or 32")),
+            _ => Err(format!("`{s}` is not WIDTHxHEIGHTxBPP")),
+        }
+    }
+}
+
+/// The mode of the full benchmark, where the sweep and its cost model are measured.
+pub const FULL_MODES: &[Mode] = &[Mode::new(1024, 768, 32)];
 /// `--quick`: one small mode, enough to prove every path works.
 pub const QUICK_MODES: &[Mode] = &[Mode::new(640, 480, 32)];
-/// Both drivers: ours, and the kernel's C driver it is compared with.
-pub const DRIVERS: [Driver; 2] = [Driver::Bochsfb, Driver::BochsDrm];
+/// Every driver: ours, the kernel's C DRM driver, and the classic fbdev driver vesafb.
+pub const DRIVERS: [Driver; 3] = [Driver::Bochsfb, Driver::BochsDrm, Driver::Vesafb];
+/// Boots per driver of the full benchmark: the spread between boots is part of the noise.
+pub const FULL_BOOTS: usize = 2;
+
+/// The VBE mode number (SeaBIOS's VGA BIOS for the bochs card) that `vga=` asks for, plus
+/// the 0x200 that marks a VESA mode on the Linux command line.
+pub fn vga_parameter(mode: Mode) -> Option<String> {
+    let vbe = match (mode.width, mode.height, mode.bpp) {
+        (640, 480, 16) => 0x111,
+        (800, 600, 16) => 0x114,
+        (1024, 768, 16) => 0x117,
+        (640, 480, 32) => 0x142,
+        (800, 600, 32) => 0x143,
+        (1024, 768, 32) => 0x144,
+        (1280, 1024, 32) => 0x145,
+        _ => return None,
+    };
+    Some(format!("vga=0x{:x}", vbe + 0x200))
+}
 
 /// What `qemu-bochs bench` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,15 +89,27 @@ pub struct BenchOptions {
     pub quick: bool,
     #[serde(skip)]
     pub accel: Accel,
-    /// Timed runs per path and workload (the guest's `--runs`).
+    /// Timed runs per path and workload per boot (the guest's `--runs`), in interleaved rounds.
     pub runs: usize,
     /// Minimum length of one run in ms (the guest's `--run-ms`).
     pub run_ms: u64,
+    /// Boots per driver and mode.
+    #[serde(default = "one")]
+    pub boots: usize,
+    /// The modes; empty for the default ([`FULL_MODES`], or [`QUICK_MODES`] with `quick`).
+    #[serde(default)]
+    pub modes: Vec<Mode>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl BenchOptions {
-    pub fn modes(&self) -> &'static [Mode] {
-        if self.quick {
+    pub fn modes(&self) -> &[Mode] {
+        if !self.modes.is_empty() {
+            &self.modes
+        } else if self.quick {
             QUICK_MODES
         } else {
             FULL_MODES
@@ -109,6 +155,11 @@ pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
             ..config
         }),
         Driver::BochsDrm => None,
+        Driver::Vesafb => Some(VmConfig {
+            driver: GuestDriver::Vesafb,
+            kernel_args: vec![vga_parameter(mode)?],
+            ..config
+        }),
     }
 }
 
@@ -125,6 +176,9 @@ pub struct PixelCheck {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GuestRun {
     pub mode: Mode,
+    /// 0 for the first boot of this driver in this mode, 1 for the second…
+    #[serde(default)]
+    pub boot: usize,
     pub report: GuestReport,
     pub pixel_checks: Vec<PixelCheck>,
 }
@@ -136,6 +190,7 @@ pub fn run_guest(
     options: &BenchOptions,
     driver: Driver,
     mode: Mode,
+    boot: usize,
     screenshot_dir: &Path,
 ) -> Result<GuestRun> {
     let config = vm_config(driver, mode, options.accel)
@@ -170,6 +225,12 @@ pub fn run_guest(
         .iter()
         .map(|path| {
             let screenshot = screenshot_dir.join(format!("{}.png", path.screenshot));
+            // The next boot's screenshots must not overwrite this one's.
+            let kept = screenshot_dir.join(format!("{}-boot{}.png", path.screenshot, boot + 1));
+            let screenshot = match std::fs::rename(&screenshot, &kept) {
+                Ok(()) => kept,
+                Err(_) => screenshot,
+            };
             let error = check_screenshot(&screenshot, path)
                 .err()
                 .map(|e| format!("{e:#}"));
@@ -182,6 +243,7 @@ pub fn run_guest(
         .collect();
     Ok(GuestRun {
         mode,
+        boot,
         report,
         pixel_checks,
     })
@@ -262,8 +324,23 @@ pub struct BenchResults {
     /// Wall time of the whole benchmark.
     pub seconds: f64,
     pub guests: Vec<GuestRun>,
-    /// Medians, minima and maxima per mode, path and workload.
+    /// Medians, minima and maxima per mode, path and workload, every boot pooled.
     pub summary: Vec<stats::Row>,
+    /// mmap over write per call size, for every write-style path, with intervals.
+    #[serde(default)]
+    pub curve: Vec<curve::CurvePoint>,
+    /// The per-call cost model of every path.
+    #[serde(default)]
+    pub models: Vec<stats::CostModel>,
+}
+
+impl BenchResults {
+    /// Puts the summary, the curve and the models together from the guests' runs.
+    pub fn analyse(&mut self) {
+        self.summary = stats::rows(&self.guests);
+        self.curve = curve::points(&self.summary);
+        self.models = curve::models(&self.summary);
+    }
 }
 
 /// Runs the benchmark in every mode for both drivers.
@@ -273,28 +350,40 @@ pub fn run(artifacts: &Artifacts, options: &BenchOptions, out: &Path) -> Result<
     std::fs::create_dir_all(&screenshot_dir)
         .with_context(|| format!("cannot create {}", screenshot_dir.display()))?;
     let mut guests = Vec::new();
-    for &mode in options.modes() {
-        for driver in DRIVERS {
-            if vm_config(driver, mode, options.accel).is_none() {
+    // Boots interleave too: every driver once, then every driver again.
+    for boot in 0..options.boots.max(1) {
+        for &mode in options.modes() {
+            for driver in DRIVERS {
+                if vm_config(driver, mode, options.accel).is_none() {
+                    if boot == 0 {
+                        eprintln!(
+                            "bench: {} cannot show {}, skipped",
+                            driver.name(),
+                            mode.label()
+                        );
+                    }
+                    continue;
+                }
                 eprintln!(
-                    "bench: {} cannot show {}, skipped",
+                    "bench: {} in {}, boot {}/{} ({:.0} s so far)",
                     driver.name(),
-                    mode.label()
+                    mode.label(),
+                    boot + 1,
+                    options.boots.max(1),
+                    start.elapsed().as_secs_f64()
                 );
-                continue;
+                guests.push(run_guest(
+                    artifacts,
+                    options,
+                    driver,
+                    mode,
+                    boot,
+                    &screenshot_dir,
+                )?);
             }
-            eprintln!("bench: {} in {}", driver.name(), mode.label());
-            guests.push(run_guest(
-                artifacts,
-                options,
-                driver,
-                mode,
-                &screenshot_dir,
-            )?);
         }
     }
-    let summary = guests.iter().flat_map(stats::rows).collect();
-    Ok(BenchResults {
+    let mut results = BenchResults {
         command: command_line(options),
         accel: options.accel.name().into(),
         qemu_version: qemu_version(),
@@ -302,8 +391,12 @@ pub fn run(artifacts: &Artifacts, options: &BenchOptions, out: &Path) -> Result<
         options: options.clone(),
         seconds: start.elapsed().as_secs_f64(),
         guests,
-        summary,
-    })
+        summary: Vec::new(),
+        curve: Vec::new(),
+        models: Vec::new(),
+    };
+    results.analyse();
+    Ok(results)
 }
 
 /// Writes `results.json`, `results.md` and the charts into `out`; returns their paths.
@@ -350,6 +443,9 @@ fn command_line(options: &BenchOptions) -> String {
     if options.accel != Accel::Auto {
         command.push_str(&format!(" --accel {}", options.accel.name().to_lowercase()));
     }
+    for mode in &options.modes {
+        command.push_str(&format!(" --mode {}", mode.label()));
+    }
     command
 }
 
@@ -377,17 +473,29 @@ mod tests {
     use bochsfb_bench::{Geometry, Measurement, PathReport, Run, WORKLOADS};
 
     const MODE: Mode = Mode::new(640, 480, 32);
+    const GEOMETRY: Geometry = Geometry {
+        width: 640,
+        height: 480,
+        bpp: 32,
+        stride: 2560,
+    };
 
-    fn run(bytes: u64) -> Run {
+    /// 100 ops of `bytes` each at `fixed_us + bytes / 1000` µs per op (1 ns per byte), with
+    /// `jitter` spreading the runs.
+    fn run(bytes: u64, fixed_us: f64, jitter: f64) -> Run {
+        let seconds = 100.0 * (fixed_us + bytes as f64 / 1000.0) * 1e-6 * (1.0 + jitter);
         Run {
-            seconds: 0.02,
-            frames: 2,
-            ops: 2,
-            bytes,
+            seconds,
+            frames: 10,
+            ops: 100,
+            bytes: 100 * bytes,
             syscalls: 0,
+            cpu_seconds: seconds,
+            present_seconds: 0.0,
         }
     }
 
+    /// A report in which write-style paths pay 3 µs per call and mmap paths 0.1 µs.
     fn report(driver: Driver) -> GuestReport {
         let paths = bochsfb_bench::paths::of_driver(driver)
             .enumerate()
@@ -395,20 +503,19 @@ mod tests {
                 path: p.name.into(),
                 access: p.access,
                 device: p.device.node().into(),
-                geometry: Geometry {
-                    width: 640,
-                    height: 480,
-                    bpp: 32,
-                    stride: 2560,
-                },
+                geometry: GEOMETRY,
                 final_pattern: i as u32 + 1,
                 screenshot: format!("shot-{i}"),
                 measurements: WORKLOADS
                     .iter()
-                    .map(|w| Measurement {
-                        path: p.name.into(),
-                        workload: w.name(),
-                        runs: vec![run(1_000_000); 3],
+                    .map(|w| {
+                        let bytes = w.call_size().map_or(10_000, |s| s.bytes(&GEOMETRY)) as u64;
+                        let fixed = if p.is_write_style() { 3.0 } else { 0.1 };
+                        Measurement {
+                            path: p.name.into(),
+                            workload: w.name(),
+                            runs: [-0.01, 0.0, 0.01].map(|j| run(bytes, fixed, j)).to_vec(),
+                        }
                     })
                     .collect(),
             })
@@ -418,8 +525,14 @@ mod tests {
             kernel: "7.3.4".into(),
             quick: true,
             memcpy_bytes: 100,
-            memcpy: vec![run(200); 3],
-            null_syscall: vec![run(0); 3],
+            memcpy: vec![run(1_000_000, 0.0, 0.0); 3],
+            null_syscall: vec![
+                Run {
+                    bytes: 0,
+                    ..run(0, 1.0, 0.0)
+                };
+                3
+            ],
             paths,
         }
     }
@@ -442,34 +555,43 @@ mod tests {
             "{err}"
         );
 
-        let err = check_complete(&report(Driver::Bochsfb), Driver::Bochsfb, QUICK_MODES[0]);
-        assert!(err.is_ok());
         let other = Mode::new(1024, 768, 32);
         assert!(check_complete(&report(Driver::Bochsfb), Driver::Bochsfb, other).is_err());
     }
 
     #[test]
-    fn the_c_driver_runs_32_bpp_modes_only_at_their_size() {
+    fn each_driver_boots_as_it_must_for_its_mode() {
         let config = vm_config(Driver::BochsDrm, MODE, Accel::Tcg).unwrap();
         assert_eq!(config.driver, GuestDriver::BochsDrm);
         assert_eq!(config.kernel_args, ["video=640x480"]);
         assert!(vm_config(Driver::BochsDrm, Mode::new(1024, 768, 16), Accel::Tcg).is_none());
         let ours = vm_config(Driver::Bochsfb, Mode::new(1024, 768, 16), Accel::Tcg).unwrap();
         assert!(ours.module_params.contains(&("bpp".into(), "16".into())));
+        // VBE 0x144 is 1024x768x32 in SeaBIOS's bochs VGA BIOS; vga= adds 0x200.
+        let vesa = vm_config(Driver::Vesafb, Mode::new(1024, 768, 32), Accel::Tcg).unwrap();
+        assert_eq!(
+            (vesa.driver, vesa.kernel_args),
+            (GuestDriver::Vesafb, vec!["vga=0x344".into()])
+        );
+        assert!(vm_config(Driver::Vesafb, Mode::new(1000, 700, 32), Accel::Tcg).is_none());
+        assert_eq!("1024x768x32".parse::<Mode>(), Ok(Mode::new(1024, 768, 32)));
+        assert!("1024x768".parse::<Mode>().is_err());
+        assert!("1024x768x8".parse::<Mode>().unwrap_err().contains("8 bpp"));
     }
 
     #[test]
-    fn summary_and_report_cover_every_path_and_target() {
-        let guests: Vec<GuestRun> = DRIVERS
-            .map(|driver| GuestRun {
-                mode: MODE,
-                report: report(driver),
-                pixel_checks: Vec::new(),
+    fn boots_pool_and_the_report_gives_curve_model_and_targets() {
+        let guests: Vec<GuestRun> = (0..2)
+            .flat_map(|boot| {
+                DRIVERS.map(|driver| GuestRun {
+                    mode: MODE,
+                    boot,
+                    report: report(driver),
+                    pixel_checks: Vec::new(),
+                })
             })
-            .to_vec();
-        let summary: Vec<stats::Row> = guests.iter().flat_map(stats::rows).collect();
-        assert_eq!(summary.len(), PATHS.len() * WORKLOADS.len());
-        let results = BenchResults {
+            .collect();
+        let mut results = BenchResults {
             command: "cargo run -p qemu-bochs -- bench --quick".into(),
             accel: "TCG".into(),
             qemu_version: "QEMU 7.2".into(),
@@ -479,21 +601,58 @@ mod tests {
                 accel: Accel::Tcg,
                 runs: 3,
                 run_ms: 20,
+                boots: 2,
+                modes: Vec::new(),
             },
             seconds: 1.0,
             guests,
-            summary,
+            summary: Vec::new(),
+            curve: Vec::new(),
+            models: Vec::new(),
         };
+        results.analyse();
+        assert_eq!(results.summary.len(), PATHS.len() * WORKLOADS.len());
+        assert!(results.summary.iter().all(|r| r.boots == 2 && r.runs == 6));
+        // The model recovers what the fake runs were built from.
+        assert_eq!(results.models.len(), PATHS.len());
+        for model in &results.models {
+            let fixed = if model.path.contains("write") {
+                3.0
+            } else {
+                0.1
+            };
+            assert!(
+                (model.fixed_us.value - fixed).abs() < 0.05 * fixed,
+                "{model:?}"
+            );
+            assert!((model.ns_per_byte.value - 1.0).abs() < 0.02, "{model:?}");
+        }
+        // One point per write-style path and size; 4-byte calls: (3 + 0.004) / (0.1 + 0.004).
+        let write_paths = PATHS.iter().filter(|p| p.is_write_style()).count();
+        assert_eq!(
+            results.curve.len(),
+            write_paths * bochsfb_bench::sweep().count()
+        );
+        let four = &results.curve[0];
+        assert_eq!(
+            (four.path.as_str(), four.workload.as_str()),
+            ("bochsfb write", "calls of 4 B")
+        );
+        assert!((four.ratio.value - 3.004 / 0.104).abs() < 0.01, "{four:?}");
         let md = report::markdown(&results, &["chart.png".into()]);
         for needle in [
             "![chart.png](chart.png)",
-            "| frame copy | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 1.00× |",
-            "mmap ≥ 20 × write, sprite 8x8",
-            "our write() ≥ C fbdev write()",
+            "bochsfb write: bochsfb mmap wins 29× at 4 B calls",
+            "| 4 B | 29× [",
+            "| bochsfb write | 3.00 [",
+            "full-frame write() ≥ 0.8 × our mmap full-frame copy",
+            "4-byte pwrite() minus a null syscall ≤ vesafb's",
             "Accelerator: **TCG**",
+            "booted 2 time(s)",
         ] {
             assert!(md.contains(needle), "{needle} missing from\n{md}");
         }
+        assert!(!md.contains("NaN") && !md.contains("inf"), "{md}");
         check_pixels(&results).unwrap();
     }
 }

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{
-    artifacts, paths, protocol, steps, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver, Vm,
-    VmConfig,
+    artifacts, paths, protocol, steps, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver,
+    Vm, VmConfig,
 };
 
 #[derive(Parser)]
@@ -116,12 +116,18 @@ enum Cmd {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
-    /// mmap versus write: benchmark bochsfb and the C bochs DRM driver in every mode;
-    /// writes results.json, results.md and PNG charts.
+    /// mmap versus write: benchmark bochsfb, vesafb and the C bochs DRM driver, the
+    /// call-size sweep and its cost model; writes results.json, results.md and PNG charts.
     Bench {
-        /// One mode, short runs: proves every path works (seconds, not minutes).
+        /// One mode, one boot, short runs: proves every path works (minutes, not tens).
         #[arg(long)]
         quick: bool,
+        /// Boots per driver (runs pool over them); default 2, 1 with --quick.
+        #[arg(long)]
+        boots: Option<usize>,
+        /// Mode WIDTHxHEIGHTxBPP (repeatable); default 1024x768x32, 640x480x32 with --quick.
+        #[arg(long = "mode", value_name = "WxHxBPP")]
+        modes: Vec<qemu_bochs::bench::Mode>,
         /// CPU accelerator: auto tries KVM with a short boot and falls back to TCG (KVM hangs
         /// on the project's nested-PVM build machines); the report names the one that ran.
         #[arg(long, value_enum, default_value_t = Accel::Auto)]
@@ -197,7 +203,9 @@ struct VmArgs {
 impl VmArgs {
     fn config(&self, display: Display) -> Result<VmConfig> {
         let vnc_display = match self.vnc || self.web {
-            true => Some(vm::free_vnc_display().context("no free VNC port in 5901..5999 on 127.0.0.1")?),
+            true => Some(
+                vm::free_vnc_display().context("no free VNC port in 5901..5999 on 127.0.0.1")?,
+            ),
             false => None,
         };
         Ok(VmConfig {
@@ -304,7 +312,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let live = vm.vnc || vm.web;
             // Endless where someone can watch, and on the host window for a demo that waits
             // for input.
-            let endless = (live && record.is_none()) || (host && bochsfb_demos::is_interactive(&name));
+            let endless =
+                (live && record.is_none()) || (host && bochsfb_demos::is_interactive(&name));
             let frames = frames.unwrap_or(if endless { 0 } else { 150 });
             if host {
                 return host_demo(&name, frames);
@@ -313,14 +322,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(_) if frames == 0 => bail!("--record needs a number of frames (`--frames N`)"),
                 Some(path) => Some((
                     qemu_bochs::record::output_path(&path)?,
-                    qemu_bochs::record::Options { fps: record_fps, width: record_width },
+                    qemu_bochs::record::Options {
+                        fps: record_fps,
+                        width: record_width,
+                    },
                 )),
                 None => None,
             };
             if frames == 0 {
                 // Endless: the demo runs in the background of the guest while the live view (or
                 // window) shows it, until Ctrl-C.
-                let command = format!("bochsfb-demo {name} --backend {backend} --frames 0 > /tmp/demo.log 2>&1 &");
+                let command = format!(
+                    "bochsfb-demo {name} --backend {backend} --frames 0 > /tmp/demo.log 2>&1 &"
+                );
                 live_demo(&vm, &command, headless, window)?;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -329,22 +343,49 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let command = if name == "testcard" && matches!(backend.as_str(), "mmap" | "write") {
                 format!("testcard --backend {backend} --screendump testcard")
             } else {
-                format!("bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}")
+                format!(
+                    "bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}"
+                )
             };
             demo(
                 &vm,
-                GuestDemo { name: &name, command, headless, window, seconds: Duration::from_secs(seconds), keep, record },
+                GuestDemo {
+                    name: &name,
+                    command,
+                    headless,
+                    window,
+                    seconds: Duration::from_secs(seconds),
+                    keep,
+                    record,
+                },
             )?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
             for name in bochsfb_demos::DEMOS {
-                println!("{name:<11} {}", bochsfb_demos::about(name).unwrap_or_default());
+                println!(
+                    "{name:<11} {}",
+                    bochsfb_demos::about(name).unwrap_or_default()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Gallery { vm, out, frames, width, fps } => {
-            gallery(&vm, &out, frames, &qemu_bochs::record::Options { fps, width: Some(width) })?;
+        Cmd::Gallery {
+            vm,
+            out,
+            frames,
+            width,
+            fps,
+        } => {
+            gallery(
+                &vm,
+                &out,
+                frames,
+                &qemu_bochs::record::Options {
+                    fps,
+                    width: Some(width),
+                },
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Shell { vm, timeout } => shell(&vm, Duration::from_secs(timeout)),
@@ -352,9 +393,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             vm,
             timeout,
             command,
-        } => run_command(&vm, &protocol::shell_command(&command), Duration::from_secs(timeout)),
+        } => run_command(
+            &vm,
+            &protocol::shell_command(&command),
+            Duration::from_secs(timeout),
+        ),
         Cmd::Bench {
             quick,
+            boots,
+            modes,
             accel,
             out,
             runs,
@@ -370,6 +417,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 accel,
                 runs,
                 run_ms,
+                boots: boots.unwrap_or(if quick {
+                    1
+                } else {
+                    qemu_bochs::bench::FULL_BOOTS
+                }),
+                modes,
             };
             bench(kernel, &options, &out)?;
             Ok(ExitCode::SUCCESS)
@@ -383,11 +436,25 @@ fn host_demo(name: &str, frames: u64) -> Result<ExitCode> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(paths::repo_root())
-        .args(["run", "--release", "-p", "bochsfb-demos", "--features", "window", "--bin", "bochsfb-demo", "--"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "bochsfb-demos",
+            "--features",
+            "window",
+            "--bin",
+            "bochsfb-demo",
+            "--",
+        ])
         .args([name, "--backend", "window", "--frames", &frames.to_string()])
         .status()
         .context("cannot run cargo")?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Runs `command` (which starts the demo in the background) and keeps the guest up until Ctrl-C,
@@ -403,7 +470,9 @@ fn live_demo(args: &VmArgs, command: &str, headless: bool, window: bool) -> Resu
         ..args.config(display)?
     };
     if config.vnc_display.is_none() && display == Display::Headless {
-        bail!("`--frames 0` draws until Ctrl-C: give it a live view (`--web`, `--vnc`) or a window");
+        bail!(
+            "`--frames 0` draws until Ctrl-C: give it a live view (`--web`, `--vnc`) or a window"
+        );
     }
     let artifacts = Artifacts::for_variant(args.kernel)?;
     let vm = Vm::boot(&artifacts, &config)?;
@@ -414,7 +483,10 @@ fn live_demo(args: &VmArgs, command: &str, headless: bool, window: bool) -> Resu
     }
     wait_for_ctrl_c("demo")?;
     // Each guest command is its own shell: stop the demo by name (it ends its loop on SIGINT).
-    let log = vm.run("killall -INT bochsfb-demo; sleep 1; cat /tmp/demo.log", Duration::from_secs(60))?;
+    let log = vm.run(
+        "killall -INT bochsfb-demo; sleep 1; cat /tmp/demo.log",
+        Duration::from_secs(60),
+    )?;
     eprint!("{}", log.output);
     vm.shutdown()
 }
@@ -434,7 +506,15 @@ struct GuestDemo<'a> {
 }
 
 fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
-    let GuestDemo { name, command, headless, window, seconds, keep, record } = run;
+    let GuestDemo {
+        name,
+        command,
+        headless,
+        window,
+        seconds,
+        keep,
+        record,
+    } = run;
     let command = command.as_str();
     let display = if headless {
         Display::Headless
@@ -454,7 +534,11 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
     let vm = Vm::boot(&artifacts, &config)?;
     let _view = live_view(args, &config)?;
 
-    let run = || vm.run_with(command, Duration::from_secs(600), |line| eprintln!("guest| {line}"));
+    let run = || {
+        vm.run_with(command, Duration::from_secs(600), |line| {
+            eprintln!("guest| {line}")
+        })
+    };
     let out = match &record {
         Some((path, options)) => {
             let (out, frames) = qemu_bochs::record::record_while(&vm, options, run)?;
@@ -486,10 +570,18 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
 const GALLERY_LIMITS: (u64, u64) = (1 << 20, 5 << 20);
 
 /// Records every demo at 640x480 in one guest, one GIF each, and checks the size budget.
-fn gallery(args: &VmArgs, out: &Path, frames: u64, options: &qemu_bochs::record::Options) -> Result<()> {
+fn gallery(
+    args: &VmArgs,
+    out: &Path,
+    frames: u64,
+    options: &qemu_bochs::record::Options,
+) -> Result<()> {
     let artifacts = Artifacts::for_variant(args.kernel)?;
     let config = VmConfig {
-        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
+        module_params: vec![
+            ("width".into(), "640".into()),
+            ("height".into(), "480".into()),
+        ],
         ..args.config(Display::Headless)?
     };
     let vm = Vm::boot(&artifacts, &config)?;
@@ -505,7 +597,11 @@ fn gallery(args: &VmArgs, out: &Path, frames: u64, options: &qemu_bochs::record:
             vm.run(&command, Duration::from_secs(300))
         })?;
         if run.status != 0 {
-            bail!("`{command}` failed with status {}:\n{}", run.status, run.output);
+            bail!(
+                "`{command}` failed with status {}:\n{}",
+                run.status,
+                run.output
+            );
         }
         let size = qemu_bochs::record::save(&recorded, &out.join(format!("{name}.gif")))?;
         if size > GALLERY_LIMITS.0 {
@@ -528,14 +624,20 @@ fn gallery(args: &VmArgs, out: &Path, frames: u64, options: &qemu_bochs::record:
 /// Runs `paint` in the guest and draws a spiral in three colours with QMP pointer events.
 fn paint_for_the_gallery(vm: &Vm) -> Result<qemu_bochs::RunOutput> {
     let screen = (640, 480);
-    vm.run("bochsfb-demo paint --backend mmap --frames 0 > /tmp/paint.log 2>&1 & sleep 1", Duration::from_secs(60))?;
+    vm.run(
+        "bochsfb-demo paint --backend mmap --frames 0 > /tmp/paint.log 2>&1 & sleep 1",
+        Duration::from_secs(60),
+    )?;
     for (turn, key) in ["1", "2", "4"].into_iter().enumerate() {
         vm.tap_key(key)?;
         vm.tap_key("equal")?;
         let point = |step: u32| {
             let angle = f64::from(step) * 0.2;
             let radius = 20.0 + 6.0 * (f64::from(step) * 0.2 + turn as f64 * 10.0);
-            ((320.0 + radius * angle.cos()) as u32, (256.0 + radius * angle.sin()).clamp(40.0, 479.0) as u32)
+            (
+                (320.0 + radius * angle.cos()) as u32,
+                (256.0 + radius * angle.sin()).clamp(40.0, 479.0) as u32,
+            )
         };
         let (x, y) = point(0);
         vm.point_at(x, y, screen)?;
@@ -559,7 +661,9 @@ fn shell(args: &VmArgs, timeout: Duration) -> Result<ExitCode> {
     let config = args.config(Display::Headless)?;
     let vm = Vm::boot(&artifacts, &config)?;
     let _view = live_view(args, &config)?;
-    eprintln!("shell: each line runs in the guest (its own shell: `cd` does not carry over); Ctrl-D ends");
+    eprintln!(
+        "shell: each line runs in the guest (its own shell: `cd` does not carry over); Ctrl-D ends"
+    );
     let mut last = 0;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
@@ -602,7 +706,10 @@ fn run_command(args: &VmArgs, command: &str, timeout: Duration) -> Result<ExitCo
 fn bench(kernel: KernelVariant, options: &BenchOptions, out: &std::path::Path) -> Result<()> {
     let artifacts = Artifacts::for_variant(kernel)?;
     // Resolved once, so every guest runs on the same accelerator and the report names it.
-    let options = &BenchOptions { accel: vm::resolve_accel(options.accel, &artifacts)?, ..options.clone() };
+    let options = &BenchOptions {
+        accel: vm::resolve_accel(options.accel, &artifacts)?,
+        ..options.clone()
+    };
     let results = qemu_bochs::bench::run(&artifacts, options, out)?;
     for path in qemu_bochs::bench::write_results(&results, out)? {
         println!("{}", path.display());

@@ -140,7 +140,10 @@ pub fn shell_command(args: &[String]) -> String {
     if let [line] = args {
         return line.clone();
     }
-    args.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `word` as one POSIX shell word: unchanged if it holds only safe characters, else in single
@@ -241,15 +244,33 @@ mod tests {
     #[test]
     fn run_arguments_keep_their_quoting() {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(shell_command(&words(&["bochsfb-check badinput | tail -1"])), "bochsfb-check badinput | tail -1");
-        assert_eq!(shell_command(&words(&["bochsfb-check", "fuzz", "--seed", "42"])), "bochsfb-check fuzz --seed 42");
-        assert_eq!(shell_command(&words(&["echo", "a  b", "it's", ""])), "echo 'a  b' 'it'\\''s' ''");
+        assert_eq!(
+            shell_command(&words(&["bochsfb-check badinput | tail -1"])),
+            "bochsfb-check badinput | tail -1"
+        );
+        assert_eq!(
+            shell_command(&words(&["bochsfb-check", "fuzz", "--seed", "42"])),
+            "bochsfb-check fuzz --seed 42"
+        );
+        assert_eq!(
+            shell_command(&words(&["echo", "a  b", "it's", ""])),
+            "echo 'a  b' 'it'\\''s' ''"
+        );
         // What a POSIX shell makes of it: the words as they were.
         let out = std::process::Command::new("sh")
-            .args(["-c", &format!("printf '[%s]' {}", shell_command(&words(&["a  b", "it's", "$HOME", "", "x;y"])))])
+            .args([
+                "-c",
+                &format!(
+                    "printf '[%s]' {}",
+                    shell_command(&words(&["a  b", "it's", "$HOME", "", "x;y"]))
+                ),
+            ])
             .output()
             .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "[a  b][it's][$HOME][][x;y]");
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "[a  b][it's][$HOME][][x;y]"
+        );
     }
 
     #[test]
@@ -416,7 +437,11 @@ mod tests {
         }
         assert_eq!(
             ktap_result("[    1.70] not ok 3 bochsfb_mode"),
-            Some(KtapResult { is_case: false, ok: false, name: "bochsfb_mode" })
+            Some(KtapResult {
+                is_case: false,
+                ok: false,
+                name: "bochsfb_mode"
+            })
         );
         assert_eq!(ktap_result("[    1.0] ok then"), None);
     }

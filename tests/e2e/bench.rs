@@ -1,6 +1,8 @@
-//! The benchmark works: `bochsfb-bench --quick` runs every path of both drivers (bochsfb, and
-//! the kernel's C bochs driver it is compared with), every figure is positive, and each path's
-//! last frame is on screen pixel for pixel. Speed is never asserted: TCG is no place for that.
+//! The benchmark works: `bochsfb-bench --quick` runs every path of every driver (bochsfb, the
+//! classic fbdev driver vesafb, and the kernel's C bochs driver), every workload of the
+//! call-size sweep gives one figure per path, the cost model fits every path, every figure is
+//! positive, and each path's last frame is on screen pixel for pixel. Speed is never
+//! asserted: TCG is no place for that.
 
 use anyhow::{ensure, Result};
 use bochsfb_bench::{paths, Driver};
@@ -14,20 +16,52 @@ fn quick_run_is_complete_and_on_screen(driver: Driver) -> Result<()> {
         accel: Accel::Tcg,
         runs: 3,
         run_ms: 20,
+        boots: 1,
+        modes: Vec::new(),
     };
     let screenshots = out_dir()
         .join("screenshots")
         .join(format!("bench-{}", driver.name()));
-    let run = bench::run_guest(&artifacts, &options, driver, QUICK_MODES[0], &screenshots)?;
+    let run = bench::run_guest(
+        &artifacts,
+        &options,
+        driver,
+        QUICK_MODES[0],
+        0,
+        &screenshots,
+    )?;
 
     let expected: Vec<&str> = paths::of_driver(driver).map(|p| p.name).collect();
     let ran: Vec<&str> = run.report.paths.iter().map(|p| p.path.as_str()).collect();
     ensure!(ran == expected, "paths ran: {ran:?}, expected {expected:?}");
-    let rows = stats::rows(&run);
+    let guests = [run];
+    let rows = stats::rows(&guests);
+    let [run] = guests;
     ensure!(
         rows.len() == expected.len() * bochsfb_bench::WORKLOADS.len(),
         "{} rows",
         rows.len()
+    );
+    // The sweep: one figure per path and size, each call moving exactly its size.
+    let geometry = run.report.paths[0].geometry;
+    for path in &expected {
+        for size in bochsfb_bench::sweep() {
+            let workload = bochsfb_bench::Workload::Calls(size).name();
+            let row = stats::find(&rows, &run.mode.label(), path, &workload);
+            let row = row.ok_or_else(|| anyhow::anyhow!("{path}: no figure for {workload}"))?;
+            let bytes = row.bytes_per_op();
+            ensure!(
+                (bytes - size.bytes(&geometry) as f64).abs() < 0.5,
+                "{path} {workload}: {bytes} bytes per call"
+            );
+            ensure!(row.runs == 3, "{path} {workload}: {} runs", row.runs);
+        }
+    }
+    let models = qemu_bochs::bench::curve::models(&rows);
+    let modelled: Vec<&str> = models.iter().map(|m| m.path.as_str()).collect();
+    ensure!(
+        modelled == expected,
+        "cost models for {modelled:?}, expected {expected:?}"
     );
     for row in &rows {
         ensure!(
@@ -61,4 +95,9 @@ fn quick_benchmark_of_bochsfb() -> Result<()> {
 #[test]
 fn quick_benchmark_of_the_c_bochs_drm_driver() -> Result<()> {
     quick_run_is_complete_and_on_screen(Driver::BochsDrm)
+}
+
+#[test]
+fn quick_benchmark_of_the_classic_peer_vesafb() -> Result<()> {
+    quick_run_is_complete_and_on_screen(Driver::Vesafb)
 }

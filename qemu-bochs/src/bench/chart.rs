@@ -10,6 +10,7 @@ use bochsfb_bench::WORKLOADS;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::curve;
 use super::report::HEADLINE_MODE;
 use super::stats::{self, Row};
 use super::BenchResults;
@@ -18,23 +19,31 @@ use super::BenchResults;
 pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT_FAMILY: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 520);
-/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours,
+/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours, greens vesafb's,
 /// oranges and red the C driver's.
-const PATH_COLOURS: [RGBColor; 7] = [
-    RGBColor(20, 90, 170),
-    RGBColor(70, 140, 210),
-    RGBColor(140, 190, 235),
+const PATH_COLOURS: [RGBColor; 13] = [
+    RGBColor(20, 60, 140),
+    RGBColor(40, 100, 190),
+    RGBColor(80, 140, 220),
+    RGBColor(120, 170, 230),
+    RGBColor(160, 200, 240),
+    RGBColor(100, 110, 200),
+    RGBColor(30, 120, 60),
+    RGBColor(70, 170, 90),
+    RGBColor(140, 210, 140),
     RGBColor(220, 110, 20),
     RGBColor(240, 160, 70),
     RGBColor(250, 205, 140),
     RGBColor(190, 30, 40),
 ];
-const MODE_COLOURS: [RGBColor; 4] = [
-    RGBColor(20, 90, 170),
-    RGBColor(60, 150, 80),
-    RGBColor(220, 110, 20),
-    RGBColor(140, 70, 160),
-];
+
+/// The colour of a path of `PATHS`.
+fn path_colour(name: &str) -> RGBColor {
+    let index = bochsfb_bench::paths::PATHS
+        .iter()
+        .position(|p| p.name == name);
+    PATH_COLOURS[index.unwrap_or(0) % PATH_COLOURS.len()]
+}
 
 /// Draws every chart into `out`; returns their paths.
 pub fn draw_all(results: &BenchResults, out: &Path) -> Result<Vec<PathBuf>> {
@@ -57,12 +66,15 @@ pub fn draw_all(results: &BenchResults, out: &Path) -> Result<Vec<PathBuf>> {
         modes.first().cloned().unwrap_or_default()
     };
     let mut written = Vec::new();
+    let curve = out.join("mmap-over-write.png");
+    curve_chart(results, &headline, &curve)?;
+    written.push(curve);
+    let sweep = out.join(format!("mb-per-s-by-call-size-{headline}.png"));
+    sweep_chart(rows, &headline, &results.accel, &sweep)?;
+    written.push(sweep);
     let throughput = out.join(format!("mb-per-s-{headline}.png"));
     throughput_chart(rows, &headline, &results.accel, &throughput)?;
     written.push(throughput);
-    let ratios = out.join("mmap-over-write.png");
-    ratio_chart(rows, &modes, &results.accel, &ratios)?;
-    written.push(ratios);
     Ok(written)
 }
 
@@ -94,10 +106,18 @@ struct Bars<'a> {
     guide: Option<(f64, &'a str)>,
 }
 
+/// The workloads that are scenes, not the sweep.
+fn scenes() -> Vec<bochsfb_bench::Workload> {
+    WORKLOADS
+        .into_iter()
+        .filter(|w| w.call_size().is_none())
+        .collect()
+}
+
 /// MB/s of every path, per workload, in one mode.
 fn throughput_chart(rows: &[Row], mode: &str, accel: &str, png: &Path) -> Result<()> {
     let paths = bochsfb_bench::paths::PATHS;
-    let values = WORKLOADS
+    let values = scenes()
         .iter()
         .map(|w| {
             paths
@@ -108,38 +128,11 @@ fn throughput_chart(rows: &[Row], mode: &str, accel: &str, png: &Path) -> Result
         .collect();
     draw_bars(
         &Bars {
-            title: format!("MB/s by path, {mode}, {accel} (log scale; blue: bochsfb, orange/red: C bochs driver)"),
+            title: format!("MB/s by path, {mode}, {accel} (log; blue bochsfb, green vesafb, orange/red C bochs)"),
             y_label: "MB/s",
-            series: paths.iter().zip(PATH_COLOURS).map(|(p, c)| (p.name.to_string(), c)).collect(),
+            series: paths.iter().map(|p| (p.name.to_string(), path_colour(p.name))).collect(),
             values,
             guide: None,
-        },
-        png,
-    )
-}
-
-/// bochsfb mmap over bochsfb write, per workload, one bar per mode.
-fn ratio_chart(rows: &[Row], modes: &[String], accel: &str, png: &Path) -> Result<()> {
-    let values = WORKLOADS
-        .iter()
-        .map(|w| {
-            modes
-                .iter()
-                .map(|m| stats::ratio(rows, m, &w.name(), "bochsfb mmap", "bochsfb write"))
-                .collect()
-        })
-        .collect();
-    draw_bars(
-        &Bars {
-            title: format!("bochsfb: mmap ÷ lseek+write, MB/s ratio, {accel} (log scale)"),
-            y_label: "mmap ÷ write",
-            series: modes
-                .iter()
-                .cloned()
-                .zip(MODE_COLOURS.into_iter().cycle())
-                .collect(),
-            values,
-            guide: Some((20.0, "target 20×")),
         },
         png,
     )
@@ -216,7 +209,7 @@ fn draw_bars(bars: &Bars, png: &Path) -> Result<()> {
             .draw()?;
         let centred =
             TextStyle::from((FONT_FAMILY, 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        for (g, workload) in WORKLOADS.iter().enumerate() {
+        for (g, workload) in scenes().iter().enumerate() {
             let (x, y) = chart.backend_coord(&(g as f64 + 0.5, y_min));
             root.draw(&Text::new(workload.name(), (x, y + 6), centred.clone()))?;
         }
@@ -224,4 +217,170 @@ fn draw_bars(bars: &Bars, png: &Path) -> Result<()> {
     }
     image::save_buffer(png, &buffer, SIZE.0, SIZE.1, image::ExtendedColorType::Rgb8)
         .with_context(|| format!("cannot write {}", png.display()))
+}
+
+/// One line of a log-log chart over bytes per call: `(x, value, low, high)` points.
+struct Line {
+    name: String,
+    colour: RGBColor,
+    points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// mmap ÷ write against bytes per call, one line per write-style path, with the intervals
+/// as error bars and "no difference" (1×) as a guide.
+fn curve_chart(results: &BenchResults, mode: &str, png: &Path) -> Result<()> {
+    let lines: Vec<Line> = bochsfb_bench::paths::PATHS
+        .iter()
+        .filter(|p| p.is_write_style())
+        .map(|p| Line {
+            name: format!(
+                "{} ÷ {}",
+                p.mmap_counterpart().map_or("?", |m| m.name),
+                p.name
+            ),
+            colour: path_colour(p.name),
+            points: results
+                .curve
+                .iter()
+                .filter(|c| c.mode == mode && c.path == p.name)
+                .map(|c| (c.bytes_per_call, c.ratio.value, c.ratio.low, c.ratio.high))
+                .collect(),
+        })
+        .filter(|l| !l.points.is_empty())
+        .collect();
+    draw_lines(
+        &format!(
+            "mmap ÷ write by bytes per call, {mode}, {} (95% CI; log-log)",
+            results.accel
+        ),
+        "mmap ÷ write (MB/s)",
+        &lines,
+        Some(1.0),
+        png,
+    )
+}
+
+/// MB/s against bytes per call for every path, min–max as error bars.
+fn sweep_chart(rows: &[Row], mode: &str, accel: &str, png: &Path) -> Result<()> {
+    let sizes = curve::sweep_workloads();
+    let lines: Vec<Line> = bochsfb_bench::paths::PATHS
+        .iter()
+        .map(|p| Line {
+            name: p.name.to_string(),
+            colour: path_colour(p.name),
+            points: sizes
+                .iter()
+                .filter_map(|w| stats::find(rows, mode, p.name, w))
+                .map(|r| {
+                    (
+                        r.bytes_per_op(),
+                        r.mb_per_s.median,
+                        r.mb_per_s.min,
+                        r.mb_per_s.max,
+                    )
+                })
+                .collect(),
+        })
+        .filter(|l| !l.points.is_empty())
+        .collect();
+    draw_lines(
+        &format!("MB/s by bytes per call, {mode}, {accel} (min–max; log-log)"),
+        "MB/s",
+        &lines,
+        None,
+        png,
+    )
+}
+
+fn draw_lines(
+    title: &str,
+    y_label: &str,
+    lines: &[Line],
+    guide: Option<f64>,
+    png: &Path,
+) -> Result<()> {
+    let all = || lines.iter().flat_map(|l| &l.points);
+    let (x_low, x_high) = all().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.0), hi.max(p.0))
+    });
+    let (y_low, y_high) = all().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.2), hi.max(p.3))
+    });
+    let y_low = y_low.min(guide.unwrap_or(f64::MAX));
+    let y_high = y_high.max(guide.unwrap_or(f64::MIN));
+    if !(x_low > 0.0 && y_low > 0.0) {
+        return Err(anyhow!("{title}: nothing positive to draw"));
+    }
+    let (x_min, x_max) = (x_low / 2.0, x_high * 2.0);
+    let (y_min, y_max) = (
+        10f64.powf(y_low.log10().floor()),
+        // Headroom for the legend.
+        10f64.powf(y_high.log10().ceil() + 1.0),
+    );
+    let mut buffer = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT_FAMILY, 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d((x_min..x_max).log_scale(), (y_min..y_max).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("bytes per call")
+            .y_desc(y_label)
+            .x_label_formatter(&|v| size_label(*v))
+            .y_label_formatter(&|v| format!("{v}"))
+            .label_style((FONT_FAMILY, 13))
+            .draw()?;
+        if let Some(value) = guide {
+            chart
+                .draw_series(LineSeries::new(
+                    [(x_min, value), (x_max, value)],
+                    BLACK.stroke_width(1),
+                ))?
+                .label("no difference (1×)")
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], BLACK.stroke_width(1)));
+        }
+        for line in lines {
+            let colour = line.colour;
+            chart
+                .draw_series(LineSeries::new(
+                    line.points.iter().map(|p| (p.0, p.1)),
+                    colour.stroke_width(2),
+                ))?
+                .label(line.name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 14, y)], colour.stroke_width(2))
+                });
+            chart.draw_series(
+                line.points
+                    .iter()
+                    .map(|p| ErrorBar::new_vertical(p.0, p.2, p.1, p.3, colour.filled(), 8)),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT_FAMILY, 12))
+            .draw()?;
+        root.present()?;
+    }
+    image::save_buffer(png, &buffer, SIZE.0, SIZE.1, image::ExtendedColorType::Rgb8)
+        .with_context(|| format!("cannot write {}", png.display()))
+}
+
+/// `4 B`, `64 KiB`, `3 MiB`: axis labels at powers of two and ten alike.
+fn size_label(bytes: f64) -> String {
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
+    } else if bytes >= 1024.0 {
+        format!("{:.0} KiB", bytes / 1024.0)
+    } else {
+        format!("{bytes:.0} B")
+    }
 }

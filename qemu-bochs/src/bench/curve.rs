@@ -1,0 +1,194 @@
+//! The sweep's answer: mmap over write at every call size, with intervals, and each path's
+//! per-call cost model, which says why the ratio moves with the size.
+
+use bochsfb_bench::paths::PATHS;
+use bochsfb_bench::{sweep, Workload};
+use serde::{Deserialize, Serialize};
+
+use super::stats::{self, CostModel, Interval, Row, SweepPoint};
+
+/// mmap over write for one write-style path at one call size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub mode: String,
+    /// The write-style path.
+    pub path: String,
+    /// Its mmap counterpart (same driver and device).
+    pub mmap_path: String,
+    /// `calls of 4 B`…
+    pub workload: String,
+    pub bytes_per_call: f64,
+    /// MB/s of the mmap path over MB/s of the write path.
+    pub ratio: Interval,
+}
+
+/// The sweep's workloads, smallest call first.
+pub fn sweep_workloads() -> Vec<String> {
+    sweep().map(|size| Workload::Calls(size).name()).collect()
+}
+
+/// Every write-style path's ratio curve, in every mode measured.
+pub fn points(rows: &[Row]) -> Vec<CurvePoint> {
+    let mut points = Vec::new();
+    for mode in modes(rows) {
+        for path in PATHS.iter().filter(|p| p.is_write_style()) {
+            let Some(mmap) = path.mmap_counterpart() else {
+                continue;
+            };
+            for workload in sweep_workloads() {
+                let (Some(write), Some(ratio)) = (
+                    stats::find(rows, &mode, path.name, &workload),
+                    stats::ratio(rows, &mode, &workload, mmap.name, path.name),
+                ) else {
+                    continue;
+                };
+                points.push(CurvePoint {
+                    mode: mode.clone(),
+                    path: path.name.into(),
+                    mmap_path: mmap.name.into(),
+                    workload,
+                    bytes_per_call: write.bytes_per_op(),
+                    ratio,
+                });
+            }
+        }
+    }
+    points
+}
+
+/// Every path's cost model, fitted to its sweep, in every mode measured.
+pub fn models(rows: &[Row]) -> Vec<CostModel> {
+    let mut models = Vec::new();
+    for mode in modes(rows) {
+        for path in PATHS {
+            let points: Vec<SweepPoint> = sweep_workloads()
+                .iter()
+                .filter_map(|w| stats::find(rows, &mode, path.name, w))
+                .map(|row| {
+                    let bytes = row.bytes_per_op();
+                    SweepPoint {
+                        bytes,
+                        // bytes / (MB/s) is µs.
+                        us_per_call: row
+                            .samples
+                            .iter()
+                            .map(|mb_per_s| bytes / mb_per_s)
+                            .collect(),
+                    }
+                })
+                .collect();
+            if let Some(model) = stats::fit_cost_model(&mode, path.name, &points) {
+                models.push(model);
+            }
+        }
+    }
+    models
+}
+
+/// Where a write path stands against mmap: the sizes at which mmap is measurably faster,
+/// and the first size from which no difference could be measured.
+pub fn crossover(points: &[CurvePoint], mode: &str, path: &str) -> Option<String> {
+    let curve: Vec<&CurvePoint> = points
+        .iter()
+        .filter(|p| p.mode == mode && p.path == path)
+        .collect();
+    let first = curve.first()?;
+    let equal_from = curve
+        .iter()
+        .position(|p| p.ratio.contains_one() || p.ratio.high < 1.0)
+        .filter(|&i| {
+            curve[i..]
+                .iter()
+                .all(|p| p.ratio.low <= 1.0 || p.ratio.value < 1.2)
+        });
+    let last = curve.last()?;
+    Some(match equal_from {
+        Some(0) => format!(
+            "{path}: no size where {} is measurably faster (at {}, {:.2}×)",
+            first.mmap_path,
+            first.workload.trim_start_matches("calls of "),
+            first.ratio.value
+        ),
+        Some(i) => format!(
+            "{path}: {} wins {} at {} calls, {} at {}; from {} up no difference could be measured \
+             ({:.2}× [{:.2}–{:.2}] there)",
+            first.mmap_path,
+            times(first.ratio.value),
+            first.workload.trim_start_matches("calls of "),
+            times(curve[i - 1].ratio.value),
+            curve[i - 1].workload.trim_start_matches("calls of "),
+            curve[i].workload.trim_start_matches("calls of "),
+            curve[i].ratio.value,
+            curve[i].ratio.low,
+            curve[i].ratio.high,
+        ),
+        None => format!(
+            "{path}: {} wins at every size, {} at {} calls down to {} at {}",
+            first.mmap_path,
+            times(first.ratio.value),
+            first.workload.trim_start_matches("calls of "),
+            times(last.ratio.value),
+            last.workload.trim_start_matches("calls of "),
+        ),
+    })
+}
+
+pub fn times(ratio: f64) -> String {
+    if ratio >= 10.0 {
+        format!("{ratio:.0}×")
+    } else {
+        format!("{ratio:.2}×")
+    }
+}
+
+fn modes(rows: &[Row]) -> Vec<String> {
+    let mut modes: Vec<String> = Vec::new();
+    for row in rows {
+        if !modes.contains(&row.mode) {
+            modes.push(row.mode.clone());
+        }
+    }
+    modes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(workload: &str, value: f64, low: f64, high: f64) -> CurvePoint {
+        CurvePoint {
+            mode: "m".into(),
+            path: "w".into(),
+            mmap_path: "mm".into(),
+            workload: format!("calls of {workload}"),
+            bytes_per_call: 0.0,
+            ratio: Interval { value, low, high },
+        }
+    }
+
+    #[test]
+    fn the_crossover_is_the_first_size_without_a_difference() {
+        let curve = [
+            point("4 B", 40.0, 35.0, 45.0),
+            point("1 KiB", 3.0, 2.5, 3.5),
+            point("64 KiB", 1.05, 0.95, 1.1),
+            point("1 frame", 0.98, 0.9, 1.03),
+        ];
+        let text = crossover(&curve, "m", "w").unwrap();
+        assert!(
+            text.contains("wins 40× at 4 B calls, 3.00× at 1 KiB; from 64 KiB up"),
+            "{text}"
+        );
+        let always = crossover(&curve[..2], "m", "w").unwrap();
+        assert!(
+            always.contains("wins at every size, 40× at 4 B calls down to 3.00× at 1 KiB"),
+            "{always}"
+        );
+        let never = crossover(&curve[2..], "m", "w").unwrap();
+        assert!(
+            never.contains("no size where mm is measurably faster"),
+            "{never}"
+        );
+        assert_eq!(crossover(&curve, "other", "w"), None);
+    }
+}
