@@ -215,9 +215,14 @@ impl Run {
     pub fn syscalls_per_frame(&self) -> f64 {
         self.syscalls as f64 / self.frames as f64
     }
-    /// MB moved per second of busy CPU time, all CPUs counted: the full cost.
+    /// MB moved per second of busy CPU time, all CPUs counted: the full cost. NaN when the
+    /// run was too short for a 10 ms tick to count it.
     pub fn mb_per_cpu_s(&self) -> f64 {
-        self.bytes as f64 / self.cpu_seconds.max(f64::MIN_POSITIVE) / 1e6
+        if self.cpu_seconds > 0.0 {
+            self.bytes as f64 / self.cpu_seconds / 1e6
+        } else {
+            f64::NAN
+        }
     }
 }
 

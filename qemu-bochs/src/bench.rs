@@ -324,13 +324,15 @@ pub struct BenchResults {
     /// Wall time of the whole benchmark.
     pub seconds: f64,
     pub guests: Vec<GuestRun>,
+    // Derived from `guests` by `analyse`: written for readers, never read back.
     /// Medians, minima and maxima per mode, path and workload, every boot pooled.
+    #[serde(default, skip_deserializing)]
     pub summary: Vec<stats::Row>,
     /// mmap over write per call size, for every write-style path, with intervals.
-    #[serde(default)]
+    #[serde(default, skip_deserializing)]
     pub curve: Vec<curve::CurvePoint>,
     /// The per-call cost model of every path.
-    #[serde(default)]
+    #[serde(default, skip_deserializing)]
     pub models: Vec<stats::CostModel>,
 }
 

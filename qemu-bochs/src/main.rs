@@ -722,8 +722,10 @@ fn redraw_bench(out: &std::path::Path) -> Result<()> {
     let json = out.join("results.json");
     let text = std::fs::read_to_string(&json)
         .with_context(|| format!("cannot read {}", json.display()))?;
-    let results: qemu_bochs::bench::BenchResults =
+    let mut results: qemu_bochs::bench::BenchResults =
         serde_json::from_str(&text).with_context(|| format!("bad {}", json.display()))?;
+    // The statistics again from the runs, so a redraw picks up changes to the analysis.
+    results.analyse();
     for path in qemu_bochs::bench::write_results(&results, out)? {
         println!("{}", path.display());
     }

@@ -374,13 +374,13 @@ fn draw_lines(
         .with_context(|| format!("cannot write {}", png.display()))
 }
 
-/// `4 B`, `64 KiB`, `3 MiB`: axis labels at powers of two and ten alike.
+/// `10 B`, `1 kB`, `1 MB`: the log axis ticks at powers of ten, so decimal units.
 fn size_label(bytes: f64) -> String {
-    if bytes >= 1024.0 * 1024.0 {
-        format!("{:.0} MiB", bytes / (1024.0 * 1024.0))
-    } else if bytes >= 1024.0 {
-        format!("{:.0} KiB", bytes / 1024.0)
+    if bytes >= 1e6 {
+        format!("{} MB", bytes / 1e6)
+    } else if bytes >= 1e3 {
+        format!("{} kB", bytes / 1e3)
     } else {
-        format!("{bytes:.0} B")
+        format!("{bytes} B")
     }
 }

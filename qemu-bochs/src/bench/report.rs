@@ -138,7 +138,7 @@ pub fn markdown(results: &BenchResults, charts: &[String]) -> String {
                 r.workload,
                 r.runs,
                 spread(r.mb_per_s, 1),
-                number(r.mb_per_cpu_s.median, 1),
+                cpu_figure(r),
                 r.memcpy_fraction.median,
                 number(r.frames_per_s.median, 1),
                 number(r.ops_per_s.median, 0),
@@ -290,7 +290,7 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
                     "| {} | {workload} | {} | {} | {} |",
                     path.name,
                     number(r.mb_per_s.median, 1),
-                    number(r.mb_per_cpu_s.median, 1),
+                    cpu_figure(r),
                     if r.present_us_per_frame > 0.0 {
                         format!("{:.0}", r.present_us_per_frame)
                     } else {
@@ -448,6 +448,11 @@ fn met(ok: bool) -> &'static str {
     } else {
         "**no**"
     }
+}
+
+/// MB per CPU-second, or `–` where the runs were too short to count.
+fn cpu_figure(r: &Row) -> String {
+    r.mb_per_cpu_s.map_or("–".into(), |s| number(s.median, 1))
 }
 
 /// `3.20× [2.90–3.50]`, or `no difference (1.02× [0.95–1.10])` when the interval holds 1.

@@ -21,9 +21,9 @@ pub struct Stat {
 }
 
 impl Stat {
-    /// `None` for no values.
+    /// `None` for no values; NaNs (figures a run could not give) are left out.
     pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Stat> {
-        let mut values: Vec<f64> = values.into_iter().collect();
+        let mut values: Vec<f64> = values.into_iter().filter(|v| !v.is_nan()).collect();
         values.sort_by(f64::total_cmp);
         Some(Stat {
             median: median_of_sorted(&values)?,
@@ -137,8 +137,9 @@ pub struct Row {
     pub boots: usize,
     pub runs: usize,
     pub mb_per_s: Stat,
-    /// MB per second of busy CPU time, all guest CPUs counted (work left to kernel threads too).
-    pub mb_per_cpu_s: Stat,
+    /// MB per second of busy CPU time, all guest CPUs counted (work left to kernel threads
+    /// too); `None` where every run was too short for the 10 ms tick.
+    pub mb_per_cpu_s: Option<Stat>,
     pub frames_per_s: Stat,
     pub ops_per_s: Stat,
     pub syscalls_per_frame: f64,
@@ -223,9 +224,8 @@ fn rows_of_boots(boots: &[&GuestRun]) -> Vec<Row> {
                 .flat_map(|n| &n.runs)
                 .collect();
             let stat = |rate: fn(&Run) -> f64| Stat::of(runs.iter().map(|r| rate(r)));
-            let (Some(mb_per_s), Some(mb_per_cpu_s), Some(frames_per_s), Some(ops_per_s)) = (
+            let (Some(mb_per_s), Some(frames_per_s), Some(ops_per_s)) = (
                 stat(Run::mb_per_s),
-                stat(Run::mb_per_cpu_s),
                 stat(Run::frames_per_s),
                 stat(Run::ops_per_s),
             ) else {
@@ -243,7 +243,7 @@ fn rows_of_boots(boots: &[&GuestRun]) -> Vec<Row> {
                 boots: boots.len(),
                 runs: runs.len(),
                 mb_per_s,
-                mb_per_cpu_s,
+                mb_per_cpu_s: stat(Run::mb_per_cpu_s),
                 frames_per_s,
                 ops_per_s,
                 syscalls_per_frame: syscalls / frames,
