@@ -5,7 +5,8 @@
 //! Two ways to reach VRAM, as in LDD3 chapter 15:
 //! - `mmap`: VRAM itself is mapped write-combined into the process; drawing is plain stores.
 //! - `lseek` + `read`/`write` (and `pread`/`pwrite`): each call copies through a kernel bounce
-//!   buffer into VRAM with `memcpy_toio`.
+//!   buffer into VRAM with `memcpy_toio`. A file opened with `O_DIRECT` writes with one copy
+//!   instead, from the caller's pages straight into VRAM (x86; elsewhere it bounces too).
 //!
 //! Every open file holds an `Arc<Card>` and maps through the card's address space. When the card
 //! is unbound its VRAM handle is revoked and its user mappings are zapped: calls on files still
@@ -57,6 +58,8 @@ impl MiscDevice for CardFile {
     type RegistrationData = Arc<Card>;
 
     const ATTRIBUTES: &'static [MiscDeviceAttribute<Self>] = &crate::sysfs::ATTRIBUTES;
+    // O_DIRECT writes copy once, from the caller's pages straight into VRAM.
+    const DIRECT_IO: bool = true;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
         let card = misc.data().clone();
@@ -125,18 +128,40 @@ impl MiscDevice for CardFile {
         }
         let start = pos as usize;
 
+        let direct = kiocb.is_direct();
+
         // Left uninitialised: every byte sent to VRAM was first copied in from the user.
         let mut small = [MaybeUninit::<u8>::uninit(); SMALL_COPY];
-        let mut page;
-        let bounce: &mut [MaybeUninit<u8>] = if total <= SMALL_COPY {
-            &mut small
-        } else {
-            page = KVec::<u8>::with_capacity(COPY_CHUNK, GFP_KERNEL)?;
-            page.spare_capacity_mut()
-        };
+        let mut page = KVec::<u8>::new();
         let mut done = 0;
         while done < total {
-            let want = (total - done).min(COPY_CHUNK);
+            let mut want = (total - done).min(COPY_CHUNK);
+            if direct {
+                // One copy, the caller's pages straight into VRAM under the guard (faults off).
+                // A page not present stops it short: the rest of the chunk bounces below, and
+                // that copy faults the page in.
+                match card
+                    .with_vram(|vram| vram::copy_from_user_direct(vram, start + done, iov, want))
+                {
+                    Ok(copied) => {
+                        done += copied;
+                        want -= copied;
+                    }
+                    Err(_) if done > 0 => break,
+                    Err(e) => return Err(e),
+                }
+                if want == 0 {
+                    continue;
+                }
+            }
+            let bounce: &mut [MaybeUninit<u8>] = if total <= SMALL_COPY {
+                &mut small
+            } else {
+                if page.capacity() == 0 {
+                    page = KVec::with_capacity(COPY_CHUNK, GFP_KERNEL)?;
+                }
+                page.spare_capacity_mut()
+            };
             // Copy from the user first (may fault and sleep), then into VRAM under the guard.
             let chunk = iov.copy_from_iter_raw(&mut bounce[..want]);
             let copied = chunk.len();

@@ -12,6 +12,7 @@
 //! handler.
 
 use kernel::{
+    iov::IovIterSource,
     mm::virt::{IoCaching, IoPfns, VmFault, VmaMixedMap, VmaNew},
     page::{Page, PAGE_SHIFT, PAGE_SIZE},
     pci,
@@ -20,6 +21,32 @@ use kernel::{
 
 /// VRAM: the card's write-combined memory BAR.
 pub(crate) type Vram<'a> = pci::Bar<'a>;
+
+/// An `O_DIRECT` write's one copy: up to `len` bytes from the caller's pages straight into
+/// VRAM at `offset`, with page faults disabled (kernel patch 0011), so it may run under the
+/// revocation guard; returns the bytes copied, fewer at a page that is not present. Only x86
+/// lets ordinary stores write a BAR's mapping: elsewhere this copies nothing and the write
+/// bounces through a kernel buffer as any other.
+#[cfg(CONFIG_X86)]
+pub(crate) fn copy_from_user_direct(
+    vram: &Vram<'_>,
+    offset: usize,
+    source: &mut IovIterSource<'_>,
+    len: usize,
+) -> Result<usize> {
+    vram.try_copy_from_iter_nofault(offset, source, len)
+}
+
+/// See the x86 version: nothing is copied directly here.
+#[cfg(not(CONFIG_X86))]
+pub(crate) fn copy_from_user_direct(
+    _vram: &Vram<'_>,
+    _offset: usize,
+    _source: &mut IovIterSource<'_>,
+    _len: usize,
+) -> Result<usize> {
+    Ok(0)
+}
 
 /// What a user mapping shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::OpenOptionsExt;
 
 use bochsfb_bench::paths::{Device, Path};
 use bochsfb_bench::{Access, Geometry};
@@ -28,6 +29,7 @@ pub fn with_canvas(
     let file = OpenOptions::new()
         .read(true)
         .write(true)
+        .custom_flags(if path.direct { libc::O_DIRECT } else { 0 })
         .open(path.device.node())?;
     let (geometry, _console) = match path.device {
         Device::Bochsfb => (bochsfb_geometry(&file)?, None),

@@ -647,8 +647,9 @@ mod tests {
             "bochsfb write: bochsfb mmap wins 29× at 4 B calls",
             "| 4 B | 29× [",
             "| bochsfb write | 3.00 [",
-            "full-frame write() ≥ 0.8 × our mmap full-frame copy",
-            "4-byte pwrite() minus a null syscall ≤ vesafb's",
+            "full-frame `bochsfb write` ≥ 0.8 × our mmap full-frame copy",
+            "full-frame `bochsfb write O_DIRECT` ≥ 0.8",
+            "4-byte `bochsfb pwrite` minus a null syscall ≤ vesafb's",
             "Accelerator: **TCG**",
             "booted 2 time(s)",
         ] {

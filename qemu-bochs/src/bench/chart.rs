@@ -19,12 +19,14 @@ use super::BenchResults;
 pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT_FAMILY: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 520);
-/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours, greens vesafb's,
-/// oranges and red the C driver's.
-const PATH_COLOURS: [RGBColor; 13] = [
+/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours (purples our
+/// O_DIRECT writes), greens vesafb's, oranges and red the C driver's.
+const PATH_COLOURS: [RGBColor; 15] = [
     RGBColor(20, 60, 140),
     RGBColor(40, 100, 190),
     RGBColor(80, 140, 220),
+    RGBColor(120, 60, 170),
+    RGBColor(170, 110, 210),
     RGBColor(120, 170, 230),
     RGBColor(160, 200, 240),
     RGBColor(100, 110, 200),
@@ -382,5 +384,21 @@ fn size_label(bytes: f64) -> String {
         format!("{} kB", bytes / 1e3)
     } else {
         format!("{bytes} B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_path_has_its_own_colour() {
+        assert_eq!(PATH_COLOURS.len(), bochsfb_bench::paths::PATHS.len());
+        let colours: Vec<RGBColor> = bochsfb_bench::paths::PATHS.iter().map(|p| path_colour(p.name)).collect();
+        for (i, c) in colours.iter().enumerate() {
+            assert!(!colours[..i].contains(c), "{} shares a colour", bochsfb_bench::paths::PATHS[i].name);
+        }
+        assert_eq!(size_label(1000.0), "1 kB");
+        assert_eq!(size_label(10.0), "10 B");
     }
 }

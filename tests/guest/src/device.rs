@@ -39,6 +39,17 @@ impl Device {
         Ok(Device { file })
     }
 
+    /// Opens `path` read/write with `O_DIRECT`: writes copy once, from the caller's pages.
+    pub fn open_direct(path: &Path) -> io::Result<Device> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)?;
+        Ok(Device { file })
+    }
+
     fn fd(&self) -> libc::c_int {
         self.file.as_raw_fd()
     }
@@ -66,7 +77,11 @@ impl Device {
     /// # Safety
     ///
     /// `arg` must be valid for every byte the driver may read or write for `request`.
-    pub unsafe fn ioctl_ptr(&self, request: u32, arg: *mut libc::c_void) -> io::Result<libc::c_int> {
+    pub unsafe fn ioctl_ptr(
+        &self,
+        request: u32,
+        arg: *mut libc::c_void,
+    ) -> io::Result<libc::c_int> {
         // SAFETY: the caller vouches for `arg`.
         check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
     }
@@ -75,7 +90,11 @@ impl Device {
     /// `buf.len()` bytes (the size encoded in `request` is checked).
     pub fn ioctl_struct(&self, request: u32, buf: &mut [u8]) -> io::Result<libc::c_int> {
         let size = ((request >> 16) & 0x3fff) as usize;
-        assert!(size <= buf.len(), "ioctl {request:#x} moves {size} bytes, buffer has {}", buf.len());
+        assert!(
+            size <= buf.len(),
+            "ioctl {request:#x} moves {size} bytes, buffer has {}",
+            buf.len()
+        );
         // SAFETY: the driver reads or writes at most the encoded size, which fits `buf`; `buf`
         // is valid and exclusively borrowed for the call.
         check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
@@ -143,16 +162,8 @@ impl Device {
     ) -> io::Result<Mapping> {
         // SAFETY: with a NULL hint the kernel picks a fresh range that overlaps
         // no memory Rust owns; the other arguments are plain values.
-        let addr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                prot,
-                flags,
-                self.fd(),
-                offset as i64,
-            )
-        };
+        let addr =
+            unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, self.fd(), offset as i64) };
         if addr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
@@ -168,6 +179,39 @@ pub struct Mapping {
 }
 
 impl Mapping {
+    /// `data` in a fresh memfd, mapped shared and read-only and not touched: its page-cache
+    /// pages exist, but no page table entry of this process points at them until a fault.
+    pub fn of_memfd(data: &[u8]) -> io::Result<Mapping> {
+        // SAFETY: the name is a NUL-terminated string; flags are plain values.
+        let fd = unsafe { libc::memfd_create(c"bochsfb-check-source".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: memfd_create just returned this descriptor, owned by nothing else.
+        let file = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        std::io::Write::write_all(&mut &file, data)?;
+        // SAFETY: with a NULL hint the kernel picks a fresh range that overlaps no memory Rust
+        // owns; the mapping keeps the memfd alive after `file` closes it.
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                data.len(),
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(addr.cast()).expect("mmap with a NULL hint never maps page 0");
+        Ok(Mapping {
+            ptr,
+            len: data.len(),
+        })
+    }
+
     /// The start of the mapping, for accesses the borrow checker cannot follow (a child process).
     pub fn as_ptr(&self) -> *mut u8 {
         self.ptr.as_ptr()

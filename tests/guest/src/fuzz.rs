@@ -415,6 +415,8 @@ impl Fuzzer<'_> {
             libc::O_RDWR | libc::O_NONBLOCK,
             libc::O_RDWR | libc::O_APPEND,
             libc::O_RDWR | libc::O_SYNC,
+            // The one-copy write path: user pages straight into VRAM, faults disabled.
+            libc::O_RDWR | libc::O_DIRECT,
         ]) | libc::O_CLOEXEC;
         self.trace(n, &format!("open flags {flags:#x}"));
         let path = CString::new(self.path.as_os_str().as_encoded_bytes()).expect("no NUL in path");

@@ -223,7 +223,9 @@ fn main() -> ExitCode {
             let mode_text = format!("{}, fb_size {}", Mode::from(mode), mode.fb_size);
             report.check(&format!("{name} ({mode_text})"), Ok(()));
             match cli.command {
-                Command::Roundtrip(_) => roundtrip::run(&device, mode.fb_size, &mut report),
+                Command::Roundtrip(_) => {
+                    roundtrip::run(&device, &target.device, mode.fb_size, &mut report)
+                }
                 Command::Badinput(_) => badinput::run(&device, &target.device, &mode, &mut report),
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
                 Command::Modes(_) => modes::run(&device, &mut report),

@@ -17,7 +17,7 @@ pub enum FdPath {
     Seek,
 }
 
-pub fn run(device: &Device, fb_size: u64, report: &mut Report) {
+pub fn run(device: &Device, path: &std::path::Path, fb_size: u64, report: &mut Report) {
     if fb_size < 64 * 1024 {
         report.check(
             "VRAM is big enough to test",
@@ -48,6 +48,42 @@ pub fn run(device: &Device, fb_size: u64, report: &mut Report) {
             mmap_to_fd(device, offset, &data(3), Seek),
         );
     }
+    // O_DIRECT writes take the one-copy path: the caller's pages straight into VRAM.
+    let direct = match Device::open_direct(path) {
+        Ok(direct) => direct,
+        Err(e) => return report.check("open with O_DIRECT", Err(describe(&e))),
+    };
+    for offset in offsets {
+        let data = |check: u64| pattern(offset * 4 + check + 100, LEN);
+        let name = |what: &str| format!("{what} at {offset:#x} ({LEN} bytes)");
+        use FdPath::*;
+        report.check(
+            &name("O_DIRECT pwrite -> mmap"),
+            fd_to_mmap(&direct, offset, &data(0), Positional),
+        );
+        report.check(
+            &name("O_DIRECT lseek+write -> mmap"),
+            fd_to_mmap(&direct, offset, &data(1), Seek),
+        );
+        // Source pages not mapped yet: the copy without faults stops at each, and the rest
+        // goes through the bounce buffer, which faults them in.
+        report.check(
+            &name("O_DIRECT pwrite from unfaulted pages -> mmap"),
+            unfaulted_source(&data(2))
+                .and_then(|source| fd_to_mmap(&direct, offset, source.as_slice(), Positional)),
+        );
+    }
+    // A whole frame in one call, as the benchmark writes it.
+    let frame = pattern(0xf4a3e, fb_size.min(8 << 20) as usize);
+    report.check(
+        &format!("O_DIRECT pwrite of {} bytes -> mmap", frame.len()),
+        fd_to_mmap(&direct, 0, &frame, FdPath::Positional),
+    );
+}
+
+/// `data` in a memfd mapped shared and never touched here (see `Mapping::of_memfd`).
+fn unfaulted_source(data: &[u8]) -> Result<Mapping, String> {
+    Mapping::of_memfd(data).map_err(|e| format!("memfd source: {}", describe(&e)))
 }
 
 fn fd_to_mmap(device: &Device, offset: u64, data: &[u8], path: FdPath) -> Outcome {
