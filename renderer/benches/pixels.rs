@@ -1,10 +1,14 @@
 //! The pixel paths of `Surface` at 1024x768: fills, clears, contiguous
 //! fills, per-pixel drawing (the slow baseline), and image blits (RGB copy,
-//! RGBA alpha blend, scaling), in each pixel format where it matters.
+//! RGBA alpha blend, scaling), in every pixel format, each group beside its
+//! baseline in the same run: `memset` of the frame's bytes for fills, `memcpy`
+//! of the destination's bytes for blits.
 //!
 //! `cargo bench -p bochsfb-renderer --bench pixels`
 
 use bochsfb_renderer::{Mode, PixelFormat, Surface};
+use std::hint::black_box;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
@@ -24,9 +28,18 @@ fn fills(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1024 * 768));
     for format in FORMATS {
         let (mut buf, mode) = frame(format);
+        // The baseline: what writing this frame's bytes costs at all.
+        let mut bytes = vec![0u8; mode.frame_len()];
+        group.bench_function(BenchmarkId::new("memset", format), |b| {
+            b.iter(|| black_box(bytes.as_mut_slice()).fill(black_box(0x5a)))
+        });
         let mut surface = Surface::new(&mut buf, mode).unwrap();
         group.bench_function(BenchmarkId::new("clear", format), |b| {
             b.iter(|| surface.clear(Rgb888::new(1, 2, 3)).unwrap())
+        });
+        let middle = Rectangle::new(Point::new(100, 100), Size::new(800, 500));
+        group.bench_function(BenchmarkId::new("fill_solid 800x500", format), |b| {
+            b.iter(|| surface.fill_solid(&middle, Rgb888::new(1, 2, 3)).unwrap())
         });
         let all = Rectangle::new(Point::zero(), Size::new(1024, 768));
         group.bench_function(BenchmarkId::new("fill_contiguous", format), |b| {
@@ -53,14 +66,27 @@ fn blits(c: &mut Criterion) {
     let rgb = RgbImage::from_fn(256, 256, |x, y| image::Rgb([x as u8, y as u8, 99]));
     let rgba = RgbaImage::from_fn(64, 64, |x, y| image::Rgba([x as u8 * 4, y as u8 * 4, 99, (x * 4) as u8]));
     let photo = RgbImage::from_fn(640, 480, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8]));
-    for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb565] {
+    for format in FORMATS {
         let (mut buf, mode) = frame(format);
+        let bpp = format.bytes_per_pixel();
+        // Baselines: a memcpy of as many bytes as each blit writes into the frame.
+        let source = vec![0x5au8; mode.frame_len()];
+        let mut target = vec![0u8; mode.frame_len()];
+        let mut memcpy = |group: &mut criterion::BenchmarkGroup<_>, name: &str, pixels: usize| {
+            let len = pixels * bpp;
+            group.bench_function(BenchmarkId::new(format!("memcpy {name}"), format), |b| {
+                b.iter(|| black_box(&mut target[..len]).copy_from_slice(black_box(&source[..len])))
+            });
+        };
         let mut surface = Surface::new(&mut buf, mode).unwrap();
         group.throughput(Throughput::Elements(256 * 256));
+        memcpy(&mut group, "256x256", 256 * 256);
         group.bench_function(BenchmarkId::new("rgb 256x256", format), |b| b.iter(|| surface.blit(&rgb, Point::new(100, 100))));
         group.throughput(Throughput::Elements(64 * 64));
+        memcpy(&mut group, "64x64", 64 * 64);
         group.bench_function(BenchmarkId::new("rgba alpha 64x64", format), |b| b.iter(|| surface.blit(&rgba, Point::new(300, 200))));
         group.throughput(Throughput::Elements(1024 * 768));
+        memcpy(&mut group, "1024x768", 1024 * 768);
         let all = Rectangle::new(Point::zero(), Size::new(1024, 768));
         group.bench_function(BenchmarkId::new("scaled 640x480 to 1024x768", format), |b| b.iter(|| surface.blit_scaled(&photo, &all)));
     }

@@ -25,6 +25,8 @@ pub struct Surface<'a> {
     scratch: Vec<u8>,
     /// One row of colours, reused by blits and [`Surface::paint`].
     colors: Vec<Rgb888>,
+    /// The source column of each destination column of a blit, computed once per blit.
+    columns: Vec<u32>,
 }
 
 /// The visible area of a frame as an RGB image.
@@ -134,6 +136,7 @@ impl<'a> Surface<'a> {
             damage,
             scratch: Vec::new(),
             colors: Vec::new(),
+            columns: Vec::new(),
         }
     }
 
@@ -248,6 +251,14 @@ impl<'a> Surface<'a> {
         let unscaled = dw == sw && dh == sh;
         let mut colors = std::mem::take(&mut self.colors);
         colors.resize(size.width as usize, Rgb888::BLACK);
+        // Source columns once per blit, not a division per pixel.
+        let mut columns = std::mem::take(&mut self.columns);
+        let dx0 = i64::from(top_left.x) - i64::from(dest.top_left.x);
+        columns.clear();
+        columns.extend((0..i64::from(size.width)).map(|i| {
+            let dx = dx0 + i;
+            src.x + if unscaled { dx } else { dx * sw / dw } as u32
+        }));
         let bpp = self.format.bytes_per_pixel();
         for y in top_left.y..top_left.y + size.height as i32 {
             let dy = i64::from(y) - i64::from(dest.top_left.y);
@@ -258,10 +269,7 @@ impl<'a> Surface<'a> {
                     *c = self.format.decode(px);
                 }
             }
-            let dx0 = i64::from(top_left.x) - i64::from(dest.top_left.x);
-            for (i, c) in colors.iter_mut().enumerate() {
-                let dx = dx0 + i as i64;
-                let sx = src.x + if unscaled { dx } else { dx * sw / dw } as u32;
+            for (c, &sx) in colors.iter_mut().zip(&columns) {
                 let (color, alpha) = image.rgba(sx, sy);
                 *c = match alpha {
                     255 => color,
@@ -272,6 +280,7 @@ impl<'a> Surface<'a> {
             self.format.encode_row(&colors, &mut self.buf[run]);
         }
         self.colors = colors;
+        self.columns = columns;
         self.damaged(top_left, size);
     }
 }
@@ -620,6 +629,28 @@ mod tests {
         assert_eq!(surface.pixel(Point::new(3, 3)), Some(Rgb888::new(0, 0, 1)));
         assert_eq!(surface.pixel(Point::new(4, 3)), Some(Rgb888::new(100, 0, 1)));
         assert_eq!(surface.pixel(Point::new(5, 5)), Some(Rgb888::new(100, 100, 1)));
+    }
+
+    #[test]
+    fn scaled_blits_pick_the_nearest_source_pixel_even_when_clipped() {
+        let mut buf = frame();
+        let mut surface = Surface::new(&mut buf, MODE).unwrap();
+        let image = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 50 + 1, y as u8 * 50 + 1, 3]));
+        // 3x2 stretched to 7x5, starting off the left edge: columns 0..=2 of the destination
+        // are clipped, so the first visible column is destination column 3.
+        let dest = Rectangle::new(Point::new(-3, 1), Size::new(7, 5));
+        let beside = surface.pixel(Point::new(4, 1));
+        surface.blit_scaled(&image, &dest);
+        for y in 1..6 {
+            for x in 0..4 {
+                let (dx, dy) = ((x + 3) as u32, (y - 1) as u32);
+                // Nearest neighbour, worked out without the surface: floor(d * source / dest).
+                let expected = image.get_pixel(dx * 3 / 7, dy * 2 / 5).0;
+                let expected = Rgb888::new(expected[0], expected[1], expected[2]);
+                assert_eq!(surface.pixel(Point::new(x, y)), Some(expected), "({x}, {y})");
+            }
+        }
+        assert_eq!(surface.pixel(Point::new(4, 1)), beside, "right of the image: untouched");
     }
 
     #[test]
