@@ -255,6 +255,10 @@ pub struct GuestReport {
     pub driver: Driver,
     /// Guest `uname -r`.
     pub kernel: String,
+    /// CPUs online in the guest: with one, kernel workers (the fbdev emulation's copy to
+    /// VRAM) run on the benchmark's own CPU and so inside its wall time.
+    #[serde(default)]
+    pub cpus: usize,
     pub quick: bool,
     /// Bytes per RAM-to-RAM memcpy (one frame of the first path's geometry).
     pub memcpy_bytes: u64,
@@ -305,6 +309,7 @@ mod tests {
         GuestReport {
             driver: Driver::Bochsfb,
             kernel: "7.3.4".into(),
+            cpus: 1,
             quick: true,
             memcpy_bytes: 100,
             memcpy: vec![Run {

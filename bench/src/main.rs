@@ -105,6 +105,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")?
             .trim()
             .to_string(),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         quick: cli.quick,
         memcpy_bytes: memcpy.map_or(0, |m| m.bytes() as u64),
         memcpy: memcpy_runs,

@@ -525,6 +525,7 @@ mod tests {
         GuestReport {
             driver,
             kernel: "7.3.4".into(),
+            cpus: 1,
             quick: true,
             memcpy_bytes: 100,
             memcpy: vec![run(1_000_000, 0.0, 0.0); 3],
