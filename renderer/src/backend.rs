@@ -27,7 +27,7 @@ use std::io;
 use std::path::Path;
 
 use crate::input::{Event, Evdev};
-use crate::{Damage, Error, Mode, Surface, Syscall};
+use crate::{Damage, Error, Mode, Rect, Surface, Syscall};
 
 mod bochsfb;
 #[cfg(feature = "drm")]
@@ -88,6 +88,17 @@ pub trait Backend {
     fn will_redraw_all(&mut self) {}
     /// Makes what was drawn visible, sending only the damage.
     fn present(&mut self) -> Result<(), Error>;
+    /// [`Backend::present`], with `damage` added to what the surface recorded: for frames
+    /// drawn through [`Surface::raw`], which records nothing. Rectangles are clipped to the
+    /// frame.
+    fn present_with_damage(&mut self, damage: &[Rect]) -> Result<(), Error> {
+        let mut surface = self.surface();
+        for &rect in damage {
+            surface.add_damage(rect);
+        }
+        drop(surface);
+        self.present()
+    }
     /// Waits for the next vertical blank, where the device has one.
     fn wait_vsync(&mut self) -> Result<(), Error> {
         Err(Error::Unsupported {

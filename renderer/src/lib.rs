@@ -28,7 +28,7 @@ pub use damage::{Damage, Rect, MAX_DAMAGE_RECTS};
 pub use error::{Error, Syscall};
 pub use format::PixelFormat;
 pub use mode::Mode;
-pub use surface::{fit, BlitSource, Surface};
+pub use surface::{fit, BlitSource, RawFrame, Surface};
 pub use sys::{stop_on_signals, stop_requested};
 
 /// Decodes a PNG or JPEG (whatever `image` was built with) from memory into RGBA.

@@ -29,6 +29,28 @@ pub struct Surface<'a> {
     columns: Vec<u32>,
 }
 
+/// A frame's pixels as bytes (see [`Surface::raw`]).
+pub struct RawFrame<'s> {
+    /// Visible pixels per row.
+    pub width: u32,
+    /// Visible rows.
+    pub height: u32,
+    /// Bytes from the start of one row to the next (at least `width` pixels).
+    pub stride: usize,
+    /// How each pixel is stored (little endian: XRGB8888 is `B, G, R, X` in memory).
+    pub format: PixelFormat,
+    /// `height` rows of `stride` bytes (the last row may end right after its pixels).
+    pub bytes: &'s mut [u8],
+}
+
+impl RawFrame<'_> {
+    /// The visible bytes of each row, top to bottom (without the padding up to `stride`).
+    pub fn rows_mut(&mut self) -> impl Iterator<Item = &mut [u8]> {
+        let visible = self.width as usize * self.format.bytes_per_pixel();
+        self.bytes.chunks_mut(self.stride).take(self.height as usize).map(move |row| &mut row[..visible])
+    }
+}
+
 /// The visible area of a frame as an RGB image.
 pub(crate) fn rgb_image(frame: &[u8], mode: Mode) -> RgbImage {
     let format = mode.format().expect("validated mode");
@@ -172,6 +194,32 @@ impl<'a> Surface<'a> {
     /// by other means).
     pub fn damage_all(&mut self) {
         self.damaged(Point::zero(), self.size());
+    }
+
+    /// Marks `rect` (clipped to the visible area) as changed, after writing to the frame by
+    /// other means, such as [`Surface::raw`].
+    pub fn add_damage(&mut self, rect: Rect) {
+        let area = Rectangle::new(
+            Point::new(rect.x.min(i32::MAX as u32) as i32, rect.y.min(i32::MAX as u32) as i32),
+            Size::new(rect.width, rect.height),
+        );
+        if let Some((top_left, size)) = self.clip(&area) {
+            self.damaged(top_left, size);
+        }
+    }
+
+    /// The frame as bytes, for a rasteriser of the caller's own (tiny-skia, a software 3D
+    /// renderer): rows `stride` bytes apart, each `width` pixels in `format`. Writing through
+    /// it records no damage: say what changed with [`Surface::add_damage`], or present with
+    /// [`crate::Backend::present_with_damage`].
+    pub fn raw(&mut self) -> RawFrame<'_> {
+        RawFrame {
+            width: self.mode.width,
+            height: self.mode.height,
+            stride: self.mode.stride as usize,
+            format: self.format,
+            bytes: &mut self.buf[..self.mode.frame_len()],
+        }
     }
 
     /// Byte offset of a visible pixel.
