@@ -36,6 +36,9 @@ pub enum Syscall {
     Drm(&'static str),
     /// `ioctl(2)` with `DRM_IOCTL_MODE_DIRTYFB`, made by `present`.
     DrmDirtyFb,
+    /// `ioctl(2)` with `DRM_IOCTL_MODE_PAGE_FLIP`, and the wait for its event, made by
+    /// `present`.
+    DrmPageFlip,
     /// `read(2)` of an evdev node (`/dev/input/eventN`), made by `poll_events`.
     ReadInput,
 }
@@ -76,6 +79,7 @@ impl fmt::Display for Syscall {
             Syscall::FbPan => "ioctl(FBIOPAN_DISPLAY)",
             Syscall::Drm(call) => call,
             Syscall::DrmDirtyFb => "ioctl(DRM_IOCTL_MODE_DIRTYFB)",
+            Syscall::DrmPageFlip => "ioctl(DRM_IOCTL_MODE_PAGE_FLIP)",
             Syscall::ReadInput => "read",
         })
     }

@@ -167,6 +167,22 @@ pub(crate) fn evdev_absinfo(device: impl AsFd, axis: u16) -> io::Result<bochsfb_
     Ok(info)
 }
 
+/// Waits up to `timeout_ms` for `fd` to have something to read; false on timeout.
+pub(crate) fn wait_readable(fd: impl AsFd, timeout_ms: i32) -> io::Result<bool> {
+    let mut poll = libc::pollfd { fd: fd.as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one valid, writable `pollfd`, and a count of one.
+        match unsafe { libc::poll(&mut poll, 1, timeout_ms) } {
+            n if n > 0 => return Ok(true),
+            0 => return Ok(false),
+            _ => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => continue,
+                e => return Err(e),
+            },
+        }
+    }
+}
+
 /// A shared read/write mapping of a device, unmapped on drop.
 #[derive(Debug)]
 pub(crate) struct Mapping {
