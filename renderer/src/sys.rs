@@ -2,7 +2,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr::{self, NonNull};
 use std::slice;
 
@@ -184,10 +184,71 @@ pub(crate) fn wait_readable(fd: impl AsFd, timeout_ms: i32) -> io::Result<bool> 
 }
 
 /// A shared read/write mapping of a device, unmapped on drop.
+///
+/// It hands out `&mut [u8]` over memory that other processes may map too (they can only
+/// tear pixels, since any byte is a valid `u8`). Within this process it never aliases: a
+/// second mapping of bytes a live `Mapping` already maps (same device or file, overlapping
+/// offsets) is refused with `EBUSY`, so two backends on one device cannot both hand out the
+/// same frame (memmap2 leaves that to an `unsafe` constructor instead).
 #[derive(Debug)]
 pub(crate) struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
+    /// This mapping's entry in [`MAPPED`].
+    claim: Claim,
+}
+
+/// Which bytes of which device or file a [`Mapping`] covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Claim {
+    /// `(0, st_rdev)` for a device node (every node of one device alike), `(st_dev, st_ino)`
+    /// for anything else.
+    object: (u64, u64),
+    offsets: (u64, u64),
+}
+
+impl Claim {
+    fn overlaps(&self, other: &Claim) -> bool {
+        self.object == other.object && self.offsets.0 < other.offsets.1 && other.offsets.0 < self.offsets.1
+    }
+}
+
+/// Every live mapping of this process.
+static MAPPED: std::sync::Mutex<Vec<Claim>> = std::sync::Mutex::new(Vec::new());
+
+/// Registers `len` bytes of `device` from `offset` as mapped, or `EBUSY` if a live mapping
+/// already covers any of them.
+fn claim(device: BorrowedFd<'_>, len: usize, offset: u64) -> io::Result<Claim> {
+    let stat = fstat(device)?;
+    let object = if stat.st_mode & libc::S_IFMT == libc::S_IFCHR {
+        (0, stat.st_rdev as u64)
+    } else {
+        (stat.st_dev as u64, stat.st_ino as u64)
+    };
+    let claim = Claim { object, offsets: (offset, offset.saturating_add(len as u64)) };
+    let mut mapped = MAPPED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if mapped.iter().any(|c| c.overlaps(&claim)) {
+        return Err(io::Error::from_raw_os_error(libc::EBUSY));
+    }
+    mapped.push(claim);
+    Ok(claim)
+}
+
+fn release(claim: &Claim) {
+    let mut mapped = MAPPED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(at) = mapped.iter().position(|c| c == claim) {
+        mapped.swap_remove(at);
+    }
+}
+
+fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `stat` is writable for one `struct stat`, which fstat fills on success.
+    if unsafe { libc::fstat(fd.as_raw_fd(), stat.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat succeeded, so it initialised the struct.
+    Ok(unsafe { stat.assume_init() })
 }
 
 // SAFETY: the mapping is plain shared memory owned by this value; moving the
@@ -195,8 +256,14 @@ pub(crate) struct Mapping {
 unsafe impl Send for Mapping {}
 
 impl Mapping {
-    /// Maps `len` bytes of `device` from `offset` (`MAP_SHARED`, read/write).
+    /// Maps `len` bytes of `device` from `offset` (`MAP_SHARED`, read/write); `EBUSY` if this
+    /// process maps any of those bytes already.
     pub(crate) fn new(device: impl AsFd, len: usize, offset: u64) -> io::Result<Mapping> {
+        let claim = claim(device.as_fd(), len, offset)?;
+        Mapping::map(device.as_fd(), len, offset).map(|ptr| Mapping { ptr, len, claim }).inspect_err(|_| release(&claim))
+    }
+
+    fn map(device: BorrowedFd<'_>, len: usize, offset: u64) -> io::Result<NonNull<u8>> {
         // mmap64: the regions sit at offsets from 1 << 32 up, which a 32-bit `off_t` would
         // truncate to 0 (the write-combined region) without a word.
         let offset = libc::off64_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
@@ -216,15 +283,15 @@ impl Mapping {
         if addr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let ptr = NonNull::new(addr.cast()).expect("mmap with a NULL hint never maps page 0");
-        Ok(Mapping { ptr, len })
+        Ok(NonNull::new(addr.cast()).expect("mmap with a NULL hint never maps page 0"))
     }
 
     /// The mapped bytes.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: ptr..ptr+len is mapped readable and writable until `self`
-        // is dropped, which the returned borrow cannot outlive, and `&mut self`
-        // rules out a second slice of it in this process. Other processes
+        // is dropped, which the returned borrow cannot outlive; `&mut self`
+        // rules out a second slice of this mapping, and the claim any other
+        // mapping of the same bytes in this process (`Mapping::new`). Other processes
         // mapping the same memory can change these bytes at any time, as with
         // any shared mapping; that can only tear pixels, since every byte
         // value is a valid u8.
@@ -239,6 +306,7 @@ impl Drop for Mapping {
         unsafe {
             libc::munmap(self.ptr.as_ptr().cast(), self.len);
         }
+        release(&self.claim);
     }
 }
 
@@ -274,4 +342,40 @@ pub fn stop_on_signals() -> io::Result<()> {
 /// Whether SIGINT or SIGTERM arrived since [`stop_on_signals`].
 pub fn stop_requested() -> bool {
     STOP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch file of `len` bytes, opened read/write and read-only.
+    fn file(len: u64) -> (std::fs::File, std::fs::File) {
+        let path = std::env::temp_dir().join(format!("bochsfb-claim-{}-{len}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        file.set_len(len).unwrap();
+        let read_only = std::fs::File::open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        (file, read_only)
+    }
+
+    #[test]
+    fn a_process_maps_the_same_bytes_once() {
+        let page = 4096;
+        let (f, read_only) = file(4 * page as u64);
+        let first = Mapping::new(&f, 2 * page, 0).unwrap();
+        // Overlapping bytes, through the same or another descriptor of the file: refused.
+        let busy = Mapping::new(&f, page, page as u64).unwrap_err();
+        assert_eq!(busy.raw_os_error(), Some(libc::EBUSY));
+        let again = f.try_clone().unwrap();
+        assert_eq!(Mapping::new(&again, page, 0).unwrap_err().raw_os_error(), Some(libc::EBUSY));
+        // Other bytes of it (a second DRM buffer, say): fine.
+        let second = Mapping::new(&f, page, 2 * page as u64).unwrap();
+        // A failed mmap (a shared writable mapping of a read-only descriptor) leaves no claim.
+        let denied = Mapping::new(&read_only, page, 3 * page as u64).unwrap_err();
+        assert_eq!(denied.raw_os_error(), Some(libc::EACCES));
+        assert!(Mapping::new(&f, page, 3 * page as u64).is_ok());
+        drop(first);
+        let after = Mapping::new(&f, 2 * page, 0).unwrap();
+        drop((second, after));
+    }
 }
