@@ -151,7 +151,8 @@ pub struct Row {
     pub memcpy_mb_per_s: f64,
     /// One `getppid` in the same guests, µs (median): the bare cost of a system call.
     pub null_syscall_us: Option<f64>,
-    /// The runs' MB/s, for intervals of ratios.
+    /// The runs' MB/s, for intervals of ratios (in `results.json` as the guests' runs).
+    #[serde(skip)]
     pub samples: Vec<f64>,
 }
 
