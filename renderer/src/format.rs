@@ -92,15 +92,24 @@ impl PixelFormat {
     /// is encoded once, then copied in doubling chunks (no per-pixel calls).
     pub fn fill_row(self, row: &mut [u8], color: Rgb888) {
         let bpp = self.bytes_per_pixel();
-        if row.len() < bpp {
-            return;
+        let pixel = self.encode(color);
+        // Stores of the pattern only, never a read of the row: `memset` itself for one byte,
+        // four-byte stores the compiler widens for XRGB8888.
+        match bpp {
+            1 => return row.fill(pixel[0]),
+            4 => return row.chunks_exact_mut(4).for_each(|px| px.copy_from_slice(&pixel[..4])),
+            _ => {}
         }
-        row[..bpp].copy_from_slice(&self.encode(color)[..bpp]);
-        let mut filled = bpp;
-        while filled < row.len() {
-            let n = filled.min(row.len() - filled);
-            row.copy_within(..n, filled);
-            filled += n;
+        // 48 bytes hold a whole number of 2- and 3-byte pixels: the row is stored 48 bytes at
+        // a time from this pattern, then pixel by pixel.
+        let mut pattern = [0u8; 48];
+        for px in pattern.chunks_exact_mut(bpp) {
+            px.copy_from_slice(&pixel[..bpp]);
+        }
+        let mut blocks = row.chunks_exact_mut(pattern.len());
+        blocks.by_ref().for_each(|block| block.copy_from_slice(&pattern));
+        for px in blocks.into_remainder().chunks_exact_mut(bpp) {
+            px.copy_from_slice(&pixel[..bpp]);
         }
     }
 

@@ -416,14 +416,18 @@ impl DrawTarget for Surface<'_> {
         let Some((top_left, size)) = self.clip(area) else {
             return Ok(());
         };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.resize(size.width as usize * self.format.bytes_per_pixel(), 0);
-        self.format.fill_row(&mut scratch, color);
-        for y in top_left.y..top_left.y + size.height as i32 {
-            let run = self.run(top_left.x, y, size.width);
-            self.buf[run].copy_from_slice(&scratch);
+        let row_bytes = size.width as usize * self.format.bytes_per_pixel();
+        if row_bytes == self.mode.stride as usize {
+            // Whole rows without padding: one run over all of them.
+            let start = self.run(top_left.x, top_left.y, size.width).start;
+            let end = start + row_bytes * size.height as usize;
+            self.format.fill_row(&mut self.buf[start..end], color);
+        } else {
+            for y in top_left.y..top_left.y + size.height as i32 {
+                let run = self.run(top_left.x, y, size.width);
+                self.format.fill_row(&mut self.buf[run], color);
+            }
         }
-        self.scratch = scratch;
         self.damaged(top_left, size);
         Ok(())
     }
@@ -529,6 +533,24 @@ mod tests {
             .fill_solid(&Rectangle::new(Point::new(6, 4), Size::new(100, 100)), RED)
             .unwrap();
         assert_only_rect(&buf, (6, 8), (4, 6), RED);
+    }
+
+    #[test]
+    fn fill_solid_of_whole_packed_rows_stays_in_them() {
+        // No row padding: full-width fills take the one-run path.
+        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
+            let mode = Mode::packed(4, 3, format);
+            let mut buf = vec![UNTOUCHED; mode.frame_len()];
+            let mut surface = Surface::new(&mut buf, mode).unwrap();
+            surface.fill_solid(&Rectangle::new(Point::new(-5, 1), Size::new(20, 1)), RED).unwrap();
+            let red = format.encode(RED);
+            let row = mode.stride as usize;
+            assert!(buf[..row].iter().all(|&b| b == UNTOUCHED), "{format}: row 0");
+            assert!(buf[2 * row..].iter().all(|&b| b == UNTOUCHED), "{format}: row 2");
+            for px in buf[row..2 * row].chunks_exact(format.bytes_per_pixel()) {
+                assert_eq!(px, &red[..format.bytes_per_pixel()], "{format}: row 1");
+            }
+        }
     }
 
     #[test]
