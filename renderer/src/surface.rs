@@ -90,12 +90,21 @@ pub trait BlitSource {
     fn dimensions(&self) -> (u32, u32);
     /// The colour and alpha at `(x, y)`, inside the image.
     fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8);
+    /// Row `y` as R, G, B bytes per pixel, for images stored that way: blits then encode
+    /// whole rows without a colour per pixel in between.
+    fn rgb_row(&self, _y: u32) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl BlitSource for RgbImage {
     const OPAQUE: bool = true;
     fn dimensions(&self) -> (u32, u32) {
         image::ImageBuffer::dimensions(self)
+    }
+    fn rgb_row(&self, y: u32) -> Option<&[u8]> {
+        let row = self.width() as usize * 3;
+        self.as_raw().get(y as usize * row..(y as usize + 1) * row)
     }
     #[inline]
     fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8) {
@@ -312,6 +321,12 @@ impl<'a> Surface<'a> {
             let dy = i64::from(y) - i64::from(dest.top_left.y);
             let sy = src.y + if unscaled { dy } else { dy * sh / dh } as u32;
             let run = self.run(top_left.x, y, size.width);
+            if let (true, true, Some(rgb)) = (unscaled, S::OPAQUE, image.rgb_row(sy)) {
+                // A row of the image's bytes straight into the frame's format.
+                let first = columns[0] as usize * 3;
+                self.format.encode_rgb_row(&rgb[first..first + 3 * columns.len()], &mut self.buf[run]);
+                continue;
+            }
             if !S::OPAQUE {
                 for (c, px) in colors.iter_mut().zip(self.buf[run.clone()].chunks_exact(bpp)) {
                     *c = self.format.decode(px);
@@ -688,6 +703,10 @@ mod tests {
         surface.blit(&rgb, Point::new(6, 5));
         assert_eq!(surface.pixel(Point::new(6, 5)), Some(Rgb888::new(0, 0, 7)));
         assert_eq!(surface.pixel(Point::new(7, 5)), Some(Rgb888::new(10, 0, 7)));
+        // Clipped on the left: the visible part starts at the image's second column.
+        surface.blit(&rgb, Point::new(-1, 3));
+        assert_eq!(surface.pixel(Point::new(0, 3)), Some(Rgb888::new(10, 0, 7)));
+        assert_eq!(surface.pixel(Point::new(1, 4)), Some(Rgb888::new(20, 10, 7)));
         // RGBA: opaque, transparent and half-transparent pixels.
         let rgba = RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
         surface.blit(&rgba, Point::new(-1, 0));
