@@ -202,13 +202,7 @@ fn draw_bars(bars: &Bars, png: &Path) -> Result<()> {
                 .label(label)
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 14, y)], RED.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT_FAMILY, 12))
-            .draw()?;
+        draw_legend(&mut chart)?;
         let centred =
             TextStyle::from((FONT_FAMILY, 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
         for (g, workload) in scenes().iter().enumerate() {
@@ -363,17 +357,25 @@ fn draw_lines(
                     .map(|p| ErrorBar::new_vertical(p.0, p.2, p.1, p.3, colour.filled(), 8)),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT_FAMILY, 12))
-            .draw()?;
+        draw_legend(&mut chart)?;
         root.present()?;
     }
     image::save_buffer(png, &buffer, SIZE.0, SIZE.1, image::ExtendedColorType::Rgb8)
         .with_context(|| format!("cannot write {}", png.display()))
+}
+
+/// The series' legend, top right, in every chart.
+fn draw_legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT_FAMILY, 12))
+        .draw()?;
+    Ok(())
 }
 
 /// `10 B`, `1 kB`, `1 MB`: the log axis ticks at powers of ten, so decimal units.
