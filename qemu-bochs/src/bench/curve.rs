@@ -85,51 +85,54 @@ pub fn models(rows: &[Row]) -> Vec<CostModel> {
     models
 }
 
-/// Where a write path stands against mmap: the sizes at which mmap is measurably faster,
-/// and the first size from which no difference could be measured.
+/// Where a write path stands against mmap: the sizes at which mmap is measurably faster, and
+/// the first size from which it is not (its interval reaches 1 or below), with whether write
+/// is then measurably faster anywhere.
 pub fn crossover(points: &[CurvePoint], mode: &str, path: &str) -> Option<String> {
     let curve: Vec<&CurvePoint> = points
         .iter()
         .filter(|p| p.mode == mode && p.path == path)
         .collect();
-    let first = curve.first()?;
-    let equal_from = curve
-        .iter()
-        .position(|p| p.ratio.contains_one() || p.ratio.high < 1.0)
-        .filter(|&i| {
-            curve[i..]
-                .iter()
-                .all(|p| p.ratio.low <= 1.0 || p.ratio.value < 1.2)
-        });
-    let last = curve.last()?;
-    Some(match equal_from {
-        Some(0) => format!(
-            "{path}: no size where {} is measurably faster (at {}, {:.2}×)",
-            first.mmap_path,
-            first.workload.trim_start_matches("calls of "),
-            first.ratio.value
-        ),
-        Some(i) => format!(
-            "{path}: {} wins {} at {} calls, {} at {}; from {} up no difference could be measured \
-             ({:.2}× [{:.2}–{:.2}] there)",
-            first.mmap_path,
-            times(first.ratio.value),
-            first.workload.trim_start_matches("calls of "),
-            times(curve[i - 1].ratio.value),
-            curve[i - 1].workload.trim_start_matches("calls of "),
-            curve[i].workload.trim_start_matches("calls of "),
-            curve[i].ratio.value,
-            curve[i].ratio.low,
-            curve[i].ratio.high,
-        ),
-        None => format!(
+    let (first, last) = (curve.first()?, curve.last()?);
+    let size = |p: &CurvePoint| p.workload.trim_start_matches("calls of ").to_string();
+    let Some(from) = curve.iter().position(|p| p.ratio.low <= 1.0) else {
+        return Some(format!(
             "{path}: {} wins at every size, {} at {} calls down to {} at {}",
             first.mmap_path,
             times(first.ratio.value),
-            first.workload.trim_start_matches("calls of "),
+            size(first),
             times(last.ratio.value),
-            last.workload.trim_start_matches("calls of "),
+            size(last),
+        ));
+    };
+    let tail = &curve[from..];
+    let write_wins = tail.iter().copied().filter(|p| p.ratio.high < 1.0).min_by(|a, b| a.ratio.value.total_cmp(&b.ratio.value));
+    let after = match write_wins {
+        None => format!(
+            "no difference could be measured ({:.2}× [{:.2}–{:.2}] there)",
+            tail[0].ratio.value, tail[0].ratio.low, tail[0].ratio.high
         ),
+        Some(best) => format!(
+            "mmap is no faster, and write is measurably faster at {} (mmap {:.2}× [{:.2}–{:.2}] of it)",
+            size(best),
+            best.ratio.value,
+            best.ratio.low,
+            best.ratio.high
+        ),
+    };
+    Some(if from == 0 {
+        format!("{path}: at no size is {} measurably faster; {after}", first.mmap_path)
+    } else {
+        let before = curve[from - 1];
+        format!(
+            "{path}: {} wins {} at {} calls, {} at {}; from {} up {after}",
+            first.mmap_path,
+            times(first.ratio.value),
+            size(first),
+            times(before.ratio.value),
+            size(before),
+            size(tail[0]),
+        )
     })
 }
 
@@ -185,9 +188,13 @@ mod tests {
             "{always}"
         );
         let never = crossover(&curve[2..], "m", "w").unwrap();
+        assert!(never.contains("at no size is mm measurably faster"), "{never}");
+        // Write faster at the large end: said so, with the size where it wins most.
+        let faster = [point("1 KiB", 3.0, 2.5, 3.5), point("64 KiB", 0.7, 0.6, 0.8), point("1 frame", 0.6, 0.5, 0.7)];
+        let text = crossover(&faster, "m", "w").unwrap();
         assert!(
-            never.contains("no size where mm is measurably faster"),
-            "{never}"
+            text.contains("from 64 KiB up mmap is no faster, and write is measurably faster at 1 frame (mmap 0.60× [0.50–0.70] of it)"),
+            "{text}"
         );
         assert_eq!(crossover(&curve, "other", "w"), None);
     }
