@@ -334,6 +334,10 @@ pub struct BenchResults {
     /// The per-call cost model of every path.
     #[serde(default, skip_deserializing)]
     pub models: Vec<stats::CostModel>,
+    /// Every ratio the report shows (mmap over write per workload, ours over the peers), with
+    /// its interval.
+    #[serde(default, skip_deserializing)]
+    pub ratios: Vec<curve::NamedRatio>,
 }
 
 impl BenchResults {
@@ -342,6 +346,7 @@ impl BenchResults {
         self.summary = stats::rows(&self.guests);
         self.curve = curve::points(&self.summary);
         self.models = curve::models(&self.summary);
+        self.ratios = curve::ratios(&self.summary);
     }
 }
 
@@ -396,6 +401,7 @@ pub fn run(artifacts: &Artifacts, options: &BenchOptions, out: &Path) -> Result<
         summary: Vec::new(),
         curve: Vec::new(),
         models: Vec::new(),
+        ratios: Vec::new(),
     };
     results.analyse();
     Ok(results)
@@ -612,8 +618,11 @@ mod tests {
             summary: Vec::new(),
             curve: Vec::new(),
             models: Vec::new(),
+            ratios: Vec::new(),
         };
         results.analyse();
+        assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap" && r.over == "vesafb mmap"));
+        assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap" && r.over == "bochsfb write O_DIRECT" && r.workload == "frame copy"));
         assert_eq!(results.summary.len(), PATHS.len() * WORKLOADS.len());
         assert!(results.summary.iter().all(|r| r.boots == 2 && r.runs == 6));
         // The model recovers what the fake runs were built from.

@@ -22,6 +22,43 @@ pub struct CurvePoint {
     pub ratio: Interval,
 }
 
+/// A ratio of two paths' MB/s in one workload, with its interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedRatio {
+    pub mode: String,
+    pub workload: String,
+    pub path: String,
+    pub over: String,
+    pub ratio: Interval,
+}
+
+/// Every ratio the report shows: each write-style path's mmap counterpart over it, and ours
+/// over the peers ([`super::report::PEERS`]), in every workload and mode measured.
+pub fn ratios(rows: &[Row]) -> Vec<NamedRatio> {
+    let mut pairs: Vec<(&str, &str)> = PATHS
+        .iter()
+        .filter_map(|p| Some((p.mmap_counterpart()?.name, p.name)))
+        .collect();
+    pairs.extend_from_slice(super::report::PEERS);
+    let mut ratios = Vec::new();
+    for mode in modes(rows) {
+        for workload in bochsfb_bench::WORKLOADS.map(|w| w.name()) {
+            for &(path, over) in &pairs {
+                if let Some(ratio) = stats::ratio(rows, &mode, &workload, path, over) {
+                    ratios.push(NamedRatio {
+                        mode: mode.clone(),
+                        workload: workload.clone(),
+                        path: path.into(),
+                        over: over.into(),
+                        ratio,
+                    });
+                }
+            }
+        }
+    }
+    ratios
+}
+
 /// The sweep's workloads, smallest call first.
 pub fn sweep_workloads() -> Vec<String> {
     sweep().map(|size| Workload::Calls(size).name()).collect()
