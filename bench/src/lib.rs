@@ -64,6 +64,11 @@ pub fn sweep() -> impl Iterator<Item = CallSize> {
     })
 }
 
+/// The workloads that are whole scenes (frames, rows, sprites, pixels), not the sweep.
+pub fn scenes() -> impl Iterator<Item = Workload> {
+    WORKLOADS.into_iter().filter(|w| w.call_size().is_none())
+}
+
 /// Bytes per call of the sweep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallSize {

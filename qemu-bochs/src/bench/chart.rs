@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{anyhow, Context, Result};
-use bochsfb_bench::WORKLOADS;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -108,19 +107,10 @@ struct Bars<'a> {
     guide: Option<(f64, &'a str)>,
 }
 
-/// The workloads that are scenes, not the sweep.
-fn scenes() -> Vec<bochsfb_bench::Workload> {
-    WORKLOADS
-        .into_iter()
-        .filter(|w| w.call_size().is_none())
-        .collect()
-}
-
 /// MB/s of every path, per workload, in one mode.
 fn throughput_chart(rows: &[Row], mode: &str, accel: &str, png: &Path) -> Result<()> {
     let paths = bochsfb_bench::paths::PATHS;
-    let values = scenes()
-        .iter()
+    let values = bochsfb_bench::scenes()
         .map(|w| {
             paths
                 .iter()
@@ -205,7 +195,7 @@ fn draw_bars(bars: &Bars, png: &Path) -> Result<()> {
         draw_legend(&mut chart)?;
         let centred =
             TextStyle::from((FONT_FAMILY, 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        for (g, workload) in scenes().iter().enumerate() {
+        for (g, workload) in bochsfb_bench::scenes().enumerate() {
             let (x, y) = chart.backend_coord(&(g as f64 + 0.5, y_min));
             root.draw(&Text::new(workload.name(), (x, y + 6), centred.clone()))?;
         }

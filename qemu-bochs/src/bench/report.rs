@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use bochsfb_bench::paths::PATHS;
-use bochsfb_bench::{Driver, WORKLOADS};
+use bochsfb_bench::{Access, Driver, WORKLOADS};
 
 use super::curve::{self, times};
 use super::stats::{self, Interval, Row, Stat};
@@ -21,15 +21,6 @@ pub const PEERS: &[(&str, &str)] = &[
 ];
 /// The mode of the headline tables.
 pub const HEADLINE_MODE: &str = "1024x768x32";
-/// The workloads that are not the sweep.
-fn scene_workloads() -> Vec<String> {
-    WORKLOADS
-        .iter()
-        .filter(|w| w.call_size().is_none())
-        .map(|w| w.name())
-        .collect()
-}
-
 /// The whole report.
 pub fn markdown(results: &BenchResults, charts: &[String]) -> String {
     let rows = &results.summary;
@@ -294,7 +285,7 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
                     number(r.mb_per_s.median, 1),
                     cpu_figure(r),
                     // Only paths whose present makes a call (DIRTYFB, FLUSH).
-                    if r.syscalls_per_frame > 0.0 && r.access != bochsfb_bench::Access::Write && r.access != bochsfb_bench::Access::Pwrite {
+                    if r.syscalls_per_frame > 0.0 && !matches!(r.access, Access::Write | Access::Pwrite) {
                         format!("{:.0}", r.present_us_per_frame)
                     } else {
                         "–".into()
@@ -356,7 +347,7 @@ pub fn headline_table(rows: &[Row], mode: &str) -> String {
         paths.join(" | "),
         " ---: |".repeat(paths.len())
     );
-    for workload in scene_workloads() {
+    for workload in bochsfb_bench::scenes().map(|w| w.name()) {
         let cells: Vec<String> = paths
             .iter()
             .map(|p| {

@@ -164,7 +164,7 @@ impl Backend for MmapBackend {
 /// one write of all its rows; narrower ones one write per row). The file is
 /// switched to `O_DIRECT` where the driver takes it: bochsfb then copies each
 /// write once, from this frame straight into VRAM, instead of through a kernel
-/// buffer (2.4 times the bytes per second for whole frames, docs/bench/).
+/// buffer (2.5–2.8 times the bytes per second for whole frames, docs/bench/).
 ///
 /// ```no_run
 /// # use bochsfb_renderer::backend::{Backend, WriteBackend};
