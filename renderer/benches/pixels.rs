@@ -1,8 +1,9 @@
 //! The pixel paths of `Surface` at 1024x768: fills, clears, contiguous
 //! fills, per-pixel drawing (the slow baseline), and image blits (RGB copy,
 //! RGBA alpha blend, scaling), in every pixel format, each group beside its
-//! baseline in the same run: `memset` of the frame's bytes for fills, `memcpy`
-//! of the destination's bytes for blits.
+//! baseline in the same run: `memset` of the same bytes for fills, `memcpy` of
+//! the destination's bytes for blits, and of the source's bytes too where a blit
+//! reads more than it writes (RGB into 16 and 8 bpp).
 //!
 //! `cargo bench -p bochsfb-renderer --bench pixels`
 
@@ -38,6 +39,14 @@ fn fills(c: &mut Criterion) {
             b.iter(|| surface.clear(Rgb888::new(1, 2, 3)).unwrap())
         });
         let middle = Rectangle::new(Point::new(100, 100), Size::new(800, 500));
+        let (stride, bpp) = (mode.stride as usize, format.bytes_per_pixel());
+        group.bench_function(BenchmarkId::new("memset 800x500", format), |b| {
+            b.iter(|| {
+                for row in bytes.chunks_exact_mut(stride).skip(100).take(500) {
+                    black_box(&mut row[100 * bpp..900 * bpp]).fill(black_box(0x5a));
+                }
+            })
+        });
         group.bench_function(BenchmarkId::new("fill_solid 800x500", format), |b| {
             b.iter(|| surface.fill_solid(&middle, Rgb888::new(1, 2, 3)).unwrap())
         });
@@ -69,24 +78,25 @@ fn blits(c: &mut Criterion) {
     for format in FORMATS {
         let (mut buf, mode) = frame(format);
         let bpp = format.bytes_per_pixel();
-        // Baselines: a memcpy of as many bytes as each blit writes into the frame.
+        // Baselines: a memcpy of as many bytes as each blit writes into the frame (and reads
+        // from the RGB image).
         let source = vec![0x5au8; mode.frame_len()];
         let mut target = vec![0u8; mode.frame_len()];
-        let mut memcpy = |group: &mut criterion::BenchmarkGroup<_>, name: &str, pixels: usize| {
-            let len = pixels * bpp;
+        let mut memcpy = |group: &mut criterion::BenchmarkGroup<_>, name: &str, len: usize| {
             group.bench_function(BenchmarkId::new(format!("memcpy {name}"), format), |b| {
                 b.iter(|| black_box(&mut target[..len]).copy_from_slice(black_box(&source[..len])))
             });
         };
         let mut surface = Surface::new(&mut buf, mode).unwrap();
         group.throughput(Throughput::Elements(256 * 256));
-        memcpy(&mut group, "256x256", 256 * 256);
+        memcpy(&mut group, "256x256", 256 * 256 * bpp);
+        memcpy(&mut group, "source 256x256", rgb.as_raw().len());
         group.bench_function(BenchmarkId::new("rgb 256x256", format), |b| b.iter(|| surface.blit(&rgb, Point::new(100, 100))));
         group.throughput(Throughput::Elements(64 * 64));
-        memcpy(&mut group, "64x64", 64 * 64);
+        memcpy(&mut group, "64x64", 64 * 64 * bpp);
         group.bench_function(BenchmarkId::new("rgba alpha 64x64", format), |b| b.iter(|| surface.blit(&rgba, Point::new(300, 200))));
         group.throughput(Throughput::Elements(1024 * 768));
-        memcpy(&mut group, "1024x768", 1024 * 768);
+        memcpy(&mut group, "1024x768", 1024 * 768 * bpp);
         let all = Rectangle::new(Point::zero(), Size::new(1024, 768));
         group.bench_function(BenchmarkId::new("scaled 640x480 to 1024x768", format), |b| b.iter(|| surface.blit_scaled(&photo, &all)));
     }

@@ -13,6 +13,7 @@
 
 pub mod abi;
 pub mod backend;
+mod blit;
 pub mod clock;
 mod damage;
 mod error;
@@ -21,6 +22,7 @@ mod format;
 pub mod input;
 mod mode;
 mod surface;
+mod simd;
 mod sys;
 
 pub use backend::{Backend, Presentation};
@@ -28,7 +30,8 @@ pub use damage::{Damage, Rect, MAX_DAMAGE_RECTS};
 pub use error::{Error, Syscall};
 pub use format::PixelFormat;
 pub use mode::Mode;
-pub use surface::{fit, BlitSource, RawFrame, Surface};
+pub use blit::{fit, BlitSource};
+pub use surface::{RawFrame, Surface};
 pub use sys::{stop_on_signals, stop_requested};
 
 /// Decodes a PNG or JPEG (whatever `image` was built with) from memory into RGBA.

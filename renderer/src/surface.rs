@@ -1,12 +1,15 @@
 use std::convert::Infallible;
 
-use embedded_graphics::pixelcolor::{Rgb888, RgbColor};
+use embedded_graphics::pixelcolor::raw::RawU24;
+use embedded_graphics::pixelcolor::{IntoStorage, Rgb888, RgbColor};
 use embedded_graphics::prelude::{Dimensions, DrawTarget, OriginDimensions, Point, Size};
 use embedded_graphics::primitives::Rectangle;
 use embedded_graphics::Pixel;
-use image::{RgbImage, RgbaImage};
+use image::RgbImage;
 
+use crate::blit::{self, BlitSource};
 use crate::damage::{Damage, Rect};
+use crate::format::RowFill;
 use crate::{Error, Mode, PixelFormat};
 
 /// A frame in a byte buffer (VRAM, a shadow or memory) that embedded-graphics
@@ -25,6 +28,8 @@ pub struct Surface<'a> {
     scratch: Vec<u8>,
     /// One row of colours, reused by blits and [`Surface::paint`].
     colors: Vec<Rgb888>,
+    /// One source row encoded in the frame's format, reused by scaled blits.
+    encoded: Vec<u8>,
     /// The source column of each destination column of a blit, computed once per blit.
     columns: Vec<u32>,
 }
@@ -74,74 +79,6 @@ fn skip<I: Iterator>(iter: &mut I, n: usize) {
     }
 }
 
-/// `src` over `dst` with `alpha` out of 255, rounded.
-#[inline]
-fn blend(src: Rgb888, dst: Rgb888, alpha: u8) -> Rgb888 {
-    let (a, b) = (u32::from(alpha), 255 - u32::from(alpha));
-    let mix = |s: u8, d: u8| ((u32::from(s) * a + u32::from(d) * b + 127) / 255) as u8;
-    Rgb888::new(mix(src.r(), dst.r()), mix(src.g(), dst.g()), mix(src.b(), dst.b()))
-}
-
-/// An image the surface can blit: RGB (opaque) or RGBA (alpha-blended).
-pub trait BlitSource {
-    /// Whether every pixel is opaque (the destination need not be read).
-    const OPAQUE: bool;
-    /// Width and height in pixels.
-    fn dimensions(&self) -> (u32, u32);
-    /// The colour and alpha at `(x, y)`, inside the image.
-    fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8);
-    /// Row `y` as R, G, B bytes per pixel, for images stored that way: blits then encode
-    /// whole rows without a colour per pixel in between.
-    fn rgb_row(&self, _y: u32) -> Option<&[u8]> {
-        None
-    }
-}
-
-impl BlitSource for RgbImage {
-    const OPAQUE: bool = true;
-    fn dimensions(&self) -> (u32, u32) {
-        image::ImageBuffer::dimensions(self)
-    }
-    fn rgb_row(&self, y: u32) -> Option<&[u8]> {
-        let row = self.width() as usize * 3;
-        self.as_raw().get(y as usize * row..(y as usize + 1) * row)
-    }
-    #[inline]
-    fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8) {
-        let at = (y as usize * self.width() as usize + x as usize) * 3;
-        let p = &self.as_raw()[at..at + 3];
-        (Rgb888::new(p[0], p[1], p[2]), 255)
-    }
-}
-
-impl BlitSource for RgbaImage {
-    const OPAQUE: bool = false;
-    fn dimensions(&self) -> (u32, u32) {
-        image::ImageBuffer::dimensions(self)
-    }
-    #[inline]
-    fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8) {
-        let at = (y as usize * self.width() as usize + x as usize) * 4;
-        let p = &self.as_raw()[at..at + 4];
-        (Rgb888::new(p[0], p[1], p[2]), p[3])
-    }
-}
-
-/// The largest rectangle with `image`'s aspect ratio that fits `area`,
-/// centred in it: where [`Surface::blit_scaled`] puts an image "scaled to fit".
-pub fn fit(image: (u32, u32), area: &Rectangle) -> Rectangle {
-    let (iw, ih) = (u64::from(image.0.max(1)), u64::from(image.1.max(1)));
-    let (aw, ah) = (u64::from(area.size.width), u64::from(area.size.height));
-    let (w, h) = if aw * ih <= ah * iw {
-        (aw, aw * ih / iw)
-    } else {
-        (ah * iw / ih, ah)
-    };
-    let x = area.top_left.x + ((aw - w) / 2) as i32;
-    let y = area.top_left.y + ((ah - h) / 2) as i32;
-    Rectangle::new(Point::new(x, y), Size::new(w as u32, h as u32))
-}
-
 impl<'a> Surface<'a> {
     /// A surface over `buf`, which must hold at least `mode.frame_len()`
     /// bytes; it keeps no damage list.
@@ -167,6 +104,7 @@ impl<'a> Surface<'a> {
             damage,
             scratch: Vec::new(),
             colors: Vec::new(),
+            encoded: Vec::new(),
             columns: Vec::new(),
         }
     }
@@ -306,45 +244,128 @@ impl<'a> Surface<'a> {
         let (dw, dh) = (i64::from(dest.size.width), i64::from(dest.size.height));
         let (sw, sh) = (i64::from(src.width), i64::from(src.height));
         let unscaled = dw == sw && dh == sh;
-        let mut colors = std::mem::take(&mut self.colors);
-        colors.resize(size.width as usize, Rgb888::BLACK);
-        // Source columns once per blit, not a division per pixel.
+        // The source column of each visible column, counted from the first one (`first`):
+        // computed once per blit, not a division per pixel.
         let mut columns = std::mem::take(&mut self.columns);
         let dx0 = i64::from(top_left.x) - i64::from(dest.top_left.x);
+        let column = |i: i64| src.x + if unscaled { dx0 + i } else { (dx0 + i) * sw / dw } as u32;
+        let first = column(0);
         columns.clear();
-        columns.extend((0..i64::from(size.width)).map(|i| {
-            let dx = dx0 + i;
-            src.x + if unscaled { dx } else { dx * sw / dw } as u32
-        }));
-        let bpp = self.format.bytes_per_pixel();
-        for y in top_left.y..top_left.y + size.height as i32 {
+        columns.extend((0..i64::from(size.width)).map(|i| column(i) - first));
+        // The source pixels the visible part reads: `first..end`.
+        let (first, end) = (first as usize, (first + columns[columns.len() - 1] + 1) as usize);
+        let source_row = |y: i32| {
             let dy = i64::from(y) - i64::from(dest.top_left.y);
-            let sy = src.y + if unscaled { dy } else { dy * sh / dh } as u32;
-            let run = self.run(top_left.x, y, size.width);
-            if let (true, true, Some(rgb)) = (unscaled, S::OPAQUE, image.rgb_row(sy)) {
-                // A row of the image's bytes straight into the frame's format.
-                let first = columns[0] as usize * 3;
-                self.format.encode_rgb_row(&rgb[first..first + 3 * columns.len()], &mut self.buf[run]);
-                continue;
+            src.y + if unscaled { dy } else { dy * sh / dh } as u32
+        };
+        let rows = top_left.y..top_left.y + size.height as i32;
+        let mut line = std::mem::take(&mut self.scratch);
+        let bpp = self.format.bytes_per_pixel();
+        if S::OPAQUE && image.rgb_row(src.y).is_some() {
+            // 32 and 24 bpp are the image's bytes reordered: scaled straight from the image.
+            // The others are encoded first, and then scaled.
+            let direct: Option<&blit::Channels> = match self.format {
+                PixelFormat::Xrgb8888 => Some(&[Some(2), Some(1), Some(0), None]),
+                PixelFormat::Rgb888 => Some(&[Some(2), Some(1), Some(0)]),
+                _ => None,
+            };
+            let shuffle = match direct {
+                _ if unscaled => None,
+                Some(channels) => blit::RowShuffle::new(&columns, 3, channels),
+                None => blit::RowShuffle::new(&columns, bpp, blit::SAME[bpp - 1]),
+            };
+            let mut encoded = std::mem::take(&mut self.encoded);
+            let mut last_sy = None;
+            for y in rows {
+                let (sy, run) = (source_row(y), self.run(top_left.x, y, size.width));
+                let rgb = &image.rgb_row(sy).expect("rows of an RGB image")[first * 3..end * 3];
+                if unscaled {
+                    // A row of the image's bytes straight into the frame's format.
+                    self.format.encode_rgb_row(rgb, &mut self.buf[run]);
+                    continue;
+                }
+                // Each source row is scaled once, into a line that stays in cache, however
+                // many rows show it; the frame gets copies of the line (`memcpy`'s stores,
+                // which need not read the frame's cache lines first).
+                if last_sy != Some(sy) {
+                    last_sy = Some(sy);
+                    line.resize(run.len(), 0);
+                    match (&shuffle, direct) {
+                        (Some(shuffle), Some(_)) => shuffle.apply(rgb, &mut line),
+                        (shuffle, _) => {
+                            encoded.resize(rgb.len() / 3 * bpp, 0);
+                            self.format.encode_rgb_row(rgb, &mut encoded);
+                            match shuffle {
+                                Some(shuffle) => shuffle.apply(&encoded, &mut line),
+                                None => gather_columns(self.format, &encoded, &columns, &mut line),
+                            }
+                        }
+                    }
+                }
+                self.buf[run].copy_from_slice(&line);
             }
-            if !S::OPAQUE {
-                for (c, px) in colors.iter_mut().zip(self.buf[run.clone()].chunks_exact(bpp)) {
-                    *c = self.format.decode(px);
+            self.encoded = encoded;
+        } else if image.rgba_row(src.y).is_some() {
+            let mut colors = std::mem::take(&mut self.colors);
+            colors.resize(size.width as usize, Rgb888::BLACK);
+            let shuffle = (!unscaled).then(|| blit::RowShuffle::new(&columns, 4, blit::SAME[3])).flatten();
+            let mut last_sy = None;
+            for y in rows {
+                let (sy, run) = (source_row(y), self.run(top_left.x, y, size.width));
+                let rgba = &image.rgba_row(sy).expect("rows of an RGBA image")[first * 4..end * 4];
+                let rgba = if unscaled {
+                    rgba
+                } else {
+                    if last_sy != Some(sy) {
+                        last_sy = Some(sy);
+                        line.resize(columns.len() * 4, 0);
+                        match &shuffle {
+                            Some(shuffle) => shuffle.apply(rgba, &mut line),
+                            None => blit::gather::<4>(rgba, &columns, &mut line),
+                        }
+                    }
+                    &line[..]
+                };
+                if self.format == PixelFormat::Xrgb8888 {
+                    blit::blend_over_xrgb8888(rgba, &mut self.buf[run]);
+                } else {
+                    self.format.decode_row(&self.buf[run.clone()], &mut colors);
+                    blit::blend_over_colors(rgba, &mut colors);
+                    self.format.encode_row(&colors, &mut self.buf[run]);
                 }
             }
-            for (c, &sx) in colors.iter_mut().zip(&columns) {
-                let (color, alpha) = image.rgba(sx, sy);
-                *c = match alpha {
-                    255 => color,
-                    0 => *c,
-                    a => blend(color, *c, a),
-                };
+            self.colors = colors;
+        } else {
+            // Any other source, a pixel at a time.
+            let mut colors = std::mem::take(&mut self.colors);
+            colors.resize(size.width as usize, Rgb888::BLACK);
+            for y in rows {
+                let (sy, run) = (source_row(y), self.run(top_left.x, y, size.width));
+                if !S::OPAQUE {
+                    self.format.decode_row(&self.buf[run.clone()], &mut colors);
+                }
+                for (c, &sx) in colors.iter_mut().zip(&columns) {
+                    let (color, alpha) = image.rgba(first as u32 + sx, sy);
+                    let rgba = u32::from_le_bytes([color.r(), color.g(), color.b(), alpha]);
+                    *c = RawU24::new(blit::blend_word(rgba, c.into_storage())).into();
+                }
+                self.format.encode_row(&colors, &mut self.buf[run]);
             }
-            self.format.encode_row(&colors, &mut self.buf[run]);
+            self.colors = colors;
         }
-        self.colors = colors;
+        self.scratch = line;
         self.columns = columns;
         self.damaged(top_left, size);
+    }
+}
+
+/// `line[i] = row[columns[i]]` in `format`'s pixels.
+fn gather_columns(format: PixelFormat, row: &[u8], columns: &[u32], line: &mut [u8]) {
+    match format.bytes_per_pixel() {
+        1 => blit::gather::<1>(row, columns, line),
+        2 => blit::gather::<2>(row, columns, line),
+        3 => blit::gather::<3>(row, columns, line),
+        _ => blit::gather::<4>(row, columns, line),
     }
 }
 
@@ -403,26 +424,21 @@ impl DrawTarget for Surface<'_> {
         let skip_right = area_width - skip_left - size.width as usize;
         let mut colors = colors.into_iter();
         skip(&mut colors, distance(area.top_left.y, top_left.y) * area_width);
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut row = std::mem::take(&mut self.colors);
         for y in top_left.y..top_left.y + size.height as i32 {
             skip(&mut colors, skip_left);
-            let run = self.run(top_left.x, y, size.width);
-            // Only the pixels that get a colour are written back, so the row need not be read
-            // first (a read of VRAM, on device surfaces).
-            scratch.clear();
-            scratch.resize(run.len(), 0);
-            let mut written = 0;
-            for (pixel, color) in scratch.chunks_exact_mut(bpp).zip(colors.by_ref()) {
-                pixel.copy_from_slice(&self.format.encode(color)[..bpp]);
-                written += bpp;
-            }
-            self.buf[run.start..run.start + written].copy_from_slice(&scratch[..written]);
-            if written < scratch.len() {
+            // Only the pixels that get a colour are written, and the row is never read (a read
+            // of VRAM, on device surfaces).
+            row.clear();
+            row.extend(colors.by_ref().take(size.width as usize));
+            let start = self.run(top_left.x, y, size.width).start;
+            self.format.encode_row(&row, &mut self.buf[start..start + row.len() * bpp]);
+            if row.len() < size.width as usize {
                 break;
             }
             skip(&mut colors, skip_right);
         }
-        self.scratch = scratch;
+        self.colors = row;
         self.damaged(top_left, size);
         Ok(())
     }
@@ -436,11 +452,12 @@ impl DrawTarget for Surface<'_> {
             // Whole rows without padding: one run over all of them.
             let start = self.run(top_left.x, top_left.y, size.width).start;
             let end = start + row_bytes * size.height as usize;
-            self.format.fill_row(&mut self.buf[start..end], color);
+            RowFill::new(self.format, color, end - start).fill(&mut self.buf[start..end]);
         } else {
+            let fill = RowFill::new(self.format, color, row_bytes);
             for y in top_left.y..top_left.y + size.height as i32 {
                 let run = self.run(top_left.x, y, size.width);
-                self.format.fill_row(&mut self.buf[run], color);
+                fill.fill(&mut self.buf[run]);
             }
         }
         self.damaged(top_left, size);
@@ -456,6 +473,7 @@ impl DrawTarget for Surface<'_> {
 mod tests {
     use super::*;
     use embedded_graphics::prelude::PointsIter;
+    use image::RgbaImage;
 
     /// 8x6 visible pixels, with 8 bytes of row padding that must never be touched.
     const MODE: Mode = Mode {
@@ -720,6 +738,82 @@ mod tests {
         assert_eq!(surface.pixel(Point::new(5, 5)), Some(Rgb888::new(100, 100, 1)));
     }
 
+    /// An image seen only through `rgba()`: blits take the pixel-at-a-time path for it.
+    struct PerPixel<'i>(&'i RgbaImage);
+
+    impl BlitSource for PerPixel<'_> {
+        const OPAQUE: bool = false;
+        fn dimensions(&self) -> (u32, u32) {
+            self.0.dimensions()
+        }
+        fn rgba(&self, x: u32, y: u32) -> (Rgb888, u8) {
+            let p = self.0.get_pixel(x, y).0;
+            (Rgb888::new(p[0], p[1], p[2]), p[3])
+        }
+    }
+
+    /// Every format, RGB and RGBA, unscaled and scaled, clipped on two sides: each pixel is
+    /// worked out without the surface (nearest source pixel by `floor(d * source / dest)`,
+    /// the blend in floating point, rounded, then stored in the format), and the
+    /// pixel-at-a-time path agrees byte for byte.
+    #[test]
+    fn blits_in_every_format_match_independently_computed_pixels() {
+        let rgb = RgbImage::from_fn(7, 5, |x, y| image::Rgb([(x * 37 + 3) as u8, (y * 51 + 9) as u8, (x * y * 11 + 100) as u8]));
+        let rgba = RgbaImage::from_fn(7, 5, |x, y| image::Rgba([(x * 29) as u8, (y * 61) as u8, 200, [0, 255, 1, 128, 254, 77, 200][x as usize]]));
+        let dests = [
+            Rectangle::new(Point::new(-2, 3), Size::new(7, 5)),   // unscaled, off the left and bottom
+            Rectangle::new(Point::new(-5, -4), Size::new(17, 12)), // scaled up, off every side
+            Rectangle::new(Point::new(1, 1), Size::new(4, 3)),    // scaled down
+        ];
+        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
+            let mode = Mode { stride: 12 * format.bytes_per_pixel() as u32 + 3, ..Mode::packed(12, 9, format) };
+            let background = |x: i32, y: i32| Rgb888::new((x * 20) as u8, (y * 25) as u8, 90);
+            for dest in dests {
+                let mut buf = vec![UNTOUCHED; mode.frame_len()];
+                let mut surface = Surface::new(&mut buf, mode).unwrap();
+                let all = Rectangle::new(Point::zero(), Size::new(12, 9));
+                surface.fill_contiguous(&all, all.points().map(|p| background(p.x, p.y))).unwrap();
+                let before: Vec<Rgb888> = all.points().map(|p| surface.pixel(p).unwrap()).collect();
+                surface.blit_scaled(&rgb, &dest);
+                let after_rgb: Vec<Rgb888> = all.points().map(|p| surface.pixel(p).unwrap()).collect();
+                surface.blit_scaled(&rgba, &dest);
+                for (i, p) in all.points().enumerate() {
+                    let (dx, dy) = (p.x - dest.top_left.x, p.y - dest.top_left.y);
+                    let inside = (0..dest.size.width as i32).contains(&dx) && (0..dest.size.height as i32).contains(&dy);
+                    let (sx, sy) = (dx.max(0) as u32 * 7 / dest.size.width, dy.max(0) as u32 * 5 / dest.size.height);
+                    let expected_rgb = if inside {
+                        let c = rgb.get_pixel(sx, sy).0;
+                        format.quantize(Rgb888::new(c[0], c[1], c[2]))
+                    } else {
+                        before[i]
+                    };
+                    assert_eq!(after_rgb[i], expected_rgb, "{format} RGB onto {dest:?} at {p:?}");
+                    let expected = if inside {
+                        let s = rgba.get_pixel(sx, sy).0;
+                        let a = f64::from(s[3]) / 255.0;
+                        let d = expected_rgb;
+                        let mix = |s: u8, d: u8| (f64::from(s) * a + f64::from(d) * (1.0 - a)).round() as u8;
+                        format.quantize(Rgb888::new(mix(s[0], d.r()), mix(s[1], d.g()), mix(s[2], d.b())))
+                    } else {
+                        before[i]
+                    };
+                    assert_eq!(surface.pixel(p), Some(expected), "{format} RGBA onto {dest:?} at {p:?}");
+                }
+                // The pixel-at-a-time path draws the same bytes.
+                let mut other = vec![UNTOUCHED; mode.frame_len()];
+                let mut surface = Surface::new(&mut other, mode).unwrap();
+                surface.fill_contiguous(&all, all.points().map(|p| background(p.x, p.y))).unwrap();
+                surface.blit_scaled(&rgb, &dest);
+                surface.blit_scaled(&PerPixel(&rgba), &dest);
+                assert_eq!(other, buf, "{format} onto {dest:?}: per-pixel path");
+                for y in 0..9 {
+                    let pad = &buf[y * mode.stride as usize + 12 * format.bytes_per_pixel()..][..3];
+                    assert!(pad.iter().all(|&b| b == UNTOUCHED), "{format} row {y} padding");
+                }
+            }
+        }
+    }
+
     #[test]
     fn scaled_blits_pick_the_nearest_source_pixel_even_when_clipped() {
         let mut buf = frame();
@@ -740,13 +834,6 @@ mod tests {
             }
         }
         assert_eq!(surface.pixel(Point::new(4, 1)), beside, "right of the image: untouched");
-    }
-
-    #[test]
-    fn fit_keeps_the_aspect_ratio_and_centres() {
-        let area = Rectangle::new(Point::new(10, 0), Size::new(400, 300));
-        assert_eq!(fit((800, 400), &area), Rectangle::new(Point::new(10, 50), Size::new(400, 200)));
-        assert_eq!(fit((100, 300), &area), Rectangle::new(Point::new(160, 0), Size::new(100, 300)));
     }
 
     #[test]
