@@ -90,7 +90,7 @@ impl Demo for Console {
         let rows = self.rows();
         let text = MonoTextStyle::new(&FONT_8X13, TEXT);
         let newest = frame / FRAMES_PER_LINE;
-        if frame % FRAMES_PER_LINE == 0 {
+        if frame.is_multiple_of(FRAMES_PER_LINE) {
             // A new line: scroll by redrawing the text area.
             fill(surface, 0, BAR, w, h - BAR, BACKGROUND);
             let first = (newest + 1).saturating_sub(rows);
@@ -101,7 +101,7 @@ impl Demo for Console {
         }
         // A blinking block cursor on the line after the newest.
         let row = (newest + 1).min(rows - 1) as u32;
-        let on = (frame / 4) % 2 == 0;
+        let on = (frame / 4).is_multiple_of(2);
         fill(surface, 6, BAR + 4 + row * LINE, 8, 13, if on { TEXT } else { BACKGROUND });
 
         let tenths = match self.clock {

@@ -116,7 +116,7 @@ fn testcard(w: u32, h: u32) -> Vec<Probe> {
     // Just below the bars, away from the horizontal lines: the vertical line at x = 32 is
     // grey, the next column black.
     let y = bars_height + 5;
-    if y % 32 != 0 {
+    if !y.is_multiple_of(32) {
         probes.push(Probe::exact(32, y, [128, 128, 128], "grid line at x = 32"));
         probes.push(Probe::exact(33, y, [0, 0, 0], "black between grid lines"));
     }
@@ -278,7 +278,7 @@ fn sprites(w: u32, h: u32, frame: u64) -> Vec<Probe> {
     let covered = |px: u32, py: u32| balls.iter().any(|&(bx, by, _)| covered_by(px, py, (bx, by)));
     let background = |x: u32, y: u32| {
         let base = (y * 96 / h) as u8;
-        if ((x / 32) + (y / 32)) % 2 == 0 {
+        if ((x / 32) + (y / 32)).is_multiple_of(2) {
             [20 + base / 2, 30 + base / 2, 60 + base]
         } else {
             [10 + base / 3, 15 + base / 3, 35 + base / 2]
@@ -375,7 +375,7 @@ fn console(w: u32, h: u32, frame: u64) -> Vec<Probe> {
     const TEXT: [u8; 3] = [120, 230, 120];
     let rows = u64::from((h - BAR - 4) / LINE).max(1);
     let row = (frame / 3 + 1).min(rows - 1) as u32;
-    let cursor = if (frame / 4) % 2 == 0 { TEXT } else { BACKGROUND };
+    let cursor = if (frame / 4).is_multiple_of(2) { TEXT } else { BACKGROUND };
     vec![
         Probe::exact(w / 2, 1, [30, 60, 120], "title bar"),
         Probe::exact(w - 3, h - 3, BACKGROUND, "console background"),

@@ -326,7 +326,7 @@ fn worker(path: &Path, id: u32, control: &Control) -> Result<(), String> {
                 // Every other mapping is touched at once, so faults race with the zaps too. A
                 // touch that faults means the mapping is already revoked: it is RAM from now on
                 // and proves nothing at the check.
-                if n % 2 == 0 && (touch_faults(&mapping, 0) || touch_faults(&mapping, PAST_SMALL)) {
+                if n.is_multiple_of(2) && (touch_faults(&mapping, 0) || touch_faults(&mapping, PAST_SMALL)) {
                     continue;
                 }
                 if held.len() >= MAX_HELD {
