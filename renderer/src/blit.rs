@@ -7,7 +7,7 @@ use embedded_graphics::prelude::{Point, Size};
 use embedded_graphics::primitives::Rectangle;
 use image::{RgbImage, RgbaImage};
 
-use crate::simd::vectorized;
+use crate::simd::{self, vectorized};
 
 /// An image the surface can blit: RGB (opaque) or RGBA (alpha-blended).
 pub trait BlitSource {
@@ -110,12 +110,13 @@ pub(crate) fn gather<const BPP: usize>(src: &[u8], columns: &[u32], dst: &mut [u
 
 /// A scaled row as byte shuffles: for each 16 bytes of the destination row, the 16 source
 /// bytes they come from and which of them goes where. Built once per blit from the column
-/// table, it scales a row with one SSSE3 `pshufb` per 16 bytes (4 to 16 pixels) instead of a
-/// load and a store per pixel.
+/// table, it scales a row with one `pshufb` per 16 bytes (4 to 16 pixels; two per instruction
+/// with AVX2) instead of a load and a store per pixel.
 pub(crate) struct RowShuffle {
     /// Per 16 destination bytes (the last block may be shorter): the first source byte of
     /// their window, and the window byte each of them takes.
-    blocks: Vec<(usize, [u8; 16])>,
+    froms: Vec<usize>,
+    masks: Vec<[u8; 16]>,
     /// Bytes of the destination row.
     len: usize,
 }
@@ -134,7 +135,7 @@ impl RowShuffle {
         let bpp = channels.len();
         let len = columns.len() * bpp;
         let source_byte = |b: usize| channels[b % bpp].map(|c| columns[b / bpp] as usize * source_bpp + usize::from(c));
-        let blocks = (0..len)
+        let (froms, masks) = (0..len)
             .step_by(16)
             .map(|start| {
                 let bytes = start..len.min(start + 16);
@@ -149,49 +150,13 @@ impl RowShuffle {
                 Some((from, mask))
             })
             .collect::<Option<_>>()?;
-        Some(RowShuffle { blocks, len })
+        Some(RowShuffle { froms, masks, len })
     }
 
     /// Writes the scaled row `dst` (the destination's bytes, exactly) from the source row `src`.
     pub(crate) fn apply(&self, src: &[u8], dst: &mut [u8]) {
         assert_eq!(dst.len(), self.len, "a row as long as the column table");
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("ssse3") {
-            // SAFETY: `apply_ssse3` needs nothing but a CPU with SSSE3, checked just above.
-            #[allow(unsafe_code)]
-            return unsafe { self.apply_ssse3(src, dst) };
-        }
-        for (out, (from, mask)) in dst.chunks_mut(16).zip(&self.blocks) {
-            Self::block(src, *from, mask, out);
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "ssse3")]
-    fn apply_ssse3(&self, src: &[u8], dst: &mut [u8]) {
-        use std::arch::x86_64::{__m128i, _mm_shuffle_epi8};
-        let mut out = dst.chunks_exact_mut(16);
-        for (out, (from, mask)) in out.by_ref().zip(&self.blocks) {
-            // A window that would read past the source row (at its end) goes byte by byte.
-            let Some(window) = src.get(*from..from + 16) else {
-                Self::block(src, *from, mask, out);
-                continue;
-            };
-            let window: __m128i = bytemuck::cast(<[u8; 16]>::try_from(window).expect("16 bytes"));
-            let shuffled = _mm_shuffle_epi8(window, bytemuck::cast(*mask));
-            out.copy_from_slice(&bytemuck::cast::<__m128i, [u8; 16]>(shuffled));
-        }
-        let rest = out.into_remainder();
-        if let (false, Some((from, mask))) = (rest.is_empty(), self.blocks.last()) {
-            Self::block(src, *from, mask, rest);
-        }
-    }
-
-    /// One block without SIMD: what `pshufb` computes.
-    fn block(src: &[u8], from: usize, mask: &[u8; 16], out: &mut [u8]) {
-        for (o, &m) in out.iter_mut().zip(mask) {
-            *o = if m & 0x80 == 0 { src[from + usize::from(m)] } else { 0 };
-        }
+        simd::shuffle_blocks(src, &self.froms, &self.masks, dst);
     }
 }
 

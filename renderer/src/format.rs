@@ -2,7 +2,7 @@
 
 use embedded_graphics::pixelcolor::{IntoStorage, Rgb888, RgbColor};
 
-use crate::simd::vectorized;
+use crate::simd::{self, vectorized};
 
 /// The pixel formats the renderer draws, each little endian as on x86 and as
 /// QEMU's bochs VGA scans them out.
@@ -134,16 +134,14 @@ impl PixelFormat {
 // One loop per format with the packing written out: no per-pixel format switch, and whole
 // pixels the compiler can vectorise (see `simd`). RGB565 and RGB332 are packed byte by byte,
 // which vectorises better than building a `u16`.
-vectorized! {
-    fn rgb_to_xrgb8888(rgb: &[u8], row: &mut [u8]) {
-        // Four pixels at a time: twelve bytes in, sixteen out, one shuffle.
-        let (mut out, mut pixels) = (row.chunks_exact_mut(16), rgb.chunks_exact(12));
-        for (px, s) in out.by_ref().zip(pixels.by_ref()) {
-            px.copy_from_slice(&[s[2], s[1], s[0], 0, s[5], s[4], s[3], 0, s[8], s[7], s[6], 0, s[11], s[10], s[9], 0]);
-        }
-        for (px, s) in out.into_remainder().chunks_exact_mut(4).zip(pixels.remainder().chunks_exact(3)) {
-            px.copy_from_slice(&[s[2], s[1], s[0], 0]);
-        }
+/// The `pshufb` mask that turns four R, G, B pixels into B, G, R, 0 (0x80: a zero byte).
+const RGB_TO_XRGB8888: [u8; 16] = [2, 1, 0, 0x80, 5, 4, 3, 0x80, 8, 7, 6, 0x80, 11, 10, 9, 0x80];
+
+fn rgb_to_xrgb8888(rgb: &[u8], row: &mut [u8]) {
+    // Four pixels per shuffle: twelve bytes in, sixteen out; the rest one by one.
+    let done = 4 * simd::shuffle_chunks::<12, 16>(rgb, row, RGB_TO_XRGB8888);
+    for (px, s) in row[4 * done..].chunks_exact_mut(4).zip(rgb[3 * done..].chunks_exact(3)) {
+        px.copy_from_slice(&[s[2], s[1], s[0], 0]);
     }
 }
 
