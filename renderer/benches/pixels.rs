@@ -80,8 +80,9 @@ fn blits(c: &mut Criterion) {
         let bpp = format.bytes_per_pixel();
         // Baselines: a memcpy of as many bytes as each blit writes into the frame (and reads
         // from the RGB image).
-        let source = vec![0x5au8; mode.frame_len()];
-        let mut target = vec![0u8; mode.frame_len()];
+        let longest = mode.frame_len().max(photo.as_raw().len());
+        let source = vec![0x5au8; longest];
+        let mut target = vec![0u8; longest];
         let mut memcpy = |group: &mut criterion::BenchmarkGroup<_>, name: &str, len: usize| {
             group.bench_function(BenchmarkId::new(format!("memcpy {name}"), format), |b| {
                 b.iter(|| black_box(&mut target[..len]).copy_from_slice(black_box(&source[..len])))
@@ -97,6 +98,7 @@ fn blits(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("rgba alpha 64x64", format), |b| b.iter(|| surface.blit(&rgba, Point::new(300, 200))));
         group.throughput(Throughput::Elements(1024 * 768));
         memcpy(&mut group, "1024x768", 1024 * 768 * bpp);
+        memcpy(&mut group, "source 640x480", photo.as_raw().len());
         let all = Rectangle::new(Point::zero(), Size::new(1024, 768));
         group.bench_function(BenchmarkId::new("scaled 640x480 to 1024x768", format), |b| b.iter(|| surface.blit_scaled(&photo, &all)));
     }

@@ -18,6 +18,7 @@ PAIRS = [
     ("blit", "rgb 256x256", "memcpy source 256x256"),
     ("blit", "rgba alpha 64x64", "memcpy 64x64"),
     ("blit", "scaled 640x480 to 1024x768", "memcpy 1024x768"),
+    ("blit", "scaled 640x480 to 1024x768", "memcpy source 640x480"),
 ]
 FORMATS = ["XRGB8888", "RGB888", "RGB565", "RGB332"]
 

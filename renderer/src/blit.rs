@@ -1,5 +1,5 @@
 //! What [`Surface::blit`](crate::Surface::blit) draws from, and the row loops it draws with:
-//! column gathers for scaling and alpha blending, each over whole rows.
+//! scaling (byte shuffles or gathers by a column table) and alpha blending, over whole rows.
 
 use embedded_graphics::pixelcolor::raw::RawU24;
 use embedded_graphics::pixelcolor::{IntoStorage, Rgb888};
@@ -99,12 +99,20 @@ pub(crate) fn blend_word(rgba: u32, dst: u32) -> u32 {
     div255(red_blue).rotate_left(16) | (div255(green) << 8)
 }
 
-/// `dst[i] = src[columns[i]]` for pixels of `BPP` bytes: a scaled row, from a column table
-/// built once per blit.
-pub(crate) fn gather<const BPP: usize>(src: &[u8], columns: &[u32], dst: &mut [u8]) {
-    for (px, &c) in dst.chunks_exact_mut(BPP).zip(columns) {
-        let at = c as usize * BPP;
-        px.copy_from_slice(&src[at..at + BPP]);
+/// `dst[i] = src[columns[i]]` for pixels of `bpp` bytes: a scaled row, from a column table
+/// built once per blit, where [`RowShuffle`] has none.
+pub(crate) fn gather(bpp: usize, src: &[u8], columns: &[u32], dst: &mut [u8]) {
+    fn pixels<const BPP: usize>(src: &[u8], columns: &[u32], dst: &mut [u8]) {
+        for (px, &c) in dst.chunks_exact_mut(BPP).zip(columns) {
+            let at = c as usize * BPP;
+            px.copy_from_slice(&src[at..at + BPP]);
+        }
+    }
+    match bpp {
+        1 => pixels::<1>(src, columns, dst),
+        2 => pixels::<2>(src, columns, dst),
+        3 => pixels::<3>(src, columns, dst),
+        _ => pixels::<4>(src, columns, dst),
     }
 }
 
@@ -245,12 +253,7 @@ mod tests {
                 let columns: Vec<u32> = (0..to).map(|i| (i * from / to) as u32).collect();
                 assert!(pixels >= from as usize);
                 let mut expected = vec![0u8; to as usize * bpp];
-                match bpp {
-                    1 => gather::<1>(&src, &columns, &mut expected),
-                    2 => gather::<2>(&src, &columns, &mut expected),
-                    3 => gather::<3>(&src, &columns, &mut expected),
-                    _ => gather::<4>(&src, &columns, &mut expected),
-                }
+                gather(bpp, &src, &columns, &mut expected);
                 let Some(shuffle) = RowShuffle::new(&columns, bpp, SAME[bpp - 1]) else {
                     assert!(from > to, "{from}->{to} at {bpp} bytes: only shrinks lack a shuffle");
                     continue;
@@ -287,7 +290,7 @@ mod tests {
     fn gather_picks_columns() {
         let src = [10u8, 11, 20, 21, 30, 31];
         let mut dst = [0u8; 8];
-        gather::<2>(&src, &[0, 2, 2, 1], &mut dst);
+        gather(2, &src, &[0, 2, 2, 1], &mut dst);
         assert_eq!(dst, [10, 11, 30, 31, 30, 31, 20, 21]);
     }
 }

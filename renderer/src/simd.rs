@@ -1,7 +1,9 @@
-//! Pixel loops compiled twice, for the target's baseline and for AVX2, and run as the CPU
-//! allows. The loops are plain Rust over whole pixels; with AVX2 the compiler vectorises them
-//! with byte shuffles the x86_64 baseline (SSE2) lacks, 2 to 15 times faster
-//! (`cargo bench -p bochsfb-renderer --bench pixels`).
+//! Pixel loops for the instructions this CPU has. Plain Rust loops over whole pixels are
+//! compiled twice, for the x86_64 baseline (SSE2) and for AVX2, and the AVX2 build runs where
+//! the CPU has it: the compiler then vectorises them with the byte shuffles SSE2 lacks.
+//! Reordering and scaling rows are byte shuffles written out (`pshufb`, SSSE3; two at a time
+//! with AVX2). The only unsafe code is each call of a `target_feature` function, made after
+//! checking that the CPU has the feature.
 #![allow(unsafe_code)]
 
 /// Defines `fn $name` (no generics), whose body is compiled for the baseline and, on x86_64,

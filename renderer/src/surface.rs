@@ -242,130 +242,163 @@ impl<'a> Surface<'a> {
             return;
         };
         let (dw, dh) = (i64::from(dest.size.width), i64::from(dest.size.height));
-        let (sw, sh) = (i64::from(src.width), i64::from(src.height));
-        let unscaled = dw == sw && dh == sh;
-        // The source column of each visible column, counted from the first one (`first`):
-        // computed once per blit, not a division per pixel.
+        let unscaled = dw == i64::from(src.width) && dh == i64::from(src.height);
+        // The source column of each visible column, counted from the first one: computed once
+        // per blit, not a division per pixel.
         let mut columns = std::mem::take(&mut self.columns);
         let dx0 = i64::from(top_left.x) - i64::from(dest.top_left.x);
-        let column = |i: i64| src.x + if unscaled { dx0 + i } else { (dx0 + i) * sw / dw } as u32;
+        let column = |i: i64| src.x + if unscaled { dx0 + i } else { (dx0 + i) * i64::from(src.width) / dw } as u32;
         let first = column(0);
         columns.clear();
         columns.extend((0..i64::from(size.width)).map(|i| column(i) - first));
-        // The source pixels the visible part reads: `first..end`.
-        let (first, end) = (first as usize, (first + columns[columns.len() - 1] + 1) as usize);
-        let source_row = |y: i32| {
-            let dy = i64::from(y) - i64::from(dest.top_left.y);
-            src.y + if unscaled { dy } else { dy * sh / dh } as u32
+        let blit = Blit {
+            top_left,
+            size,
+            unscaled,
+            first: first as usize,
+            end: (first + columns[columns.len() - 1] + 1) as usize,
+            columns: &columns,
+            src_y: src.y,
+            dest_y: dest.top_left.y,
+            rows_ratio: (i64::from(src.height), dh),
         };
-        let rows = top_left.y..top_left.y + size.height as i32;
-        let mut line = std::mem::take(&mut self.scratch);
-        let bpp = self.format.bytes_per_pixel();
         if S::OPAQUE && image.rgb_row(src.y).is_some() {
-            // 32 and 24 bpp are the image's bytes reordered: scaled straight from the image.
-            // The others are encoded first, and then scaled.
-            let direct: Option<&blit::Channels> = match self.format {
-                PixelFormat::Xrgb8888 => Some(&[Some(2), Some(1), Some(0), None]),
-                PixelFormat::Rgb888 => Some(&[Some(2), Some(1), Some(0)]),
-                _ => None,
-            };
-            let shuffle = match direct {
-                _ if unscaled => None,
-                Some(channels) => blit::RowShuffle::new(&columns, 3, channels),
-                None => blit::RowShuffle::new(&columns, bpp, blit::SAME[bpp - 1]),
-            };
-            let mut encoded = std::mem::take(&mut self.encoded);
-            let mut last_sy = None;
-            for y in rows {
-                let (sy, run) = (source_row(y), self.run(top_left.x, y, size.width));
-                let rgb = &image.rgb_row(sy).expect("rows of an RGB image")[first * 3..end * 3];
-                if unscaled {
-                    // A row of the image's bytes straight into the frame's format.
-                    self.format.encode_rgb_row(rgb, &mut self.buf[run]);
-                    continue;
-                }
-                // Each source row is scaled once, into a line that stays in cache, however
-                // many rows show it; the frame gets copies of the line (`memcpy`'s stores,
-                // which need not read the frame's cache lines first).
-                if last_sy != Some(sy) {
-                    last_sy = Some(sy);
-                    line.resize(run.len(), 0);
-                    match (&shuffle, direct) {
-                        (Some(shuffle), Some(_)) => shuffle.apply(rgb, &mut line),
-                        (shuffle, _) => {
-                            encoded.resize(rgb.len() / 3 * bpp, 0);
-                            self.format.encode_rgb_row(rgb, &mut encoded);
-                            match shuffle {
-                                Some(shuffle) => shuffle.apply(&encoded, &mut line),
-                                None => gather_columns(self.format, &encoded, &columns, &mut line),
-                            }
-                        }
-                    }
-                }
-                self.buf[run].copy_from_slice(&line);
-            }
-            self.encoded = encoded;
+            self.blit_rgb_rows(image, &blit);
         } else if image.rgba_row(src.y).is_some() {
-            let mut colors = std::mem::take(&mut self.colors);
-            colors.resize(size.width as usize, Rgb888::BLACK);
-            let shuffle = (!unscaled).then(|| blit::RowShuffle::new(&columns, 4, blit::SAME[3])).flatten();
-            let mut last_sy = None;
-            for y in rows {
-                let (sy, run) = (source_row(y), self.run(top_left.x, y, size.width));
-                let rgba = &image.rgba_row(sy).expect("rows of an RGBA image")[first * 4..end * 4];
-                let rgba = if unscaled {
-                    rgba
-                } else {
-                    if last_sy != Some(sy) {
-                        last_sy = Some(sy);
-                        line.resize(columns.len() * 4, 0);
-                        match &shuffle {
-                            Some(shuffle) => shuffle.apply(rgba, &mut line),
-                            None => blit::gather::<4>(rgba, &columns, &mut line),
-                        }
-                    }
-                    &line[..]
-                };
-                if self.format == PixelFormat::Xrgb8888 {
-                    blit::blend_over_xrgb8888(rgba, &mut self.buf[run]);
-                } else {
-                    self.format.decode_row(&self.buf[run.clone()], &mut colors);
-                    blit::blend_over_colors(rgba, &mut colors);
-                    self.format.encode_row(&colors, &mut self.buf[run]);
-                }
-            }
-            self.colors = colors;
+            self.blit_rgba_rows(image, &blit);
         } else {
-            // Any other source, a pixel at a time.
-            let mut colors = std::mem::take(&mut self.colors);
-            colors.resize(size.width as usize, Rgb888::BLACK);
-            for y in rows {
-                let (sy, run) = (source_row(y), self.run(top_left.x, y, size.width));
-                if !S::OPAQUE {
-                    self.format.decode_row(&self.buf[run.clone()], &mut colors);
-                }
-                for (c, &sx) in colors.iter_mut().zip(&columns) {
-                    let (color, alpha) = image.rgba(first as u32 + sx, sy);
-                    let rgba = u32::from_le_bytes([color.r(), color.g(), color.b(), alpha]);
-                    *c = RawU24::new(blit::blend_word(rgba, c.into_storage())).into();
-                }
-                self.format.encode_row(&colors, &mut self.buf[run]);
-            }
-            self.colors = colors;
+            self.blit_pixels(image, &blit);
         }
-        self.scratch = line;
         self.columns = columns;
         self.damaged(top_left, size);
     }
+
+    /// Opaque images stored as R, G, B rows: whole rows converted.
+    fn blit_rgb_rows<S: BlitSource>(&mut self, image: &S, blit: &Blit<'_>) {
+        let source = |sy: u32| &image.rgb_row(sy).expect("rows of an RGB image")[blit.first * 3..blit.end * 3];
+        if blit.unscaled {
+            for (y, sy) in blit.rows() {
+                let run = self.run(blit.top_left.x, y, blit.size.width);
+                self.format.encode_rgb_row(source(sy), &mut self.buf[run]);
+            }
+            return;
+        }
+        // 32 and 24 bpp are the image's bytes reordered: one shuffle scales and converts. The
+        // others are encoded first, then scaled.
+        let bpp = self.format.bytes_per_pixel();
+        let reorder: Option<&blit::Channels> = match self.format {
+            PixelFormat::Xrgb8888 => Some(&[Some(2), Some(1), Some(0), None]),
+            PixelFormat::Rgb888 => Some(&[Some(2), Some(1), Some(0)]),
+            _ => None,
+        };
+        let shuffle = match reorder {
+            Some(channels) => blit::RowShuffle::new(blit.columns, 3, channels),
+            None => blit::RowShuffle::new(blit.columns, bpp, blit::SAME[bpp - 1]),
+        };
+        let (mut line, mut encoded) = (std::mem::take(&mut self.scratch), std::mem::take(&mut self.encoded));
+        let mut last_sy = None;
+        for (y, sy) in blit.rows() {
+            let run = self.run(blit.top_left.x, y, blit.size.width);
+            // Each source row is scaled once, into a line that stays in cache, however many
+            // rows show it; the frame gets copies of the line (`memcpy`'s stores, which need
+            // not read the frame's cache lines first).
+            if last_sy != Some(sy) {
+                last_sy = Some(sy);
+                line.resize(run.len(), 0);
+                match (&shuffle, reorder) {
+                    (Some(shuffle), Some(_)) => shuffle.apply(source(sy), &mut line),
+                    (shuffle, _) => {
+                        encoded.resize((blit.end - blit.first) * bpp, 0);
+                        self.format.encode_rgb_row(source(sy), &mut encoded);
+                        match shuffle {
+                            Some(shuffle) => shuffle.apply(&encoded, &mut line),
+                            None => blit::gather(bpp, &encoded, blit.columns, &mut line),
+                        }
+                    }
+                }
+            }
+            self.buf[run].copy_from_slice(&line);
+        }
+        (self.scratch, self.encoded) = (line, encoded);
+    }
+
+    /// Images stored as R, G, B, A rows: whole rows blended.
+    fn blit_rgba_rows<S: BlitSource>(&mut self, image: &S, blit: &Blit<'_>) {
+        let source = |sy: u32| &image.rgba_row(sy).expect("rows of an RGBA image")[blit.first * 4..blit.end * 4];
+        let shuffle = (!blit.unscaled).then(|| blit::RowShuffle::new(blit.columns, 4, blit::SAME[3])).flatten();
+        let (mut line, mut colors) = (std::mem::take(&mut self.scratch), std::mem::take(&mut self.colors));
+        colors.resize(blit.size.width as usize, Rgb888::BLACK);
+        let mut last_sy = None;
+        for (y, sy) in blit.rows() {
+            let run = self.run(blit.top_left.x, y, blit.size.width);
+            let rgba = if blit.unscaled {
+                source(sy)
+            } else {
+                if last_sy != Some(sy) {
+                    last_sy = Some(sy);
+                    line.resize(blit.columns.len() * 4, 0);
+                    match &shuffle {
+                        Some(shuffle) => shuffle.apply(source(sy), &mut line),
+                        None => blit::gather(4, source(sy), blit.columns, &mut line),
+                    }
+                }
+                &line[..]
+            };
+            if self.format == PixelFormat::Xrgb8888 {
+                blit::blend_over_xrgb8888(rgba, &mut self.buf[run]);
+            } else {
+                self.format.decode_row(&self.buf[run.clone()], &mut colors);
+                blit::blend_over_colors(rgba, &mut colors);
+                self.format.encode_row(&colors, &mut self.buf[run]);
+            }
+        }
+        (self.scratch, self.colors) = (line, colors);
+    }
+
+    /// Any other source, a pixel at a time.
+    fn blit_pixels<S: BlitSource>(&mut self, image: &S, blit: &Blit<'_>) {
+        let mut colors = std::mem::take(&mut self.colors);
+        colors.resize(blit.size.width as usize, Rgb888::BLACK);
+        for (y, sy) in blit.rows() {
+            let run = self.run(blit.top_left.x, y, blit.size.width);
+            if !S::OPAQUE {
+                self.format.decode_row(&self.buf[run.clone()], &mut colors);
+            }
+            for (c, &sx) in colors.iter_mut().zip(blit.columns) {
+                let (color, alpha) = image.rgba(blit.first as u32 + sx, sy);
+                let rgba = u32::from_le_bytes([color.r(), color.g(), color.b(), alpha]);
+                *c = RawU24::new(blit::blend_word(rgba, c.into_storage())).into();
+            }
+            self.format.encode_row(&colors, &mut self.buf[run]);
+        }
+        self.colors = colors;
+    }
 }
 
-/// `line[i] = row[columns[i]]` in `format`'s pixels.
-fn gather_columns(format: PixelFormat, row: &[u8], columns: &[u32], line: &mut [u8]) {
-    match format.bytes_per_pixel() {
-        1 => blit::gather::<1>(row, columns, line),
-        2 => blit::gather::<2>(row, columns, line),
-        3 => blit::gather::<3>(row, columns, line),
-        _ => blit::gather::<4>(row, columns, line),
+/// What a blit draws, worked out once: the visible destination rectangle, and for it the
+/// source columns (`columns`, counted from `first`; `first..end` are the source pixels it
+/// reads) and rows.
+struct Blit<'c> {
+    top_left: Point,
+    size: Size,
+    unscaled: bool,
+    first: usize,
+    end: usize,
+    columns: &'c [u32],
+    src_y: u32,
+    dest_y: i32,
+    /// Source rows per destination rows.
+    rows_ratio: (i64, i64),
+}
+
+impl Blit<'_> {
+    /// Each visible destination row and the source row it shows.
+    fn rows(&self) -> impl Iterator<Item = (i32, u32)> + '_ {
+        (self.top_left.y..self.top_left.y + self.size.height as i32).map(|y| {
+            let dy = i64::from(y) - i64::from(self.dest_y);
+            let (sh, dh) = self.rows_ratio;
+            (y, self.src_y + if self.unscaled { dy } else { dy * sh / dh } as u32)
+        })
     }
 }
 
