@@ -179,19 +179,10 @@ vectorized! {
     }
 }
 
-vectorized! {
-    fn colors_to_rgb888(colors: &[Rgb888], row: &mut [u8]) {
-        // Four colours (`0x00RRGGBB` words) into three words of B, G, R bytes.
-        let (mut out, mut colors) = (row.chunks_exact_mut(12), colors.chunks_exact(4));
-        for (px, c) in out.by_ref().zip(colors.by_ref()) {
-            let [a, b, c, d] = [0, 1, 2, 3].map(|i| c[i].into_storage());
-            for (word, value) in px.chunks_exact_mut(4).zip([a | (b << 24), (b >> 8) | (c << 16), (c >> 16) | (d << 8)]) {
-                word.copy_from_slice(&value.to_le_bytes());
-            }
-        }
-        for (px, &c) in out.into_remainder().chunks_exact_mut(3).zip(colors.remainder()) {
-            px.copy_from_slice(&c.into_storage().to_le_bytes()[..3]);
-        }
+fn colors_to_rgb888(colors: &[Rgb888], row: &mut [u8]) {
+    let done = simd::pack_rgb888(colors, row);
+    for (px, &c) in row[3 * done..].chunks_exact_mut(3).zip(&colors[done..]) {
+        px.copy_from_slice(&c.into_storage().to_le_bytes()[..3]);
     }
 }
 
@@ -415,6 +406,23 @@ mod tests {
                         assert_eq!(px, pixel, "{format}: pixel {i} of {pixels} at {start}");
                     }
                 }
+            }
+        }
+    }
+
+    /// Rows long enough for every SIMD path (16 and more pixels) and every tail after it.
+    #[test]
+    fn encode_row_matches_encode_at_every_length() {
+        let colors: Vec<Rgb888> = (0..100u32).map(|i| Rgb888::new((i * 37) as u8, (i * 91 + 5) as u8, (i * 13) as u8 ^ 0xa5)).collect();
+        for format in ALL {
+            let bpp = format.bytes_per_pixel();
+            for len in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100] {
+                let mut row = vec![0x5au8; len * bpp + 7];
+                format.encode_row(&colors[..len], &mut row[..len * bpp]);
+                for (i, c) in colors[..len].iter().enumerate() {
+                    assert_eq!(&row[i * bpp..][..bpp], &format.encode(*c)[..bpp], "{format}: pixel {i} of {len}");
+                }
+                assert!(row[len * bpp..].iter().all(|&b| b == 0x5a), "{format}: past {len} pixels");
             }
         }
     }

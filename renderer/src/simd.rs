@@ -6,6 +6,8 @@
 //! checking that the CPU has the feature.
 #![allow(unsafe_code)]
 
+use embedded_graphics::pixelcolor::{IntoStorage, Rgb888};
+
 /// Defines `fn $name` (no generics), whose body is compiled for the baseline and, on x86_64,
 /// a second time for AVX2: each call runs the AVX2 build when the CPU has it (a cached check).
 macro_rules! vectorized {
@@ -54,6 +56,45 @@ pub(crate) fn shuffle_chunks<const SRC: usize, const DST: usize>(src: &[u8], dst
     0
 }
 
+/// Packs colours (`0x00RRGGBB` words, as embedded-graphics stores them) into B, G, R bytes,
+/// sixteen pixels at a time: four shuffles drop the zero bytes and three byte shifts join the
+/// results into three whole 16-byte stores. Returns the pixels written (0 without SSSE3).
+pub(crate) fn pack_rgb888(colors: &[Rgb888], row: &mut [u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        // SAFETY: `pack_rgb888_ssse3` needs nothing but a CPU with SSSE3, checked just above.
+        return unsafe { pack_rgb888_ssse3(colors, row) };
+    }
+    let _ = (colors, row);
+    0
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+fn pack_rgb888_ssse3(colors: &[Rgb888], row: &mut [u8]) -> usize {
+    use std::arch::x86_64::{__m128i, _mm_bslli_si128, _mm_bsrli_si128, _mm_or_si128, _mm_set_epi32, _mm_shuffle_epi8};
+    const DROP_X: [u8; 16] = [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80];
+    let drop_x: __m128i = bytemuck::cast(DROP_X);
+    let mut done = 0;
+    for (colors, out) in colors.chunks_exact(16).zip(row.chunks_exact_mut(48)) {
+        // Four colours per vector, each shuffled to twelve bytes at the bottom.
+        // (Written out: a closure would not get this function's target features.)
+        let word = |i: usize| colors[i].into_storage() as i32;
+        let a = _mm_shuffle_epi8(_mm_set_epi32(word(3), word(2), word(1), word(0)), drop_x);
+        let b = _mm_shuffle_epi8(_mm_set_epi32(word(7), word(6), word(5), word(4)), drop_x);
+        let c = _mm_shuffle_epi8(_mm_set_epi32(word(11), word(10), word(9), word(8)), drop_x);
+        let d = _mm_shuffle_epi8(_mm_set_epi32(word(15), word(14), word(13), word(12)), drop_x);
+        let packed = [
+            _mm_or_si128(a, _mm_bslli_si128::<12>(b)),
+            _mm_or_si128(_mm_bsrli_si128::<4>(b), _mm_bslli_si128::<8>(c)),
+            _mm_or_si128(_mm_bsrli_si128::<8>(c), _mm_bslli_si128::<4>(d)),
+        ];
+        out.copy_from_slice(&bytemuck::cast::<[__m128i; 3], [u8; 48]>(packed));
+        done += 16;
+    }
+    done
+}
+
 /// Chunks whose 16-byte load at `k * src_step` and store at `k * dst_step` both fit.
 fn whole_chunks(src: usize, src_step: usize, dst: usize, dst_step: usize) -> usize {
     let fits = |len: usize, step: usize| if len < 16 { 0 } else { (len - 16) / step + 1 };
@@ -97,22 +138,25 @@ fn shuffle_chunks_ssse3<const SRC: usize, const DST: usize>(src: &[u8], dst: &mu
     const { assert!(SRC > 0 && DST > 0 && DST <= 16) };
     let chunks = whole_chunks(src.len(), SRC, dst.len(), DST);
     let mask: __m128i = bytemuck::cast(mask);
-    let shuffle = |window: &[u8], out: &mut [u8]| {
+    // A function, not a closure: closures do not get their function's target features.
+    #[target_feature(enable = "ssse3")]
+    #[inline]
+    fn shuffle(window: &[u8], out: &mut [u8], mask: __m128i) {
         let window: [u8; 16] = window[..16].try_into().expect("16 bytes");
         let shuffled = _mm_shuffle_epi8(bytemuck::cast(window), mask);
         out[..16].copy_from_slice(&bytemuck::cast::<__m128i, [u8; 16]>(shuffled));
-    };
+    }
     // Four chunks per bounds check: the offsets inside are constants the compiler checks once.
     let mut k = 0;
     while k + 4 <= chunks {
         let (window, out) = (&src[k * SRC..][..3 * SRC + 16], &mut dst[k * DST..][..3 * DST + 16]);
         for i in 0..4 {
-            shuffle(&window[i * SRC..], &mut out[i * DST..]);
+            shuffle(&window[i * SRC..], &mut out[i * DST..], mask);
         }
         k += 4;
     }
     for k in k..chunks {
-        shuffle(&src[k * SRC..], &mut dst[k * DST..]);
+        shuffle(&src[k * SRC..], &mut dst[k * DST..], mask);
     }
     chunks
 }
