@@ -56,45 +56,6 @@ pub(crate) fn shuffle_chunks<const SRC: usize, const DST: usize>(src: &[u8], dst
     0
 }
 
-/// Packs colours (`0x00RRGGBB` words, as embedded-graphics stores them) into B, G, R bytes,
-/// sixteen pixels at a time: four shuffles drop the zero bytes and three byte shifts join the
-/// results into three whole 16-byte stores. Returns the pixels written (0 without SSSE3).
-pub(crate) fn pack_rgb888(colors: &[Rgb888], row: &mut [u8]) -> usize {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("ssse3") {
-        // SAFETY: `pack_rgb888_ssse3` needs nothing but a CPU with SSSE3, checked just above.
-        return unsafe { pack_rgb888_ssse3(colors, row) };
-    }
-    let _ = (colors, row);
-    0
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "ssse3")]
-fn pack_rgb888_ssse3(colors: &[Rgb888], row: &mut [u8]) -> usize {
-    use std::arch::x86_64::{__m128i, _mm_bslli_si128, _mm_bsrli_si128, _mm_or_si128, _mm_set_epi32, _mm_shuffle_epi8};
-    const DROP_X: [u8; 16] = [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80];
-    let drop_x: __m128i = bytemuck::cast(DROP_X);
-    let mut done = 0;
-    for (colors, out) in colors.chunks_exact(16).zip(row.chunks_exact_mut(48)) {
-        // Four colours per vector, each shuffled to twelve bytes at the bottom.
-        // (Written out: a closure would not get this function's target features.)
-        let word = |i: usize| colors[i].into_storage() as i32;
-        let a = _mm_shuffle_epi8(_mm_set_epi32(word(3), word(2), word(1), word(0)), drop_x);
-        let b = _mm_shuffle_epi8(_mm_set_epi32(word(7), word(6), word(5), word(4)), drop_x);
-        let c = _mm_shuffle_epi8(_mm_set_epi32(word(11), word(10), word(9), word(8)), drop_x);
-        let d = _mm_shuffle_epi8(_mm_set_epi32(word(15), word(14), word(13), word(12)), drop_x);
-        let packed = [
-            _mm_or_si128(a, _mm_bslli_si128::<12>(b)),
-            _mm_or_si128(_mm_bsrli_si128::<4>(b), _mm_bslli_si128::<8>(c)),
-            _mm_or_si128(_mm_bsrli_si128::<8>(c), _mm_bslli_si128::<4>(d)),
-        ];
-        out.copy_from_slice(&bytemuck::cast::<[__m128i; 3], [u8; 48]>(packed));
-        done += 16;
-    }
-    done
-}
-
 /// Chunks whose 16-byte load at `k * src_step` and store at `k * dst_step` both fit.
 fn whole_chunks(src: usize, src_step: usize, dst: usize, dst_step: usize) -> usize {
     let fits = |len: usize, step: usize| if len < 16 { 0 } else { (len - 16) / step + 1 };
@@ -224,6 +185,45 @@ fn shuffle_blocks_avx2(src: &[u8], froms: &[usize], masks: &[[u8; 16]], dst: &mu
         out.copy_from_slice(&bytemuck::cast::<__m256i, [u8; 32]>(shuffled));
     }
     shuffle_blocks_ssse3(src, &froms[2 * pairs..], &masks[2 * pairs..], rest);
+}
+
+/// Packs colours (`0x00RRGGBB` words, as embedded-graphics stores them) into B, G, R bytes,
+/// sixteen pixels at a time: four shuffles drop the zero bytes and three byte shifts join the
+/// results into three whole 16-byte stores. Returns the pixels written (0 without SSSE3).
+pub(crate) fn pack_rgb888(colors: &[Rgb888], row: &mut [u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        // SAFETY: `pack_rgb888_ssse3` needs nothing but a CPU with SSSE3, checked just above.
+        return unsafe { pack_rgb888_ssse3(colors, row) };
+    }
+    let _ = (colors, row);
+    0
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+fn pack_rgb888_ssse3(colors: &[Rgb888], row: &mut [u8]) -> usize {
+    use std::arch::x86_64::{__m128i, _mm_bslli_si128, _mm_bsrli_si128, _mm_or_si128, _mm_set_epi32, _mm_shuffle_epi8};
+    const DROP_X: [u8; 16] = [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80];
+    let drop_x: __m128i = bytemuck::cast(DROP_X);
+    let mut done = 0;
+    for (colors, out) in colors.chunks_exact(16).zip(row.chunks_exact_mut(48)) {
+        // Four colours per vector, each shuffled to twelve bytes at the bottom.
+        // (Written out: a closure would not get this function's target features.)
+        let word = |i: usize| colors[i].into_storage() as i32;
+        let a = _mm_shuffle_epi8(_mm_set_epi32(word(3), word(2), word(1), word(0)), drop_x);
+        let b = _mm_shuffle_epi8(_mm_set_epi32(word(7), word(6), word(5), word(4)), drop_x);
+        let c = _mm_shuffle_epi8(_mm_set_epi32(word(11), word(10), word(9), word(8)), drop_x);
+        let d = _mm_shuffle_epi8(_mm_set_epi32(word(15), word(14), word(13), word(12)), drop_x);
+        let packed = [
+            _mm_or_si128(a, _mm_bslli_si128::<12>(b)),
+            _mm_or_si128(_mm_bsrli_si128::<4>(b), _mm_bslli_si128::<8>(c)),
+            _mm_or_si128(_mm_bsrli_si128::<8>(c), _mm_bslli_si128::<4>(d)),
+        ];
+        out.copy_from_slice(&bytemuck::cast::<[__m128i; 3], [u8; 48]>(packed));
+        done += 16;
+    }
+    done
 }
 
 #[cfg(test)]
