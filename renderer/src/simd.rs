@@ -138,6 +138,11 @@ pub(crate) fn shuffle_blocks(src: &[u8], froms: &[usize], masks: &[[u8; 16]], ds
             return unsafe { shuffle_blocks_ssse3(src, froms, masks, dst) };
         }
     }
+    shuffle_blocks_bytes(src, froms, masks, dst);
+}
+
+/// [`shuffle_blocks`] without SIMD.
+fn shuffle_blocks_bytes(src: &[u8], froms: &[usize], masks: &[[u8; 16]], dst: &mut [u8]) {
     for ((out, &from), mask) in dst.chunks_mut(16).zip(froms).zip(masks) {
         pshufb_bytes(src, from, mask, out);
     }
@@ -256,6 +261,28 @@ mod tests {
                 }
             }
             assert!(dst[chunks * 16..].iter().all(|&b| b == 0xa5), "nothing past the chunks at {len}");
+        }
+    }
+
+    /// The SIMD builds against the byte-by-byte one, blocks of every window position, some of
+    /// them reading up to the source's last byte.
+    #[test]
+    fn shuffle_blocks_match_their_byte_by_byte_build() {
+        let src: Vec<u8> = (0..200u32).map(|i| (i * 29 + 3) as u8).collect();
+        for len in [1usize, 15, 16, 17, 31, 32, 33, 100, 161] {
+            let blocks = len.div_ceil(16);
+            let froms: Vec<usize> = (0..blocks).map(|k| (k * 37) % 185).collect();
+            let masks: Vec<[u8; 16]> = (0..blocks).map(|k| std::array::from_fn(|i| if (i + k) % 7 == 0 { 0x80 } else { ((i * 5 + k) % 16) as u8 })).collect();
+            let (mut fast, mut bytes) = (vec![0u8; len], vec![0u8; len]);
+            super::shuffle_blocks(&src, &froms, &masks, &mut fast);
+            super::shuffle_blocks_bytes(&src, &froms, &masks, &mut bytes);
+            assert_eq!(fast, bytes, "{len} bytes");
+            for (k, out) in bytes.chunks(16).enumerate() {
+                for (i, &b) in out.iter().enumerate() {
+                    let m = masks[k][i];
+                    assert_eq!(b, if m & 0x80 != 0 { 0 } else { src[froms[k] + usize::from(m)] }, "block {k} byte {i}");
+                }
+            }
         }
     }
 
