@@ -140,25 +140,28 @@ impl RowShuffle {
     /// pixel `i`, its bytes taken as `channels` says (one entry per destination byte); `None`
     /// where 16 destination bytes take source bytes more than 16 apart (shrinking a row).
     pub(crate) fn new(columns: &[u32], source_bpp: usize, channels: &Channels) -> Option<RowShuffle> {
-        let bpp = channels.len();
-        let len = columns.len() * bpp;
-        let source_byte = |b: usize| channels[b % bpp].map(|c| columns[b / bpp] as usize * source_bpp + usize::from(c));
-        let (froms, masks) = (0..len)
-            .step_by(16)
-            .map(|start| {
-                let bytes = start..len.min(start + 16);
-                let from = bytes.clone().filter_map(source_byte).min().unwrap_or(0);
+        /// A destination byte that is zero.
+        const ZERO: usize = usize::MAX;
+        // The source byte of each destination byte, pixel by pixel (no division per byte).
+        let sources: Vec<usize> = columns
+            .iter()
+            .flat_map(|&c| channels.iter().map(move |ch| ch.map_or(ZERO, |ch| c as usize * source_bpp + usize::from(ch))))
+            .collect();
+        let (froms, masks) = sources
+            .chunks(16)
+            .map(|block| {
+                let from = block.iter().copied().filter(|&b| b != ZERO).min().unwrap_or(0);
                 // 0x80 makes `pshufb` write a zero.
                 let mut mask = [0x80u8; 16];
-                for (m, b) in mask.iter_mut().zip(bytes) {
-                    if let Some(at) = source_byte(b) {
+                for (m, &at) in mask.iter_mut().zip(block) {
+                    if at != ZERO {
                         *m = u8::try_from(at - from).ok().filter(|&m| m < 16)?;
                     }
                 }
                 Some((from, mask))
             })
             .collect::<Option<_>>()?;
-        Some(RowShuffle { froms, masks, len })
+        Some(RowShuffle { froms, masks, len: sources.len() })
     }
 
     /// Writes the scaled row `dst` (the destination's bytes, exactly) from the source row `src`.
