@@ -23,14 +23,23 @@ PAIRS = [
 FORMATS = ["XRGB8888", "RGB888", "RGB565", "RGB332"]
 
 
-def estimate(group, name, fmt):
-    for bench in ROOT.glob(f"{group}/*/*/new/benchmark.json"):
+def load():
+    """(group, path, format) -> (median, low, high) of every benchmark under ROOT, read once."""
+    found = {}
+    for bench in ROOT.glob("*/*/*/new/benchmark.json"):
         meta = json.loads(bench.read_text())
-        if meta["function_id"] == name and meta["value_str"] == fmt:
-            median = json.loads((bench.parent / "estimates.json").read_text())["median"]
-            ci = median["confidence_interval"]
-            return median["point_estimate"], ci["lower_bound"], ci["upper_bound"]
-    return None
+        median = json.loads((bench.parent / "estimates.json").read_text())["median"]
+        ci = median["confidence_interval"]
+        found[(meta["group_id"], meta["function_id"], meta["value_str"])] = (
+            median["point_estimate"], ci["lower_bound"], ci["upper_bound"])
+    return found
+
+
+ESTIMATES = load()
+
+
+def estimate(group, name, fmt):
+    return ESTIMATES.get((group, name, fmt))
 
 
 def micros(ns):

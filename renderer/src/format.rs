@@ -252,42 +252,46 @@ vectorized! {
 /// A colour encoded once to fill rows of up to a given length with, never reading them:
 /// `memset` for one-byte pixels, the four-byte `wmemset` for two and four (a pair of two-byte
 /// pixels is four bytes), and for three copies of a block of up to 256 pixels built once.
-pub(crate) struct RowFill {
-    pattern: [u8; 4],
-    bpp: usize,
-    /// For three-byte pixels: the pixel repeated over `block_len` bytes.
-    block: [u8; 768],
-    block_len: usize,
+// It lives on the stack for one fill call: boxing the block would allocate per call.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum RowFill {
+    Byte(u8),
+    Word([u8; 4]),
+    /// The pixel repeated over the first `len` bytes of `block`.
+    Block { block: [u8; 768], len: usize },
 }
 
 impl RowFill {
     /// Ready to fill rows of up to `row_len` bytes with `color` in `format`.
     pub(crate) fn new(format: PixelFormat, color: Rgb888, row_len: usize) -> RowFill {
-        let (pattern, bpp) = (format.encode(color), format.bytes_per_pixel());
-        let mut fill = RowFill { pattern, bpp, block: [0; 768], block_len: 0 };
-        if bpp == 3 {
-            // 768 bytes: long copies, and still in L1 (in a trial it beat 192, 3072 and 48 Ki).
-            fill.block_len = row_len.min(768) / 3 * 3;
-            let block = &mut fill.block[..fill.block_len];
-            let mut filled = 3.min(block.len());
-            block[..filled].copy_from_slice(&pattern[..filled]);
-            while filled < block.len() {
-                let n = filled.min(block.len() - filled);
-                block.copy_within(..n, filled);
-                filled += n;
+        let p = format.encode(color);
+        match format.bytes_per_pixel() {
+            1 => RowFill::Byte(p[0]),
+            2 => RowFill::Word([p[0], p[1], p[0], p[1]]),
+            3 => {
+                // 768 bytes: long copies, and still in L1 (in a trial it beat 192, 3072 and 48 Ki).
+                let len = row_len.min(768) / 3 * 3;
+                let mut block = [0; 768];
+                let mut filled = 3.min(len);
+                block[..filled].copy_from_slice(&p[..filled]);
+                while filled < len {
+                    let n = filled.min(len - filled);
+                    block.copy_within(..n, filled);
+                    filled += n;
+                }
+                RowFill::Block { block, len }
             }
+            _ => RowFill::Word(p),
         }
-        fill
     }
 
     /// Fills `row`, a whole number of pixels.
     pub(crate) fn fill(&self, row: &mut [u8]) {
-        let p = self.pattern;
-        match self.bpp {
-            1 => row.fill(p[0]),
-            2 => crate::sys::fill_repeating(row, [p[0], p[1], p[0], p[1]]),
-            3 => {
-                let block = &self.block[..self.block_len];
+        match self {
+            RowFill::Byte(b) => row.fill(*b),
+            RowFill::Word(pattern) => crate::sys::fill_repeating(row, *pattern),
+            RowFill::Block { block, len } => {
+                let block = &block[..*len];
                 if block.is_empty() {
                     return;
                 }
@@ -297,7 +301,6 @@ impl RowFill {
                 let n = rest.len();
                 rest.copy_from_slice(&block[..n]);
             }
-            _ => crate::sys::fill_repeating(row, p),
         }
     }
 }

@@ -284,17 +284,15 @@ impl<'a> Surface<'a> {
             return;
         }
         // 32 and 24 bpp are the image's bytes reordered: one shuffle scales and converts. The
-        // others are encoded first, then scaled.
+        // others, and shrinks (which have no shuffle), are encoded first, then scaled.
         let bpp = self.format.bytes_per_pixel();
         let reorder: Option<&blit::Channels> = match self.format {
             PixelFormat::Xrgb8888 => Some(&[Some(2), Some(1), Some(0), None]),
             PixelFormat::Rgb888 => Some(&[Some(2), Some(1), Some(0)]),
             _ => None,
         };
-        let shuffle = match reorder {
-            Some(channels) => blit::RowShuffle::new(blit.columns, 3, channels),
-            None => blit::RowShuffle::new(blit.columns, bpp, blit::SAME[bpp - 1]),
-        };
+        let from_image = reorder.and_then(|channels| blit::RowShuffle::new(blit.columns, 3, channels));
+        let from_encoded = if from_image.is_some() { None } else { blit::RowShuffle::new(blit.columns, bpp, blit::SAME[bpp - 1]) };
         let (mut line, mut encoded) = (std::mem::take(&mut self.scratch), std::mem::take(&mut self.encoded));
         let mut last_sy = None;
         for (y, sy) in blit.rows() {
@@ -305,15 +303,14 @@ impl<'a> Surface<'a> {
             if last_sy != Some(sy) {
                 last_sy = Some(sy);
                 line.resize(run.len(), 0);
-                match (&shuffle, reorder) {
-                    (Some(shuffle), Some(_)) => shuffle.apply(source(sy), &mut line),
-                    (shuffle, _) => {
-                        encoded.resize((blit.end - blit.first) * bpp, 0);
-                        self.format.encode_rgb_row(source(sy), &mut encoded);
-                        match shuffle {
-                            Some(shuffle) => shuffle.apply(&encoded, &mut line),
-                            None => blit::gather(bpp, &encoded, blit.columns, &mut line),
-                        }
+                if let Some(shuffle) = &from_image {
+                    shuffle.apply(source(sy), &mut line);
+                } else {
+                    encoded.resize((blit.end - blit.first) * bpp, 0);
+                    self.format.encode_rgb_row(source(sy), &mut encoded);
+                    match &from_encoded {
+                        Some(shuffle) => shuffle.apply(&encoded, &mut line),
+                        None => blit::gather(bpp, &encoded, blit.columns, &mut line),
                     }
                 }
             }
