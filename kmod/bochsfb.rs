@@ -31,7 +31,7 @@ use dispi::Dispi;
 use kernel::{
     device::Core,
     miscdevice::{MiscDeviceOptions, MiscDeviceRegistration},
-    pci,
+    pci::{self, UserMappedBar},
     prelude::*,
     sync::{
         atomic::{Atomic, Full, Relaxed},
@@ -41,7 +41,10 @@ use kernel::{
 use mode::Mode;
 
 /// QEMU's vendor ID for its Bochs-compatible display devices (not in `pci_ids.h`).
-const QEMU_VGA_VENDOR: u16 = 0x1234;
+const QEMU_VGA_VENDOR: pci::Vendor = match pci::Vendor::new(0x1234) {
+    Some(vendor) => vendor,
+    None => panic!("not a PCI vendor ID"),
+};
 const QEMU_VGA_DEVICE: u32 = 0x1111;
 
 /// BAR0 is VRAM, BAR2 the MMIO registers (QEMU hw/display/vga-pci.c).
@@ -119,7 +122,7 @@ kernel::pci_device_table!(
     PCI_TABLE,
     <BochsfbDriver as pci::Driver>::IdInfo,
     [(
-        pci::DeviceId::from_id(pci::Vendor::from_id(QEMU_VGA_VENDOR), QEMU_VGA_DEVICE),
+        pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE),
         ()
     )]
 );
@@ -246,8 +249,12 @@ impl BochsfbDriver {
                     VRAM_BAR,
                     e
                 )
-            })?
-            .into_devres()?;
+            })?;
+        // Whatever an earlier driver or client left in VRAM is not for the next one to read.
+        vram::clear(&vram, vram_size)?;
+        // User mappings of VRAM go through one address space, zapped at unbind before the BAR
+        // is released.
+        let vram = UserMappedBar::new(pdev, vram.into_devres()?, c"bochsfb")?;
         let node = NodeNumber::claim()
             .inspect_err(|_| dev_err!(pdev, "all {} device nodes in use\n", NODE_NAMES.len()))?;
         let card = Arc::pin_init(
@@ -277,7 +284,7 @@ impl BochsfbDriver {
 
         // The PCI device is the node's parent: `/sys/class/misc/bochsfbN/device`.
         let pci_dev: &'bound kernel::device::Device<Core<'_>> = pdev.as_ref();
-        let parent: &'bound kernel::device::Device = pci_dev;
+        let parent: &'bound kernel::device::Device<kernel::device::Bound> = pci_dev;
         Ok(try_pin_init!(BochsfbDevice {
             misc <- MiscDeviceRegistration::register(
                 MiscDeviceOptions {

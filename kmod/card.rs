@@ -20,14 +20,15 @@ use crate::{
 };
 use kernel::{
     fs::DeviceAddressSpace,
-    mm::virt::{IoCaching, IoPfns, VmaNew},
+    mm::virt::{IoCaching, VmaNew},
     new_mutex,
     page::PAGE_SIZE,
-    pci::DevresBar,
+    pci::{DevresBar, UserMappedBar},
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::{Acquire, Atomic, Release},
+        Arc,
+        atomic::{Acquire, Atomic, Relaxed, Release},
         Mutex,
     },
     time::{delay::fsleep, Delta, Instant, Monotonic},
@@ -61,6 +62,22 @@ impl Region {
 
     fn base(self) -> u64 {
         (self as u64) << REGION_SHIFT
+    }
+
+    /// Bytes of file offsets each region spans.
+    const LEN: u64 = 1 << REGION_SHIFT;
+
+    /// The bytes of the file range `range` that lie in this region, as offsets inside it;
+    /// empty if none do. A vma is set up inside one region by `mmap`, but `mremap` can grow an
+    /// on-demand one in place past its region's end, so a fault clips what it fills.
+    fn clip(self, range: &core::ops::Range<u64>) -> core::ops::Range<usize> {
+        let base = self.base();
+        let end = base.saturating_add(Self::LEN);
+        let to_offset = |at: u64| {
+            // Clamped into `base..=end`, so the difference is at most `LEN` (2^32): it fits.
+            usize::try_from(at.clamp(base, end).saturating_sub(base)).unwrap_or(usize::MAX)
+        };
+        to_offset(range.start)..to_offset(range.end)
     }
 
     const ALL: [Self; 4] = [
@@ -116,18 +133,20 @@ pub(crate) struct Card {
     pub(crate) kind: CardKind,
     /// Bytes of VRAM on the card.
     pub(crate) vram_size: usize,
-    /// VRAM, write-combined; revoked when the card is unbound.
-    vram: DevresBar,
+    /// VRAM, write-combined, with the address space every file of the card maps it through; its
+    /// frames and mappings are taken back when the card is unbound, before the BAR is released.
+    vram: Arc<UserMappedBar>,
     /// The DISPI registers; revoked when the card is unbound.
     regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
     pub(crate) dev: ARef<kernel::device::Device>,
-    /// What every file of the card maps through; zapped under the mutex.
-    space: DeviceAddressSpace,
     /// Time zero of the emulated vblank timer.
     vblank_epoch: Instant<Monotonic>,
     /// The current frame's size in bytes, or [`Card::GONE`] once unbound: stored under the
-    /// mutex, read without it by `read` and `write`, whose every call needs it.
+    /// mutex, read without it by `open`, `read` and `write`, whose every call needs it.
     frame_bytes: Atomic<u64>,
+    /// Files open on the card. Changed under the mutex by `release`, without it by `open` (which
+    /// runs under the misc core's global lock and must not wait for the card's).
+    open_files: Atomic<u64>,
     #[pin]
     state: Mutex<State>,
 }
@@ -137,21 +156,20 @@ impl Card {
         kind: CardKind,
         mode: Mode,
         vram_size: usize,
-        vram: DevresBar,
+        vram: Arc<UserMappedBar>,
         regs: DevresBar<{ crate::dispi::MMIO_BAR_SIZE }>,
         dev: ARef<kernel::device::Device>,
     ) -> Result<impl PinInit<Self, Error>> {
         let shadow = Shadow::new(vram_size)?;
-        let space = DeviceAddressSpace::new(c"bochsfb")?;
         Ok(try_pin_init!(Self {
             kind,
             vram_size,
             vram,
             regs,
             dev,
-            space,
             vblank_epoch: Instant::now(),
             frame_bytes: Atomic::new(mode.fb_size() as u64),
+            open_files: Atomic::new(0),
             state <- new_mutex!(State {
                 mode,
                 y_offset: 0,
@@ -189,14 +207,14 @@ impl Card {
     /// Runs `f` on VRAM, or `ENODEV` once the card is unbound. `f` runs in an RCU read-side
     /// section: it must not sleep (no user copies).
     pub(crate) fn with_vram<R>(&self, f: impl FnOnce(&Vram<'_>) -> Result<R>) -> Result<R> {
-        let vram = self.vram.try_access().ok_or_else(|| self.gone())?;
+        let vram = self.vram.bar().try_access().ok_or_else(|| self.gone())?;
         let vram: &Vram<'_> = &vram;
         f(vram)
     }
 
     /// The address space every file of the card maps through (see `CardFile::address_space`).
     pub(crate) fn address_space(&self) -> &DeviceAddressSpace {
-        &self.space
+        self.vram.address_space()
     }
 
     /// The current mode and pan offset, or `ENODEV` once unbound.
@@ -257,7 +275,7 @@ impl Card {
         self.frame_bytes.store(mode.fb_size() as u64, Release);
         let limit = self.map_limit(&mode) as u64;
         for region in Region::ALL {
-            self.space
+            self.address_space()
                 .zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
         }
         dev_dbg!(
@@ -296,26 +314,60 @@ impl Card {
         Ok(())
     }
 
-    /// Copies the damaged rectangles (checked by the caller against `mode`) from the shadow
-    /// buffer into VRAM. `EINVAL` if the mode changed since they were checked.
+    /// Copies the damaged rectangles (checked by the caller against `mode`, at most
+    /// `mode.fb_size()` bytes in all: see `Rect::coalesce`) from the shadow buffer into VRAM.
+    /// `EINVAL` if the mode changed since they were checked.
+    ///
+    /// The mutex is held for one page-sized piece at a time, so a whole-screen flush never makes
+    /// a fault, an ioctl or unbind wait for more than one page copy; a fatal signal stops it.
     pub(crate) fn flush(&self, mode: &Mode, rects: &[Rect]) -> Result {
-        let state = self.state.lock();
-        if state.revoked {
-            return Err(self.gone());
-        }
-        if state.mode != *mode {
-            return Err(EINVAL);
-        }
-        for rect in rects {
-            // One revocation guard (an RCU read-side section) per page-sized piece, not per
-            // rectangle: a whole-screen flush would otherwise stay in one for milliseconds.
-            state
-                .shadow
-                .for_each_chunk(rect.rows(mode), |offset, page, in_page, len| {
-                    self.with_vram(|vram| vram.try_copy_from_page(offset, page, in_page, len))
-                })?;
+        for (start, len) in rects.iter().flat_map(|rect| rect.rows(mode)) {
+            // `rows` stays inside the frame, so `start + len <= fb_size` cannot overflow.
+            let end = start.checked_add(len).ok_or(EINVAL)?;
+            let mut offset = start;
+            while offset < end {
+                if kernel::current!().fatal_signal_pending() {
+                    return Err(EINTR);
+                }
+                let in_page = offset % PAGE_SIZE;
+                // `in_page < PAGE_SIZE` and `offset < end`: neither subtraction wraps.
+                let chunk = (PAGE_SIZE - in_page).min(end - offset);
+                let state = self.state.lock();
+                if state.revoked {
+                    return Err(self.gone());
+                }
+                if state.mode != *mode {
+                    return Err(EINVAL);
+                }
+                if let Some(page) = state.shadow.page(offset / PAGE_SIZE) {
+                    // A guard (an RCU read-side section) per piece, as for the lock.
+                    self.with_vram(|vram| vram.try_copy_from_page(offset, page, in_page, chunk))?;
+                }
+                drop(state);
+                offset += chunk;
+            }
         }
         Ok(())
+    }
+
+    /// Counts a file opened on the card; `ENODEV` once unbound. Takes no lock: `open` runs under
+    /// the misc core's global mutex, which every open of every misc device waits for.
+    pub(crate) fn opened(&self) -> Result {
+        self.frame_size()?;
+        self.open_files.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    /// Counts a file closed. The last one (which comes after the card's last mapping, since
+    /// every mapping holds its file) takes the shadow buffer's pages away, so the next client
+    /// never sees what this one drew and did not flush.
+    pub(crate) fn closed(&self) {
+        let mut state = self.state.lock();
+        // Under the mutex: a file opened meanwhile can only fault shadow pages in after this,
+        // and then gets fresh zeroed ones.
+        if self.open_files.fetch_sub(1, Relaxed) == 1 {
+            state.shadow.clear();
+        }
     }
 
     /// The mmap hook: the file offset picks the region (how VRAM is mapped), the rest picks the
@@ -356,19 +408,30 @@ impl Card {
         Ok(())
     }
 
+    /// Vetoes an `mremap` that moves or duplicates a mapping so that it would reach past its
+    /// region or the frame (`range`: the file offsets of the new vma). Faults check every page
+    /// anyway (an in-place grow has no hook); this makes the call fail where it can.
+    pub(crate) fn check_remap(&self, range: &core::ops::Range<u64>) -> Result {
+        let (region, _) = Region::of(range.start)?;
+        let state = self.state.lock();
+        if state.revoked {
+            return Err(self.gone());
+        }
+        let in_region = region.clip(range);
+        // The whole range must be in the region (clipping took nothing off) and in the frame.
+        let len = usize::try_from(range.end.saturating_sub(range.start))?;
+        if in_region.len() != len || in_region.end > self.map_limit(&state.mode) {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
     /// Bytes of each mmap region that may be mapped in `mode`: the frame, rounded up to whole
     /// pages (a 24 bpp frame need not end on a page boundary).
     fn map_limit(&self, mode: &Mode) -> usize {
         mode.fb_size()
             .next_multiple_of(PAGE_SIZE)
             .min(self.vram_size)
-    }
-
-    /// The page frames of VRAM, to insert from a fault handler. Copied out of the revocation
-    /// guard (an RCU read-side section), since inserting a page may sleep; the card mutex,
-    /// held by the caller, keeps unbind from zapping in between.
-    fn window(&self) -> Result<IoPfns> {
-        self.with_vram(|vram| vram.user_pfns())
     }
 
     /// Switches the DISPI mode off at unbind, handing the screen back to VGA text mode where
@@ -385,7 +448,7 @@ impl Card {
         let mut state = self.state.lock();
         state.revoked = true;
         self.frame_bytes.store(Self::GONE, Release);
-        self.space.zap(0, 0);
+        self.address_space().zap(0, 0);
     }
 
     /// Fills the faulting mapping under the card mutex, so a concurrent zap (mode change, unbind)
@@ -394,8 +457,17 @@ impl Card {
     /// On-demand mappings get the faulting page only (LDD3's "nopage"); the others get their whole
     /// vma at the first fault (LDD3's "map it all at once", done where it is race free; TTM
     /// prefaults the same way), as far as the current frame reaches.
+    ///
+    /// A vma belongs to the region of its first page. `mremap` may grow an on-demand vma in place
+    /// past that region (no hook sees it), so every page is checked: a page in another region,
+    /// or past the frame, gets `SIGBUS`.
     pub(crate) fn fault(&self, fault: &Fault<'_>) -> Result {
-        let (region, offset) = Region::of(fault.file_offset())?;
+        let vma = fault.vma_file_range()?;
+        let (region, _) = Region::of(vma.start)?;
+        let (page_region, offset) = Region::of(fault.file_offset())?;
+        if page_region != region {
+            return Err(EFAULT);
+        }
         let mut state = self.state.lock();
         if state.revoked {
             return Err(ENODEV);
@@ -405,21 +477,19 @@ impl Card {
             return Err(EFAULT);
         }
         let pages = if region == Region::OnDemand {
+            // `offset < limit <= vram_size`: one more page cannot overflow.
             offset..offset + PAGE_SIZE
         } else {
-            // The vma lies in one region: mmap checked it, and it cannot grow.
-            let vma = fault.vma_file_range();
-            let first = usize::try_from(vma.start - region.base())?;
-            let end = usize::try_from(vma.end - region.base())?;
-            first..end.min(limit)
+            let in_region = region.clip(&vma);
+            in_region.start..in_region.end.min(limit)
         };
         let base = region.base();
         if region == Region::Shadow {
             return state.shadow.fill(fault, base, pages);
         }
-        let window = self.window()?;
+        let frames = self.vram.frames().ok_or(ENODEV)?;
         for vram_offset in pages.step_by(PAGE_SIZE) {
-            fault.insert_vram(base + vram_offset as u64, &window, vram_offset)?;
+            fault.insert_vram(base + vram_offset as u64, &frames, vram_offset)?;
         }
         Ok(())
     }

@@ -21,10 +21,10 @@ use crate::{
 };
 use core::mem::{offset_of, size_of, MaybeUninit};
 use kernel::{
-    fs::{DeviceAddressSpace, File, Kiocb},
+    fs::{file, DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceAttribute, MiscDeviceRegistration, SeekRequest},
-    mm::virt::{flags, VmFault, VmaNew},
+    mm::virt::{flags, VmFault, VmaNew, VmaRef},
     page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
@@ -63,9 +63,13 @@ impl MiscDevice for CardFile {
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
         let card = misc.data().clone();
-        // An unbound card's node is gone, but a racing open may still get here.
-        card.mode()?;
+        // An unbound card's node is gone, but a racing open may still get here (`ENODEV`).
+        card.opened()?;
         Ok(card)
+    }
+
+    fn release(card: Arc<Card>, _file: &File) {
+        card.closed();
     }
 
     fn address_space(misc: &MiscDeviceRegistration<Self>) -> Option<&DeviceAddressSpace> {
@@ -189,8 +193,14 @@ impl MiscDevice for CardFile {
         if vma.flags() & flags::MAYSHARE == 0 {
             return Err(EINVAL);
         }
-        // VRAM holds pixels, never code.
-        vma.try_clear_mayexec()?;
+        // VRAM holds pixels, never code: `PROT_EXEC` is refused, and `mprotect` cannot add it
+        // later. The exception is a task with the `READ_IMPLIES_EXEC` personality (old i386
+        // binaries), to which the kernel adds it on every readable mapping: it gets the mapping
+        // executable, as fbdev gives everyone.
+        let implied_exec = vma.flags() & flags::EXEC != 0 && kernel::current!().read_implies_exec();
+        if !implied_exec {
+            vma.try_clear_mayexec()?;
+        }
         // The offset picks the mapping strategy; see `Card::mmap`.
         card.mmap(vma)
     }
@@ -204,8 +214,17 @@ impl MiscDevice for CardFile {
         card.fault(&vram::Fault::new(fault)?)
     }
 
-    fn ioctl(card: ArcBorrow<'_, Card>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn may_remap(card: ArcBorrow<'_, Card>, vma: &VmaRef) -> Result {
+        card.check_remap(&vram::file_range(vma)?)
+    }
+
+    fn ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
+        // What changes the display (and may zap other processes' mappings) needs a file open
+        // for writing, as writing to VRAM does: a screenshot tool's read-only file can only look.
+        if changes_display(cmd) && !opened_for_writing(file) {
+            return Err(EBADF);
+        }
         match cmd {
             mode::IOCTL_GET_MODE => {
                 let (mode, y_offset) = card.mode()?;
@@ -292,6 +311,23 @@ impl MiscDevice for CardFile {
     }
 }
 
+/// Whether ioctl `cmd` changes what the card shows or how its memory is laid out.
+fn changes_display(cmd: u32) -> bool {
+    matches!(
+        cmd,
+        mode::IOCTL_SET_MODE
+            | mode::IOCTL_PAN
+            | mode::IOCTL_FLUSH
+            | fbdev::FBIOPUT_VSCREENINFO
+            | fbdev::FBIOPAN_DISPLAY
+    )
+}
+
+/// Whether `file` was opened with write access (`O_WRONLY` or `O_RDWR`).
+fn opened_for_writing(file: &File) -> bool {
+    file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY
+}
+
 /// The ioctls of a 32-bit process. Only `FBIOGET_FSCREENINFO` has a struct whose layout differs
 /// (`unsigned long` fields); every other argument is made of fixed-size fields (the damage
 /// struct carries its rectangle pointer as a `u64`), and a compat pointer is a plain address on
@@ -334,6 +370,7 @@ fn flush(card: &Card, user: &dyn Fn(usize) -> UserSlice) -> Result {
         for bytes in raw.chunks_exact(mode::RECT_ABI_SIZE) {
             rects.push(Rect::from_abi(bytes, &mode)?, GFP_KERNEL)?;
         }
+        Rect::coalesce(&mut rects, &mode);
     }
     card.flush(&mode, &rects)
 }

@@ -226,6 +226,36 @@ impl Rect {
         }
     }
 
+    fn area(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    /// Bounds what one flush copies to one frame: rectangles (each inside the virtual screen,
+    /// as `from_abi` checks) whose areas add up to more than the virtual screen's are replaced
+    /// by the one rectangle that bounds them all, which lies inside it too. Without this, 256
+    /// whole-screen rectangles would copy 256 frames.
+    pub(crate) fn coalesce(rects: &mut KVec<Rect>, mode: &Mode) {
+        let screen = Rect::full(mode).area();
+        // At most `MAX_DAMAGE_RECTS` areas below 2^32 each: the sum cannot overflow a u64.
+        let total = rects.iter().map(Rect::area).fold(0u64, u64::saturating_add);
+        if total <= screen {
+            return;
+        }
+        let bound = |rect: &Rect| (rect.x, rect.y, rect.x + rect.width, rect.y + rect.height);
+        let Some((x0, y0, x1, y1)) = rects.iter().map(bound).reduce(|a, b| {
+            (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3))
+        }) else {
+            return;
+        };
+        rects.truncate(1);
+        rects[0] = Rect {
+            x: x0,
+            y: y0,
+            width: x1 - x0,
+            height: y1 - y0,
+        };
+    }
+
     /// The byte ranges `(offset, len)` of VRAM this rectangle covers, one per row.
     pub(crate) fn rows(self, mode: &Mode) -> impl Iterator<Item = (usize, usize)> {
         let bytes_pp = mode.bpp as usize / 8;
@@ -238,6 +268,37 @@ impl Rect {
 #[kunit_tests(bochsfb_mode)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn damage_past_one_screen_is_coalesced_into_its_bounds() -> Result {
+        let mode = Mode::new(64, 48, 32, 96, 1 << 20, VGA)?;
+        let rect = |x, y, width, height| Rect { x, y, width, height };
+        // Two small rectangles: kept as they are.
+        let mut rects = KVec::new();
+        rects.push(rect(0, 0, 8, 8), GFP_KERNEL)?;
+        rects.push(rect(32, 40, 8, 8), GFP_KERNEL)?;
+        Rect::coalesce(&mut rects, &mode);
+        assert_eq!(rects.len(), 2);
+        // The whole virtual screen three times, and a corner: one screen's bounds.
+        let mut rects = KVec::new();
+        for _ in 0..3 {
+            rects.push(rect(0, 0, 64, 96), GFP_KERNEL)?;
+        }
+        rects.push(rect(8, 8, 8, 8), GFP_KERNEL)?;
+        Rect::coalesce(&mut rects, &mode);
+        assert_eq!(rects.len(), 1);
+        assert_eq!((rects[0].x, rects[0].y, rects[0].width, rects[0].height), (0, 0, 64, 96));
+        // Overlapping halves past one screen in all: their bounding box, not the screen.
+        let mut rects = KVec::new();
+        for _ in 0..2 {
+            rects.push(rect(8, 16, 56, 60), GFP_KERNEL)?;
+            rects.push(rect(0, 10, 40, 80), GFP_KERNEL)?;
+        }
+        Rect::coalesce(&mut rects, &mode);
+        assert_eq!(rects.len(), 1);
+        assert_eq!((rects[0].x, rects[0].y, rects[0].width, rects[0].height), (0, 10, 64, 80));
+        Ok(())
+    }
 
     /// std VGA and secondary-vga.
     const VGA: Caps = Caps {

@@ -51,26 +51,16 @@ impl Shadow {
         Ok(())
     }
 
-    /// Calls `copy(offset, page, offset in page, len)` for each piece of the byte ranges
-    /// `(offset, len)` that lies in one shadow page. Pages never mapped hold nothing drawn and are
-    /// skipped.
-    pub(crate) fn for_each_chunk(
-        &self,
-        ranges: impl Iterator<Item = (usize, usize)>,
-        mut copy: impl FnMut(usize, &Page, usize, usize) -> Result,
-    ) -> Result {
-        for (start, len) in ranges {
-            let mut offset = start;
-            let end = start + len;
-            while offset < end {
-                let in_page = offset % PAGE_SIZE;
-                let chunk = (PAGE_SIZE - in_page).min(end - offset);
-                if let Some(Some(page)) = self.pages.get(offset / PAGE_SIZE) {
-                    copy(offset, page, in_page, chunk)?;
-                }
-                offset += chunk;
-            }
+    /// Shadow page `index`, if it was ever mapped (a page never mapped holds nothing drawn).
+    pub(crate) fn page(&self, index: usize) -> Option<&Page> {
+        self.pages.get(index)?.as_ref()
+    }
+
+    /// Frees every page: the next mapping starts from zeroed ones. Only when nothing maps them
+    /// (the card's last file is closed), so no process keeps a page this forgets.
+    pub(crate) fn clear(&mut self) {
+        for slot in self.pages.iter_mut() {
+            *slot = None;
         }
-        Ok(())
     }
 }

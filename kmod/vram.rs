@@ -11,10 +11,11 @@
 //! (docs/mapping.md says why), like the C bochs driver's `devm_ioremap_wc` and TTM's fault
 //! handler.
 
+use core::ops::Range;
 use kernel::{
     iov::IovIterSource,
-    mm::virt::{IoCaching, IoPfns, VmFault, VmaMixedMap, VmaNew},
-    page::{Page, PAGE_SHIFT, PAGE_SIZE},
+    mm::virt::{IoCaching, IoFrames, VmFault, VmaNew, VmaRef},
+    page::{Page, PAGE_SIZE},
     pci,
     prelude::*,
 };
@@ -48,6 +49,19 @@ pub(crate) fn copy_from_user_direct(
     Ok(0)
 }
 
+/// Zeroes the first `len` bytes of VRAM, a page at a time.
+pub(crate) fn clear(vram: &Vram<'_>, len: usize) -> Result {
+    let zeros = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    let mut offset = 0;
+    while offset < len {
+        // `offset < len`: the subtraction cannot wrap, and `offset + chunk <= len`.
+        let chunk = (len - offset).min(PAGE_SIZE);
+        vram.try_copy_from_slice(offset, &zeros[..chunk])?;
+        offset += chunk;
+    }
+    Ok(())
+}
+
 /// What a user mapping shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backing {
@@ -78,44 +92,56 @@ pub(crate) fn prepare(vma: &VmaNew, backing: Backing) {
 
 /// The file offset `vma` maps from, in bytes.
 pub(crate) fn file_offset(vma: &VmaNew) -> u64 {
-    (vma.pgoff() as u64) << PAGE_SHIFT
+    page_to_bytes(vma.pgoff())
+}
+
+/// Byte offset of file page `pgoff`. A vma's offset comes from an `off_t` (`mmap` refuses
+/// negative ones), so in bytes it stays below 2^63; saturating keeps any other value out of
+/// every region instead of wrapping into one.
+fn page_to_bytes(pgoff: usize) -> u64 {
+    (pgoff as u64).saturating_mul(PAGE_SIZE as u64)
+}
+
+/// The file offsets `vma` maps; `EFAULT` past the largest file offset.
+pub(crate) fn file_range(vma: &VmaRef) -> Result<Range<u64>> {
+    let start = page_to_bytes(vma.pgoff());
+    // A vma is never empty: `end > start` for its addresses.
+    let len = u64::try_from(vma.end().saturating_sub(vma.start()))?;
+    Ok(start..start.checked_add(len).ok_or(EFAULT)?)
 }
 
 /// A page fault in one of the card's mappings (all are `VM_MIXEDMAP`, see [`prepare`]), in file
 /// offsets.
 pub(crate) struct Fault<'a> {
-    vma: &'a VmaMixedMap,
-    pgoff: usize,
+    fault: &'a VmFault<'a>,
 }
 
 impl<'a> Fault<'a> {
     /// `EFAULT` (the access gets `SIGBUS`) for a vma that [`prepare`] did not set up.
-    pub(crate) fn new(fault: &VmFault<'a>) -> Result<Self> {
-        let vma = fault.vma().as_mixedmap_vma().ok_or(EFAULT)?;
-        Ok(Self {
-            vma,
-            pgoff: fault.pgoff(),
-        })
+    pub(crate) fn new(fault: &'a VmFault<'a>) -> Result<Self> {
+        fault.vma().as_mixedmap_vma().ok_or(EFAULT)?;
+        Ok(Self { fault })
     }
 
     /// File offset of the faulting page.
     pub(crate) fn file_offset(&self) -> u64 {
-        (self.pgoff as u64) << PAGE_SHIFT
+        page_to_bytes(self.fault.pgoff())
     }
 
     /// File offsets the whole vma maps.
-    pub(crate) fn vma_file_range(&self) -> core::ops::Range<u64> {
-        let start = (self.vma.pgoff() as u64) << PAGE_SHIFT;
-        start..start + (self.vma.end() - self.vma.start()) as u64
+    pub(crate) fn vma_file_range(&self) -> Result<Range<u64>> {
+        file_range(self.fault.vma())
     }
 
     /// User address of file offset `file_offset`, if the vma maps it.
     fn address(&self, file_offset: u64) -> Result<usize> {
-        let range = self.vma_file_range();
+        let range = self.vma_file_range()?;
         if !range.contains(&file_offset) || file_offset % PAGE_SIZE as u64 != 0 {
             return Err(EFAULT);
         }
-        Ok(self.vma.start() + (file_offset - range.start) as usize)
+        // `range.start <= file_offset < range.end`, so the difference is below the vma's length.
+        let into_vma = usize::try_from(file_offset - range.start)?;
+        self.fault.vma().start().checked_add(into_vma).ok_or(EFAULT)
     }
 
     /// Maps VRAM byte `vram_offset` (a page boundary) at file offset `file_offset` of the vma.
@@ -123,19 +149,16 @@ impl<'a> Fault<'a> {
     pub(crate) fn insert_vram(
         &self,
         file_offset: u64,
-        vram: &IoPfns,
+        vram: &IoFrames<'_>,
         vram_offset: usize,
     ) -> Result {
-        self.vma
+        self.fault
             .insert_io_page(self.address(file_offset)?, vram, vram_offset / PAGE_SIZE)
     }
 
     /// Maps RAM page `page` at file offset `file_offset` of the vma. A page that is already
     /// mapped is left as it is.
     pub(crate) fn insert_page(&self, file_offset: u64, page: &Page) -> Result {
-        match self.vma.vm_insert_page(self.address(file_offset)?, page) {
-            Err(e) if e == EBUSY => Ok(()),
-            other => other,
-        }
+        self.fault.insert_page(self.address(file_offset)?, page)
     }
 }
