@@ -3,11 +3,11 @@
 //! VRAM and its user mappings: how a vma is set up in `mmap`, and how its fault fills it.
 //!
 //! VRAM is BAR0, mapped write-combined into the kernel (`pci::Device::iomap_region_wc`, kernel
-//! patch 0007). The kernel crate's plain `iomap_region` is uncached (UC-) on x86, and that would
+//! patch 0011). The kernel crate's plain `iomap_region` is uncached (UC-) on x86, and that would
 //! not just make kernel copies slow: x86 PAT remembers the first caching type of a physical
 //! range, and a later write-combining user mapping of the same range is silently downgraded to
 //! UC- (arch/x86/mm/pat/memtype.c). User mappings are write-combined too, and every page of them
-//! is inserted by the fault handler (`MiscDevice::fault`, kernel patch 0006), never in `mmap`
+//! is inserted by the fault handler (`MiscDevice::fault`, kernel patches 0009, 0010), never in `mmap`
 //! (docs/mapping.md says why), like the C bochs driver's `devm_ioremap_wc` and TTM's fault
 //! handler.
 
@@ -24,7 +24,7 @@ use kernel::{
 pub(crate) type Vram<'a> = pci::Bar<'a>;
 
 /// An `O_DIRECT` write's one copy: up to `len` bytes from the caller's pages straight into
-/// VRAM at `offset`, with page faults disabled (kernel patch 0011), so it may run under the
+/// VRAM at `offset`, with page faults disabled (kernel patch 0017), so it may run under the
 /// revocation guard; returns the bytes copied, fewer at a page that is not present. Only x86
 /// lets ordinary stores write a BAR's mapping: elsewhere this copies nothing and the write
 /// bounces through a kernel buffer as any other.
