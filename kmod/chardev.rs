@@ -220,9 +220,7 @@ impl MiscDevice for CardFile {
 
     fn ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
-        // What changes the display (and may zap other processes' mappings) needs a file open
-        // for writing, as writing to VRAM does: a screenshot tool's read-only file can only look.
-        if changes_display(cmd) && !opened_for_writing(file) {
+        if !may_issue(cmd, file) {
             return Err(EBADF);
         }
         match cmd {
@@ -311,21 +309,23 @@ impl MiscDevice for CardFile {
     }
 }
 
-/// Whether ioctl `cmd` changes what the card shows or how its memory is laid out.
-fn changes_display(cmd: u32) -> bool {
-    matches!(
-        cmd,
-        mode::IOCTL_SET_MODE
-            | mode::IOCTL_PAN
-            | mode::IOCTL_FLUSH
-            | fbdev::FBIOPUT_VSCREENINFO
-            | fbdev::FBIOPAN_DISPLAY
-    )
-}
-
-/// Whether `file` was opened with write access (`O_WRONLY` or `O_RDWR`).
-fn opened_for_writing(file: &File) -> bool {
-    file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY
+/// Whether `file` may issue ioctl `cmd`. What changes the display (and may zap other
+/// processes' mappings) needs a file open for writing, as writing VRAM does: a read-only file
+/// (a screenshot tool's) can only look.
+///
+/// fbdev's own two display-changing ioctls keep fbdev's convention for the tools written for it
+/// (Debian's `fbset` sets modes through a file it opened read-only): on a read-only file they
+/// need the caller's write permission on the node, so a process that was only handed a
+/// read-only file of a node it may not write cannot use them.
+fn may_issue(cmd: u32, file: &File) -> bool {
+    let writable = file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY;
+    match cmd {
+        mode::IOCTL_SET_MODE | mode::IOCTL_PAN | mode::IOCTL_FLUSH => writable,
+        fbdev::FBIOPUT_VSCREENINFO | fbdev::FBIOPAN_DISPLAY => {
+            writable || file.current_may_write()
+        }
+        _ => true,
+    }
 }
 
 /// The ioctls of a 32-bit process. Only `FBIOGET_FSCREENINFO` has a struct whose layout differs
