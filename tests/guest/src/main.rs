@@ -3,6 +3,7 @@
 
 mod badinput;
 mod device;
+mod faultcost;
 mod fuzz;
 mod maprace;
 mod modes;
@@ -72,6 +73,19 @@ enum Command {
     Security(Target),
     /// A node's sysfs attributes exist when its `add` uevent arrives; its parent is the card.
     Uevent,
+    /// Times first and second touches of every page of a whole-frame mapping, all at once
+    /// (region 0) against one fault per page (region 1), and checks the fault counts.
+    Faultcost {
+        #[command(flatten)]
+        target: Target,
+        /// Runs counted (after one warm-up run).
+        #[arg(long, default_value_t = 21)]
+        runs: u32,
+        /// The TSC's rate in MHz (under TCG: the host's); counted against the guest's clock
+        /// if not given.
+        #[arg(long)]
+        tsc_mhz: Option<f64>,
+    },
     /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
     SetMode {
         #[command(flatten)]
@@ -164,6 +178,7 @@ fn main() -> ExitCode {
         | Command::Unbind(target)
         | Command::Modes(target)
         | Command::Regions(target)
+        | Command::Faultcost { target, .. }
         | Command::SetMode { target, .. } => target,
         Command::Fuzz(args) => {
             let options = fuzz::FuzzOptions {
@@ -230,6 +245,9 @@ fn main() -> ExitCode {
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
                 Command::Modes(_) => modes::run(&device, &mut report),
                 Command::Regions(_) => regions::run(&device, &mut report),
+                Command::Faultcost { runs, tsc_mhz, .. } => {
+                    faultcost::run(&device, &mode, runs, tsc_mhz, &mut report)
+                }
                 Command::Fuzz(_)
                 | Command::Stress(_)
                 | Command::Lifetime(_)
