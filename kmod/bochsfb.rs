@@ -121,10 +121,7 @@ struct BochsfbDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     <BochsfbDriver as pci::Driver>::IdInfo,
-    [(
-        pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE),
-        ()
-    )]
+    [(pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE), ())]
 );
 
 impl pci::Driver for BochsfbDriver {

@@ -27,9 +27,8 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        Arc,
         atomic::{Acquire, Atomic, Relaxed, Release},
-        Mutex,
+        Arc, Mutex,
     },
     time::{delay::fsleep, Delta, Instant, Monotonic},
 };

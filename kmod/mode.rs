@@ -242,9 +242,11 @@ impl Rect {
             return;
         }
         let bound = |rect: &Rect| (rect.x, rect.y, rect.x + rect.width, rect.y + rect.height);
-        let Some((x0, y0, x1, y1)) = rects.iter().map(bound).reduce(|a, b| {
-            (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3))
-        }) else {
+        let Some((x0, y0, x1, y1)) = rects
+            .iter()
+            .map(bound)
+            .reduce(|a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)))
+        else {
             return;
         };
         rects.truncate(1);
@@ -272,7 +274,12 @@ mod tests {
     #[test]
     fn damage_past_one_screen_is_coalesced_into_its_bounds() -> Result {
         let mode = Mode::new(64, 48, 32, 96, 1 << 20, VGA)?;
-        let rect = |x, y, width, height| Rect { x, y, width, height };
+        let rect = |x, y, width, height| Rect {
+            x,
+            y,
+            width,
+            height,
+        };
         // Two small rectangles: kept as they are.
         let mut rects = KVec::new();
         rects.push(rect(0, 0, 8, 8), GFP_KERNEL)?;
@@ -287,7 +294,10 @@ mod tests {
         rects.push(rect(8, 8, 8, 8), GFP_KERNEL)?;
         Rect::coalesce(&mut rects, &mode);
         assert_eq!(rects.len(), 1);
-        assert_eq!((rects[0].x, rects[0].y, rects[0].width, rects[0].height), (0, 0, 64, 96));
+        assert_eq!(
+            (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
+            (0, 0, 64, 96)
+        );
         // Overlapping halves past one screen in all: their bounding box, not the screen.
         let mut rects = KVec::new();
         for _ in 0..2 {
@@ -296,7 +306,10 @@ mod tests {
         }
         Rect::coalesce(&mut rects, &mode);
         assert_eq!(rects.len(), 1);
-        assert_eq!((rects[0].x, rects[0].y, rects[0].width, rects[0].height), (0, 10, 64, 80));
+        assert_eq!(
+            (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
+            (0, 10, 64, 80)
+        );
         Ok(())
     }
 
