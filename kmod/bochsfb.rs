@@ -11,6 +11,11 @@
 //! properties), else 1024x768; module parameters `width`, `height` and `bpp` override it.
 //! Userspace changes it later with `BOCHSFB_IOCTL_SET_MODE` or `FBIOPUT_VSCREENINFO`.
 
+// A panic in the kernel is BUG(): no arithmetic may overflow, least of all on a value that came
+// from userspace. Every operation is checked, saturating or wrapping, or carries an `expect` with
+// the bound that keeps it in range.
+#![deny(clippy::arithmetic_side_effects)]
+
 mod card;
 mod chardev;
 mod dispi;
@@ -121,10 +126,7 @@ struct BochsfbDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     <BochsfbDriver as pci::Driver>::IdInfo,
-    [(
-        pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE),
-        ()
-    )]
+    [(pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE), ())]
 );
 
 impl pci::Driver for BochsfbDriver {

@@ -8,11 +8,16 @@ use crate::kernel_build::KernelBuild;
 use crate::steps::run_logged;
 
 /// Copies the sources of `kmod_dir` into `output`, runs `make -C <kernel build>
-/// M=<output> modules` there (incremental, ~2 s) and returns the path of
+/// M=<output> CLIPPY=1 modules` there (incremental, ~2 s) and returns the path of
 /// `bochsfb.ko`. The log goes to `log_path`. Building from a copy keeps objects
 /// out of the source tree, so modules for two kernels, or a `make` in `kmod/`,
 /// do not overwrite each other's objects (Kbuild's `MO=` refuses a source tree
 /// that has objects).
+///
+/// `CLIPPY=1` compiles the module with `clippy-driver` instead of `rustc`: the
+/// same object, plus the kernel's lints and the module's own. The module denies
+/// `clippy::arithmetic_side_effects` (a Rust panic in the kernel is BUG()), so
+/// an unchecked `+` on a value from userspace fails this build.
 pub fn build(
     kernel: &KernelBuild,
     kmod_dir: &Path,
@@ -29,8 +34,12 @@ pub fn build(
     copy_sources(kmod_dir, output)?;
     let dir = output;
     run_logged(
-        "module: make M=kmod modules",
-        kernel.make().arg(format!("M={}", dir.display())).arg("modules"),
+        "module: make M=kmod CLIPPY=1 modules",
+        kernel
+            .make()
+            .arg(format!("M={}", dir.display()))
+            .arg("CLIPPY=1")
+            .arg("modules"),
         log_path,
         80,
     )?;
@@ -63,6 +72,20 @@ fn copy_sources(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use std::process::Command;
+
+    /// The lint that `CLIPPY=1` builds enforce is switched on in the module itself.
+    #[test]
+    fn the_module_denies_unchecked_arithmetic() {
+        let root = crate::paths::repo_root().join("kmod/bochsfb.rs");
+        let source = std::fs::read_to_string(&root).expect("kmod/bochsfb.rs exists");
+        assert!(
+            source
+                .lines()
+                .any(|l| l.trim() == "#![deny(clippy::arithmetic_side_effects)]"),
+            "{} no longer denies clippy::arithmetic_side_effects",
+            root.display()
+        );
+    }
 
     /// `make rustfmtcheck` needs a kernel tree; this applies the same settings as the kernel's
     /// `.rustfmt.toml` (edition 2021, Unix newlines) to the module's sources directly.

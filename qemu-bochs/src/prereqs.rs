@@ -1,4 +1,4 @@
-//! Installs what the guest kernel build needs: Debian packages, rust-src, bindgen.
+//! Installs what the guest kernel build needs: Debian packages, rust-src, clippy, bindgen.
 
 use std::path::Path;
 use std::process::Command;
@@ -46,6 +46,7 @@ pub const BINDGEN_CLI_VERSION: &str = "0.73.2";
 pub fn ensure() -> Result<()> {
     ensure_default_debian_packages()?;
     ensure_rust_src()?;
+    ensure_clippy()?;
     ensure_bindgen()?;
     eprintln!("prereqs: ok");
     Ok(())
@@ -134,6 +135,30 @@ fn ensure_rust_src() -> Result<()> {
         .success();
     if !ok {
         bail!("`rustup component add rust-src` failed");
+    }
+    Ok(())
+}
+
+/// The module is built with `CLIPPY=1` (see `module::build`), which runs `clippy-driver`.
+/// A rustup proxy of that name exists even without the component, so ask it for its version.
+fn ensure_clippy() -> Result<()> {
+    let found = Command::new("clippy-driver")
+        .arg("--version")
+        .env("PATH", paths::tool_path())
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if found {
+        return Ok(());
+    }
+    eprintln!("prereqs: installing clippy (rustup component add clippy)");
+    let ok = Command::new("rustup")
+        .args(["component", "add", "clippy"])
+        .env("PATH", paths::tool_path())
+        .status()
+        .context("rustup not found: the module build needs clippy-driver; install it with rustup")?
+        .success();
+    if !ok {
+        bail!("`rustup component add clippy` failed");
     }
     Ok(())
 }
