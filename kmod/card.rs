@@ -556,6 +556,8 @@ mod tests {
         // Wholly in another region, or at the very top of the file: nothing.
         let shadow = Region::Shadow.base();
         assert!(on_demand.clip(&(shadow..shadow | 4096)).is_empty());
-        assert!(Region::Uncached.clip(&(u64::MAX - 4096..u64::MAX)).is_empty());
+        assert!(Region::Uncached
+            .clip(&(u64::MAX - 4096..u64::MAX))
+            .is_empty());
     }
 }

@@ -362,9 +362,7 @@ fn may_issue(cmd: u32, file: &File) -> bool {
     let writable = file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY;
     match cmd {
         mode::IOCTL_SET_MODE | mode::IOCTL_PAN | mode::IOCTL_FLUSH => writable,
-        fbdev::FBIOPUT_VSCREENINFO | fbdev::FBIOPAN_DISPLAY => {
-            writable || file.current_may_write()
-        }
+        fbdev::FBIOPUT_VSCREENINFO | fbdev::FBIOPAN_DISPLAY => writable || file.current_may_write(),
         _ => true,
     }
 }
