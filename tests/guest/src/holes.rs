@@ -292,7 +292,7 @@ impl Run {
                     .map(|s| (false, s))
                     .or_else(|| l.strip_prefix("sigbus ").map(|s| (true, s)))
             })
-            .unwrap_or((false, "starting"))
+            .unwrap_or((false, "its start"))
     }
 
     /// Passes if the child passed, or died of `SIGBUS` where it expected to.
@@ -1100,8 +1100,10 @@ fn vram_cleared_at_bind(path: &Path) -> Outcome {
     if kept.is_empty() {
         Ok(())
     } else {
+        let at: Vec<String> = kept.iter().map(|o| format!("{o:#x}")).collect();
         Err(format!(
-            "the bytes written before the unbind are still in VRAM at {kept:#x?}"
+            "the bytes written before the unbind are still in VRAM at offsets {}",
+            at.join(", ")
         ))
     }
 }
