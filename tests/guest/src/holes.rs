@@ -107,7 +107,7 @@ enum Ended {
     Lost,
 }
 
-/// The child's end of the pipe: one line per event, read by the parent when the child is gone.
+/// The child's end of the pipe to the parent: one line per event.
 struct Progress {
     to_parent: File,
 }
@@ -216,19 +216,19 @@ impl Child {
         }
     }
 
-    /// Sends `SIGKILL` and waits up to [`KILL_GRACE`]: how long the child took to go, or `None`.
-    fn kill(&mut self) -> Option<Duration> {
+    /// Sends `SIGKILL` and waits up to `grace`: how long the child took to go, or `None`.
+    fn kill(&mut self, grace: Duration) -> Option<Duration> {
         let start = Instant::now();
         // SAFETY: signals our own child, which has not been reaped.
         unsafe { libc::kill(self.pid, libc::SIGKILL) };
-        self.reap_within(KILL_GRACE).map(|_| start.elapsed())
+        self.reap_within(grace).map(|_| start.elapsed())
     }
 
     /// Waits for the child, killing it after `timeout`.
     fn finish(mut self, timeout: Duration) -> Run {
         let ended = match self.reap_within(timeout) {
             Some(ended) => ended,
-            None => match self.kill() {
+            None => match self.kill(KILL_GRACE) {
                 Some(_) => Ended::TimedOut,
                 None => Ended::Unkillable,
             },
@@ -255,7 +255,7 @@ impl Child {
             .collect()
     }
 
-    /// Waits until the child has sent the step `what`; false if it ended or `timeout` passed.
+    /// Waits until the child has sent the step `what`; false if it has not within `timeout`.
     fn wait_for_step(&mut self, what: &str, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         let line = format!("step {what}");
@@ -821,24 +821,19 @@ fn killed_in_flush(path: &Path, fb_size: u64, rects: &[BochsfbRect]) -> Outcome 
         }
     })?;
     if !child.wait_for_step("flushing", STEP_TIMEOUT) {
-        return Err(format!(
-            "the flushing child did not start: {:?}",
-            child.finish(KILL_GRACE).outcome()
-        ));
+        let why = child.finish(KILL_GRACE).outcome().err().unwrap_or_default();
+        return Err(format!("the flushing child did not start: {why}"));
     }
-    // Well inside a FLUSH call: each copies gigabytes, the loop starts the next at once.
+    // The child spends nearly all its time inside FLUSH: each call copies up to 4 GiB, and the
+    // loop starts the next at once.
     std::thread::sleep(Duration::from_millis(500));
     if let Some(ended) = child.try_reap() {
+        let said = child.lines().join("; ");
         return Err(format!(
-            "the flushing child ended by itself ({ended:?}): {:?}",
-            child.lines()
+            "the flushing child ended by itself ({ended:?}): {said}"
         ));
     }
-    let start = Instant::now();
-    // SAFETY: signals our own child, which has not been reaped.
-    unsafe { libc::kill(child.pid, libc::SIGKILL) };
-    let gone = child.reap_within(FLUSH_TIMEOUT).map(|_| start.elapsed());
-    match gone {
+    match child.kill(FLUSH_TIMEOUT) {
         Some(took) => {
             println!(
                 "holes: SIGKILL during FLUSH: the child was gone after {:.0} ms",
