@@ -141,6 +141,43 @@ fn processes_sharing_one_open_file_share_one_position() -> Result<()> {
     })
 }
 
+/// The five holes an adversarial review found (`bochsfb-check holes`, tests/guest/src/holes.rs),
+/// on a fresh boot (hole 4 needs a card no one else has open). Sequences that may crash, hang or
+/// raise SIGBUS run in forked children killed after a timeout, so a broken driver gives `FAIL`
+/// lines, not a hung guest.
+///
+/// 1. **mremap across a region boundary.** An on-demand mapping (region 1) grown with `mremap`
+///    to 4 GiB + 1 page, or duplicated with `mremap(p, 0, n)`, reaches file offset `2 << 32`:
+///    the old fault handler took that page for the shadow region of a vma starting in region 1
+///    and overflowed (a Rust panic, `BUG`, with the card mutex held for good). Fixed: the
+///    `mremap` fails, or that page raises `SIGBUS`; the first page still shows VRAM, and a fresh
+///    client works afterwards. Variants: the frame's last page grown by one (the new page raises
+///    `SIGBUS`), and a `MAP_FIXED` region-1 mapping over a live region-0 one (shows its own
+///    bytes).
+/// 2. **FLUSH holds the card mutex too long.** With a 1024x768x32 mode over all of VRAM and
+///    every shadow page present, one thread flushes 256 whole-screen rectangles in a loop while
+///    another times `GET_MODE` on its own file: at most 1 s (the old driver: the whole 4 GiB
+///    copy, 3-8 s under TCG; the target is 20 ms, printed but not asserted). A process killed
+///    with `SIGKILL` inside such a `FLUSH` is gone within 1 s.
+/// 3. **A read-only file changes the display.** On an `O_RDONLY` file, `SET_MODE`,
+///    `FBIOPUT_VSCREENINFO`, `PAN`, `FBIOPAN_DISPLAY` and `FLUSH` fail with `EBADF`, the mode
+///    and pan stay as they were, a read-write file's mapping keeps working, and the queries
+///    (`GET_MODE`, `FBIOGET_*SCREENINFO`, both vsync waits, `read`, `mmap(PROT_READ)`) work.
+/// 4. **One client's data shown to the next.** Bytes a process left in the shadow buffer are
+///    not seen by the next process to map it (zeros), and VRAM written before an unbind is
+///    cleared when the card is bound again.
+/// 5. **`READ_IMPLIES_EXEC` tasks cannot map.** With that personality the kernel adds
+///    `PROT_EXEC` to `PROT_READ`; mapping region 0 read-only or read-write must still work and
+///    show what `pwrite` put there (the old driver: `EINVAL`).
+#[test]
+fn the_holes_found_by_the_review_stay_closed() -> Result<()> {
+    with_guest_config(&VmConfig::default(), |vm| {
+        let out = run(vm, "bochsfb-check holes")?;
+        ensure!(out.output.contains(" 0 failed"), "holes reported failures");
+        Ok(())
+    })
+}
+
 #[test]
 fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> {
     with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check lifetime").map(drop))

@@ -5,6 +5,7 @@ mod badinput;
 mod device;
 mod faultcost;
 mod fuzz;
+mod holes;
 mod maprace;
 mod modes;
 mod regions;
@@ -71,6 +72,10 @@ enum Command {
     Lifetime(Target),
     /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
     Security(Target),
+    /// The five holes an adversarial review found (mremap across regions, FLUSH holding the card,
+    /// a read-only file changing the display, one client's bytes shown to the next,
+    /// READ_IMPLIES_EXEC): one check each, risky ones in children with timeouts.
+    Holes(Target),
     /// A node's sysfs attributes exist when its `add` uevent arrives; its parent is the card.
     Uevent,
     /// Times first and second touches of every page of a whole-frame mapping, all at once
@@ -231,6 +236,11 @@ fn main() -> ExitCode {
             uevent::run(&mut report);
             return report.finish();
         }
+        // Opens nothing here: one check needs every file of the card closed.
+        Command::Holes(target) => {
+            holes::run(&target.device, &mut report);
+            return report.finish();
+        }
     };
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
@@ -254,6 +264,7 @@ fn main() -> ExitCode {
                 | Command::Maprace(_)
                 | Command::Sharedpos { .. }
                 | Command::Security(_)
+                | Command::Holes(_)
                 | Command::Uevent => {
                     unreachable!("handled above")
                 }

@@ -22,7 +22,7 @@ use crate::device::{page_size, Device, Mapping};
 use crate::fuzz::{wait, Exit};
 use crate::modes::set_mode;
 use crate::report::{describe, Outcome, Report};
-use crate::unbind::{bound_card, sysfs_write};
+use crate::unbind::{bound_card, sysfs_write, wait_for_node};
 
 /// The mode the workers map a whole frame of (3 MiB), and the one it shrinks to (1.2 MB); both
 /// with a virtual height of exactly one screen (0 would ask for all of VRAM).
@@ -277,14 +277,8 @@ fn unbind_cycle(path: &Path, pci: &str, control: &Control, workers: u32) -> Outc
     sysfs_write("unbind", pci)?;
     announce(control, PHASE_UNBOUND, workers)?;
     sysfs_write("bind", pci)?;
+    wait_for_node(path, Duration::from_secs(10))?;
     // The rebound card starts in its default mode: make the workers' length fit again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        if Instant::now() > deadline {
-            return Err(format!("{} did not come back", path.display()));
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
     big_mode(path)
 }
 
