@@ -898,8 +898,8 @@ fn read_only_file(path: &Path, report: &mut Report) {
     let mut pan = var.clone().unwrap_or_default();
     (pan.xoffset, pan.yoffset) = (0, 32);
     report.check(
-        "hole 3: O_RDONLY: FBIOPAN_DISPLAY -> EBADF",
-        expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF),
+        "hole 3: O_RDONLY, no write permission on the node: FBIOPAN_DISPLAY -> EBADF",
+        without_write_permission(|| expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF)),
     );
     report.check(
         "hole 3: O_RDONLY: FLUSH (whole frame) -> EBADF",
@@ -921,8 +921,10 @@ fn read_only_file(path: &Path, report: &mut Report) {
     (put.xres, put.yres, put.xres_virtual, put.yres_virtual) = (800, 600, 800, 600);
     (put.xoffset, put.yoffset, put.bits_per_pixel, put.activate) = (0, 0, 32, FB_ACTIVATE_NOW);
     report.check(
-        "hole 3: O_RDONLY: FBIOPUT_VSCREENINFO 800x600x32 -> EBADF",
-        expect_errno(ro.ioctl_on(FBIOPUT_VSCREENINFO, &mut put), libc::EBADF),
+        "hole 3: O_RDONLY, no write permission on the node: FBIOPUT_VSCREENINFO 800x600x32 -> EBADF",
+        without_write_permission(|| {
+            expect_errno(ro.ioctl_on(FBIOPUT_VSCREENINFO, &mut put), libc::EBADF)
+        }),
     );
 
     report.check(
@@ -941,6 +943,21 @@ fn read_only_file(path: &Path, report: &mut Report) {
         "hole 3: O_RDONLY: GET_MODE, FBIOGET_VSCREENINFO, FBIOGET_FSCREENINFO, WAIT_VSYNC, \
          FBIO_WAITFORVSYNC, read and mmap PROT_READ work",
         read_only_queries(&rw, &ro, var),
+    );
+    // fbdev's tools set modes through read-only files (Debian's fbset opens O_RDONLY): with
+    // write permission on the node (root here), fbdev's pan works on one, as fbdev's does.
+    let mut pan = fb_var(&ro).unwrap_or_default();
+    (pan.xoffset, pan.yoffset) = (0, 16);
+    report.check(
+        "hole 3: O_RDONLY, with write permission on the node: FBIOPAN_DISPLAY works (fbset)",
+        ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan)
+            .map(drop)
+            .map_err(|e| describe(&e))
+            .and_then(|()| match mode_of(&rw) {
+                Ok(now) if now.y_offset == 16 => Ok(()),
+                Ok(now) => Err(format!("the pan offset is {}, not 16", now.y_offset)),
+                Err(e) => Err(e),
+            }),
     );
     drop(mapping);
     report.check(
@@ -977,6 +994,27 @@ fn fb_var(device: &Device) -> Result<FbVarScreeninfo, String> {
 }
 
 /// What a read-only file may still do.
+/// Runs `call` in a child that keeps the parent's files but has dropped root for `nobody`, who
+/// may not write the node (root:video, 0660): a process that was only handed a read-only file.
+fn without_write_permission(call: impl FnOnce() -> Outcome) -> Outcome {
+    in_child(STEP_TIMEOUT, |child| {
+        child.step("drop root for nobody (uid and gid 65534, no groups)");
+        // SAFETY: plain system calls on this single-threaded child; no pointers are passed but
+        // the empty group list.
+        let dropped = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setgid(65534) == 0
+                && libc::setuid(65534) == 0
+        };
+        if !dropped {
+            return Err(format!("dropping root: {}", describe(&io::Error::last_os_error())));
+        }
+        child.step("the ioctl on the read-only file");
+        call()
+    })
+    .outcome()
+}
+
 fn read_only_queries(rw: &Device, ro: &Device, var: Result<FbVarScreeninfo, String>) -> Outcome {
     // Marked now: a FLUSH that was let through above may have overwritten VRAM.
     let marker = mark(rw, 0, 0x401e_0302, page_size())?;
