@@ -264,14 +264,21 @@ impl Rect {
     }
 
     /// Bounds what one flush copies to one frame: rectangles (each inside the virtual screen,
-    /// as `from_abi` checks) whose areas add up to more than the virtual screen's are replaced
-    /// by the one rectangle that bounds them all, which lies inside it too. Without this, 256
+    /// as `from_abi` checks) whose areas add up to more than the virtual screen's, or whose rows
+    /// add up to more than its height, are replaced by the one rectangle that bounds them all,
+    /// which lies inside it too. Without this, 256
     /// whole-screen rectangles would copy 256 frames.
     pub(crate) fn coalesce(rects: &mut KVec<Rect>, mode: &Mode) {
-        let screen = Rect::full(mode).area();
-        // At most `MAX_DAMAGE_RECTS` areas below 2^32 each: the sum cannot overflow a u64.
-        let total = rects.iter().map(Rect::area).fold(0u64, u64::saturating_add);
-        if total <= screen {
+        let screen = Rect::full(mode);
+        // At most `MAX_DAMAGE_RECTS` areas below 2^32 each: the sums cannot overflow a u64.
+        let area = rects.iter().map(Rect::area).fold(0u64, u64::saturating_add);
+        // Rows bound the copy's pieces (and its lock round trips) as the area bounds its bytes:
+        // 256 one-pixel columns of an 8 bpp screen are one screen of bytes in 256 times its rows.
+        let rows = rects
+            .iter()
+            .map(|rect| u64::from(rect.height))
+            .fold(0u64, u64::saturating_add);
+        if area <= screen.area() && rows <= u64::from(screen.height) {
             return;
         }
         let bound = |rect: &Rect| (rect.x, rect.y, rect.right(), rect.bottom());
@@ -353,6 +360,18 @@ mod tests {
         assert_eq!(
             (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
             (0, 10, 64, 80)
+        );
+        // One-pixel columns the whole virtual height: one eighth of the screen's area, but
+        // eight times its rows.
+        let mut rects = KVec::new();
+        for x in [0, 8, 16, 24, 32, 40, 48, 56] {
+            rects.push(rect(x, 0, 1, 96), GFP_KERNEL)?;
+        }
+        Rect::coalesce(&mut rects, &mode);
+        assert_eq!(rects.len(), 1);
+        assert_eq!(
+            (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
+            (0, 0, 57, 96)
         );
         Ok(())
     }
