@@ -90,7 +90,7 @@ impl PixelFormat {
     }
 
     /// Fills `row` (a whole number of pixels) with `color`, never reading it (it may be
-    /// video memory); see [`RowFill`] for many rows.
+    /// video memory); the crate fills many rows with one `RowFill` instead.
     pub fn fill_row(self, row: &mut [u8], color: Rgb888) {
         RowFill::new(self, color, row.len()).fill(row);
     }

@@ -228,7 +228,7 @@ impl<'a> Surface<'a> {
     }
 
     /// Draws all of `image` scaled (nearest neighbour) to cover `dest`; use
-    /// [`fit`] for a `dest` that keeps the aspect ratio.
+    /// [`fit`](crate::fit) for a `dest` that keeps the aspect ratio.
     pub fn blit_scaled<S: BlitSource>(&mut self, image: &S, dest: &Rectangle) {
         let (w, h) = image.dimensions();
         self.blit_impl(image, Rect::new(0, 0, w, h), dest);

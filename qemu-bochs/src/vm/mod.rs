@@ -1,6 +1,6 @@
 //! Boots the guest in QEMU and talks to its `/init` over the serial console: [`Vm`] runs
 //! commands and takes screenshots. The configuration and QEMU's command line are in
-//! [`config`], the serial log and console readers in `console`, the QEMU process and its
+//! `config`, the serial log and console readers in `console`, the QEMU process and its
 //! private directory in `process`.
 
 mod accel;

@@ -584,7 +584,8 @@ impl Fuzzer<'_> {
             }
         } else {
             self.trace(n, &format!("munmap {m:?}"));
-            // SAFETY: as above, the whole mapping.
+            // SAFETY: `m` is a whole device mapping this fuzzer made; no Rust reference points
+            // into device mappings.
             let result = sys(unsafe { libc::munmap(m.addr as *mut _, m.len as usize) } as i64);
             self.record("munmap", result).ok();
             self.maps.swap_remove(i);
@@ -677,7 +678,7 @@ impl Fuzzer<'_> {
                 self.trace(n, &format!("mlock+munlock {m:?}"));
                 // SAFETY: locks and unlocks a device mapping only.
                 let ret = unsafe { libc::mlock(addr, len) };
-                // SAFETY: as above.
+                // SAFETY: unlocks the same device mapping only.
                 unsafe { libc::munlock(addr, len) };
                 ("mlock", ret)
             }

@@ -402,7 +402,8 @@ unsafe fn shows_vram(device: &Device, addr: *mut u8, offset: u64, expected: &[u8
     unsafe { ptr::copy_nonoverlapping(addr, seen.as_mut_ptr(), seen.len()) };
     compare(&seen, expected).map_err(|e| format!("the mapping does not show VRAM: {e}"))?;
     let fresh = pattern(offset ^ 0x5eed, expected.len());
-    // SAFETY: as above.
+    // SAFETY: the caller vouches for `addr..addr + expected.len()` (live, writable, no Rust
+    // reference into it), and `fresh` is that long.
     unsafe { ptr::copy_nonoverlapping(fresh.as_ptr(), addr, fresh.len()) };
     let mut back = vec![0u8; fresh.len()];
     device
