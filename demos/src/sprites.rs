@@ -36,8 +36,9 @@ pub struct Sprites {
 fn tinted(ball: &RgbaImage, tint: [u32; 3]) -> RgbaImage {
     let mut out = ball.clone();
     for p in out.pixels_mut() {
-        for c in 0..3 {
-            p.0[c] = (u32::from(p.0[c]) * tint[c] / 255) as u8;
+        // Red, green and blue; alpha stays.
+        for (channel, t) in p.0.iter_mut().zip(tint) {
+            *channel = (u32::from(*channel) * t / 255) as u8;
         }
     }
     out

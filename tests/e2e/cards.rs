@@ -6,16 +6,29 @@ use bochsfb_renderer::Mode;
 use bochsfb_tests::{assert_testcard, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT};
 use qemu_bochs::{paths, VmConfig};
 
-/// `(qdev id, QEMU device, node, sysfs card name, EDID mode)`, in PCI slot order.
-const CARDS: [(&str, &str, &str, &str, (u32, u32)); 3] = [
-    ("", "VGA", "/dev/bochsfb0", "std-vga", (1024, 768)),
-    ("card1", "secondary-vga", "/dev/bochsfb1", "secondary-vga", (800, 600)),
-    ("card2", "bochs-display", "/dev/bochsfb2", "bochs-display", (640, 480)),
+/// One emulated card and what the guest should make of it.
+struct Card {
+    /// QEMU's qdev id (empty for the first VGA, which has none).
+    id: &'static str,
+    /// The QEMU device.
+    device: &'static str,
+    node: &'static str,
+    /// The card name in sysfs.
+    sysfs_name: &'static str,
+    /// The mode its EDID prefers.
+    edid_mode: (u32, u32),
+}
+
+/// In PCI slot order.
+const CARDS: [Card; 3] = [
+    Card { id: "", device: "VGA", node: "/dev/bochsfb0", sysfs_name: "std-vga", edid_mode: (1024, 768) },
+    Card { id: "card1", device: "secondary-vga", node: "/dev/bochsfb1", sysfs_name: "secondary-vga", edid_mode: (800, 600) },
+    Card { id: "card2", device: "bochs-display", node: "/dev/bochsfb2", sysfs_name: "bochs-display", edid_mode: (640, 480) },
 ];
 
 fn three_cards() -> VmConfig {
     let mut config = VmConfig::default();
-    for (id, device, _, _, (xres, yres)) in &CARDS[1..] {
+    for Card { id, device, edid_mode: (xres, yres), .. } in &CARDS[1..] {
         config.extra_qemu_args.push("-device".into());
         config.extra_qemu_args.push(format!("{device},id={id},xres={xres},yres={yres}"));
     }
@@ -25,7 +38,7 @@ fn three_cards() -> VmConfig {
 #[test]
 fn three_cards_each_get_a_node_their_edid_mode_and_their_own_screen() -> Result<()> {
     with_guest_config(&three_cards(), |vm| {
-        for (id, _, node, card, (w, h)) in CARDS {
+        for Card { id, node, sysfs_name: card, edid_mode: (w, h), .. } in CARDS {
             let name = node.trim_start_matches("/dev/");
             let out = run_ok(vm, &format!("cat /sys/class/misc/{name}/card /sys/class/misc/{name}/mode"))?;
             let expected = format!("{card}\n{w}x{h}-32");

@@ -1,7 +1,7 @@
 //! The driver's modes, pan, vsync, fbdev ioctls, sysfs attributes and all four mmap regions,
 //! with QEMU's screendumps checked against the colours each step must leave on screen.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use bochsfb_tests::{ktap, load_png, run_ok, with_guest};
@@ -53,7 +53,7 @@ const EXPECTED: &[Expect] = &[
     solid("rgb332-magenta", MAGENTA),
 ];
 
-fn check_screendump(path: &PathBuf, expect: &Expect) -> Result<()> {
+fn check_screendump(path: &Path, expect: &Expect) -> Result<()> {
     let image: RgbImage = load_png(path)?;
     ensure!(
         image.dimensions() == (640, 480),

@@ -173,7 +173,7 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     report.check(
         "mmap off u64::MAX page -> EOVERFLOW",
         expect_errno(
-            device.mmap(page, u64::MAX & !(pg - 1), MAP_SHARED),
+            device.mmap(page, u64::MAX - (pg - 1), MAP_SHARED),
             libc::EOVERFLOW,
         ),
     );

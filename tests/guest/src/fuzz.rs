@@ -493,7 +493,7 @@ impl Fuzzer<'_> {
         };
         let offset = match self.rng.below(12) {
             0 => self.rng.next_u64() & !(page - 1),
-            1 => u64::MAX & !(page - 1),
+            1 => u64::MAX - (page - 1),
             2 => region + within + 1 + self.rng.below(page - 1),
             _ => region + within,
         };
@@ -501,7 +501,7 @@ impl Fuzzer<'_> {
             0 => 0,
             1 => self.fb_size,
             2 => self.fb_size + page,
-            3 => self.rng.pick(&[u64::MAX & !(page - 1), 1 << 40, 1 << 47]),
+            3 => self.rng.pick(&[u64::MAX - (page - 1), 1 << 40, 1 << 47]),
             4 => self.fb_size.saturating_sub(within).max(page),
             _ => (1 + self.rng.below(64)) * page,
         };
