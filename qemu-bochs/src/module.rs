@@ -79,7 +79,11 @@ fn copy_sources(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if !(name == "Kbuild" || name == "Makefile" || name.ends_with(".rs")) || !path.is_file() {
             continue;
         }

@@ -194,7 +194,13 @@ fn ensure_bindgen() -> Result<()> {
     let install = format!("cargo install bindgen-cli --version {BINDGEN_CLI_VERSION} --locked");
     eprintln!("prereqs: installing bindgen-cli ({install}, ~2 min)");
     let ok = Command::new("cargo")
-        .args(["install", "bindgen-cli", "--version", BINDGEN_CLI_VERSION, "--locked"])
+        .args([
+            "install",
+            "bindgen-cli",
+            "--version",
+            BINDGEN_CLI_VERSION,
+            "--locked",
+        ])
         .env("PATH", paths::tool_path())
         .status()
         .context("cannot run cargo")?
@@ -228,6 +234,9 @@ mod tests {
         assert!(parse_bindgen_version("bindgen 0.71.1").unwrap() >= MIN_BINDGEN);
         assert!(parse_bindgen_version("bindgen 0.71.0").unwrap() < MIN_BINDGEN);
         let pinned = parse_bindgen_version(&format!("bindgen {BINDGEN_CLI_VERSION}")).unwrap();
-        assert!(pinned >= MIN_BINDGEN, "the pinned bindgen-cli is too old for the kernel");
+        assert!(
+            pinned >= MIN_BINDGEN,
+            "the pinned bindgen-cli is too old for the kernel"
+        );
     }
 }

@@ -900,7 +900,9 @@ fn read_only_file(path: &Path, report: &mut Report) {
     (pan.xoffset, pan.yoffset) = (0, 32);
     report.check(
         "hole 3: O_RDONLY, no write permission on the node: FBIOPAN_DISPLAY -> EBADF",
-        without_write_permission(|| expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF)),
+        without_write_permission(|| {
+            expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF)
+        }),
     );
     report.check(
         "hole 3: O_RDONLY: FLUSH (whole frame) -> EBADF",
@@ -1008,7 +1010,10 @@ fn without_write_permission(call: impl FnOnce() -> Outcome) -> Outcome {
                 && libc::setuid(65534) == 0
         };
         if !dropped {
-            return Err(format!("dropping root: {}", describe(&io::Error::last_os_error())));
+            return Err(format!(
+                "dropping root: {}",
+                describe(&io::Error::last_os_error())
+            ));
         }
         child.step("the ioctl on the read-only file");
         call()
