@@ -428,8 +428,7 @@ impl Card {
             },
             Region::Shadow => Backing::Ram,
         };
-        vram::prepare(vma, backing);
-        Ok(())
+        vram::prepare(vma, backing)
     }
 
     /// Vetoes an `mremap` that moves or duplicates a mapping so that it would reach past its

@@ -4,9 +4,10 @@
 //!
 //! Two ways to reach VRAM, as in LDD3 chapter 15:
 //! - `mmap`: VRAM itself is mapped write-combined into the process; drawing is plain stores.
-//! - `lseek` + `read`/`write` (and `pread`/`pwrite`): each call copies through a kernel bounce
-//!   buffer into VRAM with `memcpy_toio`. A file opened with `O_DIRECT` writes with one copy
-//!   instead, from the caller's pages straight into VRAM (x86; elsewhere it bounces too).
+//! - `lseek` + `read`/`write` (and `pread`/`pwrite`): a write copies once, from the caller's
+//!   pages straight into VRAM with page faults off, and bounces through a kernel buffer only
+//!   what that copy could not reach (a page not present; every byte on other than x86); a read
+//!   bounces.
 //!
 //! Every open file holds an `Arc<Card>` and maps through the card's address space. When the card
 //! is unbound its VRAM handle is revoked and its user mappings are zapped: calls on files still
@@ -102,8 +103,6 @@ impl MiscDevice for CardFile {
     type RegistrationData = Arc<Card>;
 
     const ATTRIBUTES: &'static [MiscDeviceAttribute<Self>] = &crate::sysfs::ATTRIBUTES;
-    // O_DIRECT writes copy once, from the caller's pages straight into VRAM.
-    const DIRECT_IO: bool = true;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
         let card = misc.data().clone();
@@ -173,30 +172,26 @@ impl MiscDevice for CardFile {
             return Err(if past_end { EFBIG } else { ENOSPC });
         }
 
-        let direct = kiocb.is_direct();
-
         // Left uninitialised: every byte sent to VRAM was first copied in from the user.
         let mut small = [MaybeUninit::<u8>::uninit(); SMALL_COPY];
         let mut page = KVec::<u8>::new();
         while !transfer.finished() {
             let mut want = transfer.next_len(COPY_CHUNK);
-            if direct {
-                // One copy, the caller's pages straight into VRAM under the guard (faults off).
-                // A page not present stops it short: the rest of the chunk bounces below, and
-                // that copy faults the page in.
-                let offset = transfer.offset();
-                match card.with_vram(|vram| vram::copy_from_user_direct(vram, offset, iov, want)) {
-                    Ok(copied) => {
-                        transfer.advance(copied);
-                        // At most `want` bytes are copied.
-                        want = want.saturating_sub(copied);
-                    }
-                    Err(_) if transfer.done > 0 => break,
-                    Err(e) => return Err(e),
+            // One copy first, the caller's pages straight into VRAM under the guard (faults
+            // off). A page not present stops it short: the rest of the chunk bounces below, and
+            // that copy faults the page in.
+            let offset = transfer.offset();
+            match card.with_vram(|vram| vram::copy_from_user_nofault(vram, offset, iov, want)) {
+                Ok(copied) => {
+                    transfer.advance(copied);
+                    // At most `want` bytes are copied.
+                    want = want.saturating_sub(copied);
                 }
-                if want == 0 {
-                    continue;
-                }
+                Err(_) if transfer.done > 0 => break,
+                Err(e) => return Err(e),
+            }
+            if want == 0 {
+                continue;
             }
             let bounce: &mut [MaybeUninit<u8>] = if transfer.total <= SMALL_COPY {
                 &mut small

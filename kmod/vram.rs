@@ -3,11 +3,11 @@
 //! VRAM and its user mappings: how a vma is set up in `mmap`, and how its fault fills it.
 //!
 //! VRAM is BAR0, mapped write-combined into the kernel (`pci::Device::iomap_region_wc`, kernel
-//! patch 0011). The kernel crate's plain `iomap_region` is uncached (UC-) on x86, and that would
+//! patch 0012). The kernel crate's plain `iomap_region` is uncached (UC-) on x86, and that would
 //! not just make kernel copies slow: x86 PAT remembers the first caching type of a physical
 //! range, and a later write-combining user mapping of the same range is silently downgraded to
 //! UC- (arch/x86/mm/pat/memtype.c). User mappings are write-combined too, and every page of them
-//! is inserted by the fault handler (`MiscDevice::fault`, kernel patches 0009, 0010), never in `mmap`
+//! is inserted by the fault handler (`MiscDevice::fault`, kernel patches 0010, 0011), never in `mmap`
 //! (docs/mapping.md says why), like the C bochs driver's `devm_ioremap_wc` and TTM's fault
 //! handler.
 
@@ -23,13 +23,13 @@ use kernel::{
 /// VRAM: the card's write-combined memory BAR.
 pub(crate) type Vram<'a> = pci::Bar<'a>;
 
-/// An `O_DIRECT` write's one copy: up to `len` bytes from the caller's pages straight into
-/// VRAM at `offset`, with page faults disabled (kernel patch 0017), so it may run under the
-/// revocation guard; returns the bytes copied, fewer at a page that is not present. Only x86
-/// lets ordinary stores write a BAR's mapping: elsewhere this copies nothing and the write
-/// bounces through a kernel buffer as any other.
+/// A write's one copy: up to `len` bytes from the caller's pages straight into VRAM at
+/// `offset`, with page faults disabled (kernel patch 0018), so it may run under the revocation
+/// guard; returns the bytes copied, fewer at a page that is not present. Only x86 lets ordinary
+/// stores write a BAR's mapping: elsewhere this copies nothing and the write bounces through a
+/// kernel buffer.
 #[cfg(CONFIG_X86)]
-pub(crate) fn copy_from_user_direct(
+pub(crate) fn copy_from_user_nofault(
     vram: &Vram<'_>,
     offset: usize,
     source: &mut IovIterSource<'_>,
@@ -40,7 +40,7 @@ pub(crate) fn copy_from_user_direct(
 
 /// See the x86 version: nothing is copied directly here.
 #[cfg(not(CONFIG_X86))]
-pub(crate) fn copy_from_user_direct(
+pub(crate) fn copy_from_user_nofault(
     _vram: &Vram<'_>,
     _offset: usize,
     _source: &mut IovIterSource<'_>,
@@ -89,20 +89,22 @@ pub(crate) enum Backing {
 /// Sets `vma` up to be filled by the fault handler; nothing is mapped now.
 ///
 /// The vma is `VM_MIXEDMAP`, so RAM and VRAM pages can both be inserted from a fault handler.
-/// VRAM mappings are also `VM_IO` (no `get_user_pages`, no core dumps of device memory).
-pub(crate) fn prepare(vma: &VmaNew, backing: Backing) {
-    vma.set_mixedmap();
+/// VRAM mappings are also `VM_IO` (no `get_user_pages`, no core dumps of device memory), and
+/// their caching is set before `VM_MIXEDMAP` (`set_io_caching` refuses it after, and refuses
+/// private mappings, which `CardFile::mmap` refuses before).
+pub(crate) fn prepare(vma: &VmaNew, backing: Backing) -> Result {
     match backing {
         Backing::Vram { caching, growable } => {
-            vma.set_io();
+            vma.set_io_caching(caching)?;
             vma.set_dontdump();
-            vma.set_io_caching(caching);
             if !growable {
                 vma.set_dontexpand();
             }
         }
         Backing::Ram => vma.set_dontexpand(),
     }
+    vma.set_mixedmap();
+    Ok(())
 }
 
 /// The file offset `vma` maps from, in bytes.
