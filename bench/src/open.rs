@@ -29,7 +29,6 @@ pub fn with_canvas(
     let file = OpenOptions::new()
         .read(true)
         .write(true)
-        .custom_flags(if path.direct { libc::O_DIRECT } else { 0 })
         .open(path.device.node())?;
     let (geometry, _console) = match path.device {
         Device::Bochsfb => (bochsfb_geometry(&file)?, None),

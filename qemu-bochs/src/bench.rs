@@ -626,7 +626,7 @@ mod tests {
             .iter()
             .any(|r| r.path == "bochsfb mmap" && r.over == "vesafb mmap"));
         assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap"
-            && r.over == "bochsfb write O_DIRECT"
+            && r.over == "bochsfb write"
             && r.workload == "frame copy"));
         assert_eq!(results.summary.len(), PATHS.len() * WORKLOADS.len());
         assert!(results.summary.iter().all(|r| r.boots == 2 && r.runs == 6));
@@ -663,7 +663,6 @@ mod tests {
             "| 4 B | 29× [",
             "| bochsfb write | 3.00 [",
             "full-frame `bochsfb write` ≥ 0.8 × our mmap full-frame copy",
-            "full-frame `bochsfb write O_DIRECT` ≥ 0.8",
             "4-byte `bochsfb pwrite` minus a null syscall ≤ vesafb's",
             "Accelerator: **TCG**",
             "booted 2 time(s)",

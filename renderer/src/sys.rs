@@ -208,25 +208,6 @@ pub(crate) fn evdev_absinfo(
     Ok(info)
 }
 
-/// Turns `O_DIRECT` on for `device`; false if its driver does not take it (`EINVAL`).
-pub(crate) fn try_direct_io(device: impl AsFd) -> io::Result<bool> {
-    let fd = device.as_fd().as_raw_fd();
-    // SAFETY: F_GETFL takes no argument and only reads the descriptor's flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: F_SETFL takes the flags by value; no memory is passed.
-    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_DIRECT) } < 0 {
-        let error = io::Error::last_os_error();
-        return match error.raw_os_error() {
-            Some(libc::EINVAL) => Ok(false),
-            _ => Err(error),
-        };
-    }
-    Ok(true)
-}
-
 /// Waits up to `timeout_ms` for `fd` to have something to read; false on timeout.
 #[cfg(feature = "drm")]
 pub(crate) fn wait_readable(fd: impl AsFd, timeout_ms: i32) -> io::Result<bool> {
@@ -439,19 +420,6 @@ mod tests {
         let read_only = std::fs::File::open(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         (file, read_only)
-    }
-
-    #[test]
-    fn direct_io_is_off_where_the_driver_refuses_it() {
-        // /dev/null does not take O_DIRECT: fcntl says EINVAL, which is "no", not an error.
-        let null = std::fs::OpenOptions::new()
-            .write(true)
-            .open("/dev/null")
-            .unwrap();
-        assert!(!try_direct_io(&null).unwrap());
-        // SAFETY: F_GETFL takes no argument.
-        let flags = unsafe { libc::fcntl(null.as_raw_fd(), libc::F_GETFL) };
-        assert_eq!(flags & libc::O_DIRECT, 0, "the flags are as they were");
     }
 
     #[test]

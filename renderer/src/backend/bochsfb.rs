@@ -181,10 +181,9 @@ impl Backend for MmapBackend {
 
 /// Draws into RAM and writes the damaged spans to the device with
 /// `pwrite(2)` (a damaged rectangle at least half a row wide goes out as
-/// one write of all its rows; narrower ones one write per row). The file is
-/// switched to `O_DIRECT` where the driver takes it: bochsfb then copies each
-/// write once, from this frame straight into VRAM, instead of through a kernel
-/// buffer (2.5–2.8 times the bytes per second for whole frames, docs/bench/).
+/// one write of all its rows; narrower ones one write per row). bochsfb copies
+/// each write once, from this frame straight into VRAM, where the pages are
+/// present (docs/bench/).
 ///
 /// ```no_run
 /// # use bochsfb_renderer::backend::{Backend, WriteBackend};
@@ -205,7 +204,6 @@ pub struct WriteBackend {
     mode: Mode,
     drawn: Damage,
     writes: u64,
-    direct: bool,
 }
 
 impl WriteBackend {
@@ -222,7 +220,6 @@ impl WriteBackend {
         dev.file
             .read_exact_at(&mut frame, 0)
             .map_err(failed(Syscall::Read, path))?;
-        let direct = sys::try_direct_io(&dev.file).map_err(failed(Syscall::Open, path))?;
         Ok(WriteBackend {
             file: dev.file,
             path: dev.path,
@@ -230,18 +227,12 @@ impl WriteBackend {
             mode: dev.mode,
             drawn: Damage::new(),
             writes: 0,
-            direct,
         })
     }
 
     /// `write(2)` calls made so far.
     pub fn writes(&self) -> u64 {
         self.writes
-    }
-
-    /// Whether writes go out with `O_DIRECT` (the driver took it).
-    pub fn direct_io(&self) -> bool {
-        self.direct
     }
 }
 

@@ -46,13 +46,13 @@ impl Device {
         })
     }
 
-    /// Opens `path` read/write with `O_DIRECT`: writes copy once, from the caller's pages.
-    pub fn open_direct(path: &Path) -> io::Result<Device> {
+    /// Opens `path` read/write with extra `open` flags.
+    pub fn open_with_flags(path: &Path, flags: libc::c_int) -> io::Result<Device> {
         use std::os::unix::fs::OpenOptionsExt;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_DIRECT)
+            .custom_flags(flags)
             .open(path)?;
         Ok(Device { file })
     }

@@ -415,7 +415,7 @@ impl Fuzzer<'_> {
             libc::O_RDWR | libc::O_NONBLOCK,
             libc::O_RDWR | libc::O_APPEND,
             libc::O_RDWR | libc::O_SYNC,
-            // The one-copy write path: user pages straight into VRAM, faults disabled.
+            // Refused (EINVAL): every write takes the one-copy path already.
             libc::O_RDWR | libc::O_DIRECT,
         ]) | libc::O_CLOEXEC;
         self.trace(n, &format!("open flags {flags:#x}"));
