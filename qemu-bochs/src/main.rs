@@ -33,6 +33,14 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
         kernel: KernelVariant,
     },
+    /// Install what the build needs (Debian packages, rust-src, bindgen-cli); never removes or
+    /// downgrades a package.
+    Prereqs {
+        /// Install nothing: print the apt commands (each simulated with `apt-get -s`) and what
+        /// they would bring.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Build, boot, run a demo (default: the test card) and save out/demo/<demo>.png.
     Demo {
         #[command(flatten)]
@@ -359,6 +367,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     record,
                 },
             )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Prereqs { dry_run: true } => {
+            print!("{}", qemu_bochs::prereqs::dry_run()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Prereqs { dry_run: false } => {
+            qemu_bochs::prereqs::ensure()?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {

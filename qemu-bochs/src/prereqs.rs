@@ -5,6 +5,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::install_policy::{self, Host};
 use crate::paths;
 use crate::steps::output_of;
 
@@ -55,55 +56,56 @@ fn ensure_default_debian_packages() -> Result<()> {
     ensure_debian_packages(DEBIAN_PACKAGES)
 }
 
-/// Installs those of `packages` that are missing (as root), or says how.
+/// Installs those of `packages` that are missing (as root), or says how; never removes or
+/// downgrades anything ([`install_policy`]).
 pub fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let host = Host::from_env();
     let missing: Vec<&str> = packages
         .iter()
         .copied()
-        .filter(|p| !debian_package_installed(p))
+        .filter(|p| !host.installed(p))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let install = format!(
-        "apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
+    eprintln!("prereqs: missing Debian packages: {}", missing.join(" "));
+    let mut installs = install_policy::plan(&host, &missing)?;
+    let checked = match install_policy::check(&host, &installs) {
+        // A fresh container often has no package lists yet; a refusal stands.
+        Err(e) if is_root() && e.downcast_ref::<install_policy::Refused>().is_none() => {
+            eprintln!("prereqs: {e:#}; running apt-get update and trying again");
+            if !Command::new("apt-get").arg("update").status()?.success() {
+                bail!("`apt-get update` failed");
+            }
+            installs = install_policy::plan(&host, &missing)?;
+            install_policy::check(&host, &installs)?
+        }
+        checked => checked?,
+    };
     if !is_root() {
         eprintln!("prereqs: missing Debian packages; run:");
-        eprintln!("sudo {install}");
+        eprint!("{}", install_policy::describe(&host, &installs, &checked));
         bail!("missing Debian packages: {}", missing.join(" "));
     }
-    eprintln!("prereqs: installing Debian packages: {}", missing.join(" "));
-    if !apt_get_install(&missing)? {
-        // A fresh container often has no package lists yet.
-        eprintln!("prereqs: install failed; running apt-get update and retrying");
-        let updated = Command::new("apt-get").arg("update").status()?.success();
-        if !updated || !apt_get_install(&missing)? {
-            bail!("`{install}` failed");
-        }
+    install_policy::run(&host, &installs)
+}
+
+/// What [`ensure`] would install, without installing anything: the apt commands, each
+/// simulated (`apt-get -s`), and the packages each would bring.
+pub fn dry_run() -> Result<String> {
+    let host = Host::from_env();
+    let mut packages: Vec<&str> = DEBIAN_PACKAGES.to_vec();
+    packages.retain(|p| !host.installed(p));
+    if packages.is_empty() {
+        return Ok("every Debian package is installed\n".to_string());
     }
-    Ok(())
+    let installs = install_policy::plan(&host, &packages)?;
+    let actions = install_policy::check(&host, &installs)?;
+    Ok(install_policy::describe(&host, &installs, &actions))
 }
 
-fn apt_get_install(packages: &[&str]) -> Result<bool> {
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("cannot run apt-get")?;
-    Ok(status.success())
-}
-
-fn debian_package_installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .is_ok_and(|out| out.status.success() && out.stdout.ends_with(b" installed"))
-}
-
-fn is_root() -> bool {
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     // Avoids a libc dependency: the effective uid is the second field of `Uid:`.
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
         status
