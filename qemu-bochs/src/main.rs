@@ -299,7 +299,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Build { kernel } => {
-            qemu_bochs::build_all(&BuildOptions { kernel })?;
+            qemu_bochs::build_all(&BuildOptions {
+                kernel,
+                ..BuildOptions::default()
+            })?;
             println!("{}", artifacts::manifest_path_for(kernel).display());
             Ok(ExitCode::SUCCESS)
         }
@@ -490,7 +493,7 @@ fn live_demo(args: &VmArgs, command: &str, headless: bool, window: bool) -> Resu
             "`--frames 0` draws until Ctrl-C: give it a live view (`--web`, `--vnc`) or a window"
         );
     }
-    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let artifacts = Artifacts::for_demo(args.kernel)?;
     let vm = Vm::boot(&artifacts, &config)?;
     let _view = live_view(args, &config)?;
     let out = vm.run(command, Duration::from_secs(60))?;
@@ -540,14 +543,18 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
         eprintln!("demo: no graphical session or QEMU UI module, running headless");
         Display::Headless
     };
-    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let started = std::time::Instant::now();
+    let artifacts = Artifacts::for_demo(args.kernel)?;
+    // A first run: say where the time went.
+    let first_run = started.elapsed() > Duration::from_secs(60);
     let demo_dir = paths::out_dir().join("demo");
     let config = VmConfig {
         screenshot_dir: Some(demo_dir.clone()),
         own_process_group: keep,
         ..args.config(display)?
     };
-    let vm = Vm::boot(&artifacts, &config)?;
+    let boot_started = std::time::Instant::now();
+    let vm = steps::phase("demo: boot", || Vm::boot(&artifacts, &config))?;
     let _view = live_view(args, &config)?;
 
     let run = || {
@@ -579,7 +586,16 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
         std::thread::sleep(seconds);
     }
     // Fails on any kernel report in the serial log.
-    vm.shutdown()
+    vm.shutdown()?;
+    if first_run {
+        eprintln!(
+            "\n==> phases (the demo itself, boot to shutdown: {} s)\n{}",
+            boot_started.elapsed().as_secs(),
+            steps::phase_summary()
+        );
+        eprintln!("demo: {} s from start to screenshot", started.elapsed().as_secs());
+    }
+    Ok(())
 }
 
 /// Most bytes one gallery recording and all of them may take (README's budget).
@@ -773,13 +789,34 @@ fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode
         }
         Some(KernelVariant::Debug) => vec![(KernelVariant::Debug, cargo_args.to_vec())],
     };
+    // The host's test binaries build beside the first guest build (`cargo test` then finds
+    // them built); a compile error shows again in the test phase.
+    let before_dashes: Vec<String> = plan[0]
+        .1
+        .iter()
+        .take_while(|a| *a != "--")
+        .cloned()
+        .collect();
+    let mut host_build = Some(std::thread::spawn(move || {
+        steps::phase("host test build (cargo test --no-run)", || {
+            cargo_test_no_run(&before_dashes)
+        })
+    }));
     // Every phase runs even after one fails, so CI shows every failure at once.
     let mut failed = Vec::new();
     for (variant, args) in &plan {
         let name = variant.name();
-        let result = qemu_bochs::build_all(&BuildOptions { kernel: *variant })
+        let result = qemu_bochs::build_all(&BuildOptions {
+            kernel: *variant,
+            ..BuildOptions::default()
+        })
             .with_context(|| format!("building the {name} kernel's guest"))
             .and_then(|_| {
+                if let Some(handle) = host_build.take() {
+                    if let Err(e) = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                        eprintln!("note: {e:#}");
+                    }
+                }
                 steps::phase(&format!("tests ({name} kernel)"), || {
                     cargo_test(*variant, args)
                 })
@@ -788,6 +825,9 @@ fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode
             eprintln!("error: {e:#}");
             failed.push(format!("{e}"));
         }
+    }
+    if let Some(handle) = host_build.take() {
+        let _ = handle.join();
     }
     eprintln!("\n==> phases\n{}", steps::phase_summary());
     if failed.is_empty() {
@@ -800,6 +840,23 @@ fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode
 
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
+}
+
+/// `cargo test --workspace --no-run ARGS`, its output in `target/bochsfb/host-tests.log`.
+fn cargo_test_no_run(cargo_args: &[String]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let log = paths::harness_dir().join("host-tests.log");
+    std::fs::create_dir_all(paths::harness_dir())?;
+    let _ = std::fs::remove_file(&log);
+    steps::run_logged(
+        "host tests: cargo test --workspace --no-run",
+        Command::new(cargo)
+            .current_dir(paths::repo_root())
+            .args(["test", "--workspace", "--no-run"])
+            .args(cargo_args),
+        &log,
+        40,
+    )
 }
 
 /// `cargo test --workspace ARGS` against `kernel`'s manifest; fails if any test failed.

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::install_policy::{self, Host};
 use crate::paths;
-use crate::steps::output_of;
+use crate::steps::{output_of, run_logged};
 
 /// Debian packages for the kernel build, the guest programs and QEMU.
 /// (`patch` applies the kernel patches; `fonts-dejavu-core` gives the
@@ -45,11 +45,17 @@ pub const BINDGEN_CLI_VERSION: &str = "0.73.2";
 
 /// Checks every prerequisite and installs what is missing.
 pub fn ensure() -> Result<()> {
-    ensure_default_debian_packages()?;
-    ensure_rust_src()?;
+    ensure_system()?;
     ensure_bindgen()?;
     eprintln!("prereqs: ok");
     Ok(())
+}
+
+/// The Debian packages and rust-src; [`ensure_bindgen`], which needs neither (cargo and the
+/// C linker that built this harness are enough), can run beside it.
+pub fn ensure_system() -> Result<()> {
+    ensure_default_debian_packages()?;
+    ensure_rust_src()
 }
 
 fn ensure_default_debian_packages() -> Result<()> {
@@ -140,7 +146,9 @@ fn ensure_rust_src() -> Result<()> {
     Ok(())
 }
 
-fn ensure_bindgen() -> Result<()> {
+/// bindgen-cli [`BINDGEN_CLI_VERSION`] unless a bindgen of at least [`MIN_BINDGEN`] is found;
+/// `cargo install`'s output goes to `target/bochsfb/bindgen-install.log`.
+pub fn ensure_bindgen() -> Result<()> {
     let found = output_of(
         Command::new("bindgen")
             .arg("--version")
@@ -157,17 +165,17 @@ fn ensure_bindgen() -> Result<()> {
         None => eprintln!("prereqs: bindgen not found"),
     }
     let install = format!("cargo install bindgen-cli --version {BINDGEN_CLI_VERSION} --locked");
-    eprintln!("prereqs: installing bindgen-cli ({install}, ~2 min)");
-    let ok = Command::new("cargo")
-        .args(["install", "bindgen-cli", "--version", BINDGEN_CLI_VERSION, "--locked"])
-        .env("PATH", paths::tool_path())
-        .status()
-        .context("cannot run cargo")?
-        .success();
-    if !ok {
-        bail!("`{install}` failed");
-    }
-    Ok(())
+    let log = paths::harness_dir().join("bindgen-install.log");
+    std::fs::create_dir_all(paths::harness_dir())?;
+    run_logged(
+        &format!("prereqs: {install} (~2 min)"),
+        Command::new("cargo")
+            .args(["install", "bindgen-cli", "--version", BINDGEN_CLI_VERSION, "--locked"])
+            .env("PATH", paths::tool_path()),
+        &log,
+        30,
+    )
+    .with_context(|| format!("`{install}` failed"))
 }
 
 /// Parses `bindgen 0.73.2` into `(0, 73, 2)`.
