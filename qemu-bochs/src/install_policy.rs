@@ -314,9 +314,11 @@ pub fn choose(
     let Some(newest) = newest else {
         return Ok(Choice::Candidate);
     };
+    // No candidate: apt knows no version (no lists yet); installing fails and the caller
+    // updates the lists and plans again.
     let newer = match candidate {
         Some(candidate) => compare(&newest.version, candidate)? == Ordering::Greater,
-        None => true,
+        None => false,
     };
     Ok(if newer {
         Choice::Match {
@@ -483,7 +485,8 @@ pub fn check(host: &Host, installs: &[Install]) -> Result<Vec<Vec<SimAction>>> {
         let text = String::from_utf8_lossy(&out.stdout);
         if !out.status.success() {
             bail!(
-                "`apt-get -s install {}` fails: {}",
+                "`apt-get -s install {}` fails (no package lists yet? `apt-get update` fetches \
+                 them): {}",
                 install.packages.join(" "),
                 crate::steps::tail_lines(&String::from_utf8_lossy(&out.stderr), 5)
             );
@@ -698,6 +701,10 @@ mod tests {
         );
         assert_eq!(
             choose(Some(QEMU_10), &qemu, apt::compare_versions).unwrap(),
+            Choice::Candidate
+        );
+        assert_eq!(
+            choose(None, &qemu, apt::compare_versions).unwrap(),
             Choice::Candidate
         );
         let older = InstalledPackage {
