@@ -210,9 +210,12 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
                 )
             })?;
             // gcc-multilib (for -m32) comes with the Debian packages.
-            let c_programs = phase("guest C programs", || {
-                guest_programs::build_c_programs(&repo, guest)
-            })?;
+            let c_programs = match guest.c_programs() {
+                [] => Vec::new(),
+                _ => phase("guest C programs", || {
+                    guest_programs::build_c_programs(&repo, guest)
+                })?,
+            };
             let tools = match guest {
                 GuestSet::All => phase("Debian tools", || {
                     debian_tools::prepare(&cache, debian_tools::TOOLS)
