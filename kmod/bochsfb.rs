@@ -11,6 +11,11 @@
 //! properties), else 1024x768; module parameters `width`, `height` and `bpp` override it.
 //! Userspace changes it later with `BOCHSFB_IOCTL_SET_MODE` or `FBIOPUT_VSCREENINFO`.
 
+// A panic in the kernel is BUG(): no arithmetic may overflow, least of all on a value that came
+// from userspace. Every operation is checked, saturating or wrapping, or carries an `expect` with
+// the bound that keeps it in range.
+#![deny(clippy::arithmetic_side_effects)]
+
 mod card;
 mod chardev;
 mod dispi;
@@ -121,10 +126,7 @@ struct BochsfbDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     <BochsfbDriver as pci::Driver>::IdInfo,
-    [(
-        pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE),
-        ()
-    )]
+    [(pci::DeviceId::from_id(QEMU_VGA_VENDOR, QEMU_VGA_DEVICE), ())]
 );
 
 impl pci::Driver for BochsfbDriver {
@@ -219,7 +221,7 @@ impl BochsfbDriver {
             (w, h) => (w, h),
         };
         let bpp = module_parameters::bpp.value();
-        let mode = Mode::new(width, height, bpp, 0, vram_size, kind.caps()).inspect_err(|_| {
+        let invalid = |width, height| {
             dev_err!(
                 pdev,
                 "mode {}x{} {}bpp is invalid for a {} with {} KiB VRAM (width a multiple of 8; bpp 8, 16, 24 or 32, bochs-display 16 or 32)\n",
@@ -229,7 +231,36 @@ impl BochsfbDriver {
                 kind.name(),
                 vram_size / 1024
             )
-        })?;
+        };
+        let automatic =
+            module_parameters::width.value() == 0 && module_parameters::height.value() == 0;
+        let mode = match Mode::new(width, height, bpp, 0, vram_size, kind.caps()) {
+            Ok(mode) => mode,
+            // The card's own EDID may name a mode it cannot show (a width not a multiple of 8,
+            // more than its VRAM holds); the firmware console is gone by now, so show something.
+            Err(_) if automatic => {
+                let fallback = [(FALLBACK_WIDTH, FALLBACK_HEIGHT), (640, 480)]
+                    .into_iter()
+                    .find_map(|(w, h)| Mode::new(w, h, bpp, 0, vram_size, kind.caps()).ok());
+                let Some(mode) = fallback else {
+                    invalid(width, height);
+                    return Err(EINVAL);
+                };
+                dev_warn!(
+                    pdev,
+                    "preferred mode {}x{} does not fit this card; using {}x{}\n",
+                    width,
+                    height,
+                    mode.width,
+                    mode.height
+                );
+                mode
+            }
+            Err(e) => {
+                invalid(width, height);
+                return Err(e);
+            }
+        };
         dispi
             .set_mode(&mode)
             .inspect_err(|_| dev_err!(pdev, "the card did not accept mode {:?}\n", mode))?;

@@ -27,15 +27,17 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        Arc,
         atomic::{Acquire, Atomic, Relaxed, Release},
-        Mutex,
+        Arc, Mutex,
     },
     time::{delay::fsleep, Delta, Instant, Monotonic},
 };
 
 /// mmap offsets choose the mapping: `region << 32 | byte offset` (docs/architecture.md).
 const REGION_SHIFT: u32 = crate::uapi::mmap_region::SHIFT;
+
+/// Nanoseconds between two (emulated) vertical blanks.
+const VBLANK_PERIOD_NS: i64 = 1_000_000_000 / REFRESH_HZ as i64;
 
 /// The four ways to map VRAM, one per mmap offset region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +80,23 @@ impl Region {
             usize::try_from(at.clamp(base, end).saturating_sub(base)).unwrap_or(usize::MAX)
         };
         to_offset(range.start)..to_offset(range.end)
+    }
+
+    /// The file offsets of this region from byte `from` on, as `(start, len)`: what a mode that
+    /// lets `from` bytes be mapped must zap.
+    fn beyond(self, from: u64) -> (u64, u64) {
+        // `from` is at most the VRAM size, below `LEN` (2^32): neither saturates.
+        (
+            self.base().saturating_add(from),
+            Self::LEN.saturating_sub(from),
+        )
+    }
+
+    /// File offset of byte `offset` of this region. Offsets inside the region (below 2^32) keep
+    /// the sum below 2^34; a larger one would saturate to no mapped offset, which the fault
+    /// refuses.
+    fn file_offset(self, offset: usize) -> u64 {
+        self.base().saturating_add(offset as u64)
     }
 
     const ALL: [Self; 4] = [
@@ -275,8 +294,8 @@ impl Card {
         self.frame_bytes.store(mode.fb_size() as u64, Release);
         let limit = self.map_limit(&mode) as u64;
         for region in Region::ALL {
-            self.address_space()
-                .zap(region.base() + limit, (1 << REGION_SHIFT) - limit);
+            let (start, len) = region.beyond(limit);
+            self.address_space().zap(start, len);
         }
         dev_dbg!(
             self.dev,
@@ -299,7 +318,10 @@ impl Card {
             return Err(EINVAL);
         }
         // `can_pan_to` keeps y_offset below the 16-bit virtual height.
-        self.with_dispi(|dispi| Ok(dispi.pan(y_offset as u16)))?;
+        self.with_dispi(|dispi| {
+            dispi.pan(y_offset as u16);
+            Ok(())
+        })?;
         state.y_offset = y_offset;
         Ok(())
     }
@@ -308,9 +330,13 @@ impl Card {
     /// no vblank interrupt for these cards, so a timer stands in for it.
     pub(crate) fn wait_vsync(&self) -> Result {
         self.mode()?;
-        let period = 1_000_000_000 / i64::from(REFRESH_HZ);
-        let into_frame = self.vblank_epoch.elapsed().as_nanos() % period;
-        fsleep(Delta::from_nanos(period - into_frame));
+        let into_frame = self.vblank_epoch.elapsed().as_nanos() % VBLANK_PERIOD_NS;
+        #[expect(
+            clippy::arithmetic_side_effects,
+            reason = "a remainder of the period is smaller than it (16.7 ms): far from i64's limits"
+        )]
+        let to_vblank = VBLANK_PERIOD_NS - into_frame;
+        fsleep(Delta::from_nanos(to_vblank));
         Ok(())
     }
 
@@ -324,14 +350,10 @@ impl Card {
         for (start, len) in rects.iter().flat_map(|rect| rect.rows(mode)) {
             // `rows` stays inside the frame, so `start + len <= fb_size` cannot overflow.
             let end = start.checked_add(len).ok_or(EINVAL)?;
-            let mut offset = start;
-            while offset < end {
+            for piece in vram::page_pieces(start..end) {
                 if kernel::current!().fatal_signal_pending() {
                     return Err(EINTR);
                 }
-                let in_page = offset % PAGE_SIZE;
-                // `in_page < PAGE_SIZE` and `offset < end`: neither subtraction wraps.
-                let chunk = (PAGE_SIZE - in_page).min(end - offset);
                 let state = self.state.lock();
                 if state.revoked {
                     return Err(self.gone());
@@ -339,12 +361,14 @@ impl Card {
                 if state.mode != *mode {
                     return Err(EINVAL);
                 }
-                if let Some(page) = state.shadow.page(offset / PAGE_SIZE) {
+                if let Some(page) = state.shadow.page(piece.start / PAGE_SIZE) {
+                    let in_page = piece.start % PAGE_SIZE;
                     // A guard (an RCU read-side section) per piece, as for the lock.
-                    self.with_vram(|vram| vram.try_copy_from_page(offset, page, in_page, chunk))?;
+                    self.with_vram(|vram| {
+                        vram.try_copy_from_page(piece.start, page, in_page, piece.len())
+                    })?;
                 }
                 drop(state);
-                offset += chunk;
             }
         }
         Ok(())
@@ -377,7 +401,7 @@ impl Card {
     /// once the mm core has linked the vma into the card's address space, where a zap finds it.
     pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
         let (region, offset) = Region::of(vram::file_offset(vma))?;
-        let len = vma.end() - vma.start();
+        let len = vram::vma_len(vma);
         let state = self.state.lock();
         if state.revoked {
             return Err(self.gone());
@@ -438,7 +462,10 @@ impl Card {
     /// there is one.
     pub(crate) fn disable_output(&self) {
         if self.kind.has_vga_ports() {
-            let _ = self.with_dispi(|dispi| Ok(dispi.disable()));
+            let _ = self.with_dispi(|dispi| {
+                dispi.disable();
+                Ok(())
+            });
         }
     }
 
@@ -477,19 +504,18 @@ impl Card {
             return Err(EFAULT);
         }
         let pages = if region == Region::OnDemand {
-            // `offset < limit <= vram_size`: one more page cannot overflow.
-            offset..offset + PAGE_SIZE
+            // `offset < limit <= vram_size`: one more page does not saturate.
+            offset..offset.saturating_add(PAGE_SIZE)
         } else {
             let in_region = region.clip(&vma);
             in_region.start..in_region.end.min(limit)
         };
-        let base = region.base();
         if region == Region::Shadow {
-            return state.shadow.fill(fault, base, pages);
+            return state.shadow.fill(fault, region.base(), pages);
         }
         let frames = self.vram.frames().ok_or(ENODEV)?;
         for vram_offset in pages.step_by(PAGE_SIZE) {
-            fault.insert_vram(base + vram_offset as u64, &frames, vram_offset)?;
+            fault.insert_vram(region.file_offset(vram_offset), &frames, vram_offset)?;
         }
         Ok(())
     }
@@ -515,5 +541,23 @@ mod tests {
         for region in Region::ALL {
             assert_eq!(Region::of(region.base()), Ok((region, 0)));
         }
+    }
+
+    #[test]
+    fn a_vma_is_clipped_to_the_region_of_its_first_page() {
+        let on_demand = Region::OnDemand;
+        let base = on_demand.base();
+        assert_eq!(on_demand.clip(&(base | 4096..base | 8192)), 4096..8192);
+        // Grown in place by mremap past 4 GiB: what lies in the shadow region is cut off.
+        assert_eq!(
+            on_demand.clip(&(base..Region::Shadow.base() | 4096)),
+            0..(1usize << 32)
+        );
+        // Wholly in another region, or at the very top of the file: nothing.
+        let shadow = Region::Shadow.base();
+        assert!(on_demand.clip(&(shadow..shadow | 4096)).is_empty());
+        assert!(Region::Uncached
+            .clip(&(u64::MAX - 4096..u64::MAX))
+            .is_empty());
     }
 }

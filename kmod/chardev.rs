@@ -40,12 +40,56 @@ const COPY_CHUNK: usize = PAGE_SIZE;
 const SMALL_COPY: usize = 256;
 
 impl Card {
-    /// How many bytes a transfer of `count` bytes at `pos` may move, bounded by the frame, and
+    /// The transfer of up to `count` bytes at file position `pos`, bounded by the frame, and
     /// whether `pos` lies beyond the end of the frame. Takes no lock (see `Card::frame_size`).
-    fn span(&self, pos: i64, count: usize) -> Result<(usize, bool)> {
-        let pos = usize::try_from(pos).map_err(|_| EINVAL)?;
+    fn span(&self, pos: i64, count: usize) -> Result<(Transfer, bool)> {
+        let start = usize::try_from(pos).map_err(|_| EINVAL)?;
         let fb_size = self.frame_size()?;
-        Ok((fb_size.saturating_sub(pos).min(count), pos > fb_size))
+        let total = fb_size.saturating_sub(start).min(count);
+        Ok((
+            Transfer {
+                start,
+                total,
+                done: 0,
+            },
+            start > fb_size,
+        ))
+    }
+}
+
+/// A `read` or `write` under way: `total` bytes at VRAM offset `start`, of which `done` are
+/// copied. [`Card::span`] keeps `start + total` inside the frame and each step adds at most what
+/// is left, so the arithmetic never saturates; it saturates all the same because `start` is the
+/// caller's file position (`pread`/`pwrite` pass any offset), so no bug here can overflow.
+struct Transfer {
+    start: usize,
+    total: usize,
+    done: usize,
+}
+
+impl Transfer {
+    fn finished(&self) -> bool {
+        self.done >= self.total
+    }
+
+    /// Bytes to copy next: what is left, at most `max`.
+    fn next_len(&self, max: usize) -> usize {
+        self.total.saturating_sub(self.done).min(max)
+    }
+
+    /// VRAM offset of the next byte to copy.
+    fn offset(&self) -> usize {
+        self.start.saturating_add(self.done)
+    }
+
+    /// Counts `copied` more bytes done.
+    fn advance(&mut self, copied: usize) {
+        self.done = self.done.saturating_add(copied);
+    }
+
+    /// The file position after the bytes done, for `ki_pos` (which started at `start`).
+    fn end_pos(&self, pos: i64) -> i64 {
+        pos.saturating_add_unsigned(self.done as u64)
     }
 }
 
@@ -85,80 +129,76 @@ impl MiscDevice for CardFile {
     fn read_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let card = kiocb.file();
         let pos = kiocb.ki_pos();
-        let (total, _) = card.span(pos, iov.len())?;
-        // `span` checked that `pos` is a valid, non-negative offset.
-        let start = pos as usize;
+        let (mut transfer, _) = card.span(pos, iov.len())?;
 
         let mut small = [0u8; SMALL_COPY];
         let mut page;
-        let bounce: &mut [u8] = if total <= SMALL_COPY {
+        let bounce: &mut [u8] = if transfer.total <= SMALL_COPY {
             &mut small
         } else {
             page = KVec::from_elem(0u8, COPY_CHUNK, GFP_KERNEL)?;
             &mut page
         };
-        let mut done = 0;
-        while done < total {
-            let chunk = &mut bounce[..(total - done).min(COPY_CHUNK)];
+        while !transfer.finished() {
+            let chunk = &mut bounce[..transfer.next_len(COPY_CHUNK)];
             // Copy out of VRAM under the revocation guard, then to the user without it: the
             // guard is an RCU read-side section and copying to the user may fault and sleep.
             // Unbound halfway: report what was read (the next call gets `ENODEV`).
-            match card.with_vram(|vram| vram.try_copy_to_slice(start + done, chunk)) {
+            let offset = transfer.offset();
+            match card.with_vram(|vram| vram.try_copy_to_slice(offset, chunk)) {
                 Ok(()) => {}
-                Err(_) if done > 0 => break,
+                Err(_) if transfer.done > 0 => break,
                 Err(e) => return Err(e),
             }
             let copied = iov.copy_to_iter(chunk);
-            done += copied;
+            transfer.advance(copied);
             if copied < chunk.len() {
                 break;
             }
         }
-        if done == 0 && total != 0 {
+        if transfer.done == 0 && transfer.total != 0 {
             return Err(EFAULT);
         }
-        *kiocb.ki_pos_mut() += done as i64;
-        Ok(done)
+        *kiocb.ki_pos_mut() = transfer.end_pos(pos);
+        Ok(transfer.done)
     }
 
     fn write_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterSource<'_>) -> Result<usize> {
         let card = kiocb.file();
         let pos = kiocb.ki_pos();
-        let (total, past_end) = card.span(pos, iov.len())?;
-        if total == 0 && !iov.is_empty() {
+        let (mut transfer, past_end) = card.span(pos, iov.len())?;
+        if transfer.total == 0 && !iov.is_empty() {
             // As fbdev's `fb_io_write`: past the end the file is too big, at the end no space
             // is left on the device.
             return Err(if past_end { EFBIG } else { ENOSPC });
         }
-        let start = pos as usize;
 
         let direct = kiocb.is_direct();
 
         // Left uninitialised: every byte sent to VRAM was first copied in from the user.
         let mut small = [MaybeUninit::<u8>::uninit(); SMALL_COPY];
         let mut page = KVec::<u8>::new();
-        let mut done = 0;
-        while done < total {
-            let mut want = (total - done).min(COPY_CHUNK);
+        while !transfer.finished() {
+            let mut want = transfer.next_len(COPY_CHUNK);
             if direct {
                 // One copy, the caller's pages straight into VRAM under the guard (faults off).
                 // A page not present stops it short: the rest of the chunk bounces below, and
                 // that copy faults the page in.
-                match card
-                    .with_vram(|vram| vram::copy_from_user_direct(vram, start + done, iov, want))
-                {
+                let offset = transfer.offset();
+                match card.with_vram(|vram| vram::copy_from_user_direct(vram, offset, iov, want)) {
                     Ok(copied) => {
-                        done += copied;
-                        want -= copied;
+                        transfer.advance(copied);
+                        // At most `want` bytes are copied.
+                        want = want.saturating_sub(copied);
                     }
-                    Err(_) if done > 0 => break,
+                    Err(_) if transfer.done > 0 => break,
                     Err(e) => return Err(e),
                 }
                 if want == 0 {
                     continue;
                 }
             }
-            let bounce: &mut [MaybeUninit<u8>] = if total <= SMALL_COPY {
+            let bounce: &mut [MaybeUninit<u8>] = if transfer.total <= SMALL_COPY {
                 &mut small
             } else {
                 if page.capacity() == 0 {
@@ -170,21 +210,22 @@ impl MiscDevice for CardFile {
             let chunk = iov.copy_from_iter_raw(&mut bounce[..want]);
             let copied = chunk.len();
             // Unbound halfway: report what was written (the next call gets `ENODEV`).
-            match card.with_vram(|vram| vram.try_copy_from_slice(start + done, chunk)) {
+            let offset = transfer.offset();
+            match card.with_vram(|vram| vram.try_copy_from_slice(offset, chunk)) {
                 Ok(()) => {}
-                Err(_) if done > 0 => break,
+                Err(_) if transfer.done > 0 => break,
                 Err(e) => return Err(e),
             }
-            done += copied;
+            transfer.advance(copied);
             if copied < want {
                 break;
             }
         }
-        if done == 0 && total != 0 {
+        if transfer.done == 0 && transfer.total != 0 {
             return Err(EFAULT);
         }
-        *kiocb.ki_pos_mut() += done as i64;
-        Ok(done)
+        *kiocb.ki_pos_mut() = transfer.end_pos(pos);
+        Ok(transfer.done)
     }
 
     fn mmap(card: ArcBorrow<'_, Card>, _file: &File, vma: &VmaNew) -> Result {
@@ -220,9 +261,7 @@ impl MiscDevice for CardFile {
 
     fn ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
-        // What changes the display (and may zap other processes' mappings) needs a file open
-        // for writing, as writing to VRAM does: a screenshot tool's read-only file can only look.
-        if changes_display(cmd) && !opened_for_writing(file) {
+        if !may_issue(cmd, file) {
             return Err(EBADF);
         }
         match cmd {
@@ -263,6 +302,10 @@ impl MiscDevice for CardFile {
                 let var: fb_var_screeninfo =
                     user(size_of::<fb_var_screeninfo>()).reader().read()?;
                 let request = fbdev::VarRequest::parse(&var);
+                // `FB_ACTIVATE_TEST` only asks whether a mode would be taken: looking.
+                if !request.test_only && !may_change_display_through_fbdev(file) {
+                    return Err(EBADF);
+                }
                 if request.x_offset != 0 {
                     return Err(EINVAL);
                 }
@@ -311,21 +354,30 @@ impl MiscDevice for CardFile {
     }
 }
 
-/// Whether ioctl `cmd` changes what the card shows or how its memory is laid out.
-fn changes_display(cmd: u32) -> bool {
-    matches!(
-        cmd,
-        mode::IOCTL_SET_MODE
-            | mode::IOCTL_PAN
-            | mode::IOCTL_FLUSH
-            | fbdev::FBIOPUT_VSCREENINFO
-            | fbdev::FBIOPAN_DISPLAY
-    )
+/// Whether `file` may issue ioctl `cmd`. What changes the display (and may zap other
+/// processes' mappings) needs a file open for writing, as writing VRAM does: a read-only file
+/// (a screenshot tool's) can only look.
+///
+/// fbdev's own two display-changing ioctls keep fbdev's convention for the tools written for it
+/// (Debian's `fbset` sets modes through a file it opened read-only): on a read-only file they
+/// need the caller's write permission on the node, so a process that was only handed a
+/// read-only file of a node it may not write cannot use them.
+fn may_issue(cmd: u32, file: &File) -> bool {
+    match cmd {
+        mode::IOCTL_SET_MODE | mode::IOCTL_PAN | mode::IOCTL_FLUSH => opened_for_writing(file),
+        // FBIOPUT_VSCREENINFO decides once it knows whether the call only tests a mode.
+        fbdev::FBIOPAN_DISPLAY => may_change_display_through_fbdev(file),
+        _ => true,
+    }
 }
 
-/// Whether `file` was opened with write access (`O_WRONLY` or `O_RDWR`).
 fn opened_for_writing(file: &File) -> bool {
     file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY
+}
+
+/// See [`may_issue`]: fbdev's tools change the display through read-only files.
+fn may_change_display_through_fbdev(file: &File) -> bool {
+    opened_for_writing(file) || file.current_may_write()
 }
 
 /// The ioctls of a 32-bit process. Only `FBIOGET_FSCREENINFO` has a struct whose layout differs
@@ -362,7 +414,9 @@ fn flush(card: &Card, user: &dyn Fn(usize) -> UserSlice) -> Result {
     if count == 0 {
         rects.push(Rect::full(&mode), GFP_KERNEL)?;
     } else {
-        let mut raw = KVec::from_elem(0u8, count * mode::RECT_ABI_SIZE, GFP_KERNEL)?;
+        // `count` is the caller's, checked against the limit above; checked all the same.
+        let len = count.checked_mul(mode::RECT_ABI_SIZE).ok_or(EINVAL)?;
+        let mut raw = KVec::from_elem(0u8, len, GFP_KERNEL)?;
         let rects_addr = usize::try_from(rects_ptr).map_err(|_| EFAULT)?;
         UserSlice::new(UserPtr::from_addr(rects_addr), raw.len())
             .reader()

@@ -78,6 +78,21 @@ const VGA_SEQ_INDEX: usize = 0x400 + (0x3c4 - 0x3c0);
 const VGA_DAC_WRITE_INDEX: usize = 0x400 + (0x3c8 - 0x3c0);
 const VGA_DAC_DATA: usize = 0x400 + (0x3c9 - 0x3c0);
 
+/// The RGB332 palette as the DAC takes it: red, green and blue of each of the 256 entries,
+/// scaled to 6 bits. Computed at compile time, where an overflow fails the build.
+const RGB332_DAC: [u8; 3 * 256] = {
+    let mut dac = [0; 3 * 256];
+    let mut pixel = 0;
+    while pixel < 256 {
+        // Components of 3, 3 and 2 bits: `value * 63 / max` spreads each over 0..=63.
+        dac[3 * pixel] = ((pixel >> 5) * 63 / 7) as u8;
+        dac[3 * pixel + 1] = (((pixel >> 2) & 7) * 63 / 7) as u8;
+        dac[3 * pixel + 2] = ((pixel & 3) * 63 / 3) as u8;
+        pixel += 1;
+    }
+    dac
+};
+
 /// Register access for one card.
 pub(crate) struct Dispi<'a, 'bound> {
     bar: &'a MmioBar<'bound>,
@@ -98,6 +113,11 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     }
 
     /// VRAM size in bytes, as the card reports it.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "a 16-bit count of 64 KiB blocks is below 4 GiB, which a usize holds on every \
+                  target (32 bits and up)"
+    )]
     pub(crate) fn vram_size(&self) -> usize {
         let blocks: u16 = self.bar.read(DISPI_VIDEO_MEMORY_64K).into();
         usize::from(blocks) * 64 * 1024
@@ -149,12 +169,9 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
 
     /// Loads the fixed 8 bpp palette: pixel bits `RRRGGGBB` (RGB332).
     pub(crate) fn load_rgb332_palette(&self) {
-        let scale = |value: u32, max: u32| (value * 63 / max) as u8;
         self.bar.write(VGA_DAC_WRITE_INDEX, 0u8);
-        for pixel in 0..=255u32 {
-            self.bar.write(VGA_DAC_DATA, scale(pixel >> 5, 7));
-            self.bar.write(VGA_DAC_DATA, scale((pixel >> 2) & 7, 7));
-            self.bar.write(VGA_DAC_DATA, scale(pixel & 3, 3));
+        for level in RGB332_DAC {
+            self.bar.write(VGA_DAC_DATA, level);
         }
     }
 

@@ -6,7 +6,7 @@
 //! fb_fix_screeninfo`, which has padding, is encoded field by field into zeroed bytes at the
 //! offsets the header gives, so padding never carries kernel memory.
 
-use crate::mode::{put_u32, Mode};
+use crate::mode::{put_u16, put_u32, Mode};
 use core::mem::{offset_of, size_of};
 use kernel::video::fb::{
     fb_bitfield, fb_fix_screeninfo, fb_var_screeninfo, FB_ACTIVATE_MASK, FB_ACTIVATE_TEST,
@@ -46,12 +46,6 @@ pub(crate) fn var_screeninfo(mode: &Mode, y_offset: u32) -> fb_var_screeninfo {
         length,
         msb_right: 0,
     });
-    let (left, right, hsync, upper, lower, vsync) = (64, 32, 64, 20, 3, 5);
-    let htotal = u64::from(mode.width + left + right + hsync);
-    let vtotal = u64::from(mode.height + upper + lower + vsync);
-    let pixclock_ps = 1_000_000_000_000u64
-        .checked_div(htotal * vtotal * u64::from(REFRESH_HZ))
-        .unwrap_or(0);
     fb_var_screeninfo {
         xres: mode.width,
         yres: mode.height,
@@ -64,15 +58,50 @@ pub(crate) fn var_screeninfo(mode: &Mode, y_offset: u32) -> fb_var_screeninfo {
         blue,
         height: u32::MAX,
         width: u32::MAX,
-        pixclock: pixclock_ps as u32,
-        left_margin: left,
-        right_margin: right,
-        upper_margin: upper,
-        lower_margin: lower,
-        hsync_len: hsync,
-        vsync_len: vsync,
+        pixclock: pixclock_ps(mode),
+        left_margin: BLANKING.left,
+        right_margin: BLANKING.right,
+        upper_margin: BLANKING.upper,
+        lower_margin: BLANKING.lower,
+        hsync_len: BLANKING.hsync,
+        vsync_len: BLANKING.vsync,
         ..Default::default()
     }
+}
+
+/// Margins and sync lengths around the visible area, in pixels and rows.
+struct Blanking {
+    left: u32,
+    right: u32,
+    hsync: u32,
+    upper: u32,
+    lower: u32,
+    vsync: u32,
+}
+
+/// The blanking every mode gets (CVT-like).
+const BLANKING: Blanking = Blanking {
+    left: 64,
+    right: 32,
+    hsync: 64,
+    upper: 20,
+    lower: 3,
+    vsync: 5,
+};
+
+/// Picoseconds per pixel for `mode` with [`BLANKING`] to refresh at [`REFRESH_HZ`].
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "`Mode::new` keeps width <= 16000 and height <= 12000: the totals stay below 2^15, \
+              the product of both and the rate below 2^36"
+)]
+fn pixclock_ps(mode: &Mode) -> u32 {
+    let b = &BLANKING;
+    let htotal = u64::from(mode.width + b.left + b.right + b.hsync);
+    let vtotal = u64::from(mode.height + b.upper + b.lower + b.vsync);
+    1_000_000_000_000u64
+        .checked_div(htotal * vtotal * u64::from(REFRESH_HZ))
+        .unwrap_or(0) as u32
 }
 
 /// What `FBIOPUT_VSCREENINFO` asks for.
@@ -149,7 +178,7 @@ fn encode_fix<const N: usize>(mode: &Mode, layout: &FixLayout) -> [u8; N] {
     // Truecolor at every depth: 8 bpp too, as its palette is fixed to RGB332.
     put_u32(&mut fix, layout.visual, FB_VISUAL_TRUECOLOR);
     // ypanstep: any row.
-    fix[layout.ypanstep..layout.ypanstep + 2].copy_from_slice(&1u16.to_ne_bytes());
+    put_u16(&mut fix, layout.ypanstep, 1);
     put_u32(&mut fix, layout.line_length, mode.stride() as u32);
     fix
 }
@@ -193,14 +222,15 @@ mod tests {
         let var = var_screeninfo(&mode(800, 600, 16, 1200)?, 600);
         let var = var.as_bytes();
         assert_eq!(var.len(), 160);
-        assert_eq!(u32_at(&var, 0), 800); // xres
-        assert_eq!(u32_at(&var, 4), 600); // yres
-        assert_eq!(u32_at(&var, 8), 800); // xres_virtual
-        assert_eq!(u32_at(&var, 12), 1200); // yres_virtual
-        assert_eq!(u32_at(&var, 20), 600); // yoffset
-        assert_eq!(u32_at(&var, 24), 16); // bits_per_pixel
-                                          // RGB565: red 11/5, green 5/6, blue 0/5 (offset, length).
-        let fields: [u32; 6] = [32, 36, 44, 48, 56, 60].map(|at| u32_at(&var, at));
+        assert_eq!(u32_at(var, 0), 800); // xres
+        assert_eq!(u32_at(var, 4), 600); // yres
+        assert_eq!(u32_at(var, 8), 800); // xres_virtual
+        assert_eq!(u32_at(var, 12), 1200); // yres_virtual
+        assert_eq!(u32_at(var, 20), 600); // yoffset
+        assert_eq!(u32_at(var, 24), 16); // bits_per_pixel
+
+        // RGB565: red 11/5, green 5/6, blue 0/5 (offset, length).
+        let fields: [u32; 6] = [32, 36, 44, 48, 56, 60].map(|at| u32_at(var, at));
         assert_eq!(fields, [11, 5, 5, 6, 0, 5]);
         // 32 bpp is XRGB8888, 8 bpp RGB332.
         let xrgb = var_screeninfo(&mode(640, 480, 32, 480)?, 0);
@@ -216,17 +246,20 @@ mod tests {
     fn var_timings_add_up_to_60_hz() -> Result {
         let var = var_screeninfo(&mode(1024, 768, 32, 768)?, 0);
         let var = var.as_bytes();
-        let pixclock_ps = u64::from(u32_at(&var, 100));
+        let pixclock_ps = u64::from(u32_at(var, 100));
         let htotal: u64 = [0, 104, 108, 120]
             .iter()
-            .map(|&at| u64::from(u32_at(&var, at)))
+            .map(|&at| u64::from(u32_at(var, at)))
             .sum::<u64>();
         let vtotal: u64 = [4, 112, 116, 124]
             .iter()
-            .map(|&at| u64::from(u32_at(&var, at)))
+            .map(|&at| u64::from(u32_at(var, at)))
             .sum::<u64>();
         // Frame time in picoseconds, within rounding of 1/60 s.
-        let frame_ps = pixclock_ps * htotal * vtotal;
+        let frame_ps = pixclock_ps
+            .checked_mul(htotal)
+            .and_then(|ps| ps.checked_mul(vtotal))
+            .ok_or(EINVAL)?;
         assert!(frame_ps <= 16_666_666_667 && frame_ps > 16_600_000_000);
         Ok(())
     }

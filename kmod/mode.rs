@@ -65,7 +65,7 @@ impl Mode {
         if !bpp_ok || !size_ok {
             return Err(EINVAL);
         }
-        let stride = width as usize * (bpp as usize / 8);
+        let stride = Self::row_bytes(width, bpp);
         // `checked_div`: the checks above keep `stride` non-zero, but the compiler cannot see it.
         let rows_in_vram = vram_size
             .checked_div(stride)
@@ -86,12 +86,27 @@ impl Mode {
         })
     }
 
+    /// Bytes of a row of `width` pixels of `bpp` bits, for a width and depth that [`Mode::new`]
+    /// has checked.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "checked width <= MAX_XRES (16000), bpp <= 32: at most 64000 bytes"
+    )]
+    fn row_bytes(width: u32, bpp: u32) -> usize {
+        width as usize * (bpp as usize / 8)
+    }
+
     /// Bytes from one row to the next.
     pub(crate) fn stride(&self) -> usize {
-        self.width as usize * (self.bpp as usize / 8)
+        Self::row_bytes(self.width, self.bpp)
     }
 
     /// Bytes that userspace can reach in this mode: the whole virtual screen.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "`Mode::new` (the only constructor) keeps virtual_height <= vram_size / stride: \
+                  the product is at most the VRAM size, a usize"
+    )]
     pub(crate) fn fb_size(&self) -> usize {
         self.stride() * self.virtual_height as usize
     }
@@ -133,23 +148,31 @@ pub(crate) const IOCTL_PAN: u32 = uapi::BOCHSFB_IOCTL_PAN;
 pub(crate) const IOCTL_WAIT_VSYNC: u32 = uapi::BOCHSFB_IOCTL_WAIT_VSYNC;
 pub(crate) const IOCTL_FLUSH: u32 = uapi::BOCHSFB_IOCTL_FLUSH;
 
+// ABI fields are sliced as `[at..][..size]`: the same bytes as `[at..at + size]`, with no sum
+// that could overflow.
+
 /// Reads the little-endian `u32` at byte `at` of an ABI struct.
 pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
     let mut field = [0u8; 4];
-    field.copy_from_slice(&bytes[at..at + 4]);
+    field.copy_from_slice(&bytes[at..][..4]);
     u32::from_ne_bytes(field)
 }
 
 /// Reads the little-endian `u64` at byte `at` of an ABI struct.
 pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
     let mut field = [0u8; 8];
-    field.copy_from_slice(&bytes[at..at + 8]);
+    field.copy_from_slice(&bytes[at..][..8]);
     u64::from_ne_bytes(field)
 }
 
 /// Writes `value` at byte `at` of an ABI struct.
 pub(crate) fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
-    bytes[at..at + 4].copy_from_slice(&value.to_ne_bytes());
+    bytes[at..][..4].copy_from_slice(&value.to_ne_bytes());
+}
+
+/// Writes `value` at byte `at` of an ABI struct.
+pub(crate) fn put_u16(bytes: &mut [u8], at: usize, value: u16) {
+    bytes[at..][..2].copy_from_slice(&value.to_ne_bytes());
 }
 
 /// Encodes `struct bochsfb_mode`, field by field, so there is no padding to leak.
@@ -171,7 +194,7 @@ pub(crate) fn mode_abi_bytes(mode: &Mode, y_offset: u32, vram_size: usize) -> [u
         (offset_of!(BochsfbMode, vram_size), vram_size as u64),
     ];
     for (at, field) in wide {
-        out[at..at + 8].copy_from_slice(&field.to_ne_bytes());
+        out[at..][..8].copy_from_slice(&field.to_ne_bytes());
     }
     out
 }
@@ -227,41 +250,71 @@ impl Rect {
     }
 
     fn area(&self) -> u64 {
-        u64::from(self.width) * u64::from(self.height)
+        // Two u32s: the product is below 2^64, it never saturates.
+        u64::from(self.width).saturating_mul(u64::from(self.height))
+    }
+
+    // Ends of the rectangle. `from_abi` keeps them inside the virtual screen, so they never
+    // saturate; the fields come from userspace, so the sums are checked all the same.
+    fn right(&self) -> u32 {
+        self.x.saturating_add(self.width)
+    }
+    fn bottom(&self) -> u32 {
+        self.y.saturating_add(self.height)
     }
 
     /// Bounds what one flush copies to one frame: rectangles (each inside the virtual screen,
-    /// as `from_abi` checks) whose areas add up to more than the virtual screen's are replaced
-    /// by the one rectangle that bounds them all, which lies inside it too. Without this, 256
+    /// as `from_abi` checks) whose areas add up to more than the virtual screen's, or whose rows
+    /// add up to more than its height, are replaced by the one rectangle that bounds them all,
+    /// which lies inside it too. Without this, 256
     /// whole-screen rectangles would copy 256 frames.
     pub(crate) fn coalesce(rects: &mut KVec<Rect>, mode: &Mode) {
-        let screen = Rect::full(mode).area();
-        // At most `MAX_DAMAGE_RECTS` areas below 2^32 each: the sum cannot overflow a u64.
-        let total = rects.iter().map(Rect::area).fold(0u64, u64::saturating_add);
-        if total <= screen {
+        let screen = Rect::full(mode);
+        // At most `MAX_DAMAGE_RECTS` areas below 2^32 each: the sums cannot overflow a u64.
+        let area = rects.iter().map(Rect::area).fold(0u64, u64::saturating_add);
+        // Rows bound the copy's pieces (and its lock round trips) as the area bounds its bytes:
+        // 256 one-pixel columns of an 8 bpp screen are one screen of bytes in 256 times its rows.
+        let rows = rects
+            .iter()
+            .map(|rect| u64::from(rect.height))
+            .fold(0u64, u64::saturating_add);
+        if area <= screen.area() && rows <= u64::from(screen.height) {
             return;
         }
-        let bound = |rect: &Rect| (rect.x, rect.y, rect.x + rect.width, rect.y + rect.height);
-        let Some((x0, y0, x1, y1)) = rects.iter().map(bound).reduce(|a, b| {
-            (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3))
-        }) else {
+        let bound = |rect: &Rect| (rect.x, rect.y, rect.right(), rect.bottom());
+        let Some((x0, y0, x1, y1)) = rects
+            .iter()
+            .map(bound)
+            .reduce(|a, b| (a.0.min(b.0), a.1.min(b.1), a.2.max(b.2), a.3.max(b.3)))
+        else {
             return;
         };
         rects.truncate(1);
+        // Every rectangle's end is at or past its start: `x1 >= x0`, `y1 >= y0`.
         rects[0] = Rect {
             x: x0,
             y: y0,
-            width: x1 - x0,
-            height: y1 - y0,
+            width: x1.saturating_sub(x0),
+            height: y1.saturating_sub(y0),
         };
     }
 
     /// The byte ranges `(offset, len)` of VRAM this rectangle covers, one per row.
+    ///
+    /// The rectangle lies inside `mode`'s virtual screen (`from_abi`), so every offset is inside
+    /// the frame and nothing saturates; were one to, it would point past VRAM, where no copy
+    /// reaches.
     pub(crate) fn rows(self, mode: &Mode) -> impl Iterator<Item = (usize, usize)> {
         let bytes_pp = mode.bpp as usize / 8;
         let stride = mode.stride();
-        let (x, width) = (self.x as usize * bytes_pp, self.width as usize * bytes_pp);
-        (self.y..self.y + self.height).map(move |row| (row as usize * stride + x, width))
+        let x = (self.x as usize).saturating_mul(bytes_pp);
+        let width = (self.width as usize).saturating_mul(bytes_pp);
+        (self.y..self.bottom()).map(move |row| {
+            (
+                (row as usize).saturating_mul(stride).saturating_add(x),
+                width,
+            )
+        })
     }
 }
 
@@ -272,7 +325,12 @@ mod tests {
     #[test]
     fn damage_past_one_screen_is_coalesced_into_its_bounds() -> Result {
         let mode = Mode::new(64, 48, 32, 96, 1 << 20, VGA)?;
-        let rect = |x, y, width, height| Rect { x, y, width, height };
+        let rect = |x, y, width, height| Rect {
+            x,
+            y,
+            width,
+            height,
+        };
         // Two small rectangles: kept as they are.
         let mut rects = KVec::new();
         rects.push(rect(0, 0, 8, 8), GFP_KERNEL)?;
@@ -287,7 +345,10 @@ mod tests {
         rects.push(rect(8, 8, 8, 8), GFP_KERNEL)?;
         Rect::coalesce(&mut rects, &mode);
         assert_eq!(rects.len(), 1);
-        assert_eq!((rects[0].x, rects[0].y, rects[0].width, rects[0].height), (0, 0, 64, 96));
+        assert_eq!(
+            (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
+            (0, 0, 64, 96)
+        );
         // Overlapping halves past one screen in all: their bounding box, not the screen.
         let mut rects = KVec::new();
         for _ in 0..2 {
@@ -296,7 +357,22 @@ mod tests {
         }
         Rect::coalesce(&mut rects, &mode);
         assert_eq!(rects.len(), 1);
-        assert_eq!((rects[0].x, rects[0].y, rects[0].width, rects[0].height), (0, 10, 64, 80));
+        assert_eq!(
+            (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
+            (0, 10, 64, 80)
+        );
+        // One-pixel columns the whole virtual height: one eighth of the screen's area, but
+        // eight times its rows.
+        let mut rects = KVec::new();
+        for x in [0, 8, 16, 24, 32, 40, 48, 56] {
+            rects.push(rect(x, 0, 1, 96), GFP_KERNEL)?;
+        }
+        Rect::coalesce(&mut rects, &mode);
+        assert_eq!(rects.len(), 1);
+        assert_eq!(
+            (rects[0].x, rects[0].y, rects[0].width, rects[0].height),
+            (0, 0, 57, 96)
+        );
         Ok(())
     }
 
@@ -318,11 +394,12 @@ mod tests {
     #[test]
     fn ioctl_numbers_are_the_kernels_own() -> Result {
         use kernel::ioctl::{_IO, _IOR, _IOW, _IOWR};
-        assert_eq!(IOCTL_GET_MODE, _IOR::<[u8; 40]>(b'B' as u32, 0x01));
-        assert_eq!(IOCTL_SET_MODE, _IOWR::<[u8; 40]>(b'B' as u32, 0x02));
-        assert_eq!(IOCTL_PAN, _IOW::<u32>(b'B' as u32, 0x03));
-        assert_eq!(IOCTL_WAIT_VSYNC, _IO(b'B' as u32, 0x04));
-        assert_eq!(IOCTL_FLUSH, _IOW::<[u8; 16]>(b'B' as u32, 0x05));
+        let ty = u32::from(b'B');
+        assert_eq!(IOCTL_GET_MODE, _IOR::<[u8; 40]>(ty, 0x01));
+        assert_eq!(IOCTL_SET_MODE, _IOWR::<[u8; 40]>(ty, 0x02));
+        assert_eq!(IOCTL_PAN, _IOW::<u32>(ty, 0x03));
+        assert_eq!(IOCTL_WAIT_VSYNC, _IO(ty, 0x04));
+        assert_eq!(IOCTL_FLUSH, _IOW::<[u8; 16]>(ty, 0x05));
         Ok(())
     }
 
@@ -391,8 +468,14 @@ mod tests {
         let mode = Mode::new(640, 480, 32, 960, MIB_16, VGA)?;
         let rect = |x: u32, y: u32, w: u32, h: u32| {
             let mut bytes = [0u8; RECT_ABI_SIZE];
-            for (i, v) in [x, y, w, h].into_iter().enumerate() {
-                put_u32(&mut bytes, i * 4, v);
+            let fields = [
+                (offset_of!(BochsfbRect, x), x),
+                (offset_of!(BochsfbRect, y), y),
+                (offset_of!(BochsfbRect, width), w),
+                (offset_of!(BochsfbRect, height), h),
+            ];
+            for (at, v) in fields {
+                put_u32(&mut bytes, at, v);
             }
             Rect::from_abi(&bytes, &mode).map(|r| (r.x, r.y, r.width, r.height))
         };

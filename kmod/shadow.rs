@@ -46,7 +46,8 @@ impl Shadow {
                 Some(page) => page,
                 None => slot.insert(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?),
             };
-            fault.insert_page(file_base + offset as u64, page)?;
+            // `offset` is inside VRAM (below 2^32): the sum does not saturate.
+            fault.insert_page(file_base.saturating_add(offset as u64), page)?;
         }
         Ok(())
     }

@@ -49,15 +49,30 @@ pub(crate) fn copy_from_user_direct(
     Ok(0)
 }
 
+/// File offsets as `u64`, page by page.
+const PAGE_BYTES: u64 = PAGE_SIZE as u64;
+
+/// Splits the byte range `bytes` into pieces that do not cross a page boundary, in order: a page
+/// at a time, with a shorter piece where the range starts or ends inside a page.
+pub(crate) fn page_pieces(bytes: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+    let Range { mut start, end } = bytes;
+    core::iter::from_fn(move || {
+        if start >= end {
+            return None;
+        }
+        // `start % PAGE_SIZE < PAGE_SIZE`: every piece holds at least one byte.
+        let to_page_end = PAGE_SIZE.saturating_sub(start % PAGE_SIZE);
+        let piece = start..start.saturating_add(to_page_end).min(end);
+        start = piece.end;
+        Some(piece)
+    })
+}
+
 /// Zeroes the first `len` bytes of VRAM, a page at a time.
 pub(crate) fn clear(vram: &Vram<'_>, len: usize) -> Result {
     let zeros = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
-    let mut offset = 0;
-    while offset < len {
-        // `offset < len`: the subtraction cannot wrap, and `offset + chunk <= len`.
-        let chunk = (len - offset).min(PAGE_SIZE);
-        vram.try_copy_from_slice(offset, &zeros[..chunk])?;
-        offset += chunk;
+    for piece in page_pieces(0..len) {
+        vram.try_copy_from_slice(piece.start, &zeros[..piece.len()])?;
     }
     Ok(())
 }
@@ -99,14 +114,19 @@ pub(crate) fn file_offset(vma: &VmaNew) -> u64 {
 /// negative ones), so in bytes it stays below 2^63; saturating keeps any other value out of
 /// every region instead of wrapping into one.
 fn page_to_bytes(pgoff: usize) -> u64 {
-    (pgoff as u64).saturating_mul(PAGE_SIZE as u64)
+    (pgoff as u64).saturating_mul(PAGE_BYTES)
+}
+
+/// Bytes of user addresses `vma` spans. The mm core keeps `end > start` for every vma;
+/// saturating makes that a bound this code does not have to trust.
+pub(crate) fn vma_len(vma: &VmaRef) -> usize {
+    vma.end().saturating_sub(vma.start())
 }
 
 /// The file offsets `vma` maps; `EFAULT` past the largest file offset.
 pub(crate) fn file_range(vma: &VmaRef) -> Result<Range<u64>> {
     let start = page_to_bytes(vma.pgoff());
-    // A vma is never empty: `end > start` for its addresses.
-    let len = u64::try_from(vma.end().saturating_sub(vma.start()))?;
+    let len = u64::try_from(vma_len(vma))?;
     Ok(start..start.checked_add(len).ok_or(EFAULT)?)
 }
 
@@ -136,11 +156,11 @@ impl<'a> Fault<'a> {
     /// User address of file offset `file_offset`, if the vma maps it.
     fn address(&self, file_offset: u64) -> Result<usize> {
         let range = self.vma_file_range()?;
-        if !range.contains(&file_offset) || file_offset % PAGE_SIZE as u64 != 0 {
+        if !range.contains(&file_offset) || file_offset % PAGE_BYTES != 0 {
             return Err(EFAULT);
         }
-        // `range.start <= file_offset < range.end`, so the difference is below the vma's length.
-        let into_vma = usize::try_from(file_offset - range.start)?;
+        // `range.start <= file_offset < range.end`: below the vma's length, never `EFAULT`.
+        let into_vma = usize::try_from(file_offset.checked_sub(range.start).ok_or(EFAULT)?)?;
         self.fault.vma().start().checked_add(into_vma).ok_or(EFAULT)
     }
 

@@ -2,17 +2,22 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::kernel_build::KernelBuild;
 use crate::steps::run_logged;
 
 /// Copies the sources of `kmod_dir` into `output`, runs `make -C <kernel build>
-/// M=<output> modules` there (incremental, ~2 s) and returns the path of
+/// M=<output> CLIPPY=1 modules` there (incremental, ~2 s) and returns the path of
 /// `bochsfb.ko`. The log goes to `log_path`. Building from a copy keeps objects
 /// out of the source tree, so modules for two kernels, or a `make` in `kmod/`,
 /// do not overwrite each other's objects (Kbuild's `MO=` refuses a source tree
 /// that has objects).
+///
+/// `CLIPPY=1` compiles the module with `clippy-driver` instead of `rustc`: the
+/// same object, plus the kernel's lints and the module's own. The module denies
+/// `clippy::arithmetic_side_effects` (a Rust panic in the kernel is BUG()), so
+/// an unchecked `+` on a value from userspace fails this build.
 pub fn build(
     kernel: &KernelBuild,
     kmod_dir: &Path,
@@ -29,8 +34,12 @@ pub fn build(
     copy_sources(kmod_dir, output)?;
     let dir = output;
     run_logged(
-        "module: make M=kmod modules",
-        kernel.make().arg(format!("M={}", dir.display())).arg("modules"),
+        "module: make M=kmod CLIPPY=1 modules",
+        kernel
+            .make()
+            .arg(format!("M={}", dir.display()))
+            .arg("CLIPPY=1")
+            .arg("modules"),
         log_path,
         80,
     )?;
@@ -41,13 +50,40 @@ pub fn build(
     Ok(ko)
 }
 
+/// `rustfmt` arguments with the kernel's `.rustfmt.toml` settings (edition 2021, Unix
+/// newlines): `make rustfmtcheck` needs a kernel tree, these check the module's sources
+/// directly (`rustfmt ARGS --check kmod/*.rs`).
+pub const RUSTFMT_ARGS: [&str; 4] = ["--edition", "2021", "--config", "newline_style=Unix"];
+
+/// The module's `.rs` files in `kmod_dir`, sorted.
+pub fn sources(kmod_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut sources = Vec::new();
+    for entry in std::fs::read_dir(kmod_dir)
+        .with_context(|| format!("cannot list {}", kmod_dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "rs") {
+            sources.push(path);
+        }
+    }
+    sources.sort();
+    if sources.is_empty() {
+        bail!("no .rs files in {}", kmod_dir.display());
+    }
+    Ok(sources)
+}
+
 /// Copies `Kbuild`, `Makefile` and the `.rs` files of `from` into `to`,
 /// rewriting only files that changed (so Kbuild's incremental build holds).
 fn copy_sources(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if !(name == "Kbuild" || name == "Makefile" || name.ends_with(".rs")) || !path.is_file() {
             continue;
         }
@@ -64,20 +100,29 @@ fn copy_sources(from: &Path, to: &Path) -> Result<()> {
 mod tests {
     use std::process::Command;
 
+    /// The lint that `CLIPPY=1` builds enforce is switched on in the module itself.
+    #[test]
+    fn the_module_denies_unchecked_arithmetic() {
+        let root = crate::paths::repo_root().join("kmod/bochsfb.rs");
+        let source = std::fs::read_to_string(&root).expect("kmod/bochsfb.rs exists");
+        assert!(
+            source
+                .lines()
+                .any(|l| l.trim() == "#![deny(clippy::arithmetic_side_effects)]"),
+            "{} no longer denies clippy::arithmetic_side_effects",
+            root.display()
+        );
+    }
+
     /// `make rustfmtcheck` needs a kernel tree; this applies the same settings as the kernel's
     /// `.rustfmt.toml` (edition 2021, Unix newlines) to the module's sources directly.
     #[test]
     fn kmod_is_formatted_with_the_kernels_rustfmt_settings() {
         let kmod = crate::paths::repo_root().join("kmod");
-        let mut sources: Vec<_> = std::fs::read_dir(&kmod)
-            .expect("kmod/ exists")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .collect();
-        sources.sort();
-        assert!(!sources.is_empty(), "no .rs files in {}", kmod.display());
+        let sources = super::sources(&kmod).unwrap();
         let out = Command::new("rustfmt")
-            .args(["--edition", "2021", "--config", "newline_style=Unix", "--check"])
+            .args(super::RUSTFMT_ARGS)
+            .arg("--check")
             .args(&sources)
             .output()
             .expect("rustfmt is part of the toolchain (rustup component add rustfmt)");

@@ -1,4 +1,4 @@
-//! Installs what the guest kernel build needs: Debian packages, rust-src, bindgen.
+//! Installs what the guest kernel build needs: Debian packages, rust-src, clippy, bindgen.
 
 use std::path::Path;
 use std::process::Command;
@@ -51,11 +51,12 @@ pub fn ensure() -> Result<()> {
     Ok(())
 }
 
-/// The Debian packages and rust-src; [`ensure_bindgen`], which needs neither (cargo and the
-/// C linker that built this harness are enough), can run beside it.
+/// The Debian packages, rust-src and clippy; [`ensure_bindgen`], which needs none of them
+/// (cargo and the C linker that built this harness are enough), can run beside it.
 pub fn ensure_system() -> Result<()> {
     ensure_default_debian_packages()?;
-    ensure_rust_src()
+    ensure_rust_src()?;
+    ensure_clippy()
 }
 
 fn ensure_default_debian_packages() -> Result<()> {
@@ -146,6 +147,42 @@ fn ensure_rust_src() -> Result<()> {
     Ok(())
 }
 
+/// The module is built with `CLIPPY=1` (see `module::build`), which runs `clippy-driver`.
+fn ensure_clippy() -> Result<()> {
+    ensure_component("clippy-driver", "clippy")
+}
+
+/// What the style phase (`crate::style`) runs besides cargo: clippy, and rustfmt (`cargo fmt`
+/// and the module's own check).
+pub fn ensure_style_tools() -> Result<()> {
+    ensure_clippy()?;
+    ensure_component("rustfmt", "rustfmt")
+}
+
+/// Installs the rustup `component` that provides `tool` if `tool --version` fails: a rustup
+/// proxy of that name exists even without the component, so it has to be asked.
+fn ensure_component(tool: &str, component: &str) -> Result<()> {
+    let found = Command::new(tool)
+        .arg("--version")
+        .env("PATH", paths::tool_path())
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if found {
+        return Ok(());
+    }
+    eprintln!("prereqs: installing {component} (rustup component add {component})");
+    let ok = Command::new("rustup")
+        .args(["component", "add", component])
+        .env("PATH", paths::tool_path())
+        .status()
+        .with_context(|| format!("rustup not found: {tool} is missing; install it with rustup"))?
+        .success();
+    if !ok {
+        bail!("`rustup component add {component}` failed");
+    }
+    Ok(())
+}
+
 /// bindgen-cli [`BINDGEN_CLI_VERSION`] unless a bindgen of at least [`MIN_BINDGEN`] is found;
 /// `cargo install`'s output goes to `target/bochsfb/bindgen-install.log`.
 pub fn ensure_bindgen() -> Result<()> {
@@ -170,7 +207,13 @@ pub fn ensure_bindgen() -> Result<()> {
     run_logged(
         &format!("prereqs: {install} (~2 min)"),
         Command::new("cargo")
-            .args(["install", "bindgen-cli", "--version", BINDGEN_CLI_VERSION, "--locked"])
+            .args([
+                "install",
+                "bindgen-cli",
+                "--version",
+                BINDGEN_CLI_VERSION,
+                "--locked",
+            ])
             .env("PATH", paths::tool_path()),
         &log,
         30,
@@ -201,6 +244,9 @@ mod tests {
         assert!(parse_bindgen_version("bindgen 0.71.1").unwrap() >= MIN_BINDGEN);
         assert!(parse_bindgen_version("bindgen 0.71.0").unwrap() < MIN_BINDGEN);
         let pinned = parse_bindgen_version(&format!("bindgen {BINDGEN_CLI_VERSION}")).unwrap();
-        assert!(pinned >= MIN_BINDGEN, "the pinned bindgen-cli is too old for the kernel");
+        assert!(
+            pinned >= MIN_BINDGEN,
+            "the pinned bindgen-cli is too old for the kernel"
+        );
     }
 }

@@ -131,12 +131,15 @@ pub fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let start = Instant::now();
     let origin = *ORIGIN.get_or_init(|| start);
     let result = f();
-    PHASES.lock().unwrap_or_else(|e| e.into_inner()).push(Phase {
-        name: name.to_string(),
-        start: start - origin,
-        took: start.elapsed(),
-        ok: result.is_ok(),
-    });
+    PHASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Phase {
+            name: name.to_string(),
+            start: start - origin,
+            took: start.elapsed(),
+            ok: result.is_ok(),
+        });
     result
 }
 
@@ -178,8 +181,11 @@ fn format_phases(phases: &[Phase]) -> String {
 pub fn cargo_progress(line: &str) -> Option<&str> {
     let rest = line.trim();
     let verb = rest.split(' ').next()?;
-    matches!(verb, "Compiling" | "Installing" | "Finished" | "Downloaded" | "Building")
-        .then_some(rest)
+    matches!(
+        verb,
+        "Compiling" | "Installing" | "Finished" | "Downloaded" | "Building"
+    )
+    .then_some(rest)
 }
 
 /// Kbuild's quiet lines look like `  CC      kernel/fork.o` or `  RUSTC L rust/core.o`.

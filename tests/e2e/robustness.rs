@@ -56,12 +56,16 @@ fn run(vm: &Vm, command: &str) -> Result<RunOutput> {
 #[test]
 fn security_on_a_fresh_boot() -> Result<()> {
     println!("kernel: {:?}", kernel()?);
-    with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check security").map(drop))
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check security").map(drop)
+    })
 }
 
 #[test]
 fn every_bad_input_gets_its_errno_and_the_device_survives() -> Result<()> {
-    with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check badinput").map(drop))
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check badinput").map(drop)
+    })
 }
 
 #[test]
@@ -74,8 +78,14 @@ fn seeded_fuzzer_leaves_kernel_and_device_intact() -> Result<()> {
     let ops = env_u64("BOCHSFB_FUZZ_OPS", default_ops);
     println!("kernel: {:?}; reproduce in the guest: bochsfb-check fuzz --seed {seed} --ops {ops} --procs 2", kernel()?);
     with_guest_config(&VmConfig::default(), |vm| {
-        let out = run(vm, &format!("bochsfb-check fuzz --seed {seed} --ops {ops} --procs 2"))?;
-        ensure!(out.output.contains(&format!("seed {seed}")), "the seed is not printed");
+        let out = run(
+            vm,
+            &format!("bochsfb-check fuzz --seed {seed} --ops {ops} --procs 2"),
+        )?;
+        ensure!(
+            out.output.contains(&format!("seed {seed}")),
+            "the seed is not printed"
+        );
         Ok(())
     })
 }
@@ -88,7 +98,10 @@ fn concurrent_workers_under_unbind_rebind_cycles() -> Result<()> {
             vm,
             &format!("bochsfb-check stress --workers 4 --seconds 20 --unbind-cycles {cycles}"),
         )?;
-        ensure!(out.output.contains(&format!("{cycles} cycles survived")), "cycles missing");
+        ensure!(
+            out.output.contains(&format!("{cycles} cycles survived")),
+            "cycles missing"
+        );
         // Plain concurrency, no unbinding: modes, pans and flushes racing with I/O.
         run(vm, "bochsfb-check stress --workers 6 --seconds 10 --seed 2").map(drop)
     })
@@ -105,7 +118,10 @@ fn mappings_made_while_the_card_shrinks_or_unbinds_all_fault() -> Result<()> {
             vm,
             &format!("bochsfb-check maprace --workers 4 --shrinks {cycles} --unbinds {cycles}"),
         )?;
-        ensure!(out.output.contains(" 0 failed"), "maprace reported failures");
+        ensure!(
+            out.output.contains(" 0 failed"),
+            "maprace reported failures"
+        );
         Ok(())
     })
 }
@@ -126,7 +142,10 @@ fn a_node_on_an_unmounted_tmpfs_does_not_outlive_its_filesystem() -> Result<()> 
              mknod -m 660 /mnt/ctr/fb c $(tr ':' ' ' < /sys/class/misc/bochsfb0/dev) && \
              bochsfb-check roundtrip --device /mnt/ctr/fb && umount /mnt/ctr",
         )?;
-        run(vm, &format!("cd {drv} && pci=$(ls -d 0000:*) && echo $pci > unbind && echo $pci > bind"))?;
+        run(
+            vm,
+            &format!("cd {drv} && pci=$(ls -d 0000:*) && echo $pci > unbind && echo $pci > bind"),
+        )?;
         run(vm, "bochsfb-check roundtrip").map(drop)
     })
 }
@@ -141,9 +160,48 @@ fn processes_sharing_one_open_file_share_one_position() -> Result<()> {
     })
 }
 
+/// The five holes an adversarial review found (`bochsfb-check holes`, tests/guest/src/holes.rs),
+/// on a fresh boot (hole 4 needs a card no one else has open). Sequences that may crash, hang or
+/// raise SIGBUS run in forked children killed after a timeout, so a broken driver gives `FAIL`
+/// lines, not a hung guest.
+///
+/// 1. **mremap across a region boundary.** An on-demand mapping (region 1) grown with `mremap`
+///    to 4 GiB + 1 page, or duplicated with `mremap(p, 0, n)`, reaches file offset `2 << 32`:
+///    the old fault handler took that page for the shadow region of a vma starting in region 1
+///    and overflowed (a Rust panic, `BUG`, with the card mutex held for good). Fixed: the
+///    `mremap` fails, or that page raises `SIGBUS`; the first page still shows VRAM, and a fresh
+///    client works afterwards. Variants: the frame's last page grown by one (the new page raises
+///    `SIGBUS`), and a `MAP_FIXED` region-1 mapping over a live region-0 one (shows its own
+///    bytes).
+/// 2. **FLUSH holds the card mutex too long.** With a 1024x768x32 mode over all of VRAM and
+///    every shadow page present, one thread flushes 256 whole-screen rectangles in a loop while
+///    another times `GET_MODE` on its own file: at most 1 s (the old driver: the whole 4 GiB
+///    copy, 3-8 s under TCG; the target is 20 ms, printed but not asserted). A process killed
+///    with `SIGKILL` inside such a `FLUSH` is gone within 1 s.
+/// 3. **A read-only file changes the display.** On an `O_RDONLY` file, `SET_MODE`,
+///    `FBIOPUT_VSCREENINFO`, `PAN`, `FBIOPAN_DISPLAY` and `FLUSH` fail with `EBADF`, the mode
+///    and pan stay as they were, a read-write file's mapping keeps working, and the queries
+///    (`GET_MODE`, `FBIOGET_*SCREENINFO`, both vsync waits, `read`, `mmap(PROT_READ)`) work.
+/// 4. **One client's data shown to the next.** Bytes a process left in the shadow buffer are
+///    not seen by the next process to map it (zeros), and VRAM written before an unbind is
+///    cleared when the card is bound again.
+/// 5. **`READ_IMPLIES_EXEC` tasks cannot map.** With that personality the kernel adds
+///    `PROT_EXEC` to `PROT_READ`; mapping region 0 read-only or read-write must still work and
+///    show what `pwrite` put there (the old driver: `EINVAL`).
+#[test]
+fn the_holes_found_by_the_review_stay_closed() -> Result<()> {
+    with_guest_config(&VmConfig::default(), |vm| {
+        let out = run(vm, "bochsfb-check holes")?;
+        ensure!(out.output.contains(" 0 failed"), "holes reported failures");
+        Ok(())
+    })
+}
+
 #[test]
 fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> {
-    with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check lifetime").map(drop))
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check lifetime").map(drop)
+    })
 }
 
 /// A `bochs-display` behind a SHPC hotplug bridge (the `pc` machine without ACPI: the guest
@@ -169,7 +227,10 @@ fn hot_unplug_of_a_bochs_display_under_load() -> Result<()> {
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
-        run(vm, "ls -l /dev/bochsfb1 && bochsfb-check roundtrip --device /dev/bochsfb1")?;
+        run(
+            vm,
+            "ls -l /dev/bochsfb1 && bochsfb-check roundtrip --device /dev/bochsfb1",
+        )?;
         // Workers in the background; the unplug lands while they run.
         run(
             vm,
@@ -216,10 +277,17 @@ fn debug_kernel_reports_fail_the_run() -> Result<()> {
         &vm,
         "echo 'WARNING: possible circular locking dependency detected (injected)' > /dev/kmsg",
     )?;
-    let err = vm.shutdown().expect_err("kernel reports must fail shutdown");
+    let err = vm
+        .shutdown()
+        .expect_err("kernel reports must fail shutdown");
     let err = format!("{err:#}");
     println!("{err}");
-    for expected in ["BUG: KASAN", "UBSAN", "list_add corruption", "circular locking"] {
+    for expected in [
+        "BUG: KASAN",
+        "UBSAN",
+        "list_add corruption",
+        "circular locking",
+    ] {
         ensure!(err.contains(expected), "{expected:?} not reported:\n{err}");
     }
     Ok(())
@@ -249,10 +317,14 @@ fn a_real_warning_fails_the_run_on_every_kernel() -> Result<()> {
     // KERN_DEBUG (7) is below the default console log level: only dmesg has this line.
     run(&vm, "echo '<7>BUG: injected at KERN_DEBUG' > /dev/kmsg")?;
     ensure!(
-        !vm.console_lines().iter().any(|l| l.contains("injected at KERN_DEBUG")),
+        !vm.console_lines()
+            .iter()
+            .any(|l| l.contains("injected at KERN_DEBUG")),
         "the KERN_DEBUG line reached the console, so this does not test the dmesg scan"
     );
-    let err = vm.shutdown().expect_err("kernel reports must fail shutdown");
+    let err = vm
+        .shutdown()
+        .expect_err("kernel reports must fail shutdown");
     let err = format!("{err:#}");
     println!("{err}");
     for expected in [

@@ -39,6 +39,13 @@ impl Device {
         Ok(Device { file })
     }
 
+    /// Opens `path` read-only: what a viewer that only queries the card gets.
+    pub fn open_read_only(path: &Path) -> io::Result<Device> {
+        Ok(Device {
+            file: File::open(path)?,
+        })
+    }
+
     /// Opens `path` read/write with `O_DIRECT`: writes copy once, from the caller's pages.
     pub fn open_direct(path: &Path) -> io::Result<Device> {
         use std::os::unix::fs::OpenOptionsExt;
@@ -98,6 +105,20 @@ impl Device {
         // SAFETY: the driver reads or writes at most the encoded size, which fits `buf`; `buf`
         // is valid and exclusively borrowed for the call.
         check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
+    }
+
+    /// `ioctl(fd, request, &mut value)` for a request whose argument is one `T` and nothing it
+    /// points to (the size encoded in `request` is checked against `T`).
+    pub fn ioctl_on<T>(&self, request: u32, value: &mut T) -> io::Result<libc::c_int> {
+        let size = ((request >> 16) & 0x3fff) as usize;
+        assert!(
+            size <= std::mem::size_of::<T>(),
+            "ioctl {request:#x} moves {size} bytes, its argument has {}",
+            std::mem::size_of::<T>()
+        );
+        let arg: *mut libc::c_void = (value as *mut T).cast();
+        // SAFETY: `value` is a live, exclusive `T` at least as large as what the request moves.
+        check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
     }
 
     /// `ioctl(fd, request, arg)` with an integer argument that is not dereferenced as memory the
@@ -210,6 +231,14 @@ impl Mapping {
             ptr,
             len: data.len(),
         })
+    }
+
+    /// Gives the mapping up without unmapping it (for `mremap`, which may move or grow it): the
+    /// caller owns the `len` bytes at the returned address from now on.
+    pub fn into_raw(self) -> (*mut u8, usize) {
+        let raw = (self.ptr.as_ptr(), self.len);
+        std::mem::forget(self);
+        raw
     }
 
     /// The start of the mapping, for accesses the borrow checker cannot follow (a child process).

@@ -3,7 +3,9 @@
 
 mod badinput;
 mod device;
+mod faultcost;
 mod fuzz;
+mod holes;
 mod maprace;
 mod modes;
 mod regions;
@@ -70,8 +72,25 @@ enum Command {
     Lifetime(Target),
     /// Permissions, and nothing past the frame reachable (MMIO, kernel memory); fresh boot.
     Security(Target),
+    /// The five holes an adversarial review found (mremap across regions, FLUSH holding the card,
+    /// a read-only file changing the display, one client's bytes shown to the next,
+    /// READ_IMPLIES_EXEC): one check each, risky ones in children with timeouts.
+    Holes(Target),
     /// A node's sysfs attributes exist when its `add` uevent arrives; its parent is the card.
     Uevent,
+    /// Times first and second touches of every page of a whole-frame mapping, all at once
+    /// (region 0) against one fault per page (region 1), and checks the fault counts.
+    Faultcost {
+        #[command(flatten)]
+        target: Target,
+        /// Runs counted (after one warm-up run).
+        #[arg(long, default_value_t = 21)]
+        runs: u32,
+        /// The TSC's rate in MHz (under TCG: the host's); counted against the guest's clock
+        /// if not given.
+        #[arg(long)]
+        tsc_mhz: Option<f64>,
+    },
     /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
     SetMode {
         #[command(flatten)]
@@ -164,6 +183,7 @@ fn main() -> ExitCode {
         | Command::Unbind(target)
         | Command::Modes(target)
         | Command::Regions(target)
+        | Command::Faultcost { target, .. }
         | Command::SetMode { target, .. } => target,
         Command::Fuzz(args) => {
             let options = fuzz::FuzzOptions {
@@ -216,6 +236,11 @@ fn main() -> ExitCode {
             uevent::run(&mut report);
             return report.finish();
         }
+        // Opens nothing here: one check needs every file of the card closed.
+        Command::Holes(target) => {
+            holes::run(&target.device, &mut report);
+            return report.finish();
+        }
     };
     let name = format!("open {} + GET_MODE", target.device.display());
     match open(&target.device) {
@@ -230,12 +255,16 @@ fn main() -> ExitCode {
                 Command::Unbind(_) => unbind::run(&device, &target.device, &mut report),
                 Command::Modes(_) => modes::run(&device, &mut report),
                 Command::Regions(_) => regions::run(&device, &mut report),
+                Command::Faultcost { runs, tsc_mhz, .. } => {
+                    faultcost::run(&device, &mode, runs, tsc_mhz, &mut report)
+                }
                 Command::Fuzz(_)
                 | Command::Stress(_)
                 | Command::Lifetime(_)
                 | Command::Maprace(_)
                 | Command::Sharedpos { .. }
                 | Command::Security(_)
+                | Command::Holes(_)
                 | Command::Uevent => {
                     unreachable!("handled above")
                 }

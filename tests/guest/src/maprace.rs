@@ -22,7 +22,7 @@ use crate::device::{page_size, Device, Mapping};
 use crate::fuzz::{wait, Exit};
 use crate::modes::set_mode;
 use crate::report::{describe, Outcome, Report};
-use crate::unbind::{bound_card, sysfs_write};
+use crate::unbind::{bound_card, sysfs_write, wait_for_node};
 
 /// The mode the workers map a whole frame of (3 MiB), and the one it shrinks to (1.2 MB); both
 /// with a virtual height of exactly one screen (0 would ask for all of VRAM).
@@ -149,7 +149,12 @@ pub fn run(path: &Path, options: &RaceOptions, report: &mut Report) {
     for id in 0..options.workers {
         // SAFETY: the checker is single-threaded, so the child may run any code after fork.
         match unsafe { libc::fork() } {
-            -1 => return report.check("fork workers", Err(std::io::Error::last_os_error().to_string())),
+            -1 => {
+                return report.check(
+                    "fork workers",
+                    Err(std::io::Error::last_os_error().to_string()),
+                )
+            }
             0 => {
                 let status = match worker(path, id, control) {
                     Ok(()) => 0,
@@ -208,12 +213,19 @@ pub fn run(path: &Path, options: &RaceOptions, report: &mut Report) {
     );
     report.check(
         "workers ended cleanly",
-        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) },
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        },
     );
     if !path.exists() {
         report.check("bind the card again", sysfs_write("bind", &pci));
     }
-    report.check("the device works afterwards", crate::fuzz::device_works(path));
+    report.check(
+        "the device works afterwards",
+        crate::fuzz::device_works(path),
+    );
 }
 
 fn expect_none(checked: u32, survivors: u32) -> Outcome {
@@ -277,14 +289,8 @@ fn unbind_cycle(path: &Path, pci: &str, control: &Control, workers: u32) -> Outc
     sysfs_write("unbind", pci)?;
     announce(control, PHASE_UNBOUND, workers)?;
     sysfs_write("bind", pci)?;
+    wait_for_node(path, Duration::from_secs(10))?;
     // The rebound card starts in its default mode: make the workers' length fit again.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !path.exists() {
-        if Instant::now() > deadline {
-            return Err(format!("{} did not come back", path.display()));
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
     big_mode(path)
 }
 
@@ -326,7 +332,9 @@ fn worker(path: &Path, id: u32, control: &Control) -> Result<(), String> {
                 // Every other mapping is touched at once, so faults race with the zaps too. A
                 // touch that faults means the mapping is already revoked: it is RAM from now on
                 // and proves nothing at the check.
-                if n.is_multiple_of(2) && (touch_faults(&mapping, 0) || touch_faults(&mapping, PAST_SMALL)) {
+                if n.is_multiple_of(2)
+                    && (touch_faults(&mapping, 0) || touch_faults(&mapping, PAST_SMALL))
+                {
                     continue;
                 }
                 if held.len() >= MAX_HELD {

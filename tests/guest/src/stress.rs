@@ -21,7 +21,7 @@ use crate::device::{page_size, Device};
 use crate::fuzz::{device_works, wait, Exit};
 use crate::report::{describe, Outcome, Report};
 use crate::rng::Rng;
-use crate::unbind::{bound_card, sysfs_write};
+use crate::unbind::{bound_card, sysfs_write, wait_for_node};
 
 /// Where /init loads the module from.
 pub const MODULE_PATH: &str = "/lib/modules/bochsfb.ko";
@@ -218,7 +218,11 @@ fn worker(
     let mut buf = vec![0u8; 3 * page];
     while Instant::now() < deadline {
         // Half the workers' files write through O_DIRECT's one-copy path.
-        let open = if rng.below(2) == 0 { Device::open(path) } else { Device::open_direct(path) };
+        let open = if rng.below(2) == 0 {
+            Device::open(path)
+        } else {
+            Device::open_direct(path)
+        };
         let Some(device) = errors.check("open", open, &[])? else {
             // The card is unbound right now: wait for the node to come back.
             std::thread::sleep(Duration::from_millis(2));
@@ -256,7 +260,7 @@ fn worker(
                     };
                     errors.check(
                         "SET_MODE",
-                        ioctl(&device, BOCHSFB_IOCTL_SET_MODE, &mut m),
+                        device.ioctl_on(BOCHSFB_IOCTL_SET_MODE, &mut m),
                         &[],
                     )?;
                 }
@@ -266,7 +270,7 @@ fn worker(
                     if errors
                         .check(
                             "GET_MODE",
-                            ioctl(&device, BOCHSFB_IOCTL_GET_MODE, &mut current),
+                            device.ioctl_on(BOCHSFB_IOCTL_GET_MODE, &mut current),
                             &[],
                         )?
                         .is_some()
@@ -275,12 +279,12 @@ fn worker(
                         let mut y = rng.below(u64::from(rows)) as u32;
                         errors.check(
                             "PAN",
-                            ioctl(&device, BOCHSFB_IOCTL_PAN, &mut y),
+                            device.ioctl_on(BOCHSFB_IOCTL_PAN, &mut y),
                             MODE_CHANGED,
                         )?;
                         errors.check(
                             "WAIT_VSYNC",
-                            ioctl(&device, BOCHSFB_IOCTL_WAIT_VSYNC, &mut 0u64),
+                            device.ioctl_on(BOCHSFB_IOCTL_WAIT_VSYNC, &mut 0u64),
                             &[],
                         )?; // _IO: no argument
                     }
@@ -298,7 +302,7 @@ fn worker(
                     let mut damage = BochsfbDamage::default();
                     errors.check(
                         "FLUSH",
-                        ioctl(&device, BOCHSFB_IOCTL_FLUSH, &mut damage),
+                        device.ioctl_on(BOCHSFB_IOCTL_FLUSH, &mut damage),
                         MODE_CHANGED,
                     )?;
                 }
@@ -309,13 +313,6 @@ fn worker(
     Ok(())
 }
 
-/// `ioctl(fd, request, &mut value)`.
-/// `T` must be the argument type `request` is defined with.
-fn ioctl<T>(device: &Device, request: u32, value: &mut T) -> io::Result<libc::c_int> {
-    // SAFETY: `value` is a live, exclusive `T`, the argument of `request`.
-    unsafe { device.ioctl_ptr(request, (value as *mut T).cast()) }
-}
-
 /// Unbinds and binds the card `cycles` times, each time waiting for the node to
 /// go and come back; returns the number of cycles done.
 fn unbind_cycles(path: &Path, pci: &str, cycles: u32) -> Result<u32, String> {
@@ -323,16 +320,7 @@ fn unbind_cycles(path: &Path, pci: &str, cycles: u32) -> Result<u32, String> {
         sysfs_write("unbind", pci).map_err(|e| format!("cycle {cycle}: {e}"))?;
         std::thread::sleep(Duration::from_millis(5));
         sysfs_write("bind", pci).map_err(|e| format!("cycle {cycle}: {e}"))?;
-        let back = Instant::now() + Duration::from_secs(5);
-        while !path.exists() {
-            if Instant::now() > back {
-                return Err(format!(
-                    "cycle {cycle}: {} did not come back",
-                    path.display()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        wait_for_node(path, Duration::from_secs(5)).map_err(|e| format!("cycle {cycle}: {e}"))?;
         std::thread::sleep(Duration::from_millis(20));
     }
     Ok(cycles)

@@ -6,6 +6,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 use std::ptr;
+use std::time::{Duration, Instant};
 
 use bochsfb_renderer::abi::BOCHSFB_IOCTL_GET_MODE;
 use libc::{ENODEV, MAP_SHARED, SEEK_SET};
@@ -28,12 +29,18 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
 
     let unbound = sysfs_write("unbind", &pci);
     let ok = unbound.is_ok();
-    report.check(&format!("unbind {pci} with the device open and mapped"), unbound);
+    report.check(
+        &format!("unbind {pci} with the device open and mapped"),
+        unbound,
+    );
     if !ok {
         return;
     }
 
-    report.check("touching the old mapping -> SIGBUS", touch_in_child(mapping.as_ptr(), true));
+    report.check(
+        "touching the old mapping -> SIGBUS",
+        touch_in_child(mapping.as_ptr(), true),
+    );
     let mut buf = [0u8; 16];
     report.check("pread -> ENODEV", expect_enodev(device.pread(&mut buf, 0)));
     report.check("pwrite -> ENODEV", expect_enodev(device.pwrite(&buf, 0)));
@@ -49,7 +56,11 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
     );
     report.check(
         &format!("{} is gone", path.display()),
-        if path.exists() { Err("still exists".into()) } else { Ok(()) },
+        if path.exists() {
+            Err("still exists".into())
+        } else {
+            Ok(())
+        },
     );
     drop(mapping);
 
@@ -73,6 +84,19 @@ pub fn bound_card() -> Result<String, String> {
 /// Writes `pci` to the driver's `bind` or `unbind` file.
 pub fn sysfs_write(file: &str, pci: &str) -> Outcome {
     fs::write(format!("{DRIVER_DIR}/{file}"), pci).map_err(|e| format!("{file}: {e}"))
+}
+
+/// Waits until the device node `path` exists again after a bind (udev/mdev creates it).
+pub fn wait_for_node(path: &Path, timeout: Duration) -> Outcome {
+    let deadline = Instant::now() + timeout;
+    while !path.exists() {
+        if Instant::now() > deadline {
+            let node = path.display();
+            return Err(format!("{node} did not come back within {timeout:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    Ok(())
 }
 
 /// Writes through `addr` in a child process and checks that the child dies of SIGBUS
