@@ -33,11 +33,11 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
         kernel: KernelVariant,
     },
-    /// Install what the build needs (Debian packages, rust-src, bindgen-cli); never removes or
-    /// downgrades a package.
+    /// Install what the build needs (Debian packages, rust-src, clippy, bindgen-cli); never
+    /// removes or downgrades a package.
     Prereqs {
-        /// Install nothing: print the apt commands (each simulated with `apt-get -s`) and what
-        /// they would bring.
+        /// Install nothing: print the apt commands for the missing Debian packages (each
+        /// simulated with `apt-get -s`) and what they would bring.
         #[arg(long)]
         dry_run: bool,
     },
