@@ -198,6 +198,8 @@ pub fn build(
         );
         Ok(format!("{} {}\n{toolchain}", source.version, build.release))
     })?;
+    // Also for builds cached before the check existed: it stamps the build dir once passed.
+    crate::bindings_layout::check_once(&dir)?;
     finished(dir)
 }
 

@@ -17,6 +17,7 @@
 pub mod apt;
 pub mod artifacts;
 pub mod bench;
+pub mod bindings_layout;
 pub mod cpio;
 pub mod debian_tools;
 pub mod guest_programs;
