@@ -99,7 +99,7 @@ fn flush_shadow(file: &File, damage: &[Rect]) -> io::Result<u64> {
 }
 
 fn bochsfb_geometry(file: &File) -> io::Result<Geometry> {
-    let mode = bochsfb_renderer::abi::get_mode(file)?;
+    let mode = bochsfb_renderer::device::get_mode(file)?;
     Ok(Geometry {
         width: mode.width,
         height: mode.height,

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::ptr::{self, NonNull};
 use std::slice;
 
-use bochsfb_renderer::abi::{self, BochsfbMode};
+use bochsfb_renderer::abi::BochsfbMode;
 
 /// The result of a raw call: `ret` unless it is negative, then errno.
 fn check<T: Default + PartialOrd>(ret: T) -> io::Result<T> {
@@ -68,7 +68,7 @@ impl Device {
 
     /// `BOCHSFB_IOCTL_GET_MODE`.
     pub fn mode(&self) -> io::Result<BochsfbMode> {
-        abi::get_mode(&self.file)
+        bochsfb_renderer::device::get_mode(&self.file)
     }
 
     /// `ioctl(fd, request, buf)` with a scratch buffer as the argument.
