@@ -8,7 +8,7 @@ use std::ops::DerefMut;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use bochsfb_bench::Geometry;
+use bochsfb_renderer::Mode;
 
 /// A rectangle of pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct Rect {
 }
 
 impl Rect {
-    pub fn full(geometry: &Geometry) -> Rect {
+    pub fn full(geometry: &Mode) -> Rect {
         Rect {
             x: 0,
             y: 0,
@@ -46,7 +46,7 @@ impl Rect {
 
 /// Where workloads draw.
 pub trait Canvas {
-    fn geometry(&self) -> Geometry;
+    fn geometry(&self) -> Mode;
     /// Copies `rect` from `src`, whose rows are `src_stride` bytes apart.
     fn blit(&mut self, rect: Rect, src: &[u8], src_stride: usize) -> io::Result<()>;
     /// Fills `rect` with `pixel` (one pixel in the device's byte order).
@@ -64,15 +64,15 @@ pub trait Canvas {
 }
 
 /// Byte offset of `(x, y)` in the frame.
-fn offset(geometry: &Geometry, x: u32, y: u32) -> usize {
+fn offset(geometry: &Mode, x: u32, y: u32) -> usize {
     y as usize * geometry.stride as usize + x as usize * geometry.bytes_per_pixel()
 }
 
 /// Whether `rect` of a source with `src_stride` is one run of bytes in the frame too.
-fn is_contiguous(geometry: &Geometry, rect: Rect, src_stride: usize) -> bool {
+fn is_contiguous(geometry: &Mode, rect: Rect, src_stride: usize) -> bool {
     rect.x == 0
         && rect.w == geometry.width
-        && geometry.row_bytes() == geometry.stride as usize
+        && geometry.row_len() == geometry.stride as usize
         && src_stride == geometry.stride as usize
 }
 
@@ -107,7 +107,7 @@ fn fill_words<T: Copy>(row: &mut [u8], word: T) -> bool {
 /// and returns the system calls it made (DIRTYFB for a dumb buffer, else 0).
 pub struct MmapCanvas<M, F> {
     frame: M,
-    geometry: Geometry,
+    geometry: Mode,
     flush: F,
     syscalls: u64,
     flush_time: Duration,
@@ -118,9 +118,9 @@ where
     M: DerefMut<Target = [u8]>,
     F: FnMut(&[Rect]) -> io::Result<u64>,
 {
-    pub fn new(frame: M, geometry: Geometry, flush: F) -> Self {
+    pub fn new(frame: M, geometry: Mode, flush: F) -> Self {
         assert!(
-            frame.len() >= geometry.frame_bytes(),
+            frame.len() >= geometry.frame_len(),
             "the mapping holds the frame"
         );
         Self {
@@ -138,7 +138,7 @@ where
     M: DerefMut<Target = [u8]>,
     F: FnMut(&[Rect]) -> io::Result<u64>,
 {
-    fn geometry(&self) -> Geometry {
+    fn geometry(&self) -> Mode {
         self.geometry
     }
 
@@ -203,14 +203,14 @@ pub enum WriteCall {
 pub struct WriteCanvas {
     file: File,
     call: WriteCall,
-    geometry: Geometry,
+    geometry: Mode,
     syscalls: u64,
     /// The source of `fill`: a write path has to copy the colour from somewhere.
     fill_source: Vec<u8>,
 }
 
 impl WriteCanvas {
-    pub fn new(file: File, call: WriteCall, geometry: Geometry) -> Self {
+    pub fn new(file: File, call: WriteCall, geometry: Mode) -> Self {
         Self {
             file,
             call,
@@ -263,7 +263,7 @@ impl WriteCanvas {
 }
 
 impl Canvas for WriteCanvas {
-    fn geometry(&self) -> Geometry {
+    fn geometry(&self) -> Mode {
         self.geometry
     }
 
@@ -285,11 +285,11 @@ impl Canvas for WriteCanvas {
 
     fn fill(&mut self, rect: Rect, pixel: &[u8]) -> io::Result<()> {
         let g = self.geometry;
-        if !self.fill_source.starts_with(pixel) || self.fill_source.len() < g.frame_bytes() {
-            self.fill_source = vec![0; g.frame_bytes()];
+        if !self.fill_source.starts_with(pixel) || self.fill_source.len() < g.frame_len() {
+            self.fill_source = vec![0; g.frame_len()];
             for y in 0..g.height {
                 let start = offset(&g, 0, y);
-                fill_row(&mut self.fill_source[start..start + g.row_bytes()], pixel);
+                fill_row(&mut self.fill_source[start..start + g.row_len()], pixel);
             }
         }
         let source = std::mem::take(&mut self.fill_source);
@@ -319,7 +319,7 @@ impl Canvas for WriteCanvas {
 mod tests {
     use super::*;
 
-    const G: Geometry = Geometry {
+    const G: Mode = Mode {
         width: 4,
         height: 3,
         bpp: 32,
@@ -334,7 +334,7 @@ mod tests {
 
     #[test]
     fn mmap_blit_and_fill_land_at_their_offsets() {
-        let mut frame = vec![0u8; G.frame_bytes()];
+        let mut frame = vec![0u8; G.frame_len()];
         let mut c = canvas(&mut frame);
         let rect = Rect {
             x: 1,
@@ -412,7 +412,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.syscalls(), 6, "stride > row: one lseek + write per row");
         let file = File::options().write(true).open("/dev/null").unwrap();
-        let packed = Geometry { stride: 16, ..G };
+        let packed = Mode { stride: 16, ..G };
         let mut c = WriteCanvas::new(file, WriteCall::Pwrite, packed);
         c.fill(Rect::full(&packed), &[1, 2, 3, 4]).unwrap();
         assert_eq!(c.syscalls(), 1, "a packed full frame is one pwrite");

@@ -9,6 +9,7 @@
 pub mod paths;
 pub mod pattern;
 
+use bochsfb_renderer::Mode;
 use serde::{Deserialize, Serialize};
 
 /// Printed on its own line before the JSON report.
@@ -80,11 +81,11 @@ pub enum CallSize {
 }
 
 impl CallSize {
-    pub fn bytes(self, geometry: &Geometry) -> usize {
+    pub fn bytes(self, geometry: &Mode) -> usize {
         match self {
             CallSize::Bytes(n) => n as usize,
-            CallSize::Row => geometry.row_bytes(),
-            CallSize::Frame => geometry.frame_bytes(),
+            CallSize::Row => geometry.row_len(),
+            CallSize::Frame => geometry.frame_len(),
         }
     }
 
@@ -155,37 +156,6 @@ pub enum Access {
     Pwrite,
 }
 
-/// The frame a path draws into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Geometry {
-    pub width: u32,
-    pub height: u32,
-    pub bpp: u32,
-    /// Bytes from one row to the next.
-    pub stride: u32,
-}
-
-impl Geometry {
-    pub fn bytes_per_pixel(&self) -> usize {
-        self.bpp.div_ceil(8) as usize
-    }
-
-    /// Visible bytes of one row (`stride` may be larger).
-    pub fn row_bytes(&self) -> usize {
-        self.width as usize * self.bytes_per_pixel()
-    }
-
-    /// Bytes from the first visible byte to the last, rows `stride` apart.
-    pub fn frame_bytes(&self) -> usize {
-        self.stride as usize * self.height as usize
-    }
-
-    /// `640x480x32`: used in names of screenshots and charts.
-    pub fn label(&self) -> String {
-        format!("{}x{}x{}", self.width, self.height, self.bpp)
-    }
-}
-
 /// One timed run: a whole number of frames of one workload through one path.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -246,7 +216,8 @@ pub struct PathReport {
     pub access: Access,
     /// Device node(s) the path used.
     pub device: String,
-    pub geometry: Geometry,
+    /// The mode the path drew in.
+    pub geometry: Mode,
     /// Seed of the [`pattern`] frame left on screen when the path finished.
     pub final_pattern: u32,
     /// The screenshot the guest asked for after the path finished.

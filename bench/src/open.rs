@@ -6,13 +6,14 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 use bochsfb_bench::paths::{Device, Path};
-use bochsfb_bench::{Access, Geometry};
+use bochsfb_bench::Access;
 use bochsfb_renderer::abi::{
     mmap_region, BochsfbDamage, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_MAX_DAMAGE_RECTS,
 };
 use bochsfb_renderer::fb_abi::{
     FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO,
 };
+use bochsfb_renderer::Mode;
 use drm::buffer::{Buffer, DrmFourcc};
 use drm::control::{connector, ClipRect, Device as _};
 
@@ -50,7 +51,7 @@ pub fn with_canvas(
             let map = unsafe {
                 memmap2::MmapOptions::new()
                     .offset(region)
-                    .len(geometry.frame_bytes())
+                    .len(geometry.frame_len())
                     .map_mut(&file)?
             };
             if path.access == Access::MmapShadow {
@@ -98,9 +99,9 @@ fn flush_shadow(file: &File, damage: &[Rect]) -> io::Result<u64> {
     Ok(calls)
 }
 
-fn bochsfb_geometry(file: &File) -> io::Result<Geometry> {
+fn bochsfb_geometry(file: &File) -> io::Result<Mode> {
     let mode = bochsfb_renderer::device::get_mode(file)?;
-    Ok(Geometry {
+    Ok(Mode {
         width: mode.width,
         height: mode.height,
         bpp: mode.bpp,
@@ -108,7 +109,7 @@ fn bochsfb_geometry(file: &File) -> io::Result<Geometry> {
     })
 }
 
-fn fbdev_geometry(file: &File) -> io::Result<Geometry> {
+fn fbdev_geometry(file: &File) -> io::Result<Mode> {
     let mut var = FbVarScreeninfo::default();
     let mut fix = FbFixScreeninfo::default();
     // SAFETY: each request fills exactly its struct (bochsfb_uapi::fb has the kernel's
@@ -125,7 +126,7 @@ fn fbdev_geometry(file: &File) -> io::Result<Geometry> {
             (&mut fix as *mut FbFixScreeninfo).cast(),
         )?;
     }
-    Ok(Geometry {
+    Ok(Mode {
         width: var.xres,
         height: var.yres,
         bpp: var.bits_per_pixel,
@@ -226,7 +227,7 @@ fn with_dumb_buffer(draw: &mut dyn FnMut(&mut dyn Canvas) -> io::Result<()>) -> 
     let mut buffer =
         card.create_dumb_buffer((width.into(), height.into()), DrmFourcc::Xrgb8888, 32)?;
     let fb = card.add_framebuffer(&buffer, 24, 32)?;
-    let geometry = Geometry {
+    let geometry = Mode {
         width: width.into(),
         height: height.into(),
         bpp: 32,

@@ -126,8 +126,8 @@ enum Cmd {
         #[arg(long)]
         boots: Option<usize>,
         /// Mode WIDTHxHEIGHTxBPP (repeatable); default 1024x768x32, 640x480x32 with --quick.
-        #[arg(long = "mode", value_name = "WxHxBPP")]
-        modes: Vec<qemu_bochs::bench::Mode>,
+        #[arg(long = "mode", value_name = "WxHxBPP", value_parser = qemu_bochs::bench::parse_mode)]
+        modes: Vec<bochsfb_renderer::Mode>,
         /// CPU accelerator: auto tries KVM with a short boot and falls back to TCG (KVM hangs
         /// on the project's nested-PVM build machines); the report names the one that ran.
         #[arg(long, value_enum, default_value_t = Accel::Auto)]
