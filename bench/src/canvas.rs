@@ -3,9 +3,9 @@
 //! path makes while drawing is counted.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::DerefMut;
-use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 use bochsfb_renderer::Mode;
@@ -220,43 +220,28 @@ impl WriteCanvas {
         }
     }
 
-    /// Puts all of `bytes` at `offset`.
+    /// Puts all of `bytes` at `offset`: one `lseek` and `write` calls, or `pwrite` calls, until
+    /// the device took them all (std's `File` makes exactly the one system call each).
     fn put(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
-        let fd = self.file.as_raw_fd();
         let mut done = 0;
         if self.call == WriteCall::LseekWrite {
             self.syscalls += 1;
-            // SAFETY: plain integer arguments; no memory is passed.
-            if unsafe { libc::lseek(fd, offset as libc::off_t, libc::SEEK_SET) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
+            (&self.file).seek(SeekFrom::Start(offset as u64))?;
         }
         while done < bytes.len() {
             let rest = &bytes[done..];
             self.syscalls += 1;
-            // SAFETY: the kernel reads at most rest.len() bytes from rest,
-            // which is valid for the whole call; the offset is an integer.
-            let n = unsafe {
-                match self.call {
-                    WriteCall::LseekWrite => libc::write(fd, rest.as_ptr().cast(), rest.len()),
-                    WriteCall::Pwrite => libc::pwrite(
-                        fd,
-                        rest.as_ptr().cast(),
-                        rest.len(),
-                        (offset + done) as libc::off_t,
-                    ),
-                }
+            let n = match self.call {
+                WriteCall::LseekWrite => (&self.file).write(rest)?,
+                WriteCall::Pwrite => self.file.write_at(rest, (offset + done) as u64)?,
             };
-            match n {
-                n if n < 0 => return Err(io::Error::last_os_error()),
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "device took no bytes",
-                    ))
-                }
-                n => done += n as usize,
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "device took no bytes",
+                ));
             }
+            done += n;
         }
         Ok(())
     }
