@@ -17,20 +17,27 @@ pub const JSON_BEGIN: &str = "@@bench:json-begin";
 /// Printed on its own line after the JSON report.
 pub const JSON_END: &str = "@@bench:json-end";
 
-/// Which kernel driver the guest loaded, and so which paths can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// The display driver in the guest: which one the harness boots (`/init` loads it; the
+/// kernel command line names it), and so which paths `bochsfb-bench` can run. The one enum
+/// of the three for the benchmark, the harness (`qemu_bochs::Driver`) and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Driver {
-    /// This project's `bochsfb.ko`: `/dev/bochsfb0`.
+    /// This project's `bochsfb.ko`, with the module parameters: `/dev/bochsfb0`.
+    #[default]
     Bochsfb,
-    /// The kernel's C `bochs` DRM driver: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
+    /// The kernel's C `bochs` DRM driver (`bochs.ko` and the DRM modules it needs), the
+    /// benchmark's peer: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
     BochsDrm,
-    /// The kernel's classic fbdev driver `vesafb` on the VBE mode the firmware set at boot
-    /// (`vga=`): `/dev/fb0` reads, writes and maps VRAM itself (`fb_io_write`, `fb_io_mmap`).
+    /// No module: the kernel's built-in classic fbdev driver `vesafb` keeps the VBE mode that
+    /// `vga=` had the firmware set at boot; `/dev/fb0` reads, writes and maps VRAM itself
+    /// (`fb_io_write`, `fb_io_mmap`).
     Vesafb,
 }
 
 impl Driver {
+    /// `bochsfb`, `bochs-drm` or `vesafb`: the value of `qemu_bochs.driver=` on the guest's
+    /// kernel command line and of `bochsfb-bench --driver`.
     pub fn name(self) -> &'static str {
         match self {
             Driver::Bochsfb => "bochsfb",

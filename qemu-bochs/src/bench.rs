@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::steps::output_of;
 use crate::vm::QEMU;
-use crate::{Accel, Artifacts, GuestDriver, Vm, VmConfig};
+use crate::{Accel, Artifacts, Vm, VmConfig};
 
 /// `--mode`: `WIDTHxHEIGHTxBPP` (all three; 16, 24 or 32 bpp), rows packed.
 pub fn parse_mode(s: &str) -> Result<Mode, String> {
@@ -106,13 +106,13 @@ impl BenchOptions {
 pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
     let config = VmConfig {
         accel,
+        driver,
         // 1920x1080x32 is 8 MiB; room to spare.
         vgamem_mb: 16,
         ..VmConfig::default()
     };
     match driver {
         Driver::Bochsfb => Some(VmConfig {
-            driver: GuestDriver::Bochsfb,
             module_params: [
                 ("width", mode.width),
                 ("height", mode.height),
@@ -123,14 +123,12 @@ pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
             ..config
         }),
         Driver::BochsDrm if mode.bpp == 32 => Some(VmConfig {
-            driver: GuestDriver::BochsDrm,
             // The fbdev emulation takes this mode; the DRM path keeps it.
             kernel_args: vec![format!("video={}x{}", mode.width, mode.height)],
             ..config
         }),
         Driver::BochsDrm => None,
         Driver::Vesafb => Some(VmConfig {
-            driver: GuestDriver::Vesafb,
             kernel_args: vec![vga_parameter(mode)?],
             ..config
         }),
@@ -545,7 +543,7 @@ mod tests {
     #[test]
     fn each_driver_boots_as_it_must_for_its_mode() {
         let config = vm_config(Driver::BochsDrm, MODE, Accel::Tcg).unwrap();
-        assert_eq!(config.driver, GuestDriver::BochsDrm);
+        assert_eq!(config.driver, Driver::BochsDrm);
         assert_eq!(config.kernel_args, ["video=640x480"]);
         assert!(vm_config(
             Driver::BochsDrm,
@@ -564,7 +562,7 @@ mod tests {
         let vesa = vm_config(Driver::Vesafb, Mode::xrgb8888(1024, 768), Accel::Tcg).unwrap();
         assert_eq!(
             (vesa.driver, vesa.kernel_args),
-            (GuestDriver::Vesafb, vec!["vga=0x344".into()])
+            (Driver::Vesafb, vec!["vga=0x344".into()])
         );
         assert!(vm_config(Driver::Vesafb, Mode::xrgb8888(1000, 700), Accel::Tcg).is_none());
         assert_eq!(parse_mode("1024x768x32"), Ok(Mode::xrgb8888(1024, 768)));

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{
-    artifacts, paths, protocol, steps, style, vm, Accel, Artifacts, BuildOptions, Display,
-    GuestDriver, Vm, VmConfig,
+    artifacts, paths, protocol, steps, style, vm, Accel, Artifacts, BuildOptions, Display, Driver,
+    Vm, VmConfig,
 };
 
 #[derive(Parser)]
@@ -180,8 +180,8 @@ struct VmArgs {
     #[arg(long, default_value_t = 16)]
     vgamem_mb: u32,
     /// Display driver the guest loads: bochsfb, or the kernel's C DRM driver to compare with.
-    #[arg(long, value_enum, default_value_t = GuestDriver::Bochsfb)]
-    driver: GuestDriver,
+    #[arg(long, value_enum, default_value_t = Driver::Bochsfb)]
+    driver: Driver,
     /// Extra kernel command line word (repeatable), e.g. `video=640x480` for bochs-drm.
     #[arg(long = "kernel-arg", value_name = "WORD")]
     kernel_args: Vec<String>,

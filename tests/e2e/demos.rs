@@ -12,7 +12,7 @@ use bochsfb_renderer::{Mode, PixelFormat};
 use bochsfb_tests::{
     assert_same_pixels, load_png, oracles, run_ok, with_guest_config, COMMAND_TIMEOUT,
 };
-use qemu_bochs::{GuestDriver, Vm, VmConfig};
+use qemu_bochs::{Driver, Vm, VmConfig};
 
 /// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
 /// partial redraws (sprites, console, test card) and, where the driver can,
@@ -115,7 +115,7 @@ fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
 #[test]
 fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
     let config = VmConfig {
-        driver: GuestDriver::BochsDrm,
+        driver: Driver::BochsDrm,
         kernel_args: vec!["video=640x480".into()],
         ..VmConfig::default()
     };
