@@ -16,10 +16,6 @@ pub struct GuestProgram {
 pub const GUEST_PROGRAMS: &[GuestProgram] = &[
     GuestProgram {
         package: "bochsfb-demos",
-        binary: "testcard",
-    },
-    GuestProgram {
-        package: "bochsfb-demos",
         binary: "bochsfb-demo",
     },
     GuestProgram {

@@ -7,7 +7,7 @@
 //! One guest boot per driver, all demos in it.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use bochsfb_demos::{render, DEMOS};
+use bochsfb_demos::{names, render};
 use bochsfb_renderer::{Mode, PixelFormat};
 use bochsfb_tests::{
     assert_same_pixels, load_png, oracles, run_ok, with_guest_config, COMMAND_TIMEOUT,
@@ -66,7 +66,7 @@ fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Re
 /// Runs every demo on each `(label, args, mode)` backend; every run must pass.
 fn check_all(vm: &Vm, backends: &[(&str, &str, Mode)]) -> Result<()> {
     let mut failures = Vec::new();
-    for demo in DEMOS {
+    for demo in names() {
         for &(label, args, mode) in backends {
             if let Err(e) = check(vm, demo, label, args, mode) {
                 failures.push(format!("{e:#}"));
