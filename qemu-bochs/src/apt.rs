@@ -15,10 +15,16 @@ use crate::steps::{output_of, run_logged};
 /// Debian's archive keyring (package `debian-archive-keyring`).
 pub const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+/// The system's apt sources (read, never written).
+const SYSTEM_SOURCE_LIST: &str = "/etc/apt/sources.list";
+const SYSTEM_SOURCE_PARTS: &str = "/etc/apt/sources.list.d";
 
 /// A private apt state directory for some suites of the host's mirror.
+#[derive(Debug, Clone)]
 pub struct PrivateApt {
     dir: PathBuf,
+    /// `Dir::Etc::SourceParts`: `<dir>/parts` (empty), or the system's `sources.list.d`.
+    parts: PathBuf,
     /// `mirror suite`, for messages.
     describes: String,
 }
@@ -51,8 +57,44 @@ impl PrivateApt {
         }
         Ok(PrivateApt {
             dir: dir.to_path_buf(),
+            parts: dir.join("parts"),
             describes: format!("{mirror} {}", suites.join(" ")),
         })
+    }
+
+    /// Sets up `dir` for the machine's own sources (read where they are, never changed) plus
+    /// `suites` of its mirror: what apt would see if those lines were added to the system's
+    /// sources, with the lists and downloaded archives under `dir`. Call
+    /// [`PrivateApt::update`] before asking it anything.
+    pub fn beside_system(dir: &Path, suites: &[&str]) -> Result<PrivateApt> {
+        for sub in ["lists/partial", "cache/archives/partial"] {
+            std::fs::create_dir_all(dir.join(sub))
+                .with_context(|| format!("cannot create {}", dir.join(sub).display()))?;
+        }
+        let mirror = system_debian_mirror();
+        let mut sources = std::fs::read_to_string(SYSTEM_SOURCE_LIST).unwrap_or_default();
+        if !sources.is_empty() && !sources.ends_with('\n') {
+            sources.push('\n');
+        }
+        for suite in suites {
+            sources.push_str(&format!(
+                "deb [signed-by={KEYRING}] {mirror} {suite} main\n"
+            ));
+        }
+        let path = dir.join("sources.list");
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(sources.as_str()) {
+            std::fs::write(&path, &sources)?;
+        }
+        Ok(PrivateApt {
+            dir: dir.to_path_buf(),
+            parts: PathBuf::from(SYSTEM_SOURCE_PARTS),
+            describes: format!("{mirror} {}", suites.join(" ")),
+        })
+    }
+
+    /// Its sources, for messages.
+    pub fn describes(&self) -> &str {
+        &self.describes
     }
 
     /// Whether an earlier [`PrivateApt::update`] left package lists here.
@@ -108,7 +150,7 @@ impl PrivateApt {
         for (key, path) in [
             ("Dir::State::Lists", dir.join("lists")),
             ("Dir::Etc::SourceList", dir.join("sources.list")),
-            ("Dir::Etc::SourceParts", dir.join("parts")),
+            ("Dir::Etc::SourceParts", self.parts.clone()),
             ("Dir::Cache", dir.join("cache")),
         ] {
             cmd.arg("-o").arg(format!("{key}={}", path.display()));

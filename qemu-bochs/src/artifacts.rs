@@ -8,6 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+pub use crate::guest_programs::GuestSet;
 use crate::kernel_build::KernelVariant;
 use crate::paths::CacheLock;
 use crate::steps::phase;
@@ -41,6 +42,9 @@ pub struct Artifacts {
 pub struct BuildOptions {
     /// Which guest kernel to build (each has its own cache entry and manifest).
     pub kernel: KernelVariant,
+    /// Which guest programs go into the initramfs: all, or only what `demo` runs (its own
+    /// initramfs and manifest, `*-demo`), so a first demo boots without building the rest.
+    pub guest: GuestSet,
 }
 
 impl Artifacts {
@@ -75,9 +79,28 @@ impl Artifacts {
         if let Some(artifacts) = built.iter().find(|a| a.kernel_variant == variant) {
             return Ok(artifacts.clone());
         }
-        let artifacts = build_all(&BuildOptions { kernel: variant })?;
+        let artifacts = build_all(&BuildOptions {
+            kernel: variant,
+            guest: GuestSet::All,
+        })?;
         built.push(artifacts.clone());
         Ok(artifacts)
+    }
+
+    /// What `demo` boots: `variant`'s kernel, the module and the demo programs only. Reuses
+    /// the manifest named by `$BOCHSFB_ARTIFACTS` if it is of `variant` (it has every
+    /// program).
+    pub fn for_demo(variant: KernelVariant) -> Result<Artifacts> {
+        if let Some(path) = std::env::var_os(MANIFEST_ENV) {
+            let artifacts = Artifacts::load(Path::new(&path))?;
+            if artifacts.kernel_variant == variant {
+                return Ok(artifacts);
+            }
+        }
+        build_all(&BuildOptions {
+            kernel: variant,
+            guest: GuestSet::Demo,
+        })
     }
 
     pub fn load(path: &Path) -> Result<Artifacts> {
@@ -109,7 +132,13 @@ pub fn manifest_path() -> PathBuf {
 
 /// `artifacts.json` for the standard kernel, `artifacts-debug.json` for the debug one.
 pub fn manifest_path_for(variant: KernelVariant) -> PathBuf {
-    paths::harness_dir().join(format!("artifacts{}.json", variant_suffix(variant)))
+    manifest_path_of(variant, GuestSet::All)
+}
+
+/// [`manifest_path_for`], and `artifacts-demo.json` (`artifacts-debug-demo.json`) for a
+/// demo's build.
+pub fn manifest_path_of(variant: KernelVariant, guest: GuestSet) -> PathBuf {
+    paths::harness_dir().join(format!("artifacts{}.json", suffix(variant, guest)))
 }
 
 /// `""` or `"-debug"`: tells the files of the two variants apart.
@@ -120,8 +149,17 @@ fn variant_suffix(variant: KernelVariant) -> String {
     }
 }
 
+/// [`variant_suffix`], then `-demo` for the demo's guest set.
+fn suffix(variant: KernelVariant, guest: GuestSet) -> String {
+    match guest {
+        GuestSet::All => variant_suffix(variant),
+        GuestSet::Demo => format!("{}-demo", variant_suffix(variant)),
+    }
+}
+
 /// Prerequisites, kernel source, kernel, module, guest programs and initramfs;
-/// writes the manifest and prints where everything is.
+/// writes the manifest and prints where everything is. Steps that do not depend on each
+/// other run at once (see the comment inside).
 pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     let start = Instant::now();
     let repo = paths::repo_root();
@@ -130,41 +168,75 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     std::fs::create_dir_all(&harness)?;
 
     let variant = options.kernel;
+    let guest = options.guest;
     let suffix = variant_suffix(variant);
     // Two harness runs on one checkout (say, `test` and `bench`) build one at a time into
     // target/bochsfb; readers see whole files only (written to a temporary, then renamed).
     let _lock = CacheLock::acquire(harness.join(format!("build{suffix}.lock")))?;
     let name = variant.name();
-    phase("prerequisites", || {
-        prereqs::ensure()?;
-        if variant.llvm().is_some() {
-            prereqs::ensure_debian_packages(kernel_build::LLVM_PACKAGES)?;
-        }
-        Ok(())
+    let set = guest.name();
+    // Independent steps run at once: bindgen-cli (needs only cargo) and the guest programs
+    // (cargo and the C linker that built this harness) beside the Debian packages, the kernel
+    // source and the kernel build, which needs bindgen.
+    let built = std::thread::scope(|s| -> Result<_> {
+        let bindgen = s.spawn(|| phase("bindgen-cli", prereqs::ensure_bindgen));
+        let programs = s.spawn(|| {
+            phase(&format!("guest programs ({set})"), || {
+                guest_programs::build(&repo, guest, &harness.join(format!("guest-{set}.log")))
+            })
+        });
+        let kernel_side = || -> Result<_> {
+            phase("prerequisites", || {
+                prereqs::ensure_system()?;
+                if variant.llvm().is_some() {
+                    prereqs::ensure_debian_packages(kernel_build::LLVM_PACKAGES)?;
+                }
+                Ok(())
+            })?;
+            let source = phase("kernel source", || {
+                kernel_source::prepare(&cache, &repo.join("kmod/kernel-patches"))
+            })?;
+            join(bindgen)?;
+            let kernel = phase(&format!("kernel build ({name})"), || {
+                kernel_build::build(&cache, &source, &repo, variant)
+            })?;
+            // Out of the source tree, one directory per variant: kmod/ holds sources only.
+            let module = phase(&format!("module ({name})"), || {
+                module::build(
+                    &kernel,
+                    &repo.join("kmod"),
+                    &harness.join(format!("kmod{suffix}")),
+                    &harness.join(format!("module{suffix}.log")),
+                )
+            })?;
+            // gcc-multilib (for -m32) comes with the Debian packages.
+            let c_programs = match guest.c_programs() {
+                [] => Vec::new(),
+                _ => phase("guest C programs", || {
+                    guest_programs::build_c_programs(&repo, guest)
+                })?,
+            };
+            let tools = match guest {
+                GuestSet::All => phase("Debian tools", || {
+                    debian_tools::prepare(&cache, debian_tools::TOOLS)
+                })?,
+                GuestSet::Demo => debian_tools::PreparedTools::default(),
+            };
+            Ok((source, kernel, module, c_programs, tools))
+        };
+        let kernel_side = kernel_side();
+        let programs = join(programs);
+        let (source, kernel, module, c_programs, tools) = kernel_side?;
+        let mut programs = programs?;
+        programs.extend(c_programs);
+        Ok((source, kernel, module, programs, tools))
     })?;
-    let source = phase("kernel source", || {
-        kernel_source::prepare(&cache, &repo.join("kmod/kernel-patches"))
-    })?;
-    let kernel = phase(&format!("kernel build ({name})"), || {
-        kernel_build::build(&cache, &source, &repo, variant)
-    })?;
-    // Out of the source tree, one directory per variant: kmod/ holds sources only.
-    let module = phase(&format!("module ({name})"), || {
-        module::build(
-            &kernel,
-            &repo.join("kmod"),
-            &harness.join(format!("kmod{suffix}")),
-            &harness.join(format!("module{suffix}.log")),
-        )
-    })?;
-    let programs = phase("guest programs", || guest_programs::build(&repo))?;
-    let tools = phase("Debian tools", || {
-        debian_tools::prepare(&cache, debian_tools::TOOLS)
-    })?;
+    let (source, kernel, module, programs, tools) = built;
 
+    let suffix = self::suffix(variant, guest);
     let initramfs = harness.join(format!("initramfs{suffix}.cpio.gz"));
     eprintln!("==> initramfs");
-    phase(&format!("initramfs ({name})"), || {
+    phase(&format!("initramfs ({name}, {set})"), || {
         initramfs::write(
             &initramfs,
             &initramfs::Contents {
@@ -187,7 +259,7 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
         kernel_build_dir: kernel.dir,
         kernel_variant: variant,
     };
-    let manifest = manifest_path_for(variant);
+    let manifest = manifest_path_of(variant, guest);
     artifacts.save(&manifest)?;
     eprintln!("build: done in {} s", start.elapsed().as_secs());
     eprintln!(
@@ -204,4 +276,11 @@ pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     }
     eprintln!("  manifest    {}", manifest.display());
     Ok(artifacts)
+}
+
+/// The result of a scoped thread, its panic passed on.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }

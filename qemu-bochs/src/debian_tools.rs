@@ -331,7 +331,8 @@ fn host_release() -> String {
     format!("{} {codename}", version.trim())
 }
 
-fn host_codename() -> Option<String> {
+/// `VERSION_CODENAME` of the host (`bookworm`).
+pub fn host_codename() -> Option<String> {
     let text = std::fs::read_to_string("/etc/os-release").ok()?;
     os_release_codename(&text)
 }

@@ -5,6 +5,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::steps::run_logged;
+
 /// A binary installed as `/bin/<binary>` in the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuestProgram {
@@ -59,12 +61,53 @@ pub const UAPI_INCLUDE: &str = "include/uapi";
 /// The guest is x86-64 Linux; programs are linked statically (no libc in the initramfs).
 pub const GUEST_TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// `cargo build --release` of [`GUEST_PROGRAMS`] into `<repo>/target/guest`
-/// (a separate target dir, so the static RUSTFLAGS do not invalidate host builds).
-/// Returns `(binary name, path)` pairs.
-pub fn build(repo: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let target_dir = repo.join("target").join("guest");
-    eprintln!("==> guest programs: cargo build --release --target {GUEST_TARGET}");
+/// Which guest programs a build makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GuestSet {
+    /// Every program (what the tests, `run`, `shell` and `bench` need).
+    #[default]
+    All,
+    /// What `demo` runs: the `bochsfb-demos` package (`testcard`, `bochsfb-demo`); no C
+    /// programs.
+    Demo,
+}
+
+impl GuestSet {
+    /// The Rust programs of this set.
+    pub fn programs(self) -> Vec<GuestProgram> {
+        GUEST_PROGRAMS
+            .iter()
+            .copied()
+            .filter(|p| self == GuestSet::All || p.package == "bochsfb-demos")
+            .collect()
+    }
+
+    /// The C programs of this set.
+    pub fn c_programs(self) -> &'static [CProgram] {
+        match self {
+            GuestSet::All => C_PROGRAMS,
+            GuestSet::Demo => &[],
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GuestSet::All => "all",
+            GuestSet::Demo => "demo",
+        }
+    }
+}
+
+fn target_dir(repo: &Path) -> PathBuf {
+    repo.join("target").join("guest")
+}
+
+/// `cargo build --release` of the Rust programs of `set` into `<repo>/target/guest`
+/// (a separate target dir, so the static RUSTFLAGS do not invalidate host builds), its output
+/// in `log`. Returns `(binary name, path)` pairs.
+pub fn build(repo: &Path, set: GuestSet, log: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let target_dir = target_dir(repo);
+    let programs = set.programs();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(repo)
@@ -72,24 +115,29 @@ pub fn build(repo: &Path) -> Result<Vec<(String, PathBuf)>> {
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env("CARGO_TARGET_DIR", &target_dir);
-    for package in unique_packages() {
+    for package in unique_packages(&programs) {
         cmd.args(["-p", package]);
     }
-    let status = cmd.status().context("cannot run cargo")?;
-    if !status.success() {
-        bail!("building the guest programs failed ({status})");
-    }
+    let _ = std::fs::remove_file(log);
+    run_logged(
+        &format!(
+            "guest programs ({}): cargo build --release --target {GUEST_TARGET}",
+            set.name()
+        ),
+        &mut cmd,
+        log,
+        40,
+    )?;
     let release = target_dir.join(GUEST_TARGET).join("release");
-    let mut programs = rust_programs(&release)?;
-    programs.extend(build_c_programs(repo, &target_dir)?);
-    Ok(programs)
+    rust_programs(&release, &programs)
 }
 
-/// `gcc -static` (and `-m32` where asked) of each of [`C_PROGRAMS`] into `<target_dir>/c/`.
-fn build_c_programs(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let out_dir = target_dir.join("c");
+/// `gcc -static` (and `-m32` where asked) of each C program of `set` into
+/// `<repo>/target/guest/c/`.
+pub fn build_c_programs(repo: &Path, set: GuestSet) -> Result<Vec<(String, PathBuf)>> {
+    let out_dir = target_dir(repo).join("c");
     std::fs::create_dir_all(&out_dir)?;
-    C_PROGRAMS
+    set.c_programs()
         .iter()
         .map(|p| {
             let abi = if p.m32 {
@@ -133,8 +181,8 @@ fn build_c_programs(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathB
         .collect()
 }
 
-fn rust_programs(release: &Path) -> Result<Vec<(String, PathBuf)>> {
-    GUEST_PROGRAMS
+fn rust_programs(release: &Path, programs: &[GuestProgram]) -> Result<Vec<(String, PathBuf)>> {
+    programs
         .iter()
         .map(|p| {
             let path = release.join(p.binary);
@@ -150,9 +198,26 @@ fn rust_programs(release: &Path) -> Result<Vec<(String, PathBuf)>> {
         .collect()
 }
 
-fn unique_packages() -> Vec<&'static str> {
-    let mut packages: Vec<&str> = GUEST_PROGRAMS.iter().map(|p| p.package).collect();
+fn unique_packages(programs: &[GuestProgram]) -> Vec<&'static str> {
+    let mut packages: Vec<&'static str> = programs.iter().map(|p| p.package).collect();
     packages.sort_unstable();
     packages.dedup();
     packages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_set_is_the_demo_package_alone() {
+        let demo: Vec<&str> = GuestSet::Demo.programs().iter().map(|p| p.binary).collect();
+        assert_eq!(demo, ["testcard", "bochsfb-demo"]);
+        assert!(GuestSet::Demo.c_programs().is_empty());
+        assert_eq!(GuestSet::All.programs().len(), GUEST_PROGRAMS.len());
+        assert_eq!(
+            unique_packages(&GuestSet::All.programs()),
+            ["bochsfb-bench", "bochsfb-check", "bochsfb-demos"]
+        );
+    }
 }

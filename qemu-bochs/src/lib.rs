@@ -21,6 +21,7 @@ pub mod cpio;
 pub mod debian_tools;
 pub mod guest_programs;
 pub mod initramfs;
+pub mod install_policy;
 pub mod kernel_build;
 pub mod kernel_source;
 pub mod live_view;

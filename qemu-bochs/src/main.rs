@@ -33,6 +33,14 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
         kernel: KernelVariant,
     },
+    /// Install what the build needs (Debian packages, rust-src, clippy, bindgen-cli); never
+    /// removes or downgrades a package.
+    Prereqs {
+        /// Install nothing: print the apt commands for the missing Debian packages (each
+        /// simulated with `apt-get -s`) and what they would bring.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Build, boot, run a demo (default: the test card) and save out/demo/<demo>.png.
     Demo {
         #[command(flatten)]
@@ -296,7 +304,10 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Build { kernel } => {
-            qemu_bochs::build_all(&BuildOptions { kernel })?;
+            qemu_bochs::build_all(&BuildOptions {
+                kernel,
+                ..BuildOptions::default()
+            })?;
             println!("{}", artifacts::manifest_path_for(kernel).display());
             Ok(ExitCode::SUCCESS)
         }
@@ -362,6 +373,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     record,
                 },
             )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Prereqs { dry_run: true } => {
+            print!("{}", qemu_bochs::prereqs::dry_run()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Prereqs { dry_run: false } => {
+            qemu_bochs::prereqs::ensure()?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
@@ -479,7 +498,7 @@ fn live_demo(args: &VmArgs, command: &str, headless: bool, window: bool) -> Resu
             "`--frames 0` draws until Ctrl-C: give it a live view (`--web`, `--vnc`) or a window"
         );
     }
-    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let artifacts = Artifacts::for_demo(args.kernel)?;
     let vm = Vm::boot(&artifacts, &config)?;
     let _view = live_view(args, &config)?;
     let out = vm.run(command, Duration::from_secs(60))?;
@@ -529,14 +548,18 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
         eprintln!("demo: no graphical session or QEMU UI module, running headless");
         Display::Headless
     };
-    let artifacts = Artifacts::for_variant(args.kernel)?;
+    let started = std::time::Instant::now();
+    let artifacts = Artifacts::for_demo(args.kernel)?;
+    // A first run: say where the time went.
+    let first_run = started.elapsed() > Duration::from_secs(60);
     let demo_dir = paths::out_dir().join("demo");
     let config = VmConfig {
         screenshot_dir: Some(demo_dir.clone()),
         own_process_group: keep,
         ..args.config(display)?
     };
-    let vm = Vm::boot(&artifacts, &config)?;
+    let boot_started = std::time::Instant::now();
+    let vm = steps::phase("demo: boot", || Vm::boot(&artifacts, &config))?;
     let _view = live_view(args, &config)?;
 
     let run = || {
@@ -568,7 +591,19 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
         std::thread::sleep(seconds);
     }
     // Fails on any kernel report in the serial log.
-    vm.shutdown()
+    vm.shutdown()?;
+    if first_run {
+        eprintln!(
+            "\n==> phases (the demo itself, boot to shutdown: {} s)\n{}",
+            boot_started.elapsed().as_secs(),
+            steps::phase_summary()
+        );
+        eprintln!(
+            "demo: {} s from start to screenshot",
+            started.elapsed().as_secs()
+        );
+    }
+    Ok(())
 }
 
 /// Most bytes one gallery recording and all of them may take (README's budget).
@@ -779,24 +814,46 @@ fn plan(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Vec<Phase> {
 fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode> {
     // Every phase runs even after one fails, so CI shows every failure at once.
     let mut failed = Vec::new();
+    // The host's test binaries build beside the first guest build, after the style phase
+    // (`cargo test` then finds them built); a compile error shows again in the test phase.
+    let mut host_build = None;
+    let mut host_build_started = false;
     for phase in plan(kernel, cargo_args) {
         let result = match phase {
             Phase::Style => steps::phase("style", style::run),
             Phase::Tests(variant, args) => {
+                if !host_build_started {
+                    host_build_started = true;
+                    host_build = Some(spawn_host_test_build(&args));
+                }
                 let name = variant.name();
-                qemu_bochs::build_all(&BuildOptions { kernel: variant })
-                    .with_context(|| format!("building the {name} kernel's guest"))
-                    .and_then(|_| {
-                        steps::phase(&format!("tests ({name} kernel)"), || {
-                            cargo_test(variant, &args)
-                        })
+                qemu_bochs::build_all(&BuildOptions {
+                    kernel: variant,
+                    ..BuildOptions::default()
+                })
+                .with_context(|| format!("building the {name} kernel's guest"))
+                .and_then(|_| {
+                    if let Some(handle) = host_build.take() {
+                        if let Err(e) = handle
+                            .join()
+                            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                        {
+                            eprintln!("note: {e:#}");
+                        }
+                    }
+                    steps::phase(&format!("tests ({name} kernel)"), || {
+                        cargo_test(variant, &args)
                     })
+                })
             }
         };
         if let Err(e) = result {
             eprintln!("error: {e:#}");
             failed.push(format!("{e}"));
         }
+    }
+    if let Some(handle) = host_build.take() {
+        let _ = handle.join();
     }
     eprintln!("\n==> phases\n{}", steps::phase_summary());
     if failed.is_empty() {
@@ -807,8 +864,36 @@ fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode
     }
 }
 
+/// `cargo test --workspace --no-run` with the cargo options of `args` (those before `--`),
+/// as the phase "host test build", on a thread of its own.
+fn spawn_host_test_build(args: &[String]) -> std::thread::JoinHandle<Result<()>> {
+    let before_dashes: Vec<String> = args.iter().take_while(|a| *a != "--").cloned().collect();
+    std::thread::spawn(move || {
+        steps::phase("host test build (cargo test --no-run)", || {
+            cargo_test_no_run(&before_dashes)
+        })
+    })
+}
+
 fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
+}
+
+/// `cargo test --workspace --no-run ARGS`, its output in `target/bochsfb/host-tests.log`.
+fn cargo_test_no_run(cargo_args: &[String]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let log = paths::harness_dir().join("host-tests.log");
+    std::fs::create_dir_all(paths::harness_dir())?;
+    let _ = std::fs::remove_file(&log);
+    steps::run_logged(
+        "host tests: cargo test --workspace --no-run",
+        Command::new(cargo)
+            .current_dir(paths::repo_root())
+            .args(["test", "--workspace", "--no-run"])
+            .args(cargo_args),
+        &log,
+        40,
+    )
 }
 
 /// `cargo test --workspace ARGS` against `kernel`'s manifest; fails if any test failed.

@@ -5,8 +5,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::install_policy::{self, Host};
 use crate::paths;
-use crate::steps::output_of;
+use crate::steps::{output_of, run_logged};
 
 /// Debian packages for the kernel build, the guest programs and QEMU.
 /// (`patch` applies the kernel patches; `fonts-dejavu-core` gives the
@@ -44,67 +45,74 @@ pub const BINDGEN_CLI_VERSION: &str = "0.73.2";
 
 /// Checks every prerequisite and installs what is missing.
 pub fn ensure() -> Result<()> {
-    ensure_default_debian_packages()?;
-    ensure_rust_src()?;
-    ensure_clippy()?;
+    ensure_system()?;
     ensure_bindgen()?;
     eprintln!("prereqs: ok");
     Ok(())
+}
+
+/// The Debian packages, rust-src and clippy; [`ensure_bindgen`], which needs none of them
+/// (cargo and the C linker that built this harness are enough), can run beside it.
+pub fn ensure_system() -> Result<()> {
+    ensure_default_debian_packages()?;
+    ensure_rust_src()?;
+    ensure_clippy()
 }
 
 fn ensure_default_debian_packages() -> Result<()> {
     ensure_debian_packages(DEBIAN_PACKAGES)
 }
 
-/// Installs those of `packages` that are missing (as root), or says how.
+/// Installs those of `packages` that are missing (as root), or says how; never removes or
+/// downgrades anything ([`install_policy`]).
 pub fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
+    let host = Host::from_env();
     let missing: Vec<&str> = packages
         .iter()
         .copied()
-        .filter(|p| !debian_package_installed(p))
+        .filter(|p| !host.installed(p))
         .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let install = format!(
-        "apt-get install -y --no-install-recommends {}",
-        missing.join(" ")
-    );
+    eprintln!("prereqs: missing Debian packages: {}", missing.join(" "));
+    let mut installs = install_policy::plan(&host, &missing)?;
+    let checked = match install_policy::check(&host, &installs) {
+        // A fresh container often has no package lists yet; a refusal stands.
+        Err(e) if is_root() && e.downcast_ref::<install_policy::Refused>().is_none() => {
+            eprintln!("prereqs: {e:#}; running apt-get update and trying again");
+            if !Command::new("apt-get").arg("update").status()?.success() {
+                bail!("`apt-get update` failed");
+            }
+            installs = install_policy::plan(&host, &missing)?;
+            install_policy::check(&host, &installs)?
+        }
+        checked => checked?,
+    };
     if !is_root() {
         eprintln!("prereqs: missing Debian packages; run:");
-        eprintln!("sudo {install}");
+        eprint!("{}", install_policy::describe(&host, &installs, &checked));
         bail!("missing Debian packages: {}", missing.join(" "));
     }
-    eprintln!("prereqs: installing Debian packages: {}", missing.join(" "));
-    if !apt_get_install(&missing)? {
-        // A fresh container often has no package lists yet.
-        eprintln!("prereqs: install failed; running apt-get update and retrying");
-        let updated = Command::new("apt-get").arg("update").status()?.success();
-        if !updated || !apt_get_install(&missing)? {
-            bail!("`{install}` failed");
-        }
+    install_policy::run(&host, &installs)
+}
+
+/// What [`ensure`] would install, without installing anything: the apt commands, each
+/// simulated (`apt-get -s`), and the packages each would bring.
+pub fn dry_run() -> Result<String> {
+    let host = Host::from_env();
+    let mut packages: Vec<&str> = DEBIAN_PACKAGES.to_vec();
+    packages.retain(|p| !host.installed(p));
+    if packages.is_empty() {
+        return Ok("every Debian package is installed\n".to_string());
     }
-    Ok(())
+    let installs = install_policy::plan(&host, &packages)?;
+    let actions = install_policy::check(&host, &installs)?;
+    Ok(install_policy::describe(&host, &installs, &actions))
 }
 
-fn apt_get_install(packages: &[&str]) -> Result<bool> {
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("cannot run apt-get")?;
-    Ok(status.success())
-}
-
-fn debian_package_installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .is_ok_and(|out| out.status.success() && out.stdout.ends_with(b" installed"))
-}
-
-fn is_root() -> bool {
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     // Avoids a libc dependency: the effective uid is the second field of `Uid:`.
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
         status
@@ -175,7 +183,9 @@ fn ensure_component(tool: &str, component: &str) -> Result<()> {
     Ok(())
 }
 
-fn ensure_bindgen() -> Result<()> {
+/// bindgen-cli [`BINDGEN_CLI_VERSION`] unless a bindgen of at least [`MIN_BINDGEN`] is found;
+/// `cargo install`'s output goes to `target/bochsfb/bindgen-install.log`.
+pub fn ensure_bindgen() -> Result<()> {
     let found = output_of(
         Command::new("bindgen")
             .arg("--version")
@@ -192,23 +202,23 @@ fn ensure_bindgen() -> Result<()> {
         None => eprintln!("prereqs: bindgen not found"),
     }
     let install = format!("cargo install bindgen-cli --version {BINDGEN_CLI_VERSION} --locked");
-    eprintln!("prereqs: installing bindgen-cli ({install}, ~2 min)");
-    let ok = Command::new("cargo")
-        .args([
-            "install",
-            "bindgen-cli",
-            "--version",
-            BINDGEN_CLI_VERSION,
-            "--locked",
-        ])
-        .env("PATH", paths::tool_path())
-        .status()
-        .context("cannot run cargo")?
-        .success();
-    if !ok {
-        bail!("`{install}` failed");
-    }
-    Ok(())
+    let log = paths::harness_dir().join("bindgen-install.log");
+    std::fs::create_dir_all(paths::harness_dir())?;
+    run_logged(
+        &format!("prereqs: {install} (~2 min)"),
+        Command::new("cargo")
+            .args([
+                "install",
+                "bindgen-cli",
+                "--version",
+                BINDGEN_CLI_VERSION,
+                "--locked",
+            ])
+            .env("PATH", paths::tool_path()),
+        &log,
+        30,
+    )
+    .with_context(|| format!("`{install}` failed"))
 }
 
 /// Parses `bindgen 0.73.2` into `(0, 73, 2)`.
