@@ -18,10 +18,6 @@ pub struct GuestProgram {
 pub const GUEST_PROGRAMS: &[GuestProgram] = &[
     GuestProgram {
         package: "bochsfb-demos",
-        binary: "testcard",
-    },
-    GuestProgram {
-        package: "bochsfb-demos",
         binary: "bochsfb-demo",
     },
     GuestProgram {
@@ -71,7 +67,7 @@ pub enum GuestSet {
     /// Every program (what the tests, `run`, `shell` and `bench` need).
     #[default]
     All,
-    /// What `demo` runs: the `bochsfb-demos` package (`testcard`, `bochsfb-demo`); no C
+    /// What `demo` runs: the `bochsfb-demos` package (`bochsfb-demo`); no C
     /// programs.
     Demo,
 }
@@ -216,7 +212,7 @@ mod tests {
     #[test]
     fn the_demo_set_is_the_demo_package_alone() {
         let demo: Vec<&str> = GuestSet::Demo.programs().iter().map(|p| p.binary).collect();
-        assert_eq!(demo, ["testcard", "bochsfb-demo"]);
+        assert_eq!(demo, ["bochsfb-demo"]);
         assert!(GuestSet::Demo.c_programs().is_empty());
         assert_eq!(GuestSet::All.programs().len(), GUEST_PROGRAMS.len());
         assert_eq!(

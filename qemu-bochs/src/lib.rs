@@ -38,5 +38,5 @@ pub mod style;
 pub mod vm;
 
 pub use artifacts::{build_all, Artifacts, BuildOptions};
-pub use protocol::GuestDriver;
+pub use bochsfb_bench::Driver;
 pub use vm::{Accel, Display, RunOutput, Vm, VmConfig};

@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{
-    artifacts, paths, protocol, steps, style, vm, Accel, Artifacts, BuildOptions, Display,
-    GuestDriver, Vm, VmConfig,
+    artifacts, paths, protocol, steps, style, vm, Accel, Artifacts, BuildOptions, Display, Driver,
+    Vm, VmConfig,
 };
 
 #[derive(Parser)]
@@ -46,14 +46,15 @@ enum Cmd {
         #[command(flatten)]
         vm: VmArgs,
         /// The demo (`qemu-bochs demos` lists them).
-        #[arg(long, default_value = "testcard", value_parser = PossibleValuesParser::new(bochsfb_demos::DEMOS))]
+        #[arg(long, default_value = "testcard", value_parser = PossibleValuesParser::new(bochsfb_demos::names()))]
         demo: String,
         /// How the demo reaches the screen (`drm` and `fbdev` with `--driver bochs-drm`; `auto`:
         /// the first that opens).
         #[arg(long, default_value = "mmap", value_parser = PossibleValuesParser::new(guest_backends()))]
         backend: String,
-        /// Frames to draw [default: 150; with `--vnc` or `--web`, and for `paint` with
-        /// `--host`, 0]. 0 draws until Ctrl-C (or `q`) while the live view or window shows it.
+        /// Frames to draw [default: 150; 1 for a still picture (`testcard`); with `--vnc` or
+        /// `--web`, and for `paint` with `--host`, 0]. 0 draws until Ctrl-C (or `q`) while the
+        /// live view or window shows it.
         #[arg(long)]
         frames: Option<u64>,
         /// Run the demo on the host in a minifb window instead of in the guest.
@@ -134,8 +135,8 @@ enum Cmd {
         #[arg(long)]
         boots: Option<usize>,
         /// Mode WIDTHxHEIGHTxBPP (repeatable); default 1024x768x32, 640x480x32 with --quick.
-        #[arg(long = "mode", value_name = "WxHxBPP")]
-        modes: Vec<qemu_bochs::bench::Mode>,
+        #[arg(long = "mode", value_name = "WxHxBPP", value_parser = qemu_bochs::bench::parse_mode)]
+        modes: Vec<bochsfb_renderer::Mode>,
         /// CPU accelerator: auto tries KVM with a short boot and falls back to TCG (KVM hangs
         /// on the project's nested-PVM build machines); the report names the one that ran.
         #[arg(long, value_enum, default_value_t = Accel::Auto)]
@@ -188,8 +189,8 @@ struct VmArgs {
     #[arg(long, default_value_t = 16)]
     vgamem_mb: u32,
     /// Display driver the guest loads: bochsfb, or the kernel's C DRM driver to compare with.
-    #[arg(long, value_enum, default_value_t = GuestDriver::Bochsfb)]
-    driver: GuestDriver,
+    #[arg(long, value_enum, default_value_t = Driver::Bochsfb)]
+    driver: Driver,
     /// Extra kernel command line word (repeatable), e.g. `video=640x480` for bochs-drm.
     #[arg(long = "kernel-arg", value_name = "WORD")]
     kernel_args: Vec<String>,
@@ -325,11 +326,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             record_width,
         } => {
             let live = vm.vnc || vm.web;
+            let info = bochsfb_demos::find(&name).context("the value parser knows the demos")?;
             // Endless where someone can watch, and on the host window for a demo that waits
-            // for input.
-            let endless =
-                (live && record.is_none()) || (host && bochsfb_demos::is_interactive(&name));
-            let frames = frames.unwrap_or(if endless { 0 } else { 150 });
+            // for input; one frame of a still picture.
+            let endless = (live && record.is_none()) || (host && info.interactive);
+            let frames = frames.unwrap_or(match (endless, info.still) {
+                (true, _) => 0,
+                (false, true) => 1,
+                (false, false) => 150,
+            });
             if host {
                 return host_demo(&name, frames);
             }
@@ -353,15 +358,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 live_demo(&vm, &command, headless, window)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            // The `testcard` program (mmap or write, and its draw time); any other backend
-            // draws the same card through bochsfb-demo.
-            let command = if name == "testcard" && matches!(backend.as_str(), "mmap" | "write") {
-                format!("testcard --backend {backend} --screendump testcard")
-            } else {
-                format!(
-                    "bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}"
-                )
-            };
+            let command = format!(
+                "bochsfb-demo {name} --backend {backend} --frames {frames} --screendump {name}"
+            );
             demo(
                 &vm,
                 GuestDemo {
@@ -385,11 +384,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
-            for name in bochsfb_demos::DEMOS {
-                println!(
-                    "{name:<11} {}",
-                    bochsfb_demos::about(name).unwrap_or_default()
-                );
+            for demo in bochsfb_demos::DEMOS {
+                println!("{:<11} {}", demo.name, demo.about);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -631,11 +627,11 @@ fn gallery(
     let vm = Vm::boot(&artifacts, &config)?;
     let mut total = 0;
     let mut too_big = Vec::new();
-    for (i, name) in bochsfb_demos::DEMOS.iter().enumerate() {
+    for (i, name) in bochsfb_demos::names().enumerate() {
         eprintln!("gallery: [{}/{}] {name}", i + 1, bochsfb_demos::DEMOS.len());
         let command = format!("bochsfb-demo {name} --backend mmap --frames {frames} --clock frame");
         let (run, recorded) = qemu_bochs::record::record_while(&vm, options, || {
-            if *name == "paint" {
+            if name == "paint" {
                 return paint_for_the_gallery(&vm);
             }
             vm.run(&command, Duration::from_secs(300))

@@ -3,6 +3,8 @@
 
 use anyhow::{bail, Result};
 
+use crate::Driver;
+
 /// Every marker the guest prints starts with this.
 pub const MARKER: &str = "@@bochsfb:";
 
@@ -85,42 +87,17 @@ pub fn parse_module_param(s: &str) -> Result<(String, String)> {
     Ok((name.to_string(), value.to_string()))
 }
 
-/// The display driver the guest's `/init` loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum GuestDriver {
-    /// This project's `bochsfb.ko`, with the module parameters.
-    #[default]
-    Bochsfb,
-    /// The kernel's C DRM driver `bochs.ko` and the DRM modules it needs:
-    /// the peer that benchmarks compare with (`/dev/fb0`, `/dev/dri/card0`).
-    BochsDrm,
-    /// No module: the kernel's built-in `vesafb` keeps the VBE mode that `vga=` had the
-    /// firmware set at boot, the classic fbdev driver writing straight into VRAM (`/dev/fb0`).
-    Vesafb,
-}
-
-impl GuestDriver {
-    /// The value of `qemu_bochs.driver=` on the kernel command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            GuestDriver::Bochsfb => "bochsfb",
-            GuestDriver::BochsDrm => "bochs-drm",
-            GuestDriver::Vesafb => "vesafb",
-        }
-    }
-}
-
 /// The guest kernel command line. `/init` loads the driver named by
 /// `qemu_bochs.driver=` (bochsfb when absent) and turns `bochsfb.NAME=VALUE`
 /// back into `insmod` arguments; `extra` words are for the kernel itself
 /// (e.g. `video=1024x768` for the C driver's mode).
 pub fn kernel_cmdline(
-    driver: GuestDriver,
+    driver: Driver,
     module_params: &[(String, String)],
     extra: &[String],
 ) -> String {
     let mut cmdline = String::from("console=ttyS0 panic=-1");
-    if driver != GuestDriver::Bochsfb {
+    if driver != Driver::Bochsfb {
         cmdline.push_str(&format!(" qemu_bochs.driver={}", driver.name()));
     }
     for (name, value) in module_params {
@@ -357,15 +334,15 @@ mod tests {
             parse_module_param("mode=640x480").unwrap(),
         ];
         assert_eq!(
-            kernel_cmdline(GuestDriver::Bochsfb, &params, &[]),
+            kernel_cmdline(Driver::Bochsfb, &params, &[]),
             "console=ttyS0 panic=-1 bochsfb.vram_limit=4096 bochsfb.mode=640x480"
         );
         assert_eq!(
-            kernel_cmdline(GuestDriver::Bochsfb, &[], &[]),
+            kernel_cmdline(Driver::Bochsfb, &[], &[]),
             "console=ttyS0 panic=-1"
         );
         assert_eq!(
-            kernel_cmdline(GuestDriver::BochsDrm, &[], &["video=640x480".into()]),
+            kernel_cmdline(Driver::BochsDrm, &[], &["video=640x480".into()]),
             "console=ttyS0 panic=-1 qemu_bochs.driver=bochs-drm video=640x480"
         );
         for bad in ["novalue", "=1", "a b=1", "x=", "x=a b", "x=\"q\""] {

@@ -7,7 +7,9 @@
 //! [`Damage`]. The [`backend`] module decides where the frame lives and how
 //! it reaches the screen (mmap, write, shadow + flush, fbdev, DRM, a window,
 //! memory); [`input`] gives keyboard and pointer events on every backend;
-//! [`clock`] paces frames and counts fps.
+//! [`clock`] paces frames and counts fps. [`device`] has the device calls
+//! underneath (the bochsfb and fbdev ioctls, shared mappings), typed, for any
+//! program that talks to a display device itself.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -16,6 +18,7 @@ pub mod backend;
 mod blit;
 pub mod clock;
 mod damage;
+pub mod device;
 mod error;
 pub mod fb_abi;
 mod format;

@@ -11,7 +11,7 @@ use anyhow::{ensure, Context, Result};
 use bochsfb_tests::fbset::{parse_info, FbsetInfo};
 use bochsfb_tests::{load_png, run_logged, with_guest_config};
 use qemu_bochs::paths::out_dir;
-use qemu_bochs::{GuestDriver, Vm, VmConfig};
+use qemu_bochs::{Driver, Vm, VmConfig};
 
 /// Collects every command and its output of one boot, and writes them to a file at the end.
 struct Transcript {
@@ -120,7 +120,7 @@ fn check_mode(info: &FbsetInfo, width: u32, height: u32) -> Result<()> {
 #[test]
 fn fbset_shows_the_c_drivers_mode() -> Result<()> {
     let config = VmConfig {
-        driver: GuestDriver::BochsDrm,
+        driver: Driver::BochsDrm,
         kernel_args: vec!["video=800x600".into()],
         ..VmConfig::default()
     };

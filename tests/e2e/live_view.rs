@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use bochsfb_tests::{oracles, run_ok, with_guest_config};
+use bochsfb_tests::{oracles, run_ok, with_guest_config, TESTCARD};
 use qemu_bochs::{vm, VmConfig};
 
 /// Boots a guest serving VNC on 127.0.0.1, draws the test card, and runs `body` with the
@@ -17,7 +17,7 @@ fn with_testcard_on_vnc(body: impl FnOnce(u16) -> Result<()>) -> Result<()> {
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
-        run_ok(vm, "testcard --backend mmap")?;
+        run_ok(vm, &format!("{TESTCARD} --backend mmap"))?;
         body(display)
     })
 }

@@ -20,7 +20,8 @@ const FRAMES: u64 = 40;
 /// Every frame of the plasma, as the memory backend draws them.
 fn plasma_frames() -> Result<Vec<RgbImage>> {
     let mut memory = MemoryBackend::new(MODE)?;
-    let mut plasma = bochsfb_demos::demo("plasma", &MODE, Clock::Frame).context("no plasma")?;
+    let plasma = bochsfb_demos::find("plasma").context("no plasma")?;
+    let mut plasma = (plasma.new)(&MODE, Clock::Frame);
     Ok((0..FRAMES)
         .map(|frame| {
             plasma.draw(&mut memory.surface(), frame);
