@@ -55,17 +55,12 @@ pub fn build(
 /// directly (`rustfmt ARGS --check kmod/*.rs`).
 pub const RUSTFMT_ARGS: [&str; 4] = ["--edition", "2021", "--config", "newline_style=Unix"];
 
-/// The module's `.rs` files in `kmod_dir`, sorted.
+/// The module's `.rs` files in `kmod_dir` and its subdirectories (the card core in `card/`, each
+/// face in its own), sorted.
 pub fn sources(kmod_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut sources = Vec::new();
-    for entry in std::fs::read_dir(kmod_dir)
-        .with_context(|| format!("cannot list {}", kmod_dir.display()))?
-    {
-        let path = entry?.path();
-        if path.extension().is_some_and(|x| x == "rs") {
-            sources.push(path);
-        }
-    }
+    collect_sources(kmod_dir, Path::new(""), &mut sources)?;
+    let mut sources: Vec<PathBuf> = sources.into_iter().map(|p| kmod_dir.join(p)).collect();
     sources.sort();
     if sources.is_empty() {
         bail!("no .rs files in {}", kmod_dir.display());
@@ -73,22 +68,39 @@ pub fn sources(kmod_dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(sources)
 }
 
-/// Copies `Kbuild`, `Makefile` and the `.rs` files of `from` into `to`,
-/// rewriting only files that changed (so Kbuild's incremental build holds).
+/// Adds the `.rs` files under `root/relative` to `out`, as paths relative to `root`.
+fn collect_sources(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let dir = root.join(relative);
+    for entry in
+        std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))?
+    {
+        let entry = entry?;
+        let name = relative.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            collect_sources(root, &name, out)?;
+        } else if name.extension().is_some_and(|x| x == "rs") {
+            out.push(name);
+        }
+    }
+    Ok(())
+}
+
+/// Copies `Kbuild`, `Makefile` and the `.rs` files of `from` (with its subdirectories) into
+/// `to`, rewriting only files that changed (so Kbuild's incremental build holds).
 fn copy_sources(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !(name == "Kbuild" || name == "Makefile" || name.ends_with(".rs")) || !path.is_file() {
+    let mut files = vec![PathBuf::from("Kbuild"), PathBuf::from("Makefile")];
+    collect_sources(from, Path::new(""), &mut files)?;
+    for name in files {
+        let path = from.join(&name);
+        if !path.is_file() {
             continue;
         }
         let bytes = std::fs::read(&path)?;
         let target = to.join(&name);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
         if std::fs::read(&target).ok().as_deref() != Some(&bytes[..]) {
             std::fs::write(&target, &bytes)?;
         }
@@ -114,6 +126,25 @@ mod tests {
         );
     }
 
+    /// The card core and each face live in subdirectories: they are built and checked too.
+    #[test]
+    fn sources_reach_into_the_card_core_and_the_faces() {
+        let kmod = crate::paths::repo_root().join("kmod");
+        let sources = super::sources(&kmod).unwrap();
+        for file in [
+            "bochsfb.rs",
+            "card.rs",
+            "card/dispi.rs",
+            "misc.rs",
+            "misc/chardev.rs",
+        ] {
+            assert!(
+                sources.contains(&kmod.join(file)),
+                "kmod/{file} missing from {sources:?}"
+            );
+        }
+    }
+
     /// `make rustfmtcheck` needs a kernel tree; this applies the same settings as the kernel's
     /// `.rustfmt.toml` (edition 2021, Unix newlines) to the module's sources directly.
     #[test]
@@ -128,7 +159,8 @@ mod tests {
             .expect("rustfmt is part of the toolchain (rustup component add rustfmt)");
         assert!(
             out.status.success(),
-            "kmod/ is not formatted (run rustfmt --edition 2021 kmod/*.rs):\n{}",
+            "kmod/ is not formatted (run rustfmt --edition 2021 kmod/*.rs, which formats the modules \
+             under it too):\n{}",
             String::from_utf8_lossy(&out.stdout)
         );
     }

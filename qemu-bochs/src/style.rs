@@ -55,7 +55,7 @@ pub fn checks(kmod_sources: &[impl AsRef<Path>], rustdocflags: Option<OsString>)
             env: Vec::new(),
         },
         Check {
-            name: "rustfmt --check kmod/*.rs (the kernel's settings)",
+            name: "rustfmt --check kmod/**/*.rs (the kernel's settings)",
             program: Program::Rustfmt,
             args: kmod,
             env: Vec::new(),

@@ -6,7 +6,8 @@
 //! fb_fix_screeninfo`, which has padding, is encoded field by field into zeroed bytes at the
 //! offsets the header gives, so padding never carries kernel memory.
 
-use crate::mode::{put_u16, put_u32, Mode};
+use super::abi::{put_u16, put_u32};
+use crate::card::mode::Mode;
 use core::mem::{offset_of, size_of};
 use kernel::video::fb::{
     fb_bitfield, fb_fix_screeninfo, fb_var_screeninfo, FB_ACTIVATE_MASK, FB_ACTIVATE_TEST,
@@ -197,7 +198,7 @@ pub(crate) fn fix_bytes_compat(mode: &Mode) -> [u8; FIX_SIZE_COMPAT] {
 #[kernel::prelude::kunit_tests(bochsfb_fbdev)]
 mod tests {
     use super::*;
-    use crate::mode::{u32_at, Caps};
+    use crate::{card::mode::Caps, misc::abi::u32_at};
     use kernel::{
         prelude::*,
         transmute::{AsBytes, FromBytes},

@@ -10,7 +10,7 @@
 //!
 //! [`MiscDevice::ATTRIBUTES`]: kernel::miscdevice::MiscDevice::ATTRIBUTES
 
-use crate::{card::Card, chardev::CardFile};
+use super::{chardev::CardFile, fbcard::FbCard};
 use core::fmt::Write;
 use kernel::{miscdevice::MiscDeviceAttribute, prelude::*, str::Formatter, sync::Arc};
 
@@ -23,11 +23,11 @@ fn line(out: &mut Formatter<'_>, value: core::fmt::Arguments<'_>) -> Result {
 pub(crate) const ATTRIBUTES: [MiscDeviceAttribute<CardFile>; 5] = [
     MiscDeviceAttribute {
         name: c"card",
-        show: |card: &Arc<Card>, out| line(out, format_args!("{}", card.kind.name())),
+        show: |card: &Arc<FbCard>, out| line(out, format_args!("{}", card.hw.kind.name())),
     },
     MiscDeviceAttribute {
         name: c"mode",
-        show: |card: &Arc<Card>, out| {
+        show: |card: &Arc<FbCard>, out| {
             let (mode, _) = card.mode()?;
             line(
                 out,
@@ -37,14 +37,16 @@ pub(crate) const ATTRIBUTES: [MiscDeviceAttribute<CardFile>; 5] = [
     },
     MiscDeviceAttribute {
         name: c"virtual_height",
-        show: |card: &Arc<Card>, out| line(out, format_args!("{}", card.mode()?.0.virtual_height)),
+        show: |card: &Arc<FbCard>, out| {
+            line(out, format_args!("{}", card.mode()?.0.virtual_height))
+        },
     },
     MiscDeviceAttribute {
         name: c"y_offset",
-        show: |card: &Arc<Card>, out| line(out, format_args!("{}", card.mode()?.1)),
+        show: |card: &Arc<FbCard>, out| line(out, format_args!("{}", card.mode()?.1)),
     },
     MiscDeviceAttribute {
         name: c"vram_size",
-        show: |card: &Arc<Card>, out| line(out, format_args!("{}", card.vram_size)),
+        show: |card: &Arc<FbCard>, out| line(out, format_args!("{}", card.hw.vram_size)),
     },
 ];

@@ -8,8 +8,7 @@
 //! (hw/display/vga-pci.c, bochs-display.c). The BAR's type carries its size, so every access
 //! at these fixed offsets is checked at compile time and cannot fail.
 
-use crate::edid::EDID_LEN;
-use crate::mode::Mode;
+use super::{edid::EDID_LEN, mode::Mode};
 use kernel::{
     io::{register, Io},
     pci,
@@ -151,6 +150,16 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         );
         if took != (mode.width_u16(), mode.height_u16(), mode.bpp_u16()) {
             return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Programs `mode` as [`Dispi::set_mode`] does, then loads the RGB332 palette if the mode
+    /// is 8 bpp (which only cards with the VGA DAC accept).
+    pub(crate) fn show(&self, mode: &Mode) -> Result {
+        self.set_mode(mode)?;
+        if mode.bpp == 8 {
+            self.load_rgb332_palette();
         }
         Ok(())
     }

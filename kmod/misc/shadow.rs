@@ -9,7 +9,7 @@
 //! kernel's can leak through them) and inserted into the caller with `vm_insert_page`; they
 //! live until the card's last file is closed.
 
-use crate::vram::Fault;
+use crate::card::vram::Fault;
 use kernel::{
     alloc::KVVec,
     page::{Page, PAGE_SIZE},

@@ -9,17 +9,16 @@
 //!   what that copy could not reach (a page not present; every byte on other than x86); a read
 //!   bounces.
 //!
-//! Every open file holds an `Arc<Card>` and maps through the card's address space. When the card
+//! Every open file holds an `Arc<FbCard>` and maps through the card's address space. When the card
 //! is unbound its VRAM handle is revoked and its user mappings are zapped: calls on files still
 //! open fail with `ENODEV`, and touching an old mapping raises `SIGBUS`.
 
-use crate::{
-    card::Card,
+use super::{
+    abi::{self, Rect},
+    fbcard::FbCard,
     fbdev,
-    mode::{self, Rect},
-    uapi::BochsfbDamage,
-    vram,
 };
+use crate::{card::vram, uapi::BochsfbDamage};
 use core::mem::{offset_of, size_of, MaybeUninit};
 use kernel::{
     fs::{file, DeviceAddressSpace, File, Kiocb},
@@ -40,9 +39,9 @@ const COPY_CHUNK: usize = PAGE_SIZE;
 /// Transfers up to this many bytes bounce through the stack, with no allocation at all.
 const SMALL_COPY: usize = 256;
 
-impl Card {
+impl FbCard {
     /// The transfer of up to `count` bytes at file position `pos`, bounded by the frame, and
-    /// whether `pos` lies beyond the end of the frame. Takes no lock (see `Card::frame_size`).
+    /// whether `pos` lies beyond the end of the frame. Takes no lock (see `FbCard::frame_size`).
     fn span(&self, pos: i64, count: usize) -> Result<(Transfer, bool)> {
         let start = usize::try_from(pos).map_err(|_| EINVAL)?;
         let fb_size = self.frame_size()?;
@@ -59,7 +58,7 @@ impl Card {
 }
 
 /// A `read` or `write` under way: `total` bytes at VRAM offset `start`, of which `done` are
-/// copied. [`Card::span`] keeps `start + total` inside the frame and each step adds at most what
+/// copied. [`FbCard::span`] keeps `start + total` inside the frame and each step adds at most what
 /// is left, so the arithmetic never saturates; it saturates all the same because `start` is the
 /// caller's file position (`pread`/`pwrite` pass any offset), so no bug here can overflow.
 struct Transfer {
@@ -99,19 +98,19 @@ pub(crate) struct CardFile;
 
 #[vtable]
 impl MiscDevice for CardFile {
-    type Ptr = Arc<Card>;
-    type RegistrationData = Arc<Card>;
+    type Ptr = Arc<FbCard>;
+    type RegistrationData = Arc<FbCard>;
 
-    const ATTRIBUTES: &'static [MiscDeviceAttribute<Self>] = &crate::sysfs::ATTRIBUTES;
+    const ATTRIBUTES: &'static [MiscDeviceAttribute<Self>] = &super::sysfs::ATTRIBUTES;
 
-    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<Card>> {
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Arc<FbCard>> {
         let card = misc.data().clone();
         // An unbound card's node is gone, but a racing open may still get here (`ENODEV`).
         card.opened()?;
         Ok(card)
     }
 
-    fn release(card: Arc<Card>, _file: &File) {
+    fn release(card: Arc<FbCard>, _file: &File) {
         card.closed();
     }
 
@@ -119,13 +118,13 @@ impl MiscDevice for CardFile {
         Some(misc.data().address_space())
     }
 
-    fn llseek(card: ArcBorrow<'_, Card>, seek: SeekRequest<'_>) -> Result<i64> {
+    fn llseek(card: ArcBorrow<'_, FbCard>, seek: SeekRequest<'_>) -> Result<i64> {
         // Positions are VRAM offsets: 0..=fb_size, anything else is EINVAL.
         let (mode, _) = card.mode()?;
         seek.fixed_size(i64::try_from(mode.fb_size())?)
     }
 
-    fn read_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterDest<'_>) -> Result<usize> {
+    fn read_iter(mut kiocb: Kiocb<'_, Arc<FbCard>>, iov: &mut IovIterDest<'_>) -> Result<usize> {
         let card = kiocb.file();
         let pos = kiocb.ki_pos();
         let (mut transfer, _) = card.span(pos, iov.len())?;
@@ -162,7 +161,7 @@ impl MiscDevice for CardFile {
         Ok(transfer.done)
     }
 
-    fn write_iter(mut kiocb: Kiocb<'_, Arc<Card>>, iov: &mut IovIterSource<'_>) -> Result<usize> {
+    fn write_iter(mut kiocb: Kiocb<'_, Arc<FbCard>>, iov: &mut IovIterSource<'_>) -> Result<usize> {
         let card = kiocb.file();
         let pos = kiocb.ki_pos();
         let (mut transfer, past_end) = card.span(pos, iov.len())?;
@@ -223,7 +222,7 @@ impl MiscDevice for CardFile {
         Ok(transfer.done)
     }
 
-    fn mmap(card: ArcBorrow<'_, Card>, _file: &File, vma: &VmaNew) -> Result {
+    fn mmap(card: ArcBorrow<'_, FbCard>, _file: &File, vma: &VmaNew) -> Result {
         // A private mapping would give the process copy-on-write copies of device memory, which
         // is never what a framebuffer user wants (fbdev and DRM refuse it too).
         if vma.flags() & flags::MAYSHARE == 0 {
@@ -237,50 +236,55 @@ impl MiscDevice for CardFile {
         if !implied_exec {
             vma.try_clear_mayexec()?;
         }
-        // The offset picks the mapping strategy; see `Card::mmap`.
+        // The offset picks the mapping strategy; see `FbCard::mmap`.
         card.mmap(vma)
     }
 
     #[cfg(CONFIG_COMPAT)]
-    fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn compat_ioctl(
+        card: ArcBorrow<'_, FbCard>,
+        file: &File,
+        cmd: u32,
+        arg: usize,
+    ) -> Result<isize> {
         compat_ioctl(card, file, cmd, arg)
     }
 
-    fn fault(card: ArcBorrow<'_, Card>, fault: &VmFault<'_>) -> Result {
+    fn fault(card: ArcBorrow<'_, FbCard>, fault: &VmFault<'_>) -> Result {
         card.fault(&vram::Fault::new(fault)?)
     }
 
-    fn may_remap(card: ArcBorrow<'_, Card>, vma: &VmaRef) -> Result {
+    fn may_remap(card: ArcBorrow<'_, FbCard>, vma: &VmaRef) -> Result {
         card.check_remap(&vram::file_range(vma)?)
     }
 
-    fn ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(card: ArcBorrow<'_, FbCard>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = |len: usize| UserSlice::new(UserPtr::from_addr(arg), len);
         if !may_issue(cmd, file) {
             return Err(EBADF);
         }
         match cmd {
-            mode::IOCTL_GET_MODE => {
+            abi::IOCTL_GET_MODE => {
                 let (mode, y_offset) = card.mode()?;
-                let bytes = mode::mode_abi_bytes(&mode, y_offset, card.vram_size);
+                let bytes = abi::mode_abi_bytes(&mode, y_offset, card.hw.vram_size);
                 user(bytes.len()).writer().write_slice(&bytes)?;
             }
-            mode::IOCTL_SET_MODE => {
-                let mut request = [0u8; mode::MODE_ABI_SIZE];
+            abi::IOCTL_SET_MODE => {
+                let mut request = [0u8; abi::MODE_ABI_SIZE];
                 user(request.len()).reader().read_slice(&mut request)?;
-                let (width, height, bpp, virtual_height) = mode::mode_request(&request);
+                let (width, height, bpp, virtual_height) = abi::mode_request(&request);
                 let mode = card.check_mode(width, height, bpp, virtual_height)?;
                 card.set_mode(mode)?;
-                let bytes = mode::mode_abi_bytes(&mode, 0, card.vram_size);
+                let bytes = abi::mode_abi_bytes(&mode, 0, card.hw.vram_size);
                 user(bytes.len()).writer().write_slice(&bytes)?;
             }
-            mode::IOCTL_PAN => {
+            abi::IOCTL_PAN => {
                 let mut y_offset = [0u8; 4];
                 user(4).reader().read_slice(&mut y_offset)?;
                 card.pan(u32::from_ne_bytes(y_offset))?;
             }
-            mode::IOCTL_WAIT_VSYNC => card.wait_vsync()?,
-            mode::IOCTL_FLUSH => flush(&card, &user)?,
+            abi::IOCTL_WAIT_VSYNC => card.wait_vsync()?,
+            abi::IOCTL_FLUSH => flush(&card, &user)?,
             fbdev::FBIOGET_VSCREENINFO => {
                 let (mode, y_offset) = card.mode()?;
                 user(size_of::<fb_var_screeninfo>())
@@ -359,7 +363,7 @@ impl MiscDevice for CardFile {
 /// read-only file of a node it may not write cannot use them.
 fn may_issue(cmd: u32, file: &File) -> bool {
     match cmd {
-        mode::IOCTL_SET_MODE | mode::IOCTL_PAN | mode::IOCTL_FLUSH => opened_for_writing(file),
+        abi::IOCTL_SET_MODE | abi::IOCTL_PAN | abi::IOCTL_FLUSH => opened_for_writing(file),
         // FBIOPUT_VSCREENINFO decides once it knows whether the call only tests a mode.
         fbdev::FBIOPAN_DISPLAY => may_change_display_through_fbdev(file),
         _ => true,
@@ -380,7 +384,7 @@ fn may_change_display_through_fbdev(file: &File) -> bool {
 /// struct carries its rectangle pointer as a `u64`), and a compat pointer is a plain address on
 /// x86-64, so those take the native path.
 #[cfg(CONFIG_COMPAT)]
-fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
+fn compat_ioctl(card: ArcBorrow<'_, FbCard>, file: &File, cmd: u32, arg: usize) -> Result<isize> {
     match cmd {
         fbdev::FBIOGET_FSCREENINFO => {
             let (mode, _) = card.mode()?;
@@ -395,13 +399,13 @@ fn compat_ioctl(card: ArcBorrow<'_, Card>, file: &File, cmd: u32, arg: usize) ->
 }
 
 /// `BOCHSFB_IOCTL_FLUSH`: copies the damaged rectangles of the shadow buffer into VRAM.
-fn flush(card: &Card, user: &dyn Fn(usize) -> UserSlice) -> Result {
-    let mut damage = [0u8; mode::DAMAGE_ABI_SIZE];
+fn flush(card: &FbCard, user: &dyn Fn(usize) -> UserSlice) -> Result {
+    let mut damage = [0u8; abi::DAMAGE_ABI_SIZE];
     user(damage.len()).reader().read_slice(&mut damage)?;
-    let rects_ptr = mode::u64_at(&damage, offset_of!(BochsfbDamage, rects));
-    let count = mode::u32_at(&damage, offset_of!(BochsfbDamage, count)) as usize;
-    let flags = mode::u32_at(&damage, offset_of!(BochsfbDamage, flags));
-    if flags != 0 || count > mode::MAX_DAMAGE_RECTS {
+    let rects_ptr = abi::u64_at(&damage, offset_of!(BochsfbDamage, rects));
+    let count = abi::u32_at(&damage, offset_of!(BochsfbDamage, count)) as usize;
+    let flags = abi::u32_at(&damage, offset_of!(BochsfbDamage, flags));
+    if flags != 0 || count > abi::MAX_DAMAGE_RECTS {
         return Err(EINVAL);
     }
     let (mode, _) = card.mode()?;
@@ -410,13 +414,13 @@ fn flush(card: &Card, user: &dyn Fn(usize) -> UserSlice) -> Result {
         rects.push(Rect::full(&mode), GFP_KERNEL)?;
     } else {
         // `count` is the caller's, checked against the limit above; checked all the same.
-        let len = count.checked_mul(mode::RECT_ABI_SIZE).ok_or(EINVAL)?;
+        let len = count.checked_mul(abi::RECT_ABI_SIZE).ok_or(EINVAL)?;
         let mut raw = KVec::from_elem(0u8, len, GFP_KERNEL)?;
         let rects_addr = usize::try_from(rects_ptr).map_err(|_| EFAULT)?;
         UserSlice::new(UserPtr::from_addr(rects_addr), raw.len())
             .reader()
             .read_slice(&mut raw)?;
-        for bytes in raw.chunks_exact(mode::RECT_ABI_SIZE) {
+        for bytes in raw.chunks_exact(abi::RECT_ABI_SIZE) {
             rects.push(Rect::from_abi(bytes, &mode)?, GFP_KERNEL)?;
         }
         Rect::coalesce(&mut rects, &mode);
