@@ -8,10 +8,10 @@ use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
-use qemu_bochs::kernel_build::KernelVariant;
+use qemu_bochs::build::artifacts;
 use qemu_bochs::{
-    artifacts, paths, protocol, steps, style, vm, Accel, Artifacts, BuildOptions, Display, Driver,
-    Vm, VmConfig,
+    paths, steps, style, vm, Accel, Artifacts, BuildOptions, Display, Driver, KernelVariant, Vm,
+    VmConfig,
 };
 
 #[derive(Parser)]
@@ -195,7 +195,7 @@ struct VmArgs {
     #[arg(long = "kernel-arg", value_name = "WORD")]
     kernel_args: Vec<String>,
     /// Module parameter for bochsfb.ko (repeatable).
-    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = protocol::parse_module_param)]
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = vm::protocol::parse_module_param)]
     params: Vec<(String, String)>,
     /// Seconds from starting QEMU until the driver is loaded.
     #[arg(long, default_value_t = 120)]
@@ -238,11 +238,14 @@ impl VmArgs {
 
 /// Starts the web view if asked, and tells the user how to watch the guest; the returned guard
 /// keeps the web view up.
-fn live_view(args: &VmArgs, config: &VmConfig) -> Result<Option<qemu_bochs::live_view::WebView>> {
+fn live_view(
+    args: &VmArgs,
+    config: &VmConfig,
+) -> Result<Option<qemu_bochs::vm::live_view::WebView>> {
     announce_vnc(config);
     match (args.web, config.vnc_display) {
         (true, Some(n)) => {
-            let view = qemu_bochs::live_view::WebView::start(5900 + n)?;
+            let view = qemu_bochs::vm::live_view::WebView::start(5900 + n)?;
             eprintln!(
                 "web: open {} in a browser on this machine (from elsewhere: `ssh -L` to its port); \
                  keyboard and mouse there reach the guest",
@@ -341,8 +344,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let record = match record {
                 Some(_) if frames == 0 => bail!("--record needs a number of frames (`--frames N`)"),
                 Some(path) => Some((
-                    qemu_bochs::record::output_path(&path)?,
-                    qemu_bochs::record::Options {
+                    qemu_bochs::vm::record::output_path(&path)?,
+                    qemu_bochs::vm::record::Options {
                         fps: record_fps,
                         width: record_width,
                     },
@@ -376,11 +379,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Prereqs { dry_run: true } => {
-            print!("{}", qemu_bochs::prereqs::dry_run()?);
+            print!("{}", qemu_bochs::build::prereqs::dry_run()?);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Prereqs { dry_run: false } => {
-            qemu_bochs::prereqs::ensure()?;
+            qemu_bochs::build::prereqs::ensure()?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Demos => {
@@ -400,7 +403,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 &vm,
                 &out,
                 frames,
-                &qemu_bochs::record::Options {
+                &qemu_bochs::vm::record::Options {
                     fps,
                     width: Some(width),
                 },
@@ -414,7 +417,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             command,
         } => run_command(
             &vm,
-            &protocol::shell_command(&command),
+            &vm::protocol::shell_command(&command),
             Duration::from_secs(timeout),
         ),
         Cmd::Bench {
@@ -526,7 +529,7 @@ struct GuestDemo<'a> {
     /// Keep the guest up after the demo until Ctrl-C.
     keep: bool,
     /// Record the screen to this file while the demo runs.
-    record: Option<(PathBuf, qemu_bochs::record::Options)>,
+    record: Option<(PathBuf, qemu_bochs::vm::record::Options)>,
 }
 
 fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
@@ -569,8 +572,8 @@ fn demo(args: &VmArgs, run: GuestDemo<'_>) -> Result<()> {
     };
     let out = match &record {
         Some((path, options)) => {
-            let (out, frames) = qemu_bochs::record::record_while(&vm, options, run)?;
-            qemu_bochs::record::save(&frames, path)?;
+            let (out, frames) = qemu_bochs::vm::record::record_while(&vm, options, run)?;
+            qemu_bochs::vm::record::save(&frames, path)?;
             out
         }
         None => run()?,
@@ -614,7 +617,7 @@ fn gallery(
     args: &VmArgs,
     out: &Path,
     frames: u64,
-    options: &qemu_bochs::record::Options,
+    options: &qemu_bochs::vm::record::Options,
 ) -> Result<()> {
     let artifacts = Artifacts::for_variant(args.kernel)?;
     let config = VmConfig {
@@ -630,7 +633,7 @@ fn gallery(
     for (i, name) in bochsfb_demos::names().enumerate() {
         eprintln!("gallery: [{}/{}] {name}", i + 1, bochsfb_demos::DEMOS.len());
         let command = format!("bochsfb-demo {name} --backend mmap --frames {frames} --clock frame");
-        let (run, recorded) = qemu_bochs::record::record_while(&vm, options, || {
+        let (run, recorded) = qemu_bochs::vm::record::record_while(&vm, options, || {
             if name == "paint" {
                 return paint_for_the_gallery(&vm);
             }
@@ -643,7 +646,7 @@ fn gallery(
                 run.output
             );
         }
-        let size = qemu_bochs::record::save(&recorded, &out.join(format!("{name}.gif")))?;
+        let size = qemu_bochs::vm::record::save(&recorded, &out.join(format!("{name}.gif")))?;
         if size > GALLERY_LIMITS.0 {
             too_big.push(format!("{name} ({} KiB)", size / 1024));
         }

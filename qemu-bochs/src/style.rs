@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{module, paths, prereqs};
+use crate::build::{module, prereqs};
+use crate::paths;
 
 /// One check: a command run from the repository root.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,5 +1,5 @@
 //! Real fbdev tools from Debian packages (the harness puts `fbset` and its libraries into the
-//! guest, see qemu-bochs/src/debian_tools.rs) against both drivers: the kernel's C bochs DRM
+//! guest, see qemu-bochs/src/build/debian_tools.rs) against both drivers: the kernel's C bochs DRM
 //! driver's `/dev/fb0` first, as the reference, then bochsfb's `/dev/bochsfb0`. The expected
 //! modes are the ones the test asked for; every tool's output goes into the test log and into
 //! `out/fbdev-tools/<driver>.log`.

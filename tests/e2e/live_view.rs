@@ -110,9 +110,9 @@ fn bar_runs(screen: &image::RgbImage, y: u32, min_run: u32) -> Vec<[u8; 3]> {
 /// test card's seven coloured bars in order, whatever the page's scaling.
 #[test]
 fn a_browser_on_the_web_view_sees_the_test_card() -> Result<()> {
-    qemu_bochs::prereqs::ensure_debian_packages(&["chromium"])?;
+    qemu_bochs::build::prereqs::ensure_debian_packages(&["chromium"])?;
     with_testcard_on_vnc(|display| {
-        let view = qemu_bochs::live_view::WebView::start(5900 + display)?;
+        let view = qemu_bochs::vm::live_view::WebView::start(5900 + display)?;
         ensure!(
             view.url.starts_with("http://127.0.0.1:"),
             "the web view is not on loopback: {}",

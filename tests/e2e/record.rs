@@ -11,7 +11,7 @@ use bochsfb_renderer::backend::{Backend, MemoryBackend};
 use bochsfb_renderer::Mode;
 use bochsfb_tests::with_guest_config;
 use image::{AnimationDecoder, RgbImage};
-use qemu_bochs::record::{self, Options};
+use qemu_bochs::vm::record::{self, Options};
 use qemu_bochs::VmConfig;
 
 const MODE: Mode = Mode::xrgb8888(640, 480);

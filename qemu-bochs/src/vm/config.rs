@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::artifacts::Artifacts;
+use crate::build::artifacts::Artifacts;
 use crate::paths;
-use crate::protocol;
 use crate::steps::output_of;
+use crate::vm::protocol;
 use crate::Driver;
 
 /// The QEMU binary (Debian package qemu-system-x86).
@@ -228,7 +228,7 @@ pub fn ensure_window_display() -> Result<String> {
         );
     }
     eprintln!("window: QEMU has no gtk or sdl UI here; installing {QEMU_GUI_PACKAGE}");
-    crate::prereqs::ensure_debian_packages(&[QEMU_GUI_PACKAGE])?;
+    crate::build::prereqs::ensure_debian_packages(&[QEMU_GUI_PACKAGE])?;
     window_display().with_context(|| {
         format!("{QEMU_GUI_PACKAGE} is installed but QEMU still lists no gtk or sdl display")
     })

@@ -12,7 +12,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::kernel_build::LIBCLANG_PATH;
+use crate::build::kernel_build::LIBCLANG_PATH;
+use crate::cache;
 use crate::paths;
 
 /// Written into the build directory once its bindings passed.
@@ -26,7 +27,7 @@ pub fn check_once(build_dir: &Path) -> Result<()> {
     }
     eprintln!("==> kernel: bindgen layouts against C (bindgen with layout tests, then rustc)");
     check(build_dir)?;
-    paths::write_atomically(&stamp, "bindgen agrees with C\n")
+    cache::write_atomically(&stamp, "bindgen agrees with C\n")
 }
 
 /// Reruns the bindgen command of `build_dir` with layout tests and compiles its output.

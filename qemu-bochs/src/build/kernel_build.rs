@@ -6,8 +6,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::kernel_source::KernelSource;
-use crate::paths::{self, CacheKey};
+use crate::build::kernel_source::KernelSource;
+use crate::cache::{self, CacheKey};
+use crate::paths;
 use crate::steps::{output_of, run_logged};
 
 /// The kernel config fragment, relative to the repository root.
@@ -185,7 +186,7 @@ pub fn build(
         })
     };
     let stamp = dir.join(STAMP);
-    paths::fill_once(&dir, &stamp, "kernel", || {
+    cache::fill_once(&dir, &stamp, "kernel", || {
         compile(source, &dir, &fragment, &fragment_paths, names, llvm)?;
         let build = finished(dir.clone())?;
         if !build.bzimage.exists() {
@@ -199,7 +200,7 @@ pub fn build(
         Ok(format!("{} {}\n{toolchain}", source.version, build.release))
     })?;
     // Also for builds cached before the check existed: it stamps the build dir once passed.
-    crate::bindings_layout::check_once(&dir)?;
+    crate::build::bindings_layout::check_once(&dir)?;
     finished(dir)
 }
 

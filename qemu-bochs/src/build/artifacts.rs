@@ -8,14 +8,15 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-pub use crate::guest_programs::GuestSet;
-use crate::kernel_build::KernelVariant;
-use crate::paths::CacheLock;
-use crate::steps::phase;
-use crate::{
-    debian_tools, guest_programs, initramfs, kernel_build, kernel_source, module, paths,
-    peer_modules, prereqs,
+pub use crate::build::guest_programs::GuestSet;
+use crate::build::kernel_build::KernelVariant;
+use crate::build::{
+    debian_tools, guest_programs, initramfs, kernel_build, kernel_source, module, peer_modules,
+    prereqs,
 };
+use crate::cache::{self, CacheLock};
+use crate::paths;
+use crate::steps::phase;
 
 /// Names the manifest written by `qemu-bochs build` / `qemu-bochs test`.
 pub const MANIFEST_ENV: &str = "BOCHSFB_ARTIFACTS";
@@ -121,7 +122,7 @@ impl Artifacts {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        paths::write_atomically(path, serde_json::to_string_pretty(self)? + "\n")
+        cache::write_atomically(path, serde_json::to_string_pretty(self)? + "\n")
     }
 }
 
@@ -163,7 +164,7 @@ fn suffix(variant: KernelVariant, guest: GuestSet) -> String {
 pub fn build_all(options: &BuildOptions) -> Result<Artifacts> {
     let start = Instant::now();
     let repo = paths::repo_root();
-    let cache = paths::cache_root()?;
+    let cache = cache::cache_root()?;
     let harness = paths::harness_dir();
     std::fs::create_dir_all(&harness)?;
 

@@ -7,14 +7,14 @@ use std::process::Command;
 use anyhow::{Context, Result};
 use flate2::{write::GzEncoder, Compression};
 
-use crate::cpio::CpioWriter;
-use crate::debian_tools::GuestEntry;
-use crate::paths;
-use crate::peer_modules::{self, KernelModule};
+use crate::build::cpio::CpioWriter;
+use crate::build::debian_tools::GuestEntry;
+use crate::build::peer_modules::{self, KernelModule};
+use crate::cache;
 use crate::steps::output_of;
 
 /// The guest's `/init` (a busybox sh script).
-pub const INIT_SCRIPT: &str = include_str!("../guest/init.sh");
+pub const INIT_SCRIPT: &str = include_str!("../../guest/init.sh");
 /// Debian's `busybox-static` installs a static busybox here.
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
 
@@ -26,10 +26,10 @@ pub struct Contents<'a> {
     pub programs: &'a [(String, PathBuf)],
     /// `uname -r` of the guest kernel: where modprobe looks.
     pub kernel_release: &'a str,
-    /// The C driver and its dependencies (see [`crate::peer_modules`]),
+    /// The C driver and its dependencies (see [`crate::build::peer_modules`]),
     /// installed under `/lib/modules/<release>/` with a `modules.dep`.
     pub peer_modules: &'a [(KernelModule, PathBuf)],
-    /// Files from Debian packages (see [`crate::debian_tools`]) at their own
+    /// Files from Debian packages (see [`crate::build::debian_tools`]) at their own
     /// paths; one at `bin/<name>` replaces busybox's applet of that name.
     pub debian_files: &'a [GuestEntry],
 }
@@ -93,7 +93,7 @@ pub fn write(out: &Path, contents: &Contents) -> Result<()> {
         peer_modules::modules_dep(&modules).as_bytes(),
     )?;
     let gz = cpio.finish()?;
-    paths::write_atomically(out, gz.finish()?)
+    cache::write_atomically(out, gz.finish()?)
 }
 
 /// Directories written so far: each goes into the archive once, parents first

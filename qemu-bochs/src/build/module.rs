@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::kernel_build::KernelBuild;
+use crate::build::kernel_build::KernelBuild;
 use crate::steps::run_logged;
 
 /// Copies the sources of `kmod_dir` into `output`, runs `make -C <kernel build>

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::install_policy::{self, Host};
+use crate::build::install_policy::{self, Host};
 use crate::paths;
 use crate::steps::{output_of, run_logged};
 

@@ -1,8 +1,8 @@
 //! apt with a private state directory: its own sources, lists and cache under
 //! one directory, signed by Debian's archive keyring, on the mirror the host
 //! already uses. The system's apt configuration is never touched. Used by the
-//! kernel source ([`crate::kernel_source`]) and the guest's Debian tools
-//! ([`crate::debian_tools`]).
+//! kernel source ([`crate::build::kernel_source`]) and the guest's Debian tools
+//! ([`crate::build::debian_tools`]).
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};

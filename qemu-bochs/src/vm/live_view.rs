@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::prereqs;
+use crate::build::prereqs;
 
 /// Debian packages of the web view.
 pub const PACKAGES: &[&str] = &["novnc", "websockify"];

@@ -17,8 +17,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::apt::{self, PrivateApt};
-use crate::paths::{self, path_safe, CacheLock};
+use crate::build::apt::{self, PrivateApt};
+use crate::cache::{self, CacheLock};
+use crate::paths::path_safe;
 use crate::steps::{output_of, run_logged};
 
 /// A Debian package and the files the guest needs from it.
@@ -95,7 +96,7 @@ pub fn prepare(cache: &Path, tools: &[DebianTool]) -> Result<PreparedTools> {
         let Some(version) = version else {
             bail!(
                 "no Debian package {} for this host's release ({release}) in the host's apt \
-                 lists or in {}; check the name in TOOLS (qemu-bochs/src/debian_tools.rs)",
+                 lists or in {}; check the name in TOOLS (qemu-bochs/src/build/debian_tools.rs)",
                 tool.package,
                 debs.join("apt").display()
             );
@@ -144,7 +145,7 @@ fn unpacked(
     let dir = debs.join(format!("{package}_{}", path_safe(version)));
     let root = dir.join("root");
     let stamp = dir.join("done");
-    paths::fill_once(&dir, &stamp, &format!("    {package} {version}"), || {
+    cache::fill_once(&dir, &stamp, &format!("    {package} {version}"), || {
         let log = dir.join("download.log");
         let mut apt_get = match private_apt {
             Some(apt) => apt.command("apt-get"),

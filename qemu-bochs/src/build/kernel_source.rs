@@ -8,8 +8,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::apt::{self, PrivateApt};
-use crate::paths::{self, path_safe, CacheKey, CacheLock};
+use crate::build::apt::{self, PrivateApt};
+use crate::cache::{self, CacheKey, CacheLock};
+use crate::paths::path_safe;
 use crate::steps::run_logged;
 
 /// The Debian package holding the kernel tarball.
@@ -62,7 +63,7 @@ pub fn prepare(cache: &Path, patch_dir: &Path) -> Result<KernelSource> {
         patches,
         patch_hash,
     };
-    paths::fill_once(&dir, &stamp, "kernel source", || {
+    cache::fill_once(&dir, &stamp, "kernel source", || {
         extract_and_patch(&deb, &source, &src_root)?;
         Ok(format!("{PACKAGE} {}\n", source.version))
     })?;
@@ -163,7 +164,7 @@ fn download(apt_dir: &Path) -> Result<PathBuf> {
         };
         bail!(
             "Debian's {SUITE} no longer has {PACKAGE} {VERSION}; it has: {offered}.\n\
-             To move to one of them, set VERSION in qemu-bochs/src/kernel_source.rs \
+             To move to one of them, set VERSION in qemu-bochs/src/build/kernel_source.rs \
              (the kernel patches in kmod/kernel-patches/ must still apply)."
         );
     }

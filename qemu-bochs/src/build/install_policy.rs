@@ -25,8 +25,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::apt::{self, PrivateApt};
-use crate::paths::{self, CacheLock};
+use crate::build::apt::{self, PrivateApt};
+use crate::cache::{self, CacheLock};
 
 /// Names another dpkg database (a directory holding `status`) for dpkg-query and apt.
 pub const ADMINDIR_ENV: &str = "BOCHSFB_DPKG_ADMINDIR";
@@ -451,10 +451,10 @@ fn madison(host: &Host, private: Option<&PrivateApt>, package: &str) -> Result<V
 
 /// The machine's sources plus `<codename>-backports`, in `<cache>/apt-host/`, with fresh lists.
 fn backports_beside_system() -> Result<PrivateApt> {
-    let codename = crate::debian_tools::host_codename().context(
+    let codename = crate::build::debian_tools::host_codename().context(
         "cannot tell the host's Debian release (no VERSION_CODENAME in /etc/os-release)",
     )?;
-    let dir = paths::cache_root()?.join("apt-host");
+    let dir = cache::cache_root()?.join("apt-host");
     std::fs::create_dir_all(&dir)?;
     let _lock = CacheLock::acquire(dir.join("update.lock"))?;
     let private = PrivateApt::beside_system(&dir, &[&format!("{codename}-backports")])?;
@@ -563,7 +563,7 @@ pub fn describe(host: &Host, installs: &[Install], actions: &[Vec<SimAction>]) -
 }
 
 fn sudo() -> &'static str {
-    if crate::prereqs::is_root() {
+    if crate::build::prereqs::is_root() {
         ""
     } else {
         "sudo "
@@ -574,13 +574,13 @@ fn sudo() -> &'static str {
 mod tests {
     use super::*;
 
-    const REMOVES: &str = include_str!("../testdata/apt/simulate-removes-qemu-utils.txt");
-    const BACKPORTS: &str = include_str!("../testdata/apt/simulate-backports-qemu.txt");
-    const DOWNGRADE: &str = include_str!("../testdata/apt/simulate-downgrade.txt");
-    const NOTHING: &str = include_str!("../testdata/apt/simulate-nothing-to-do.txt");
+    const REMOVES: &str = include_str!("../../testdata/apt/simulate-removes-qemu-utils.txt");
+    const BACKPORTS: &str = include_str!("../../testdata/apt/simulate-backports-qemu.txt");
+    const DOWNGRADE: &str = include_str!("../../testdata/apt/simulate-downgrade.txt");
+    const NOTHING: &str = include_str!("../../testdata/apt/simulate-nothing-to-do.txt");
     const MADISON: &str =
-        include_str!("../testdata/apt/madison-qemu-system-x86-with-backports.txt");
-    const DPKG_QUERY: &str = include_str!("../testdata/apt/dpkg-query-qemu-utils-10.txt");
+        include_str!("../../testdata/apt/madison-qemu-system-x86-with-backports.txt");
+    const DPKG_QUERY: &str = include_str!("../../testdata/apt/dpkg-query-qemu-utils-10.txt");
     const QEMU_10: &str = "1:10.0.2+ds-2+deb13u1~bpo12+1";
 
     #[test]
