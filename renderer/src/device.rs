@@ -25,7 +25,7 @@ use std::ptr::{self, NonNull};
 use std::slice;
 
 use bochsfb_uapi::input::{eviocgabs, InputAbsinfo, EVIOCGRAB};
-use rustix::fs::{FileType, OFlags};
+use rustix::fs::FileType;
 use rustix::io::Errno;
 use rustix::ioctl::{Getter, IntegerSetter, Ioctl, IoctlOutput, NoArg, Opcode, Setter, Updater};
 use rustix::mm::{MapFlags, ProtFlags};
