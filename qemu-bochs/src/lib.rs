@@ -16,7 +16,7 @@
 
 pub mod bench;
 pub mod build;
-pub mod cache;
+pub(crate) mod cache;
 pub mod paths;
 pub mod steps;
 pub mod style;

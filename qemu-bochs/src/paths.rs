@@ -1,5 +1,5 @@
 //! Where things live: the repository, the per-repo outputs, the tools.
-//! The shared cache is [`crate::cache`].
+//! The shared cache is in `cache.rs`.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ pub fn out_dir() -> PathBuf {
 }
 
 /// `~/.cargo/bin` (or `$CARGO_HOME/bin`): where rustup and `cargo install` put tools.
-pub fn cargo_bin_dir() -> Option<PathBuf> {
+pub(crate) fn cargo_bin_dir() -> Option<PathBuf> {
     if let Some(cargo_home) = std::env::var_os("CARGO_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(cargo_home).join("bin"));
     }
@@ -34,7 +34,7 @@ pub fn cargo_bin_dir() -> Option<PathBuf> {
 
 /// `PATH` with the cargo bin dir first, so the kernel build finds rustc and bindgen
 /// from rustup/cargo rather than an older Debian `bindgen`.
-pub fn tool_path() -> OsString {
+pub(crate) fn tool_path() -> OsString {
     let mut dirs: Vec<PathBuf> = cargo_bin_dir().into_iter().collect();
     if let Some(path) = std::env::var_os("PATH") {
         dirs.extend(std::env::split_paths(&path));
@@ -43,7 +43,7 @@ pub fn tool_path() -> OsString {
 }
 
 /// Makes a string safe as one path component for Kbuild (no `~`, `+`, `:` or spaces).
-pub fn path_safe(s: &str) -> String {
+pub(crate) fn path_safe(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
@@ -56,7 +56,7 @@ pub fn path_safe(s: &str) -> String {
 }
 
 /// Absolute form of `path` (relative to the current directory), without touching the disk.
-pub fn absolute(path: &Path) -> Result<PathBuf> {
+pub(crate) fn absolute(path: &Path) -> Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("cannot make {} absolute", path.display()))
 }
 

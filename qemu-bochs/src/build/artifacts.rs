@@ -126,11 +126,6 @@ impl Artifacts {
     }
 }
 
-/// Where [`build_all`] writes the manifest of the standard kernel's build.
-pub fn manifest_path() -> PathBuf {
-    manifest_path_for(KernelVariant::Standard)
-}
-
 /// `artifacts.json` for the standard kernel, `artifacts-debug.json` for the debug one.
 pub fn manifest_path_for(variant: KernelVariant) -> PathBuf {
     manifest_path_of(variant, GuestSet::All)
@@ -138,7 +133,7 @@ pub fn manifest_path_for(variant: KernelVariant) -> PathBuf {
 
 /// [`manifest_path_for`], and `artifacts-demo.json` (`artifacts-debug-demo.json`) for a
 /// demo's build.
-pub fn manifest_path_of(variant: KernelVariant, guest: GuestSet) -> PathBuf {
+pub(crate) fn manifest_path_of(variant: KernelVariant, guest: GuestSet) -> PathBuf {
     paths::harness_dir().join(format!("artifacts{}.json", suffix(variant, guest)))
 }
 

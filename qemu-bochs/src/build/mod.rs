@@ -3,16 +3,16 @@
 //! and peer modules the guest carries, the initramfs that holds them, and the manifest
 //! ([`artifacts`]) that names the result.
 
-pub mod apt;
+pub(crate) mod apt;
 pub mod artifacts;
-pub mod bindings_layout;
-pub mod cpio;
-pub mod debian_tools;
-pub mod guest_programs;
-pub mod initramfs;
-pub mod install_policy;
-pub mod kernel_build;
-pub mod kernel_source;
-pub mod module;
-pub mod peer_modules;
+pub(crate) mod bindings_layout;
+pub(crate) mod cpio;
+pub(crate) mod debian_tools;
+pub(crate) mod guest_programs;
+pub(crate) mod initramfs;
+pub(crate) mod install_policy;
+pub(crate) mod kernel_build;
+pub(crate) mod kernel_source;
+pub(crate) mod module;
+pub(crate) mod peer_modules;
 pub mod prereqs;

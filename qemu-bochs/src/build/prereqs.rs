@@ -15,7 +15,7 @@ use crate::steps::{output_of, run_logged};
 /// `+crt-static` guest programs link against; `gcc-multilib` builds the
 /// 32-bit guest programs that test the compat ioctls; `vncsnapshot` is the
 /// VNC client the live-view test takes its screenshot with.)
-pub const DEBIAN_PACKAGES: &[&str] = &[
+pub(crate) const DEBIAN_PACKAGES: &[&str] = &[
     "flex",
     "bison",
     "bc",
@@ -37,11 +37,11 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
 ];
 
 /// Linux 7.3 refuses older bindgen versions.
-pub const MIN_BINDGEN: (u32, u32, u32) = (0, 71, 1);
+pub(crate) const MIN_BINDGEN: (u32, u32, u32) = (0, 71, 1);
 /// The bindgen-cli release installed when none (or a too old one) is found: pinned, so every
 /// machine generates the same bindings (and the kernel cache key, which includes
 /// `bindgen --version`, stays the same).
-pub const BINDGEN_CLI_VERSION: &str = "0.73.2";
+pub(crate) const BINDGEN_CLI_VERSION: &str = "0.73.2";
 
 /// Checks every prerequisite and installs what is missing.
 pub fn ensure() -> Result<()> {
@@ -53,7 +53,7 @@ pub fn ensure() -> Result<()> {
 
 /// The Debian packages, rust-src and clippy; [`ensure_bindgen`], which needs none of them
 /// (cargo and the C linker that built this harness are enough), can run beside it.
-pub fn ensure_system() -> Result<()> {
+pub(crate) fn ensure_system() -> Result<()> {
     ensure_default_debian_packages()?;
     ensure_rust_src()?;
     ensure_clippy()
@@ -64,7 +64,7 @@ fn ensure_default_debian_packages() -> Result<()> {
 }
 
 /// Installs those of `packages` that are missing (as root), or says how; never removes or
-/// downgrades anything ([`install_policy`]).
+/// downgrades anything (`install_policy.rs`).
 pub fn ensure_debian_packages(packages: &[&str]) -> Result<()> {
     let host = Host::from_env();
     let missing: Vec<&str> = packages
@@ -112,7 +112,7 @@ pub fn dry_run() -> Result<String> {
 }
 
 /// Whether this process runs as root.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     // Avoids a libc dependency: the effective uid is the second field of `Uid:`.
     std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
         status
@@ -154,7 +154,7 @@ fn ensure_clippy() -> Result<()> {
 
 /// What the style phase (`crate::style`) runs besides cargo: clippy, and rustfmt (`cargo fmt`
 /// and the module's own check).
-pub fn ensure_style_tools() -> Result<()> {
+pub(crate) fn ensure_style_tools() -> Result<()> {
     ensure_clippy()?;
     ensure_component("rustfmt", "rustfmt")
 }
@@ -185,7 +185,7 @@ fn ensure_component(tool: &str, component: &str) -> Result<()> {
 
 /// bindgen-cli [`BINDGEN_CLI_VERSION`] unless a bindgen of at least [`MIN_BINDGEN`] is found;
 /// `cargo install`'s output goes to `target/bochsfb/bindgen-install.log`.
-pub fn ensure_bindgen() -> Result<()> {
+pub(crate) fn ensure_bindgen() -> Result<()> {
     let found = output_of(
         Command::new("bindgen")
             .arg("--version")
@@ -222,7 +222,7 @@ pub fn ensure_bindgen() -> Result<()> {
 }
 
 /// Parses `bindgen 0.73.2` into `(0, 73, 2)`.
-pub fn parse_bindgen_version(output: &str) -> Option<(u32, u32, u32)> {
+pub(crate) fn parse_bindgen_version(output: &str) -> Option<(u32, u32, u32)> {
     let version = output.split_whitespace().nth(1)?;
     let mut numbers = version.split('.').map(|n| n.parse::<u32>().ok());
     Some((

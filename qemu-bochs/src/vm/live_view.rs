@@ -10,9 +10,9 @@ use anyhow::{bail, Context, Result};
 use crate::build::prereqs;
 
 /// Debian packages of the web view.
-pub const PACKAGES: &[&str] = &["novnc", "websockify"];
+pub(crate) const PACKAGES: &[&str] = &["novnc", "websockify"];
 /// Where Debian's noVNC package puts the page.
-pub const NOVNC_DIR: &str = "/usr/share/novnc";
+pub(crate) const NOVNC_DIR: &str = "/usr/share/novnc";
 
 /// A running websockify serving noVNC for one VNC display; stopped on drop.
 pub struct WebView {

@@ -10,7 +10,7 @@ mod input;
 pub mod live_view;
 mod process;
 pub mod protocol;
-pub mod qmp;
+pub(crate) mod qmp;
 pub mod record;
 
 use std::io::Write;

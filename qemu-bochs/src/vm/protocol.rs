@@ -6,11 +6,11 @@ use anyhow::{bail, Result};
 use crate::Driver;
 
 /// Every marker the guest prints starts with this.
-pub const MARKER: &str = "@@bochsfb:";
+pub(crate) const MARKER: &str = "@@bochsfb:";
 
 /// A protocol line printed by the guest.
 #[derive(Debug, PartialEq, Eq)]
-pub enum GuestEvent<'a> {
+pub(crate) enum GuestEvent<'a> {
     Ready,
     InsmodFailed(i32),
     /// The command finished. `before` is output printed on the same line
@@ -27,7 +27,7 @@ pub enum GuestEvent<'a> {
 }
 
 /// Parses one console line (without line terminator); `None` for ordinary output.
-pub fn parse_guest_line(line: &str) -> Option<GuestEvent<'_>> {
+pub(crate) fn parse_guest_line(line: &str) -> Option<GuestEvent<'_>> {
     // The marker is the last thing on its line, so search from the right.
     let at = line.rfind(MARKER)?;
     let (before, marker) = (&line[..at], &line[at + MARKER.len()..]);
@@ -65,7 +65,7 @@ fn leading(text: &str, keep: impl Fn(char) -> bool) -> &str {
 }
 
 /// Screenshot names become file names on the host: no paths, no surprises.
-pub fn is_valid_screenshot_name(name: &str) -> bool {
+pub(crate) fn is_valid_screenshot_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
         && name
@@ -91,7 +91,7 @@ pub fn parse_module_param(s: &str) -> Result<(String, String)> {
 /// `qemu_bochs.driver=` (bochsfb when absent) and turns `bochsfb.NAME=VALUE`
 /// back into `insmod` arguments; `extra` words are for the kernel itself
 /// (e.g. `video=1024x768` for the C driver's mode).
-pub fn kernel_cmdline(
+pub(crate) fn kernel_cmdline(
     driver: Driver,
     module_params: &[(String, String)],
     extra: &[String],
@@ -137,7 +137,7 @@ fn shell_quote(word: &str) -> String {
 /// Texts that mark a kernel bug report, warning or crash in the kernel log.
 /// The debug kernel (`--kernel debug`) adds KASAN, lockdep, DEBUG_VM, UBSAN
 /// and Rust reports; their first lines are here too.
-pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
+pub(crate) const KERNEL_REPORT_PATTERNS: &[&str] = &[
     // BUG: KASAN: ..., BUG: sleeping function called from invalid context,
     // BUG: Bad page state, BUG: scheduling while atomic, BUG: KFENCE: ...
     "BUG:",
@@ -175,7 +175,7 @@ pub const KERNEL_REPORT_PATTERNS: &[&str] = &[
 /// Whether a serial-log line is part of a kernel report: one of [`KERNEL_REPORT_PATTERNS`], or
 /// a KUnit case or suite that failed (a KTAP `not ok` line printed by the kernel; `# SKIP` is a
 /// skip, not a failure).
-pub fn is_kernel_report(line: &str) -> bool {
+pub(crate) fn is_kernel_report(line: &str) -> bool {
     KERNEL_REPORT_PATTERNS.iter().any(|p| line.contains(p)) || is_kunit_failure(line)
 }
 

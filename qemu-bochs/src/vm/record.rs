@@ -14,7 +14,7 @@ use crate::vm::Vm;
 
 /// What a recording is saved as, by the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// `.gif`: 256 colours per frame, small, shown everywhere.
     Gif,
     /// `.png`: an animated PNG, lossless.
