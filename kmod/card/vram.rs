@@ -91,7 +91,7 @@ pub(crate) enum Backing {
 /// The vma is `VM_MIXEDMAP`, so RAM and VRAM pages can both be inserted from a fault handler.
 /// VRAM mappings are also `VM_IO` (no `get_user_pages`, no core dumps of device memory), and
 /// their caching is set before `VM_MIXEDMAP` (`set_io_caching` refuses it after, and refuses
-/// private mappings, which `CardFile::mmap` refuses before).
+/// copy-on-write mappings; `CardFile::mmap` refuses every private one before).
 pub(crate) fn prepare(vma: &VmaNew, backing: Backing) -> Result {
     match backing {
         Backing::Vram { caching, growable } => {

@@ -6,8 +6,8 @@
 //! - `mmap`: VRAM itself is mapped write-combined into the process; drawing is plain stores.
 //! - `lseek` + `read`/`write` (and `pread`/`pwrite`): a write copies once, from the caller's
 //!   pages straight into VRAM with page faults off, and bounces through a kernel buffer only
-//!   what that copy could not reach (a page not present; every byte on other than x86); a read
-//!   bounces.
+//!   what that copy could not reach (a page not present; every byte of a kernel iterator, such
+//!   as splice's, and on other than x86); a read bounces.
 //!
 //! Every open file holds an `Arc<FbCard>` and maps through the card's address space. When the card
 //! is unbound its VRAM handle is revoked and its user mappings are zapped: calls on files still
