@@ -196,6 +196,31 @@ fn the_holes_found_by_the_review_stay_closed() -> Result<()> {
     })
 }
 
+/// Writes whose source is what the one-copy write path (page faults off, under the revocation
+/// guard) finds hardest (`bochsfb-check writesrc`, tests/guest/src/writesrc.rs): the card's own
+/// untouched VRAM mapping in each region, the destination bytes themselves, the shadow (untouched
+/// and drawn into), a read-only file's mapping, a buffer running into a `PROT_NONE` page (the
+/// count stops exactly there, nothing past it reaches VRAM) and a mixed `pwritev`. Then
+/// `writerace`: workers write from mappings of the card while it is unbound and bound in a loop;
+/// every write returns a count, `ENODEV` or `EFAULT`. On the debug kernel, KASAN, lockdep and
+/// "sleeping function called from invalid context" would fail the boot's shutdown check.
+#[test]
+fn writes_from_the_cards_own_mappings_and_during_unbind() -> Result<()> {
+    with_guest_config(&VmConfig::default(), |vm| {
+        for command in [
+            "bochsfb-check writesrc",
+            "bochsfb-check writerace --cycles 10",
+        ] {
+            let out = run(vm, command)?;
+            ensure!(
+                out.output.contains(" 0 failed"),
+                "{command} reported failures"
+            );
+        }
+        Ok(())
+    })
+}
+
 #[test]
 fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> {
     with_guest_config(&VmConfig::default(), |vm| {
