@@ -75,7 +75,7 @@ pub fn run_logged(
 }
 
 /// Runs a quick command and returns its stdout, failing with its stderr.
-pub fn output_of(cmd: &mut Command) -> Result<String> {
+pub(crate) fn output_of(cmd: &mut Command) -> Result<String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -178,7 +178,7 @@ fn format_phases(phases: &[Phase]) -> String {
 }
 
 /// Cargo's lines look like `   Compiling serde v1.0.219` (and `Finished`, `Installing`).
-pub fn cargo_progress(line: &str) -> Option<&str> {
+pub(crate) fn cargo_progress(line: &str) -> Option<&str> {
     let rest = line.trim();
     let verb = rest.split(' ').next()?;
     matches!(
@@ -189,7 +189,7 @@ pub fn cargo_progress(line: &str) -> Option<&str> {
 }
 
 /// Kbuild's quiet lines look like `  CC      kernel/fork.o` or `  RUSTC L rust/core.o`.
-pub fn kbuild_progress(line: &str) -> Option<&str> {
+pub(crate) fn kbuild_progress(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("  ")?;
     let tag = rest.split(char::is_whitespace).next()?;
     let is_tag = tag.len() >= 2
@@ -201,7 +201,7 @@ pub fn kbuild_progress(line: &str) -> Option<&str> {
 }
 
 /// The last `n` lines of a text file (lossy UTF-8), or a note if it cannot be read.
-pub fn tail_of_file(path: &Path, n: usize) -> String {
+pub(crate) fn tail_of_file(path: &Path, n: usize) -> String {
     match std::fs::read(path) {
         Ok(bytes) => tail_lines(&String::from_utf8_lossy(&bytes), n),
         Err(e) => format!("(cannot read {}: {e})", path.display()),
@@ -209,7 +209,7 @@ pub fn tail_of_file(path: &Path, n: usize) -> String {
 }
 
 /// The last `n` lines of `text`.
-pub fn tail_lines(text: &str, n: usize) -> String {
+pub(crate) fn tail_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }

@@ -367,10 +367,10 @@ impl Device {
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(path)?;
-        crate::sys::evdev_grab(&file)?;
+        crate::device::evdev_grab(&file)?;
         let absolute = match (
-            crate::sys::evdev_absinfo(&file, abi::ABS_X),
-            crate::sys::evdev_absinfo(&file, abi::ABS_Y),
+            crate::device::evdev_absinfo(&file, abi::ABS_X),
+            crate::device::evdev_absinfo(&file, abi::ABS_Y),
         ) {
             (Ok(x), Ok(y)) if x.maximum > x.minimum && y.maximum > y.minimum => Some((x, y)),
             _ => None,

@@ -7,6 +7,7 @@ pub mod backend;
 mod blit;
 pub mod clock;
 mod damage;
+pub mod device;
 mod error;
 pub mod fb_abi;
 mod format;

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Result};
 use bochsfb_tests::with_guest_config;
-use qemu_bochs::kernel_build::KernelVariant;
-use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
+use qemu_bochs::{Artifacts, KernelVariant, RunOutput, Vm, VmConfig};
 
 /// Generous: the debug kernel under TCG is several times slower than the standard one.
 const TIMEOUT: Duration = Duration::from_secs(900);

@@ -271,7 +271,7 @@ fn main() -> ExitCode {
                 Command::SetMode {
                     width, height, bpp, ..
                 } => {
-                    return match modes::set_mode(&device, width, height, bpp, 0) {
+                    return match device::set_mode(&device, width, height, bpp, 0) {
                         Ok(m) => {
                             println!("mode {}x{}-{}", m.width, m.height, m.bpp);
                             ExitCode::SUCCESS
