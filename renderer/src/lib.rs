@@ -1,15 +1,4 @@
-//! Userspace renderer for bochsfb and any other Linux display.
-//!
-//! Drawing goes through [`Surface`], an [`embedded_graphics`] draw target
-//! over a frame in one of the [`PixelFormat`]s (XRGB8888, RGB888, RGB565,
-//! RGB332), with row-copy fast paths for fills, clears and image blits
-//! (clipped, converted, alpha-blended, scaled). Each drawing call records its
-//! [`Damage`]. The [`backend`] module decides where the frame lives and how
-//! it reaches the screen (mmap, write, shadow + flush, fbdev, DRM, a window,
-//! memory); [`input`] gives keyboard and pointer events on every backend;
-//! [`clock`] paces frames and counts fps. [`device`] has the device calls
-//! underneath (the bochsfb and fbdev ioctls, shared mappings), typed, for any
-//! program that talks to a display device itself.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
