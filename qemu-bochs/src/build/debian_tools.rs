@@ -1,5 +1,6 @@
 //! Real userland tools from Debian packages for the guest: `fbset` and friends,
-//! to test the drivers' fbdev ABI with the programs people actually use.
+//! to test the drivers' fbdev ABI, and libdrm's `modetest` for their DRM/KMS ABI, with
+//! the programs people actually use.
 //!
 //! For each package in [`TOOLS`], the harness asks apt which version the host's
 //! release offers, downloads that `.deb` once into `<cache>/debs/` (keyed by
@@ -34,11 +35,21 @@ pub struct DebianTool {
 }
 
 /// What goes into every guest.
-pub const TOOLS: &[DebianTool] = &[DebianTool {
-    package: "fbset",
-    // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
-    files: &["bin/fbset", "etc/fb.modes"],
-}];
+pub const TOOLS: &[DebianTool] = &[
+    DebianTool {
+        package: "fbset",
+        // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
+        files: &["bin/fbset", "etc/fb.modes"],
+    },
+    DebianTool {
+        package: "libdrm-tests",
+        // modetest, libdrm's KMS test client: lists connectors, CRTCs and planes, sets a mode
+        // with a test pattern in a dumb buffer, and page-flips (tests/e2e/drm_clients.rs). It
+        // loads libdrm.so.2, which ldd finds on the host: libdrm2 comes with QEMU (through
+        // libgbm1), and libdrm-tests wants exactly the libdrm2 of its own source version.
+        files: &["usr/bin/modetest"],
+    },
+];
 
 /// One entry of the guest's root filesystem; paths have no leading `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
