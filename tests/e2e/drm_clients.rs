@@ -7,7 +7,9 @@
 //!
 //! - **test patterns**: `modetest -s <connector>@<crtc>:<W>x<H>@<format>`, with the ids read
 //!   from its own `-e -c -p` listing, for two modes and every format the face must offer; while
-//!   modetest holds the mode (it waits for a key), the screen must be its SMPTE bars exactly;
+//!   modetest holds the mode (it waits for a key), the screen must be its SMPTE bars exactly,
+//!   and, in the first mode, its diagonal tiles (`-F tiles`: every pixel differs from its
+//!   neighbours' rows, so a wrong pitch or offset cannot hide);
 //! - **page flips**: `modetest -v -s ...` flips between the bars and a plain buffer on every
 //!   flip event; it must report flip rates (one per 60 events) above a loose functional bound
 //!   before it is first stopped, never hit its 3 s timeout waiting for an event, and, stopped
@@ -23,7 +25,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use bochsfb_tests::background::{Background, Finished};
-use bochsfb_tests::modetest::{self, flip_rates, plain, smpte, Format, Pipe, Resources};
+use bochsfb_tests::modetest::{self, flip_rates, plain, smpte, Format, Pattern, Pipe, Resources};
 use bochsfb_tests::{assert_same_pixels, load_png, run_ok, with_guest_config};
 use image::RgbImage;
 use qemu_bochs::paths::out_dir;
@@ -198,16 +200,27 @@ fn check_messages(finished: &Finished, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Runs modetest's SMPTE bars in every mode of [`MODES`] and every format of the face.
+/// Runs modetest's SMPTE bars in every mode of [`MODES`] and its tiles in the first, in every
+/// format of the face.
 fn test_patterns(face: &Face) -> Result<()> {
     with_guest_config(&face.config(), |vm| {
         let resources = resources(vm, face)?;
         let pipe = resources.pipe()?;
         let mut failures = Vec::new();
         for &format in face.formats {
-            for (width, height) in MODES {
-                if let Err(e) = test_pattern(vm, face, &resources, pipe, width, height, format) {
-                    failures.push(format!("{width}x{height} {format}: {e:#}"));
+            let runs = MODES
+                .iter()
+                .map(|&mode| (Pattern::Smpte, mode))
+                .chain([(Pattern::Tiles, MODES[0])]);
+            for (pattern, (width, height)) in runs {
+                let shown = Shown {
+                    pattern,
+                    width,
+                    height,
+                    format,
+                };
+                if let Err(e) = test_pattern(vm, face, &resources, pipe, shown) {
+                    failures.push(format!("{shown}: {e:#}"));
                 }
             }
         }
@@ -216,18 +229,51 @@ fn test_patterns(face: &Face) -> Result<()> {
     })
 }
 
+/// A picture modetest is asked to show.
+#[derive(Debug, Clone, Copy)]
+struct Shown {
+    pattern: Pattern,
+    width: u32,
+    height: u32,
+    format: Format,
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Shown {
+            pattern,
+            width,
+            height,
+            format,
+        } = self;
+        write!(f, "{}-{width}x{height}-{format}", pattern.name())
+    }
+}
+
 fn test_pattern(
     vm: &Vm,
     face: &Face,
     resources: &Resources,
     pipe: Pipe,
-    width: u32,
-    height: u32,
-    format: Format,
+    shown: Shown,
 ) -> Result<()> {
+    let Shown {
+        pattern,
+        width,
+        height,
+        format,
+    } = shown;
     resources.check_offers(pipe, width, height, format)?;
-    let name = format!("{}-modetest-{width}x{height}-{format}", face.label);
-    let command = face.modetest(&face.set_mode(pipe, width, height, format));
+    let name = format!("{}-modetest-{shown}", face.label);
+    // The bars are modetest's default: they run without -F, as users see them.
+    let fill = match pattern {
+        Pattern::Smpte => String::new(),
+        other => format!("-F {} ", other.name()),
+    };
+    let command = face.modetest(&format!(
+        "{fill}{}",
+        face.set_mode(pipe, width, height, format)
+    ));
     let client = Background::start(
         vm,
         &name,
@@ -250,7 +296,7 @@ fn test_pattern(
         "`{command}` did not say `{setting}...Hz on connectors {}, {crtc}`",
         pipe.connector
     );
-    check_screen(&screen, &smpte(width, height, format), &name)
+    check_screen(&screen, &pattern.image(width, height, format), &name)
 }
 
 /// Takes screendumps until two in a row are the same; fails if the screen keeps changing.

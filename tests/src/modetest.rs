@@ -2,9 +2,9 @@
 //! listing says, and the pictures it puts on screen, computed here from the definitions in
 //! libdrm 2.4.114's `tests/util/pattern.c` (bookworm's version), restated, not copied or run.
 //!
-//! - `modetest -s` fills its framebuffer with the SMPTE colour bars (`primary_fill`, the
-//!   default since libdrm 2.4.3x; `-F` changes it). Debian builds modetest without cairo,
-//!   so nothing is drawn over the bars (`make_pwetty` is empty).
+//! - `modetest -s` fills its framebuffer with the SMPTE colour bars (`primary_fill`'s
+//!   default), or with diagonal "tiles" after `-F tiles`. Debian builds modetest without
+//!   cairo, so nothing is drawn over the tiles (`make_pwetty` is empty).
 //! - `modetest -v -s` (legacy page flipping, `test_page_flip`) flips between that buffer and
 //!   a second one filled with `UTIL_PATTERN_PLAIN`: every byte `0x77`.
 
@@ -151,6 +151,45 @@ pub fn smpte(width: u32, height: u32, format: Format) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
         Rgb(format.through(smpte_color(x, y, width, height)))
     })
+}
+
+/// The 8-bit colour of pixel `(x, y)` of modetest's "tiles" pattern (`-F tiles`, pattern.c's
+/// `fill_tiles_rgb16` and `_rgb32`): a colour that steps every 64 pixels along the diagonal
+/// `x + y`, computed as one 32-bit number whose bytes are red, green and blue, so a step may
+/// carry from one channel into the next.
+pub fn tiles_color(x: u32, y: u32, width: u32) -> [u8; 3] {
+    let (quot, rem) = ((x + y) / width, (x + y) % width);
+    let rgb = 0x0013_0502 * (quot >> 6) + 0x000a_1120 * (rem >> 6);
+    [(rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8]
+}
+
+/// A fill pattern of modetest's (`-F <primary>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// The SMPTE colour bars, the default.
+    Smpte,
+    /// Diagonal stripes; without cairo nothing is drawn over them.
+    Tiles,
+}
+
+impl Pattern {
+    /// The name `-F` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pattern::Smpte => "smpte",
+            Pattern::Tiles => "tiles",
+        }
+    }
+
+    /// The screen this pattern gives in `format`.
+    pub fn image(self, width: u32, height: u32, format: Format) -> RgbImage {
+        match self {
+            Pattern::Smpte => smpte(width, height, format),
+            Pattern::Tiles => RgbImage::from_fn(width, height, |x, y| {
+                Rgb(format.through(tiles_color(x, y, width)))
+            }),
+        }
+    }
 }
 
 /// The screen of `UTIL_PATTERN_PLAIN`: a `memset` of `0x77` over the whole buffer.
@@ -495,6 +534,27 @@ mod tests {
             let image = smpte(w, h, Format::Xr24);
             assert_eq!(image.dimensions(), (w, h));
         }
+    }
+
+    #[test]
+    fn tiles_step_every_64_pixels_along_the_diagonal() {
+        assert_eq!(tiles_color(0, 0, 640), [0, 0, 0]);
+        assert_eq!(tiles_color(63, 0, 640), [0, 0, 0]);
+        // 0x0a1120 once, nine times (0x5a9a20), fifteen times (0x9700e0: the blue byte
+        // carried into green, which carried into red).
+        assert_eq!(tiles_color(64, 0, 640), [10, 17, 32]);
+        assert_eq!(tiles_color(0, 64, 640), [10, 17, 32]);
+        assert_eq!(tiles_color(639, 0, 640), [90, 154, 32]);
+        assert_eq!(tiles_color(1000, 23, 1024), [151, 0, 224]);
+        // Past the right edge the diagonal wraps: quotient 1, whose step needs 64 of them.
+        assert_eq!(tiles_color(639, 1, 640), [0, 0, 0]);
+        assert_eq!(tiles_color(639, 65, 640), [10, 17, 32]);
+        let image = Pattern::Tiles.image(640, 480, Format::Xr24);
+        assert_eq!(image.get_pixel(100, 100).0, tiles_color(100, 100, 640));
+        assert_eq!(
+            Pattern::Smpte.image(64, 48, Format::Bx24),
+            smpte(64, 48, Format::Bx24)
+        );
     }
 
     #[test]
