@@ -26,7 +26,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Context, Result};
 use bochsfb_tests::background::{Background, Finished};
 use bochsfb_tests::modetest::{self, flip_rates, plain, smpte, Format, Pattern, Pipe, Resources};
-use bochsfb_tests::{assert_same_pixels, load_png, run_ok, with_guest_config};
+use bochsfb_tests::{assert_same_pixels, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT};
 use image::RgbImage;
 use qemu_bochs::paths::out_dir;
 use qemu_bochs::{Driver, Vm, VmConfig};
@@ -142,6 +142,15 @@ impl Face {
 
 /// modetest's listing of the face's encoders, connectors, CRTCs and planes, parsed.
 fn resources(vm: &Vm, face: &Face) -> Result<Resources> {
+    let card = vm.run("test -e /dev/dri/card0", COMMAND_TIMEOUT)?;
+    ensure!(
+        card.status == 0,
+        "{}: no /dev/dri/card0 after loading the {} driver with {:?}: this face registers no \
+         DRM device",
+        face.label,
+        face.driver.name(),
+        face.module_params
+    );
     let out = run_ok(vm, &face.modetest("-e -c -p"))?;
     let resources = modetest::parse(&out.output)?;
     println!("parsed: {resources:?}");
