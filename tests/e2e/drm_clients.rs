@@ -16,6 +16,10 @@
 //!   (SIGSTOP) at moments the host picks, show exactly one of its two buffers, and each of
 //!   them at some stop.
 //!
+//! Debian's `kmscon`, a terminal that draws with dumb buffers: its program writes two lines,
+//! and the screen must be GNU Unifont's glyphs for them in the colours kmscon was given
+//! (`bochsfb_tests::kmscon`), pixel for pixel.
+//!
 //! The faces are a table ([`C_BOCHS`], [`BOCHSFB_DRM`]), and `faces!` makes each face's tests:
 //! adding a face is one entry; bochsfb's own face is written and waits behind one `#[ignore]`.
 
@@ -25,6 +29,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context, Result};
 use bochsfb_tests::background::{Background, Finished};
+use bochsfb_tests::kmscon;
 use bochsfb_tests::modetest::{self, flip_rates, plain, smpte, Format, Pattern, Pipe, Resources};
 use bochsfb_tests::{assert_same_pixels, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT};
 use image::RgbImage;
@@ -81,6 +86,12 @@ macro_rules! faces {
             #[test]
             fn page_flips() -> Result<()> {
                 super::page_flips(&$face)
+            }
+
+            $(#[$attr])*
+            #[test]
+            fn kmscon_terminal() -> Result<()> {
+                super::kmscon_terminal(&$face)
             }
         }
     )*};
@@ -413,4 +424,91 @@ fn page_flips(face: &Face) -> Result<()> {
         Ok(())
     })
     .context(format!("{} page flips", face.label))
+}
+
+/// kmscon's colours, given on its command line, so the expected screen owes nothing to its
+/// defaults.
+const KMSCON_BACKGROUND: [u8; 3] = [16, 32, 48];
+const KMSCON_FOREGROUND: [u8; 3] = [240, 200, 100];
+/// What the terminal's program writes: `(column, row, text)`, placed with cursor moves.
+const KMSCON_TEXT: [(u32, u32, &str); 2] = [(0, 0, "DRM/KMS: kmscon"), (10, 2, "0123456789")];
+
+/// Takes screendumps until one is `expected`, then one more a second later that must be too;
+/// fails after `timeout`, saving `expected` and naming the differences of the last screen.
+fn wait_for_screen(vm: &Vm, name: &str, expected: &RgbImage, timeout: Duration) -> Result<()> {
+    let start = std::time::Instant::now();
+    loop {
+        let screen = screendump(vm, name)?;
+        if &screen == expected {
+            break;
+        }
+        if start.elapsed() > timeout {
+            return check_screen(&screen, expected, name)
+                .context(format!("not shown within {timeout:?}"));
+        }
+        sleep(Duration::from_millis(500));
+    }
+    sleep(Duration::from_secs(1));
+    check_screen(&screendump(vm, name)?, expected, name).context("a second later")
+}
+
+/// Debian's kmscon, a terminal that draws with dumb buffers and page flips, runs a program
+/// that hides the cursor, clears the screen and writes two lines; with its bitmap font and
+/// the colours it is given, the screen must be those glyphs, pixel for pixel.
+fn kmscon_terminal(face: &Face) -> Result<()> {
+    let config = face.config();
+    let (width, height) = config
+        .edid_mode
+        .context("kmscon takes the connector's preferred mode: set the card's EDID mode")?;
+    with_guest_config(&config, |vm| {
+        let label = format!("{}-kmscon", face.label);
+        let mut output = String::from("\\033[?25l\\033[2J");
+        for (column, row, text) in KMSCON_TEXT {
+            output.push_str(&format!("\\033[{};{}H{text}", row + 1, column + 1));
+        }
+        // kmscon gives its program a pseudo-terminal: /init mounts no devpts.
+        run_ok(
+            vm,
+            &format!(
+                "grep -q ' /dev/pts ' /proc/mounts || {{ mkdir -p /dev/pts && mount -t devpts \
+                 devpts /dev/pts; }}; rm -f /tmp/kmscon-child.ready; mkdir -p /tmp/xkb-empty; printf '%s\\n' '#!/bin/sh' \
+                 'printf \"{output}\"' ': > /tmp/kmscon-child.ready' 'exec /bin/sleep 1000000' \
+                 > /tmp/kmscon-child.sh && chmod +x /tmp/kmscon-child.sh && cat /tmp/kmscon-child.sh"
+            ),
+        )?;
+        let rgb = |c: [u8; 3]| format!("{},{},{}", c[0], c[1], c[2]);
+        // --silent: kmscon's warnings would reach the console, where the harness takes any
+        // `WARNING:` for the kernel's. No keyboard layouts in the guest (xkb-data): from an
+        // empty XKB directory kmscon takes its built-in keymap, and no key is pressed here.
+        let command = format!(
+            "XKB_CONFIG_ROOT=/tmp/xkb-empty kmscon --silent --vt=1 --no-switchvt --font-engine=unifont --render-engine=bbulk \
+             --palette=custom --palette-background={} --palette-foreground={} \
+             --login -- /tmp/kmscon-child.sh",
+            rgb(KMSCON_BACKGROUND),
+            rgb(KMSCON_FOREGROUND)
+        );
+        let client = Background::start(
+            vm,
+            &label,
+            &command,
+            "[ -e /tmp/kmscon-child.ready ]",
+            Duration::from_secs(60),
+        )?;
+        let expected = kmscon::screen(
+            width,
+            height,
+            KMSCON_BACKGROUND,
+            KMSCON_FOREGROUND,
+            &KMSCON_TEXT,
+        )?;
+        let shown = wait_for_screen(vm, &label, &expected, Duration::from_secs(30));
+        let finished = client.terminate(Duration::from_secs(30))?;
+        shown?;
+        ensure!(
+            finished.status == 0,
+            "kmscon exited with status {} after SIGTERM",
+            finished.status
+        );
+        Ok(())
+    })
 }

@@ -113,11 +113,22 @@ impl<'a> Background<'a> {
     /// Writes `input` (printf format, e.g. `\n`) to the program's stdin and waits up to
     /// `timeout` for it to exit; fails if it does not (and kills it).
     pub fn finish(self, input: &str, timeout: Duration) -> Result<Finished> {
+        self.end(&format!("printf '{input}' > $d/in"), "its input", timeout)
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the program to exit; fails if it does not
+    /// (and kills it).
+    pub fn terminate(self, timeout: Duration) -> Result<Finished> {
+        self.end("kill -TERM $pid", "SIGTERM", timeout)
+    }
+
+    /// Runs `action`, then waits for the exit status.
+    fn end(self, action: &str, what: &str, timeout: Duration) -> Result<Finished> {
         let limit = polls(timeout);
         let out = self.shell(&format!(
-            "printf '{input}' > $d/in; n=0; until [ -e $d/status ]; do n=$((n+1)); \
+            "{action}; n=0; until [ -e $d/status ]; do n=$((n+1)); \
              if [ $n -gt {limit} ]; then kill -9 $pid; kill $(cat $d/holder); \
-             echo \"still running {timeout:?} after its input\"; exit 4; fi; sleep {POLL_S}; \
+             echo \"still running {timeout:?} after {what}\"; exit 4; fi; sleep {POLL_S}; \
              done; kill $(cat $d/holder); echo status=$(cat $d/status)"
         ))?;
         let stdout = self.shell("cat $d/out")?.output;
