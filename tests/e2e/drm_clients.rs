@@ -121,9 +121,19 @@ const WAITS_FOR_ITS_KEY: &str = "grep -q '^0 0x0 ' /proc/$pid/syscall";
 const MIN_FLIP_HZ: f64 = 5.0;
 
 /// Stops at which the flipping screen is looked at; the test ends sooner once both buffers
-/// were seen. Where modetest stops is up to timing: the chance of ten stops at the same
-/// buffer is about 2 in 1000 if each is a coin toss.
-const FLIP_SAMPLES: usize = 10;
+/// were seen. Between two stops modetest runs for a random 200 to 700 ms, many flip periods,
+/// so which buffer a stop finds is a coin toss: twenty stops at the same one have a chance of
+/// 2 in a million. (With a fixed 300 ms, runs of six stops at one buffer were seen.)
+const FLIP_SAMPLES: usize = 20;
+
+/// A time from 200 to 700 ms, from the clock's nanoseconds: no two calls are in step with the
+/// flips.
+fn random_run_time() -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |t| t.subsec_nanos());
+    Duration::from_millis(200 + u64::from(nanos / 1000) % 500)
+}
 
 impl Face {
     fn config(&self) -> VmConfig {
@@ -386,7 +396,7 @@ fn page_flips(face: &Face) -> Result<()> {
                 client.signal("STOP", Duration::from_millis(500))?;
                 let name = format!("{label}-{i}");
                 let screen = steady_screendump(vm, &name)?;
-                client.signal("CONT", Duration::from_millis(300))?;
+                client.signal("CONT", random_run_time())?;
                 let shown = shown_buffer(&screen, &buffers, &name)?;
                 println!("stop {i}: {}", buffers[shown].0);
                 seen.push(shown);
