@@ -7,8 +7,11 @@ use image::RgbImage;
 use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
 use std::{path::Path, time::Duration};
 
+pub mod background;
 pub mod fbset;
+pub mod kmscon;
 pub mod ktap;
+pub mod modetest;
 pub mod oracles;
 pub mod paint_script;
 

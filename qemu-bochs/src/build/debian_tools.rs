@@ -1,5 +1,6 @@
 //! Real userland tools from Debian packages for the guest: `fbset` and friends,
-//! to test the drivers' fbdev ABI with the programs people actually use.
+//! to test the drivers' fbdev ABI, and libdrm's `modetest` and the `kmscon` terminal for their
+//! DRM/KMS ABI, with the programs people actually use.
 //!
 //! For each package in [`TOOLS`], the harness asks apt which version the host's
 //! release offers, downloads that `.deb` once into `<cache>/debs/` (keyed by
@@ -34,11 +35,55 @@ pub struct DebianTool {
 }
 
 /// What goes into every guest.
-pub const TOOLS: &[DebianTool] = &[DebianTool {
-    package: "fbset",
-    // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
-    files: &["bin/fbset", "etc/fb.modes"],
-}];
+pub const TOOLS: &[DebianTool] = &[
+    DebianTool {
+        package: "fbset",
+        // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
+        files: &["bin/fbset", "etc/fb.modes"],
+    },
+    DebianTool {
+        package: "libdrm-tests",
+        // modetest, libdrm's KMS test client: lists connectors, CRTCs and planes, sets a mode
+        // with a test pattern in a dumb buffer, and page-flips (tests/e2e/drm_clients.rs). It
+        // loads libdrm.so.2, which ldd finds on the host: libdrm2 comes with QEMU (through
+        // libgbm1), and libdrm-tests wants exactly the libdrm2 of its own source version.
+        files: &["usr/bin/modetest"],
+    },
+    // kmscon, a terminal drawn with DRM dumb buffers (tests/e2e/drm_clients.rs), and the
+    // libraries it links that QEMU's dependencies do not already put on the host (it links
+    // EGL and GLES but uses neither without --hwaccel). A library is listed by its soname and
+    // found there by the programs of later packages.
+    DebianTool {
+        package: "libglvnd0",
+        files: &["usr/lib/x86_64-linux-gnu/libGLdispatch.so.0"],
+    },
+    DebianTool {
+        package: "libegl1",
+        files: &["usr/lib/x86_64-linux-gnu/libEGL.so.1"],
+    },
+    DebianTool {
+        package: "libgles2",
+        files: &["usr/lib/x86_64-linux-gnu/libGLESv2.so.2"],
+    },
+    DebianTool {
+        package: "libxkbcommon0",
+        files: &["usr/lib/x86_64-linux-gnu/libxkbcommon.so.0"],
+    },
+    DebianTool {
+        package: "libtsm4",
+        files: &["usr/lib/x86_64-linux-gnu/libtsm.so.4"],
+    },
+    DebianTool {
+        package: "kmscon",
+        // The program, its bitmap font (GNU Unifont, built in) and its plain renderer; both
+        // modules are loaded from this directory by name.
+        files: &[
+            "usr/libexec/kmscon/kmscon",
+            "usr/lib/x86_64-linux-gnu/kmscon/mod-unifont.so",
+            "usr/lib/x86_64-linux-gnu/kmscon/mod-bbulk.so",
+        ],
+    },
+];
 
 /// One entry of the guest's root filesystem; paths have no leading `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +128,9 @@ pub fn prepare(cache: &Path, tools: &[DebianTool]) -> Result<PreparedTools> {
 
     let mut prepared = PreparedTools::default();
     let mut private_apt: Option<PrivateApt> = None;
+    // Every package unpacked so far: a program may load a library from an earlier package of
+    // TOOLS (kmscon loads libtsm.so.4 from libtsm4).
+    let mut roots: Vec<PathBuf> = Vec::new();
     for tool in tools {
         let mut version = apt::candidate_version(&mut Command::new("apt-cache"), tool.package);
         if version.is_none() {
@@ -125,8 +173,9 @@ pub fn prepare(cache: &Path, tools: &[DebianTool]) -> Result<PreparedTools> {
             tool.files.join(", "),
             host_libc.trim()
         );
+        roots.insert(0, root);
         for file in tool.files {
-            add_file(&root, file, tool.package, &mut prepared.entries)?;
+            add_file(&roots, file, tool.package, &mut prepared.entries)?;
         }
         prepared
             .packages
@@ -164,9 +213,16 @@ fn unpacked(
     Ok(root)
 }
 
-/// Adds `file` of the unpacked package at `root`, and for an ELF program its
-/// libraries and a `/bin` symlink, to `entries` (each guest path once).
-fn add_file(root: &Path, file: &str, package: &str, entries: &mut Vec<GuestEntry>) -> Result<()> {
+/// Adds `file` of the unpacked package at `roots[0]`, and for an ELF program (or library) its
+/// libraries and, for a program outside `bin/`, a `/bin` symlink, to `entries` (each guest path
+/// once). Libraries are looked for in every package of `roots`, then on the host.
+fn add_file(
+    roots: &[PathBuf],
+    file: &str,
+    package: &str,
+    entries: &mut Vec<GuestEntry>,
+) -> Result<()> {
+    let root = &roots[0];
     let file = file.trim_start_matches("./").trim_start_matches('/');
     let host = root.join(file);
     let bytes = std::fs::read(&host).with_context(|| {
@@ -187,7 +243,8 @@ fn add_file(root: &Path, file: &str, package: &str, entries: &mut Vec<GuestEntry
     if !bytes.starts_with(b"\x7fELF") {
         return Ok(());
     }
-    if !file.starts_with("bin/") {
+    let library = file.rsplit('/').next().unwrap().contains(".so");
+    if !file.starts_with("bin/") && !library {
         let name = file.rsplit('/').next().unwrap();
         push(
             entries,
@@ -197,8 +254,8 @@ fn add_file(root: &Path, file: &str, package: &str, entries: &mut Vec<GuestEntry
             },
         );
     }
-    for library in shared_libraries(root, &host)? {
-        let path = guest_path_of_library(root, &library);
+    for library in shared_libraries(roots, &host)? {
+        let path = guest_path_of_library(roots, &library);
         push(
             entries,
             GuestEntry::File {
@@ -218,18 +275,21 @@ fn push(entries: &mut Vec<GuestEntry>, entry: GuestEntry) {
 }
 
 /// Host paths of the libraries (and the dynamic loader) that `program` loads,
-/// resolved by the host's `ldd`, with the package's own library directories searched too.
-fn shared_libraries(root: &Path, program: &Path) -> Result<Vec<PathBuf>> {
-    let package_dirs: Vec<PathBuf> = [
-        "lib/x86_64-linux-gnu",
-        "usr/lib/x86_64-linux-gnu",
-        "lib",
-        "usr/lib",
-    ]
-    .iter()
-    .map(|d| root.join(d))
-    .filter(|d| d.is_dir())
-    .collect();
+/// resolved by the host's `ldd`, with the packages' own library directories searched first.
+fn shared_libraries(roots: &[PathBuf], program: &Path) -> Result<Vec<PathBuf>> {
+    let package_dirs: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|root| {
+            [
+                "lib/x86_64-linux-gnu",
+                "usr/lib/x86_64-linux-gnu",
+                "lib",
+                "usr/lib",
+            ]
+            .map(|d| root.join(d))
+        })
+        .filter(|d| d.is_dir())
+        .collect();
     let out = Command::new("ldd")
         .arg(program)
         .env("LD_LIBRARY_PATH", std::env::join_paths(&package_dirs)?)
@@ -270,9 +330,12 @@ fn shared_libraries(root: &Path, program: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Where a library found at `host` goes in the guest: its package path if it
-/// came from the package, else the same path as on the host.
-fn guest_path_of_library(root: &Path, host: &Path) -> String {
-    let relative = host.strip_prefix(root).unwrap_or(host);
+/// came from one of the packages at `roots`, else the same path as on the host.
+fn guest_path_of_library(roots: &[PathBuf], host: &Path) -> String {
+    let relative = roots
+        .iter()
+        .find_map(|root| host.strip_prefix(root).ok())
+        .unwrap_or(host);
     relative
         .to_string_lossy()
         .trim_start_matches('/')
@@ -408,28 +471,88 @@ mod tests {
 
     #[test]
     fn library_paths_map_into_the_guest() {
-        let root = Path::new("/cache/debs/x_1/root");
+        let roots = [
+            PathBuf::from("/cache/debs/x_1/root"),
+            PathBuf::from("/cache/debs/y_2/root"),
+        ];
         assert_eq!(
             guest_path_of_library(
-                root,
+                &roots,
                 Path::new("/cache/debs/x_1/root/usr/lib/x86_64-linux-gnu/libx.so.1")
             ),
             "usr/lib/x86_64-linux-gnu/libx.so.1"
         );
         assert_eq!(
-            guest_path_of_library(root, Path::new("/lib64/ld-linux-x86-64.so.2")),
+            guest_path_of_library(
+                &roots,
+                Path::new("/cache/debs/y_2/root/usr/lib/x86_64-linux-gnu/liby.so.2")
+            ),
+            "usr/lib/x86_64-linux-gnu/liby.so.2"
+        );
+        assert_eq!(
+            guest_path_of_library(&roots, Path::new("/lib64/ld-linux-x86-64.so.2")),
             "lib64/ld-linux-x86-64.so.2"
         );
+    }
+
+    /// A host program, for tests that need a dynamic ELF file.
+    fn host_program() -> Option<&'static Path> {
+        ["/usr/bin/true", "/bin/true"]
+            .iter()
+            .map(Path::new)
+            .find(|p| p.exists())
+    }
+
+    #[test]
+    fn libraries_come_from_earlier_packages_and_need_no_bin_link() {
+        let Some(program) = host_program() else {
+            return;
+        };
+        let Some(libc) = shared_libraries(&[], program)
+            .unwrap()
+            .into_iter()
+            .find(|l| l.ends_with("libc.so.6"))
+        else {
+            return;
+        };
+        let base = std::env::temp_dir().join(format!("qemu-bochs-debtools-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        // An earlier package ships the library, a later one the program and a module.
+        let (lib_root, prog_root) = (base.join("lib/root"), base.join("prog/root"));
+        std::fs::create_dir_all(lib_root.join("usr/lib/x86_64-linux-gnu")).unwrap();
+        std::fs::create_dir_all(prog_root.join("usr/libexec/prog")).unwrap();
+        std::fs::copy(&libc, lib_root.join("usr/lib/x86_64-linux-gnu/libc.so.6")).unwrap();
+        std::fs::copy(program, prog_root.join("usr/libexec/prog/prog")).unwrap();
+        std::fs::copy(&libc, prog_root.join("usr/libexec/prog/mod-x.so")).unwrap();
+        let roots = [prog_root.clone(), lib_root.clone()];
+        let mut entries = Vec::new();
+        add_file(&roots, "usr/libexec/prog/prog", "prog", &mut entries).unwrap();
+        add_file(&roots, "usr/libexec/prog/mod-x.so", "prog", &mut entries).unwrap();
+        let libc_entry = entries
+            .iter()
+            .find(|e| e.path().ends_with("libc.so.6"))
+            .expect("libc");
+        assert_eq!(
+            libc_entry,
+            &GuestEntry::File {
+                path: "usr/lib/x86_64-linux-gnu/libc.so.6".into(),
+                host: lib_root.join("usr/lib/x86_64-linux-gnu/libc.so.6"),
+                mode: 0o755,
+            }
+        );
+        let links: Vec<&str> = entries
+            .iter()
+            .filter(|e| matches!(e, GuestEntry::Symlink { .. }))
+            .map(GuestEntry::path)
+            .collect();
+        assert_eq!(links, ["bin/prog"]);
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]
     fn programs_bring_libraries_and_get_a_bin_link() {
         // A fake package holding a copy of a dynamic host program, outside bin/.
-        let Some(program) = ["/usr/bin/true", "/bin/true"]
-            .iter()
-            .map(Path::new)
-            .find(|p| p.exists())
-        else {
+        let Some(program) = host_program() else {
             return;
         };
         let root = std::env::temp_dir().join(format!("qemu-bochs-debtool-{}", std::process::id()));
@@ -439,8 +562,9 @@ mod tests {
         std::fs::copy(program, root.join("usr/sbin/tool")).unwrap();
         std::fs::write(root.join("etc/tool.conf"), "x\n").unwrap();
         let mut entries = Vec::new();
-        add_file(&root, "etc/tool.conf", "tool", &mut entries).unwrap();
-        add_file(&root, "./usr/sbin/tool", "tool", &mut entries).unwrap();
+        let roots = [root.clone()];
+        add_file(&roots, "etc/tool.conf", "tool", &mut entries).unwrap();
+        add_file(&roots, "./usr/sbin/tool", "tool", &mut entries).unwrap();
         let paths: Vec<&str> = entries.iter().map(GuestEntry::path).collect();
         assert_eq!(paths[..3], ["etc/tool.conf", "usr/sbin/tool", "bin/tool"]);
         assert!(
@@ -451,7 +575,7 @@ mod tests {
             paths.iter().any(|p| p.contains("ld-linux")),
             "no loader in {paths:?}"
         );
-        assert!(add_file(&root, "bin/missing", "tool", &mut entries).is_err());
+        assert!(add_file(&roots, "bin/missing", "tool", &mut entries).is_err());
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
