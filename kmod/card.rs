@@ -13,6 +13,7 @@
 //!
 //! Nothing here knows about device nodes, ioctls or mmap offsets: those are a face's.
 
+pub(crate) mod alloc;
 pub(crate) mod dispi;
 pub(crate) mod edid;
 pub(crate) mod mode;
@@ -22,7 +23,7 @@ pub(crate) mod vram;
 use dispi::{Dispi, MmioBar, MMIO_BAR_SIZE};
 use kernel::{
     device::Device,
-    fs::DeviceAddressSpace,
+    fs::{BorrowedAddressSpace, DeviceAddressSpace},
     pci::{DevresBar, UserMappedBar, UserMappedFrames},
     prelude::*,
     sync::{aref::ARef, Arc},
@@ -107,6 +108,13 @@ impl Hardware {
     /// all, in every process.
     pub(crate) fn address_space(&self) -> &DeviceAddressSpace {
         self.vram.address_space()
+    }
+
+    /// From now on, lends VRAM's frames to `space` (the address space of a face's files that
+    /// another subsystem owns, such as DRM's) instead of [`Hardware::address_space`]; `space`
+    /// is zapped and given back when the card is unbound.
+    pub(crate) fn lend_frames_to(&self, space: impl BorrowedAddressSpace + 'static) -> Result {
+        self.vram.lend_to(space)
     }
 
     /// VRAM's page frames, lent for a fault handler to insert while the guard lives; `None`

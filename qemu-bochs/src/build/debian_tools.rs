@@ -34,11 +34,18 @@ pub struct DebianTool {
 }
 
 /// What goes into every guest.
-pub const TOOLS: &[DebianTool] = &[DebianTool {
-    package: "fbset",
-    // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
-    files: &["bin/fbset", "etc/fb.modes"],
-}];
+pub const TOOLS: &[DebianTool] = &[
+    DebianTool {
+        package: "fbset",
+        // fb.modes is fbset's mode database: `fbset 800x600-60` looks modes up there.
+        files: &["bin/fbset", "etc/fb.modes"],
+    },
+    DebianTool {
+        // libdrm's modetest: sets modes, draws test patterns into dumb buffers, flips them.
+        package: "libdrm-tests",
+        files: &["usr/bin/modetest"],
+    },
+];
 
 /// One entry of the guest's root filesystem; paths have no leading `/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
