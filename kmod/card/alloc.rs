@@ -113,7 +113,8 @@ mod tests {
     fn full_is_none() {
         assert_eq!(first_fit(&[0..4 * P], 4 * P, P, P), None);
         assert_eq!(first_fit(&[], 4 * P, 5 * P, P), None);
-        assert_eq!(first_fit(&[], usize::MAX, usize::MAX, P), None);
+        assert_eq!(first_fit(&[], 4 * P, usize::MAX, P), None);
+        assert_eq!(first_fit(&[0..P], usize::MAX, usize::MAX, P), None);
         assert_eq!(first_fit(&[], 4 * P, 0, P), None);
     }
 
