@@ -198,8 +198,10 @@ impl KmsFace {
         Ok(Self { drm })
     }
 
-    /// At unbind: the device resources unplug the DRM device and take VRAM back after this.
+    /// At unbind: turns the pipe off (no more vblank ticks for clients that keep the device
+    /// open); the device resources unplug the DRM device and take VRAM back after this.
     pub(crate) fn unbind(&self) {
+        pipe::shutdown(&self.drm);
         self.drm.hw.disable_output();
     }
 }
