@@ -13,6 +13,8 @@
 //!
 //! Nothing here knows about device nodes, ioctls or mmap offsets: those are a face's.
 
+// Used by the DRM face only, which needs `CONFIG_DRM=y`; its KUnit tests run on every kernel.
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
 pub(crate) mod alloc;
 pub(crate) mod dispi;
 pub(crate) mod edid;
@@ -23,7 +25,7 @@ pub(crate) mod vram;
 use dispi::{Dispi, MmioBar, MMIO_BAR_SIZE};
 use kernel::{
     device::Device,
-    fs::{BorrowedAddressSpace, DeviceAddressSpace},
+    fs::DeviceAddressSpace,
     pci::{DevresBar, UserMappedBar, UserMappedFrames},
     prelude::*,
     sync::{aref::ARef, Arc},
@@ -113,7 +115,11 @@ impl Hardware {
     /// From now on, lends VRAM's frames to `space` (the address space of a face's files that
     /// another subsystem owns, such as DRM's) instead of [`Hardware::address_space`]; `space`
     /// is zapped and given back when the card is unbound.
-    pub(crate) fn lend_frames_to(&self, space: impl BorrowedAddressSpace + 'static) -> Result {
+    #[cfg(CONFIG_DRM = "y")]
+    pub(crate) fn lend_frames_to(
+        &self,
+        space: impl kernel::fs::BorrowedAddressSpace + 'static,
+    ) -> Result {
         self.vram.lend_to(space)
     }
 

@@ -133,6 +133,7 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
 
     /// Programs `mode` as [`Dispi::set_mode`] does, but leaves VRAM as it is
     /// (`VBE_DISPI_NOCLEARMEM`): it holds other buffers than the one shown.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
     pub(crate) fn set_mode_keeping_vram(&self, mode: &Mode) -> Result {
         self.set_mode_clearing(mode, false)
     }
@@ -187,6 +188,7 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     }
 
     /// Starts the scanout at `scanout` (a flip: three register writes, no copy).
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
     pub(crate) fn set_scanout(&self, scanout: &Scanout) {
         let bar = self.bar;
         bar.write_reg(DISPI_VIRT_WIDTH::from(scanout.virtual_width));
@@ -195,6 +197,7 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     }
 
     /// The programmed `(width, height, bpp)`, and whether the DISPI mode is on.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
     pub(crate) fn current(&self) -> ((u16, u16, u16), bool) {
         let bar = self.bar;
         let enable = bar.read(DISPI_ENABLE);
@@ -247,19 +250,23 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
 
 /// Largest `X_OFFSET` and `Y_OFFSET` QEMU keeps (`VBE_DISPI_MAX_XRES`, `VBE_DISPI_MAX_YRES`);
 /// larger ones are clamped.
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
 const MAX_X_OFFSET: u32 = 16000;
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
 const MAX_Y_OFFSET: u32 = 12000;
 
 /// Where the card starts scanning out: a buffer at VRAM byte `offset` with lines `pitch` bytes
 /// apart, in the registers' terms. QEMU shows from byte `Y_OFFSET * VIRT_WIDTH * cpp + X_OFFSET *
 /// cpp` (hw/display/vga.c, `vbe_fixup_regs` and `vga_get_params`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
 pub(crate) struct Scanout {
     virtual_width: u16,
     x_offset: u16,
     y_offset: u16,
 }
 
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
 impl Scanout {
     /// The registers that show `height` lines of a buffer at VRAM byte `offset` with lines
     /// `pitch` bytes apart and `cpp` bytes per pixel, in `vram_size` bytes of VRAM; `EINVAL`
