@@ -84,7 +84,9 @@ impl KmsData {
         let fb = pipe.framebuffer();
         let cpp = u32::from(fb.format().ok_or(EINVAL)?.cpp());
         let (width, height) = (mode.width(), mode.height());
-        let mode = self.hw.check_mode(width, height, cpp.checked_mul(8).ok_or(EINVAL)?, height)?;
+        let mode = self
+            .hw
+            .check_mode(width, height, cpp.checked_mul(8).ok_or(EINVAL)?, height)?;
         let (x, y) = pipe.source();
         let start = usize::try_from(y)?
             .checked_mul(usize::try_from(fb.pitch())?)

@@ -121,7 +121,10 @@ mod tests {
     #[test]
     fn aligns_the_start() {
         assert_eq!(first_fit(&[0..1], 16 * P, P, P), Some((1, P..2 * P)));
-        assert_eq!(first_fit(&[0..P], 16 * P, 3 * P, 3 * P), Some((1, 3 * P..6 * P)));
+        assert_eq!(
+            first_fit(&[0..P], 16 * P, 3 * P, 3 * P),
+            Some((1, 3 * P..6 * P))
+        );
     }
 
     #[test]

@@ -282,7 +282,9 @@ impl Scanout {
     ) -> Result<Self> {
         let pixels_per_line = pitch.checked_div(cpp).ok_or(EINVAL)?;
         let whole_pixels = pitch.checked_rem(cpp) == Some(0);
-        if !whole_pixels || pixels_per_line.checked_rem(8) != Some(0) || offset.checked_rem(4) != Some(0)
+        if !whole_pixels
+            || pixels_per_line.checked_rem(8) != Some(0)
+            || offset.checked_rem(4) != Some(0)
         {
             return Err(EINVAL);
         }

@@ -120,10 +120,16 @@ fn open(path: &Path) -> io::Result<File> {
 
 /// The PCI address of the card behind `path` (`/dev/dri/cardN`).
 fn card_of(path: &Path) -> Result<String, String> {
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or("no node name")?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("no node name")?;
     let link = std::fs::read_link(format!("/sys/class/drm/{name}/device"))
         .map_err(|e| format!("/sys/class/drm/{name}/device: {e}"))?;
-    let pci = link.file_name().and_then(|n| n.to_str()).ok_or("bad link")?;
+    let pci = link
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("bad link")?;
     Ok(pci.to_string())
 }
 
@@ -151,7 +157,12 @@ pub fn run(path: &Path, report: &mut Report) {
     let buffer = create(&file, 1024, 768, 32);
     let mut mapped = match buffer.and_then(|d| Mapped::new(&file, &d)) {
         Ok(mapped) => mapped,
-        Err(e) => return report.check("create and map a 1024x768x32 dumb buffer", Err(describe(&e))),
+        Err(e) => {
+            return report.check(
+                "create and map a 1024x768x32 dumb buffer",
+                Err(describe(&e)),
+            )
+        }
     };
     let data = pattern(7, mapped.len);
     mapped.as_mut_slice().copy_from_slice(&data);
@@ -190,7 +201,10 @@ pub fn run(path: &Path, report: &mut Report) {
     if !ok {
         return;
     }
-    report.check("touching the old mapping -> SIGBUS", touch_in_child(mapped.addr, true));
+    report.check(
+        "touching the old mapping -> SIGBUS",
+        touch_in_child(mapped.addr, true),
+    );
     report.check(
         "CREATE_DUMB on the open file -> ENODEV",
         crate::report::expect_errno(create(&file, 64, 64, 32), ENODEV),
