@@ -80,6 +80,8 @@ impl io::DriverObject for VramBuffer {
     }
 
     fn mmap(_obj: &Object, vma: &VmaNew) -> Result {
+        // The same rules as `/dev/bochsfbN`'s mappings: shared, never executable.
+        vram::check_user_mapping(vma)?;
         vram::prepare(
             vma,
             Backing::Vram {

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::ptr;
 use std::time::Duration;
 
-use libc::{c_ulong, ENODEV, ENOMEM, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE};
+use libc::{
+    c_ulong, ENODEV, ENOMEM, MAP_FAILED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
+};
 
 use crate::report::{describe, Outcome, Report};
 use crate::roundtrip::{compare, pattern};
@@ -114,6 +116,27 @@ impl Drop for Mapped {
     }
 }
 
+/// Maps a new `width`x`width`x32 dumb buffer with `flags` and `prot`: the call must fail with
+/// `errno`.
+fn map_with(file: &File, width: u32, flags: libc::c_int, prot: libc::c_int, errno: i32) -> Outcome {
+    let dumb = create(file, width, width, 32).map_err(|e| describe(&e))?;
+    let mut map = MapDumb {
+        handle: dumb.handle,
+        ..Default::default()
+    };
+    ioctl(file, MAP_DUMB, &mut map).map_err(|e| describe(&e))?;
+    let offset = libc::off_t::try_from(map.offset).map_err(|e| e.to_string())?;
+    let len = usize::try_from(dumb.size).map_err(|e| e.to_string())?;
+    // SAFETY: asks for a new mapping anywhere; unmapped at once if it is made.
+    let addr = unsafe { libc::mmap(ptr::null_mut(), len, prot, flags, file.as_raw_fd(), offset) };
+    if addr != MAP_FAILED {
+        // SAFETY: the mapping just made.
+        unsafe { libc::munmap(addr, len) };
+        return Err("the mapping was made".into());
+    }
+    crate::report::expect_errno(Err::<(), _>(io::Error::last_os_error()), errno)
+}
+
 fn open(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
 }
@@ -169,6 +192,16 @@ pub fn run(path: &Path, report: &mut Report) {
     report.check(
         "a 3 MiB pattern written through the mapping reads back",
         compare(mapped.as_mut_slice(), &data),
+    );
+
+    // Shared and never executable, as `/dev/bochsfbN`'s mappings.
+    report.check(
+        "MAP_PRIVATE of a dumb buffer -> EINVAL",
+        map_with(&file, 64, MAP_PRIVATE, PROT_READ | PROT_WRITE, libc::EINVAL),
+    );
+    report.check(
+        "PROT_EXEC mapping of a dumb buffer -> EINVAL (as /dev/bochsfbN)",
+        map_with(&file, 64, MAP_SHARED, PROT_READ | PROT_EXEC, libc::EINVAL),
     );
 
     // VRAM is finite: buffers until ENOMEM, none of them shmem.
