@@ -313,3 +313,59 @@ impl Scanout {
         })
     }
 }
+
+#[kunit_tests(bochsfb_scanout)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    fn regs(scanout: Scanout) -> (u16, u16, u16) {
+        (scanout.virtual_width, scanout.x_offset, scanout.y_offset)
+    }
+
+    #[test]
+    fn a_buffer_is_shown_from_its_row_and_column() -> Result {
+        assert_eq!(regs(Scanout::new(0, 4096, 4, 768, 16 * MIB)?), (1024, 0, 0));
+        // The second 1024x768x32 buffer starts 3 MiB in: row 768.
+        assert_eq!(
+            regs(Scanout::new(3 * MIB, 4096, 4, 768, 16 * MIB)?),
+            (1024, 0, 768)
+        );
+        // A start inside a line: column 1 of row 1.
+        assert_eq!(
+            regs(Scanout::new(4100, 4096, 4, 768, 16 * MIB)?),
+            (1024, 1, 1)
+        );
+        // RGB565, 640 pixels: 1280 bytes a line.
+        assert_eq!(
+            regs(Scanout::new(12800, 1280, 2, 480, 16 * MIB)?),
+            (640, 0, 10)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn what_qemu_would_change_is_refused() {
+        // A line that is not a whole multiple of 8 pixels (QEMU rounds VIRT_WIDTH down).
+        assert_eq!(Scanout::new(0, 4004, 4, 768, 16 * MIB), Err(EINVAL));
+        // A start that is not a multiple of 4 bytes, or not a whole pixel of its line.
+        assert_eq!(Scanout::new(2, 1280, 2, 480, 16 * MIB), Err(EINVAL));
+        assert_eq!(Scanout::new(4098, 4096, 4, 768, 16 * MIB), Err(EINVAL));
+        // A frame that ends past VRAM (QEMU would show offset 0 instead).
+        assert_eq!(Scanout::new(15 * MIB, 4096, 4, 768, 16 * MIB), Err(EINVAL));
+        // Past QEMU's Y_OFFSET clamp of 12000 rows.
+        assert!(Scanout::new(12000 * 1280, 1280, 2, 480, 64 * MIB).is_ok());
+        assert_eq!(
+            Scanout::new(12001 * 1280, 1280, 2, 480, 64 * MIB),
+            Err(EINVAL)
+        );
+        // Nonsense sizes.
+        assert_eq!(Scanout::new(0, 4096, 0, 768, 16 * MIB), Err(EINVAL));
+        assert_eq!(Scanout::new(0, 0, 4, 768, 16 * MIB), Err(EINVAL));
+        assert_eq!(
+            Scanout::new(usize::MAX - 3, 4096, 4, 768, 16 * MIB),
+            Err(EINVAL)
+        );
+    }
+}
