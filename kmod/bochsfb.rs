@@ -87,7 +87,7 @@ impl BochsfbDriver {
         if face > 1 || (face == 1 && cfg!(not(CONFIG_DRM = "y"))) {
             dev_err!(
                 pdev,
-                "face={} is not one this kernel offers (0: /dev/bochsfbN; 1: DRM, with CONFIG_DRM=y)\n",
+                "face={}: not offered (0: /dev/bochsfbN; 1: DRM, needs CONFIG_DRM=y)\n",
                 face
             );
             return Err(EINVAL);
