@@ -19,7 +19,11 @@
 
 // The card, written once for every face (docs/drm.md): registers, EDID, modes, VRAM, probe.
 mod card;
-// The face userspace reaches the card through: `/dev/bochsfbN`.
+// The DRM face: `/dev/dri/cardN`, dumb buffers in VRAM (docs/drm.md). The kernel crate
+// has DRM only when DRM is built in.
+#[cfg(CONFIG_DRM = "y")]
+mod kms;
+// The misc face: `/dev/bochsfbN`.
 mod misc;
 // The userspace ABI, one file shared with the `bochsfb-uapi` crate (this is a link to
 // uapi/src/bochsfb.rs), whose items are `pub` for userspace. The driver uses most of it.
@@ -29,6 +33,15 @@ mod uapi;
 use card::probe::{Found, Request};
 use kernel::{device::Core, pci, prelude::*};
 use misc::MiscFace;
+
+/// How userspace reaches a bound card: the face chosen by the `face` parameter at probe.
+enum Face {
+    /// `/dev/bochsfbN` (`face=0`).
+    Misc(Pin<KBox<MiscFace>>),
+    /// `/dev/dri/cardN` (`face=1`).
+    #[cfg(CONFIG_DRM = "y")]
+    Kms(kms::KmsFace),
+}
 
 /// QEMU's vendor ID for its Bochs-compatible display devices (not in `pci_ids.h`).
 const QEMU_VGA_VENDOR: pci::Vendor = match pci::Vendor::new(0x1234) {
@@ -47,7 +60,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for BochsfbDriver {
     type IdInfo = ();
-    type Data<'bound> = MiscFace;
+    type Data<'bound> = Face;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
@@ -55,19 +68,30 @@ impl pci::Driver for BochsfbDriver {
         pdev: &'bound pci::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        pin_init::pin_init_scope(move || Self::setup(pdev))
+        Self::setup(pdev)
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        this.unbind();
+        match &*this {
+            Face::Misc(misc) => misc.unbind(),
+            #[cfg(CONFIG_DRM = "y")]
+            Face::Kms(kms) => kms.unbind(),
+        }
     }
 }
 
 impl BochsfbDriver {
     /// Brings the card up with the mode the module parameters ask for and gives it its face.
-    fn setup<'bound>(
-        pdev: &'bound pci::Device<Core<'_>>,
-    ) -> Result<impl PinInit<MiscFace, Error> + 'bound> {
+    fn setup(pdev: &pci::Device<Core<'_>>) -> Result<Face> {
+        let face = module_parameters::face.value();
+        if face > 1 || (face == 1 && cfg!(not(CONFIG_DRM = "y"))) {
+            dev_err!(
+                pdev,
+                "face={}: not offered (0: /dev/bochsfbN; 1: DRM, needs CONFIG_DRM=y)\n",
+                face
+            );
+            return Err(EINVAL);
+        }
         let found = Found::probe(pdev)?;
         let mode = found.initial_mode(
             pdev,
@@ -79,7 +103,14 @@ impl BochsfbDriver {
         )?;
         found.show(pdev, &mode)?;
         let hw = found.into_hardware(pdev)?;
-        MiscFace::new(pdev, hw, mode)
+        #[cfg(CONFIG_DRM = "y")]
+        if face == 1 {
+            return Ok(Face::Kms(kms::KmsFace::new(pdev, hw)?));
+        }
+        Ok(Face::Misc(KBox::pin_init(
+            MiscFace::new(pdev, hw, mode)?,
+            GFP_KERNEL,
+        )?))
     }
 }
 
@@ -101,6 +132,10 @@ kernel::module_pci_driver! {
         bpp: u32 {
             default: 32,
             description: "Bits per pixel set at probe (8, 16, 24 or 32; bochs-display 16 or 32)",
+        },
+        face: u32 {
+            default: 0,
+            description: "How userspace reaches the card: 0 /dev/bochsfbN, 1 DRM (/dev/dri/cardN)",
         },
     },
 }

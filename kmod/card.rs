@@ -13,6 +13,9 @@
 //!
 //! Nothing here knows about device nodes, ioctls or mmap offsets: those are a face's.
 
+// Used by the DRM face only, which needs `CONFIG_DRM=y`; its KUnit tests run on every kernel.
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+pub(crate) mod alloc;
 pub(crate) mod dispi;
 pub(crate) mod edid;
 pub(crate) mod mode;
@@ -107,6 +110,17 @@ impl Hardware {
     /// all, in every process.
     pub(crate) fn address_space(&self) -> &DeviceAddressSpace {
         self.vram.address_space()
+    }
+
+    /// From now on, lends VRAM's frames to `space` (the address space of a face's files that
+    /// another subsystem owns, such as DRM's) instead of [`Hardware::address_space`]; `space`
+    /// is zapped and given back when the card is unbound.
+    #[cfg(CONFIG_DRM = "y")]
+    pub(crate) fn lend_frames_to(
+        &self,
+        space: impl kernel::fs::BorrowedAddressSpace + 'static,
+    ) -> Result {
+        self.vram.lend_to(space)
     }
 
     /// VRAM's page frames, lent for a fault handler to insert while the guard lives; `None`

@@ -37,6 +37,9 @@ register! {
         15:0 bits;
     }
     DISPI_ENABLE(u16) @ 0x508 {
+        /// `VBE_DISPI_NOCLEARMEM`: enabling keeps VRAM as it is (QEMU clears the start of it
+        /// otherwise).
+        7:7 keep_vram;
         /// `VBE_DISPI_LFB_ENABLED`: the linear framebuffer in BAR0 is used (no banking).
         6:6 linear_framebuffer;
         /// `VBE_DISPI_ENABLED`: the DISPI mode is active.
@@ -122,10 +125,24 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         usize::from(blocks) * 64 * 1024
     }
 
-    /// Programs `mode` (already validated) and enables the linear framebuffer.
+    /// Programs `mode` (already validated) and enables the linear framebuffer; QEMU clears the
+    /// start of VRAM.
+    pub(crate) fn set_mode(&self, mode: &Mode) -> Result {
+        self.set_mode_clearing(mode, true)
+    }
+
+    /// Programs `mode` as [`Dispi::set_mode`] does, but leaves VRAM as it is
+    /// (`VBE_DISPI_NOCLEARMEM`): it holds other buffers than the one shown.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn set_mode_keeping_vram(&self, mode: &Mode) -> Result {
+        self.set_mode_clearing(mode, false)
+    }
+
+    /// Programs `mode` (already validated) and enables the linear framebuffer, clearing VRAM if
+    /// `clear`.
     ///
     /// The order follows the C bochs driver: disable, set geometry, enable.
-    pub(crate) fn set_mode(&self, mode: &Mode) -> Result {
+    fn set_mode_clearing(&self, mode: &Mode, clear: bool) -> Result {
         let bar = self.bar;
         bar.write_reg(DISPI_ENABLE::zeroed());
         bar.write_reg(DISPI_BPP::from(mode.bpp_u16()));
@@ -139,7 +156,8 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         bar.write_reg(
             DISPI_ENABLE::zeroed()
                 .with_enabled(true)
-                .with_linear_framebuffer(true),
+                .with_linear_framebuffer(true)
+                .with_keep_vram(!clear),
         );
 
         // QEMU silently adjusts values it cannot honour; read back what it took.
@@ -167,6 +185,30 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     /// Shows the virtual screen from row `y_offset` on (already checked against the mode).
     pub(crate) fn pan(&self, y_offset: u16) {
         self.bar.write_reg(DISPI_Y_OFFSET::from(y_offset));
+    }
+
+    /// Starts the scanout at `scanout` (a flip: three register writes, no copy).
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn set_scanout(&self, scanout: &Scanout) {
+        let bar = self.bar;
+        bar.write_reg(DISPI_VIRT_WIDTH::from(scanout.virtual_width));
+        bar.write_reg(DISPI_X_OFFSET::from(scanout.x_offset));
+        bar.write_reg(DISPI_Y_OFFSET::from(scanout.y_offset));
+    }
+
+    /// The programmed `(width, height, bpp)`, and whether the DISPI mode is on.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn current(&self) -> ((u16, u16, u16), bool) {
+        let bar = self.bar;
+        let enable = bar.read(DISPI_ENABLE);
+        (
+            (
+                bar.read(DISPI_XRES).into(),
+                bar.read(DISPI_YRES).into(),
+                bar.read(DISPI_BPP).into(),
+            ),
+            enable.enabled().get() != 0,
+        )
     }
 
     /// Whether the legacy VGA registers exist (std VGA, secondary-vga; not bochs-display).
@@ -203,5 +245,127 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     /// Switches the DISPI mode off, giving the display back to VGA.
     pub(crate) fn disable(&self) {
         self.bar.write_reg(DISPI_ENABLE::zeroed());
+    }
+}
+
+/// Largest `X_OFFSET` and `Y_OFFSET` QEMU keeps (`VBE_DISPI_MAX_XRES`, `VBE_DISPI_MAX_YRES`);
+/// larger ones are clamped.
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+const MAX_X_OFFSET: u32 = 16000;
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+const MAX_Y_OFFSET: u32 = 12000;
+
+/// Where the card starts scanning out: a buffer at VRAM byte `offset` with lines `pitch` bytes
+/// apart, in the registers' terms. QEMU shows from byte `Y_OFFSET * VIRT_WIDTH * cpp + X_OFFSET *
+/// cpp` (hw/display/vga.c, `vbe_fixup_regs` and `vga_get_params`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+pub(crate) struct Scanout {
+    virtual_width: u16,
+    x_offset: u16,
+    y_offset: u16,
+}
+
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+impl Scanout {
+    /// The registers that show `height` lines of a buffer at VRAM byte `offset` with lines
+    /// `pitch` bytes apart and `cpp` bytes per pixel, in `vram_size` bytes of VRAM; `EINVAL`
+    /// for what QEMU would silently change instead (docs/drm.md "Flips"): a pitch that is not a
+    /// whole multiple of 8 pixels, a start not in whole pixels of its line or not a multiple of
+    /// 4 bytes, offsets past QEMU's clamps, a frame ending past VRAM.
+    pub(crate) fn new(
+        offset: usize,
+        pitch: u32,
+        cpp: u32,
+        height: u32,
+        vram_size: usize,
+    ) -> Result<Self> {
+        let pixels_per_line = pitch.checked_div(cpp).ok_or(EINVAL)?;
+        let whole_pixels = pitch.checked_rem(cpp) == Some(0);
+        if !whole_pixels
+            || pixels_per_line.checked_rem(8) != Some(0)
+            || offset.checked_rem(4) != Some(0)
+        {
+            return Err(EINVAL);
+        }
+        let pitch_bytes = usize::try_from(pitch)?;
+        let cpp_bytes = usize::try_from(cpp)?;
+        let y_offset = offset.checked_div(pitch_bytes).ok_or(EINVAL)?;
+        let in_line = offset.checked_rem(pitch_bytes).ok_or(EINVAL)?;
+        if in_line.checked_rem(cpp_bytes) != Some(0) {
+            return Err(EINVAL);
+        }
+        let x_offset = in_line.checked_div(cpp_bytes).ok_or(EINVAL)?;
+        let (x_offset, y_offset) = (u32::try_from(x_offset)?, u32::try_from(y_offset)?);
+        if x_offset > MAX_X_OFFSET || y_offset > MAX_Y_OFFSET {
+            return Err(EINVAL);
+        }
+        let frame = usize::try_from(height)?
+            .checked_mul(pitch_bytes)
+            .ok_or(EINVAL)?;
+        if offset.checked_add(frame).ok_or(EINVAL)? > vram_size {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            virtual_width: u16::try_from(pixels_per_line)?,
+            x_offset: u16::try_from(x_offset)?,
+            y_offset: u16::try_from(y_offset)?,
+        })
+    }
+}
+
+#[kunit_tests(bochsfb_scanout)]
+mod tests {
+    use super::*;
+
+    const MIB: usize = 1 << 20;
+
+    fn regs(scanout: Scanout) -> (u16, u16, u16) {
+        (scanout.virtual_width, scanout.x_offset, scanout.y_offset)
+    }
+
+    #[test]
+    fn a_buffer_is_shown_from_its_row_and_column() -> Result {
+        assert_eq!(regs(Scanout::new(0, 4096, 4, 768, 16 * MIB)?), (1024, 0, 0));
+        // The second 1024x768x32 buffer starts 3 MiB in: row 768.
+        assert_eq!(
+            regs(Scanout::new(3 * MIB, 4096, 4, 768, 16 * MIB)?),
+            (1024, 0, 768)
+        );
+        // A start inside a line: column 1 of row 1.
+        assert_eq!(
+            regs(Scanout::new(4100, 4096, 4, 768, 16 * MIB)?),
+            (1024, 1, 1)
+        );
+        // RGB565, 640 pixels: 1280 bytes a line.
+        assert_eq!(
+            regs(Scanout::new(12800, 1280, 2, 480, 16 * MIB)?),
+            (640, 0, 10)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn what_qemu_would_change_is_refused() {
+        // A line that is not a whole multiple of 8 pixels (QEMU rounds VIRT_WIDTH down).
+        assert_eq!(Scanout::new(0, 4004, 4, 768, 16 * MIB), Err(EINVAL));
+        // A start that is not a multiple of 4 bytes, or not a whole pixel of its line.
+        assert_eq!(Scanout::new(2, 1280, 2, 480, 16 * MIB), Err(EINVAL));
+        assert_eq!(Scanout::new(4098, 4096, 4, 768, 16 * MIB), Err(EINVAL));
+        // A frame that ends past VRAM (QEMU would show offset 0 instead).
+        assert_eq!(Scanout::new(15 * MIB, 4096, 4, 768, 16 * MIB), Err(EINVAL));
+        // Past QEMU's Y_OFFSET clamp of 12000 rows.
+        assert!(Scanout::new(12000 * 1280, 1280, 2, 480, 64 * MIB).is_ok());
+        assert_eq!(
+            Scanout::new(12001 * 1280, 1280, 2, 480, 64 * MIB),
+            Err(EINVAL)
+        );
+        // Nonsense sizes.
+        assert_eq!(Scanout::new(0, 4096, 0, 768, 16 * MIB), Err(EINVAL));
+        assert_eq!(Scanout::new(0, 0, 4, 768, 16 * MIB), Err(EINVAL));
+        assert_eq!(
+            Scanout::new(usize::MAX - 3, 4096, 4, 768, 16 * MIB),
+            Err(EINVAL)
+        );
     }
 }

@@ -14,7 +14,7 @@
 use core::ops::Range;
 use kernel::{
     iov::IovIterSource,
-    mm::virt::{IoCaching, IoFrames, VmFault, VmaNew, VmaRef},
+    mm::virt::{flags, IoCaching, IoFrames, VmFault, VmaNew, VmaRef},
     page::{Page, PAGE_SIZE},
     pci,
     prelude::*,
@@ -86,12 +86,30 @@ pub(crate) enum Backing {
     Ram,
 }
 
+/// Refuses what no face maps VRAM as: a private mapping, or an executable one.
+pub(crate) fn check_user_mapping(vma: &VmaNew) -> Result {
+    // A private mapping would give the process copy-on-write copies of device memory, which
+    // is never what a framebuffer user wants (fbdev and DRM refuse it too).
+    if vma.flags() & flags::MAYSHARE == 0 {
+        return Err(EINVAL);
+    }
+    // VRAM holds pixels, never code: `PROT_EXEC` is refused, and `mprotect` cannot add it
+    // later. The exception is a task with the `READ_IMPLIES_EXEC` personality (old i386
+    // binaries), to which the kernel adds it on every readable mapping: it gets the mapping
+    // executable, as fbdev gives everyone.
+    let implied_exec = vma.flags() & flags::EXEC != 0 && kernel::current!().read_implies_exec();
+    if !implied_exec {
+        vma.try_clear_mayexec()?;
+    }
+    Ok(())
+}
+
 /// Sets `vma` up to be filled by the fault handler; nothing is mapped now.
 ///
 /// The vma is `VM_MIXEDMAP`, so RAM and VRAM pages can both be inserted from a fault handler.
 /// VRAM mappings are also `VM_IO` (no `get_user_pages`, no core dumps of device memory), and
 /// their caching is set before `VM_MIXEDMAP` (`set_io_caching` refuses it after, and refuses
-/// copy-on-write mappings; `CardFile::mmap` refuses every private one before).
+/// copy-on-write mappings; [`check_user_mapping`] refuses every private one before).
 pub(crate) fn prepare(vma: &VmaNew, backing: Backing) -> Result {
     match backing {
         Backing::Vram { caching, growable } => {

@@ -24,7 +24,7 @@ use kernel::{
     fs::{file, DeviceAddressSpace, File, Kiocb},
     iov::{IovIterDest, IovIterSource},
     miscdevice::{MiscDevice, MiscDeviceAttribute, MiscDeviceRegistration, SeekRequest},
-    mm::virt::{flags, VmFault, VmaNew, VmaRef},
+    mm::virt::{VmFault, VmaNew, VmaRef},
     page::PAGE_SIZE,
     prelude::*,
     sync::{Arc, ArcBorrow},
@@ -223,19 +223,7 @@ impl MiscDevice for CardFile {
     }
 
     fn mmap(card: ArcBorrow<'_, FbCard>, _file: &File, vma: &VmaNew) -> Result {
-        // A private mapping would give the process copy-on-write copies of device memory, which
-        // is never what a framebuffer user wants (fbdev and DRM refuse it too).
-        if vma.flags() & flags::MAYSHARE == 0 {
-            return Err(EINVAL);
-        }
-        // VRAM holds pixels, never code: `PROT_EXEC` is refused, and `mprotect` cannot add it
-        // later. The exception is a task with the `READ_IMPLIES_EXEC` personality (old i386
-        // binaries), to which the kernel adds it on every readable mapping: it gets the mapping
-        // executable, as fbdev gives everyone.
-        let implied_exec = vma.flags() & flags::EXEC != 0 && kernel::current!().read_implies_exec();
-        if !implied_exec {
-            vma.try_clear_mayexec()?;
-        }
+        vram::check_user_mapping(vma)?;
         // The offset picks the mapping strategy; see `FbCard::mmap`.
         card.mmap(vma)
     }

@@ -92,12 +92,14 @@ fn modes_pan_vsync_fbdev_and_sysfs_behave_as_documented() -> Result<()> {
 }
 
 /// The driver's KUnit suites (`#[kunit_tests]` in kmod/), which run when the module loads.
-const KUNIT_SUITES: [&str; 5] = [
+const KUNIT_SUITES: [&str; 7] = [
     "bochsfb_abi",
+    "bochsfb_alloc",
     "bochsfb_card",
     "bochsfb_edid",
     "bochsfb_fbdev",
     "bochsfb_mode",
+    "bochsfb_scanout",
 ];
 
 #[test]

@@ -21,7 +21,7 @@
 //! (`bochsfb_tests::kmscon`), pixel for pixel.
 //!
 //! The faces are a table ([`C_BOCHS`], [`BOCHSFB_DRM`]), and `faces!` makes each face's tests:
-//! adding a face is one entry; bochsfb's own face is written and waits behind one `#[ignore]`.
+//! adding a face is one entry.
 
 use std::path::PathBuf;
 use std::thread::sleep;
@@ -59,8 +59,7 @@ const C_BOCHS: Face = Face {
 };
 
 /// bochsfb's own DRM/KMS face (docs/drm.md), chosen with the module parameter `face=1`:
-/// XRGB8888 and RGB565 (`SinglePipe::FORMATS`). The DRM driver name is the one docs/drm.md
-/// implies; correct it here if the face registers another.
+/// XRGB8888 and RGB565 (`SinglePipe::FORMATS`), from dumb buffers that are VRAM.
 const BOCHSFB_DRM: Face = Face {
     label: "bochsfb-drm",
     driver: Driver::Bochsfb,
@@ -99,9 +98,6 @@ macro_rules! faces {
 
 faces! {
     c_bochs: C_BOCHS;
-    // Delete the next line once bochsfb.ko has its DRM face (`face=1`): that enables every
-    // client test here on it.
-    #[ignore = "bochsfb's DRM face (bochsfb.face=1, issue 28) is not written yet"]
     bochsfb_drm: BOCHSFB_DRM;
 }
 

@@ -3,6 +3,7 @@
 
 mod badinput;
 mod device;
+mod dumb;
 mod faultcost;
 mod fuzz;
 mod holes;
@@ -79,6 +80,13 @@ enum Command {
     Holes(Target),
     /// A node's sysfs attributes exist when its `add` uevent arrives; its parent is the card.
     Uevent,
+    /// The DRM face (`face=1`): dumb buffers are VRAM, sized as documented, ENOMEM when it is
+    /// full, and SIGBUS/ENODEV after unbind; binding again works.
+    Dumb {
+        /// The DRM device node.
+        #[arg(long, default_value = "/dev/dri/card0")]
+        device: std::path::PathBuf,
+    },
     /// Times first and second touches of every page of a whole-frame mapping, all at once
     /// (region 0) against one fault per page (region 1), and checks the fault counts.
     Faultcost {
@@ -257,6 +265,10 @@ fn main() -> ExitCode {
             uevent::run(&mut report);
             return report.finish();
         }
+        Command::Dumb { device } => {
+            dumb::run(device, &mut report);
+            return report.finish();
+        }
         Command::Writesrc(target) => {
             writesrc::run(&target.device, &mut report);
             return report.finish();
@@ -309,7 +321,8 @@ fn main() -> ExitCode {
                 | Command::Holes(_)
                 | Command::Writesrc(_)
                 | Command::Writerace { .. }
-                | Command::Uevent => {
+                | Command::Uevent
+                | Command::Dumb { .. } => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
