@@ -18,7 +18,8 @@ use bochsfb_renderer::abi::{
 };
 
 use crate::device::{page_size, Device};
-use crate::fuzz::{device_works, wait, Exit};
+use crate::fuzz::device_works;
+use crate::raw::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
 use crate::rng::Rng;
 use crate::unbind::{bound_card, sysfs_write, wait_for_node};
