@@ -32,7 +32,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-use exec::{Env, Exec, Finding, Kind, SCRATCH_LEN};
+pub use exec::Kind;
+use exec::{Env, Exec, Finding, SCRATCH_LEN};
 use kcov::{Coverage, Kcov};
 use program::Program;
 use watch::{now_ns, Kmsg, Shared};
@@ -47,10 +48,22 @@ const BROKEN: i32 = 4;
 
 /// The seed corpus (`tests/guest/kfuzz-seeds/`): short generic programs, one per file.
 const SEEDS: &[(&str, &str)] = &[
-    ("map-each-region", include_str!("../kfuzz-seeds/map-each-region.txt")),
-    ("grow-on-demand", include_str!("../kfuzz-seeds/grow-on-demand.txt")),
-    ("shadow-flush", include_str!("../kfuzz-seeds/shadow-flush.txt")),
-    ("modes-and-pan", include_str!("../kfuzz-seeds/modes-and-pan.txt")),
+    (
+        "map-each-region",
+        include_str!("../kfuzz-seeds/map-each-region.txt"),
+    ),
+    (
+        "grow-on-demand",
+        include_str!("../kfuzz-seeds/grow-on-demand.txt"),
+    ),
+    (
+        "shadow-flush",
+        include_str!("../kfuzz-seeds/shadow-flush.txt"),
+    ),
+    (
+        "modes-and-pan",
+        include_str!("../kfuzz-seeds/modes-and-pan.txt"),
+    ),
     ("read-write", include_str!("../kfuzz-seeds/read-write.txt")),
     ("fbdev", include_str!("../kfuzz-seeds/fbdev.txt")),
 ];
@@ -85,6 +98,8 @@ pub struct Options {
     pub minimize: Option<PathBuf>,
     /// With `minimize`: the kind it found (skips replaying it first: it may wedge the card).
     pub kind: Option<String>,
+    /// Findings of these kinds are counted and otherwise ignored (to look past a known bug).
+    pub ignore: Vec<Kind>,
 }
 
 pub fn run(options: &Options) -> ExitCode {
@@ -97,7 +112,10 @@ pub fn run(options: &Options) -> ExitCode {
         }
     };
     touch::install();
-    shared.latency_bound.store(options.latency.as_nanos() as u64, SeqCst);
+    shared
+        .latency_bound
+        .store(options.latency.as_nanos() as u64, SeqCst);
+    shared.needs_reset.store(1, SeqCst);
     let probe = spawn(|| watch::probe(shared, &options.device, options.latency));
     shared.probe_pid.store(probe, SeqCst);
     let result = if let Some(path) = &options.replay {
@@ -110,6 +128,14 @@ pub fn run(options: &Options) -> ExitCode {
     shared.probe_stop.store(1, SeqCst);
     let _ = wait_timeout(probe, Duration::from_secs(2));
     result
+}
+
+/// `--ignore`'s parser: a finding kind by name.
+pub fn parse_kind(name: &str) -> Result<Kind, String> {
+    Kind::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+        format!("not a finding kind; one of {}", names.join(", "))
+    })
 }
 
 /// Forks a process running `body`.
@@ -130,13 +156,23 @@ fn spawn(body: impl FnOnce() -> i32) -> libc::pid_t {
 enum Ended {
     Exit(Exit),
     /// In one call past the stuck timeout; `killed` if SIGKILL got it out.
-    Stuck { call: u32, seconds: u64, killed: bool },
+    Stuck {
+        call: u32,
+        seconds: u64,
+        killed: bool,
+    },
     /// The kernel reported a problem and the process made no progress after it.
     Report(Vec<String>),
 }
 
 /// Waits for `pid`, watching the kernel log and the call it is in.
-fn supervise(pid: libc::pid_t, shared: &Shared, stuck: Duration, kmsg: &mut Kmsg, reports: &mut Vec<String>) -> Ended {
+fn supervise(
+    pid: libc::pid_t,
+    shared: &Shared,
+    stuck: Duration,
+    kmsg: &mut Kmsg,
+    reports: &mut Vec<String>,
+) -> Ended {
     let grace = Duration::from_secs(10).as_nanos() as u64;
     let mut report_at = 0;
     let mut programs_at_report = 0;
@@ -154,17 +190,26 @@ fn supervise(pid: libc::pid_t, shared: &Shared, stuck: Duration, kmsg: &mut Kmsg
         let now = now_ns();
         // The worker checks the log after each program: one that neither ends its program nor
         // exits after a report is stuck behind it.
-        if report_at != 0 && now - report_at > grace && shared.programs.load(SeqCst) == programs_at_report {
+        if report_at != 0
+            && now - report_at > grace
+            && shared.programs.load(SeqCst) == programs_at_report
+        {
             return Ended::Report(reports.clone());
         }
         let started = shared.call_started.load(SeqCst);
         // The worker gives its children the stuck timeout itself: this is the backstop.
-        if started != 0 && now.saturating_sub(started) > (stuck + Duration::from_secs(5)).as_nanos() as u64 {
+        if started != 0
+            && now.saturating_sub(started) > (stuck + Duration::from_secs(5)).as_nanos() as u64
+        {
             let call = shared.call_index.load(SeqCst);
             // SAFETY: kills our own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             let killed = matches!(wait_timeout(pid, Duration::from_secs(5)), Ok(Some(_)));
-            return Ended::Stuck { call, seconds: (now - started) / 1_000_000_000, killed };
+            return Ended::Stuck {
+                call,
+                seconds: (now - started) / 1_000_000_000,
+                killed,
+            };
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -195,20 +240,33 @@ fn fuzz(env: &Env, options: &Options) -> ExitCode {
     let finding = match ended {
         Ended::Exit(Exit::Code(0)) => return ExitCode::SUCCESS,
         Ended::Exit(Exit::Code(BROKEN)) => return ExitCode::from(BROKEN as u8),
-        Ended::Exit(Exit::Code(FOUND)) => Finding::parse(&env.shared.finding.get())
-            .unwrap_or_else(|| Finding::new(Kind::Crash, "the worker found something it could not say")),
+        Ended::Exit(Exit::Code(FOUND)) => {
+            Finding::parse(&env.shared.finding.get()).unwrap_or_else(|| {
+                Finding::new(Kind::Crash, "the worker found something it could not say")
+            })
+        }
         Ended::Exit(other) => match reports.first() {
-            Some(first) => Finding::new(Kind::KernelReport, format!("{first} (the worker ended with {other:?})")),
+            Some(first) => Finding::new(
+                Kind::KernelReport,
+                format!("{first} (the worker ended with {other:?})"),
+            ),
             None => Finding::new(Kind::Crash, format!("the worker ended with {other:?}")),
         },
-        Ended::Stuck { call, seconds, killed } => Finding::new(
+        Ended::Stuck {
+            call,
+            seconds,
+            killed,
+        } => Finding::new(
             Kind::Stuck,
             format!(
                 "call {call} still running after {seconds} s ({})",
                 if killed { "killed" } else { "unkillable" }
             ),
         ),
-        Ended::Report(lines) => Finding::new(Kind::KernelReport, lines.first().cloned().unwrap_or_default()),
+        Ended::Report(lines) => Finding::new(
+            Kind::KernelReport,
+            lines.first().cloned().unwrap_or_default(),
+        ),
     };
     let text = env.shared.program.get();
     let program: Program = match text.parse() {
@@ -243,7 +301,12 @@ fn handle_finding(
         println!("@@kfuzz:wedged");
         return ExitCode::FAILURE;
     }
-    let mut runner = Runner { env, options, kmsg, kind: finding.kind };
+    let mut runner = Runner {
+        env,
+        options,
+        kmsg,
+        kind: finding.kind,
+    };
     let reproduced = known_to_reproduce || {
         println!("kfuzz: replaying it to see that it reproduces");
         matches!(runner.check(program), minimize::Verdict::Yes)
@@ -260,7 +323,11 @@ fn handle_finding(
             program.calls.len(),
             out.program.calls.len(),
             out.runs,
-            if out.complete { "" } else { " (out of time: not minimal)" }
+            if out.complete {
+                ""
+            } else {
+                " (out of time: not minimal)"
+            }
         );
         out.program
     } else {
@@ -284,7 +351,10 @@ fn print_reproducer(program: &Program, finding: &Finding) {
     let text = format!("# found: {finding}\n{program}");
     let path = Path::new("/tmp/kfuzz-reproducer.txt");
     let _ = std::fs::write(path, &text);
-    println!("kfuzz: reproducer (also in {}; run it with `bochsfb-check kfuzz --replay FILE`):", path.display());
+    println!(
+        "kfuzz: reproducer (also in {}; run it with `bochsfb-check kfuzz --replay FILE`):",
+        path.display()
+    );
     print_block("reproducer", &text);
     print_block("c", &csnippet::c_program(program, &finding.to_string()));
 }
@@ -294,20 +364,29 @@ fn print_reproducer(program: &Program, finding: &Finding) {
 fn card_responds(env: &Env) -> bool {
     let device = env.device.clone();
     let pid = spawn(move || {
-        let Ok(fd) = std::fs::File::open(&device) else { return 1 };
+        let Ok(fd) = std::fs::File::open(&device) else {
+            return 1;
+        };
         match bochsfb_renderer::abi::get_mode(&fd) {
             Ok(_) => 0,
             Err(_) => 1,
         }
     });
-    matches!(wait_timeout(pid, Duration::from_secs(5)), Ok(Some(Exit::Code(0))))
+    matches!(
+        wait_timeout(pid, Duration::from_secs(5)),
+        Ok(Some(Exit::Code(0)))
+    )
 }
 
 /// The worker: seeds, then mutate, run, keep what reaches new edges, until the budget is spent.
 fn worker(env: &Env, options: &Options) -> i32 {
-    let Ok(mut scratch) = Guarded::new(SCRATCH_LEN) else { return BROKEN };
+    let Ok(mut scratch) = Guarded::new(SCRATCH_LEN) else {
+        return BROKEN;
+    };
     let kcov: Vec<Kcov> = if kcov::available() {
-        (0..=program::CHILDREN).filter_map(|_| Kcov::open().ok()).collect()
+        (0..=program::CHILDREN)
+            .filter_map(|_| Kcov::open().ok())
+            .collect()
     } else {
         Vec::new()
     };
@@ -318,10 +397,19 @@ fn worker(env: &Env, options: &Options) -> i32 {
         }
         println!("kfuzz: KCOV on: coverage of bochsfb.ko guides the search");
     } else {
-        println!("kfuzz: no KCOV on this kernel ({}): programs are random, not guided", kcov::KCOV_PATH);
+        println!(
+            "kfuzz: no KCOV on this kernel ({}): programs are random, not guided",
+            kcov::KCOV_PATH
+        );
     }
-    let kcov = if kcov.len() == usize::from(program::CHILDREN) + 1 { &kcov[..] } else { &[] };
-    let Ok(mut kmsg) = Kmsg::open() else { return BROKEN };
+    let kcov = if kcov.len() == usize::from(program::CHILDREN) + 1 {
+        &kcov[..]
+    } else {
+        &[]
+    };
+    let Ok(mut kmsg) = Kmsg::open() else {
+        return BROKEN;
+    };
     let mut fuzzer = Fuzzer {
         env,
         kcov,
@@ -330,6 +418,9 @@ fn worker(env: &Env, options: &Options) -> i32 {
         cov: Coverage::default(),
         corpus: Vec::new(),
         execs: 0,
+        ignore: &options.ignore,
+        ignored: 0,
+        times: Times::default(),
     };
     let start = Instant::now();
     let mut initial: Vec<(String, Program)> = Vec::new();
@@ -369,6 +460,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         if done {
             break;
         }
+        let t = now_ns();
         let program = {
             let mut gen = gen::Gen { rng: &mut rng };
             if fuzzer.corpus.is_empty() || gen.rng.chance(1, 10) {
@@ -379,20 +471,33 @@ fn worker(env: &Env, options: &Options) -> i32 {
                 gen.mutate(&fuzzer.corpus[i], Some(&fuzzer.corpus[j]))
             }
         };
-        match fuzzer.run(&program) {
+        fuzzer.times.add("(generate)", now_ns() - t);
+        let t = now_ns();
+        let result = fuzzer.run(&program);
+        fuzzer.times.add("(program)", now_ns() - t);
+        match result {
             Ok(new) if new > 0 => fuzzer.corpus.push(program),
             Ok(_) => {}
             Err(finding) => return fuzzer.found(&finding, &format!("program {}", fuzzer.execs)),
         }
         if last_progress.elapsed() >= options.progress {
             last_progress = Instant::now();
-            println!("kfuzz: {}", fuzzer.status(start.elapsed(), options.pc_sites));
+            println!(
+                "kfuzz: {}",
+                fuzzer.status(start.elapsed(), options.pc_sites)
+            );
+            println!("kfuzz: time by call: {}", fuzzer.times.top(14));
         }
     }
     if let Some(k) = kcov.first() {
         let _ = k.disable();
     }
-    println!("kfuzz: summary: seed {}, {}, findings: none", options.seed, fuzzer.status(start.elapsed(), options.pc_sites));
+    println!(
+        "kfuzz: summary: seed {}, {}, findings: none",
+        options.seed,
+        fuzzer.status(start.elapsed(), options.pc_sites)
+    );
+    println!("kfuzz: time by call: {}", fuzzer.times.top(12));
     if options.print_corpus {
         for program in &fuzzer.corpus {
             print_corpus_entry(program);
@@ -412,7 +517,9 @@ fn print_corpus_entry(program: &Program) {
 
 /// FNV-1a, 64 bits: the corpus entries' checksum (the host computes the same).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Program files in `dir` (`*.txt`), sorted by name; ones that do not parse are skipped.
@@ -422,8 +529,14 @@ fn read_corpus(dir: &Path) -> Vec<(String, Program)> {
         .unwrap_or_default();
     names.sort();
     let mut out = Vec::new();
-    for path in names.into_iter().filter(|p| p.extension().is_some_and(|e| e == "txt")) {
-        match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| t.parse()) {
+    for path in names
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+    {
+        match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| t.parse())
+        {
             Ok(p) => out.push((path.display().to_string(), p)),
             Err(e) => println!("kfuzz: skipping {}: {e}", path.display()),
         }
@@ -440,6 +553,9 @@ struct Fuzzer<'a> {
     cov: Coverage,
     corpus: Vec<Program>,
     execs: u64,
+    ignore: &'a [Kind],
+    ignored: u64,
+    times: Times,
 }
 
 impl Fuzzer<'_> {
@@ -448,8 +564,28 @@ impl Fuzzer<'_> {
         self.execs += 1;
         let cov = &mut self.cov;
         let mut new = 0;
-        run_checked(self.env, self.kcov, self.scratch, self.kmsg, program, &mut |pcs| new += cov.add_trace(pcs))?;
-        Ok(new)
+        match run_checked(
+            self.env,
+            self.kcov,
+            self.scratch,
+            self.kmsg,
+            program,
+            &mut |source, pcs| match source {
+                exec::Source::Call => new += cov.add_trace(pcs),
+                exec::Source::Child => cov.add_pcs(pcs),
+            },
+            &mut self.times,
+        ) {
+            Err(f) if self.ignore.contains(&f.kind) => {
+                if self.ignored == 0 {
+                    println!("kfuzz: ignoring (--ignore {}): {f}", f.kind.name());
+                }
+                self.ignored += 1;
+                Ok(new)
+            }
+            Err(f) => Err(f),
+            Ok(()) => Ok(new),
+        }
     }
 
     /// Leaves the finding and its program for the supervisor.
@@ -463,11 +599,19 @@ impl Fuzzer<'_> {
         let secs = elapsed.as_secs_f64();
         let pcs = self.cov.pcs.len();
         let sites = match pc_sites {
-            Some(n) if n > 0 => format!(" of {n} trace_pc sites ({:.1}%)", 100.0 * pcs as f64 / n as f64),
+            Some(n) if n > 0 => format!(
+                " of {n} trace_pc sites ({:.1}%)",
+                100.0 * pcs as f64 / n as f64
+            ),
             _ => String::new(),
         };
+        let ignored = if self.ignored > 0 {
+            format!(", {} ignored findings", self.ignored)
+        } else {
+            String::new()
+        };
         format!(
-            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, corpus {}, probe {} GET_MODEs (longest {} ms)",
+            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
             self.execs,
             self.execs as f64 / secs.max(0.001),
             self.cov.edges.len(),
@@ -475,6 +619,29 @@ impl Fuzzer<'_> {
             self.env.shared.probe_calls.load(SeqCst),
             self.env.shared.longest.load(SeqCst) / 1_000_000,
         )
+    }
+}
+
+/// Where the time goes: calls by name, and the checks between programs.
+#[derive(Default)]
+pub struct Times(std::collections::BTreeMap<&'static str, (u64, u64)>);
+
+impl Times {
+    fn add(&mut self, name: &'static str, ns: u64) {
+        let entry = self.0.entry(name).or_default();
+        entry.0 += 1;
+        entry.1 += ns;
+    }
+
+    /// The `n` costliest, as `name count×, total ms`.
+    fn top(&self, n: usize) -> String {
+        let mut all: Vec<_> = self.0.iter().collect();
+        all.sort_by_key(|(_, (_, ns))| std::cmp::Reverse(*ns));
+        all.iter()
+            .take(n)
+            .map(|(name, (count, ns))| format!("{name} {count}x {} ms", ns / 1_000_000))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -487,24 +654,45 @@ fn run_checked(
     scratch: &mut Guarded,
     kmsg: &mut Kmsg,
     program: &Program,
-    trace: &mut dyn FnMut(&mut dyn Iterator<Item = u64>),
+    trace: &mut dyn FnMut(exec::Source, &mut dyn Iterator<Item = u64>),
+    times: &mut Times,
 ) -> Result<(), Finding> {
     let shared = env.shared;
-    env.reset().map_err(|why| Finding::new(Kind::Crash, format!("the card does not come back to its mode: {why}")))?;
+    if shared.needs_reset.swap(0, SeqCst) != 0 {
+        let t = now_ns();
+        env.reset().map_err(|why| {
+            Finding::new(
+                Kind::Crash,
+                format!("the card does not come back to its mode: {why}"),
+            )
+        })?;
+        times.add("(reset)", now_ns() - t);
+    }
+    if program.changes_card() {
+        shared.needs_reset.store(1, SeqCst);
+    }
     shared.program.set(&program.lines());
     let started = now_ns();
     let mut exec = Exec::new(env, kcov, scratch);
     exec.run(program, trace);
+    for (name, ns) in &exec.times {
+        times.add(name, *ns);
+    }
     shared.programs.fetch_add(1, SeqCst);
     if let Some(f) = exec.findings.first() {
         return Err(f.clone());
     }
+    let t = now_ns();
     let reports = kmsg.reports();
+    times.add("(kmsg)", now_ns() - t);
     if let Some(first) = reports.first() {
         return Err(Finding::new(Kind::KernelReport, first.clone()));
     }
     if !exec.shadow_pages.is_empty() {
-        if let Some(f) = env.check_shadow(&exec.shadow_pages) {
+        let t = now_ns();
+        let leak = env.check_shadow(&exec.shadow_pages);
+        times.add("(shadow check)", now_ns() - t);
+        if let Some(f) = leak {
             return Err(f);
         }
     }
@@ -535,6 +723,7 @@ impl Runner<'_> {
     /// Runs `program` once; its finding, or `None`, or `Err` if it wedged the card.
     fn run(&mut self, program: &Program) -> Result<Option<Finding>, Finding> {
         let env = self.env;
+        env.shared.needs_reset.store(1, SeqCst);
         if self.kind == Kind::ShadowLeak {
             // Start each run with a fresh shadow, as a new card has.
             let _ = env.reset();
@@ -545,9 +734,21 @@ impl Runner<'_> {
         }
         let _ = self.kmsg.lines();
         let pid = spawn(|| {
-            let Ok(mut scratch) = Guarded::new(SCRATCH_LEN) else { return BROKEN };
-            let Ok(mut kmsg) = Kmsg::open() else { return BROKEN };
-            match run_checked(env, &[], &mut scratch, &mut kmsg, program, &mut |_| {}) {
+            let Ok(mut scratch) = Guarded::new(SCRATCH_LEN) else {
+                return BROKEN;
+            };
+            let Ok(mut kmsg) = Kmsg::open() else {
+                return BROKEN;
+            };
+            match run_checked(
+                env,
+                &[],
+                &mut scratch,
+                &mut kmsg,
+                program,
+                &mut |_, _| {},
+                &mut Times::default(),
+            ) {
                 Ok(()) => 0,
                 Err(f) => {
                     env.shared.finding.set(&f.to_string());
@@ -556,16 +757,18 @@ impl Runner<'_> {
             }
         });
         let mut reports = Vec::new();
-        let finding = match supervise(pid, env.shared, self.options.stuck, self.kmsg, &mut reports) {
+        let finding = match supervise(pid, env.shared, self.options.stuck, self.kmsg, &mut reports)
+        {
             Ended::Exit(Exit::Code(0)) => None,
             Ended::Exit(Exit::Code(FOUND)) => Finding::parse(&env.shared.finding.get()),
             Ended::Exit(other) => Some(match reports.first() {
                 Some(r) => Finding::new(Kind::KernelReport, r.clone()),
                 None => Finding::new(Kind::Crash, format!("the runner ended with {other:?}")),
             }),
-            Ended::Stuck { call, seconds, .. } => {
-                Some(Finding::new(Kind::Stuck, format!("call {call} still running after {seconds} s")))
-            }
+            Ended::Stuck { call, seconds, .. } => Some(Finding::new(
+                Kind::Stuck,
+                format!("call {call} still running after {seconds} s"),
+            )),
             Ended::Report(lines) => Some(Finding::new(Kind::KernelReport, lines[0].clone())),
         };
         match finding {
@@ -598,9 +801,16 @@ fn replay(env: &Env, options: &Options, path: &Path) -> ExitCode {
             return ExitCode::from(BROKEN as u8);
         }
     };
-    let Ok(mut kmsg) = Kmsg::open() else { return ExitCode::from(BROKEN as u8) };
+    let Ok(mut kmsg) = Kmsg::open() else {
+        return ExitCode::from(BROKEN as u8);
+    };
     print!("kfuzz: replaying {}:\n{}", path.display(), program.lines());
-    let mut runner = Runner { env, options, kmsg: &mut kmsg, kind: Kind::Crash };
+    let mut runner = Runner {
+        env,
+        options,
+        kmsg: &mut kmsg,
+        kind: Kind::Crash,
+    };
     match runner.run(&program) {
         Ok(None) => {
             println!("kfuzz: replay: nothing found");
@@ -629,16 +839,26 @@ fn minimize_file(env: &Env, options: &Options, path: &Path) -> ExitCode {
             return ExitCode::from(BROKEN as u8);
         }
     };
-    let Ok(mut kmsg) = Kmsg::open() else { return ExitCode::from(BROKEN as u8) };
-    let known = options.kind.as_deref().and_then(|k| Kind::ALL.into_iter().find(|x| x.name() == k));
+    let Ok(mut kmsg) = Kmsg::open() else {
+        return ExitCode::from(BROKEN as u8);
+    };
+    let known = options.kind.as_deref().and_then(Kind::parse);
     let finding = match known {
         Some(kind) => Finding::new(kind, "found in an earlier boot"),
         None => {
-            let mut runner = Runner { env, options, kmsg: &mut kmsg, kind: Kind::Crash };
+            let mut runner = Runner {
+                env,
+                options,
+                kmsg: &mut kmsg,
+                kind: Kind::Crash,
+            };
             match runner.run(&program) {
                 Ok(Some(f)) => f,
                 Ok(None) => {
-                    println!("kfuzz: {} finds nothing: nothing to minimise", path.display());
+                    println!(
+                        "kfuzz: {} finds nothing: nothing to minimise",
+                        path.display()
+                    );
                     return ExitCode::SUCCESS;
                 }
                 Err(f) => {
@@ -649,7 +869,15 @@ fn minimize_file(env: &Env, options: &Options, path: &Path) -> ExitCode {
             }
         }
     };
-    handle_finding(env, options, &finding, &program, &[], &mut kmsg, known.is_some())
+    handle_finding(
+        env,
+        options,
+        &finding,
+        &program,
+        &[],
+        &mut kmsg,
+        known.is_some(),
+    )
 }
 
 fn read_program(path: &Path) -> Result<Program, String> {

@@ -173,6 +173,9 @@ struct KfuzzArgs {
     /// With --minimize: what it found in an earlier boot (it is not replayed first).
     #[arg(long, requires = "minimize")]
     kind: Option<String>,
+    /// Count findings of this kind and go on (repeatable): to look past a known bug.
+    #[arg(long, value_parser = kfuzz::parse_kind)]
+    ignore: Vec<kfuzz::Kind>,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +274,7 @@ fn main() -> ExitCode {
                 replay: args.replay.clone(),
                 minimize: args.minimize.clone(),
                 kind: args.kind.clone(),
+                ignore: args.ignore.clone(),
             };
             return kfuzz::run(&options);
         }

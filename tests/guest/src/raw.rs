@@ -76,7 +76,7 @@ pub fn wait_timeout(pid: libc::pid_t, timeout: Duration) -> io::Result<Option<Ex
             return Ok(None);
         }
         std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(10));
+        nap = (nap * 2).min(Duration::from_millis(2));
     }
 }
 

@@ -5,8 +5,10 @@
 
 use std::fmt::Write as _;
 
-use super::program::{Base, Buf, Call, IoKind, Node, Op, Program, Rects, Req, Val, ADVICE, SYSFS_ATTRS};
 use super::exec::SCRATCH_LEN;
+use super::program::{
+    Base, Buf, Call, IoKind, Node, Op, Program, Rects, Req, Val, ADVICE, SYSFS_ATTRS,
+};
 use crate::raw::KERNEL_ADDR;
 
 const PRELUDE: &str = r#"#define _GNU_SOURCE
@@ -223,7 +225,10 @@ fn val(v: Val, len: &str) -> String {
         (Base::Zero, d) if d < 0 => format!("(uint64_t)-{magnitude:#x}ull"),
         (Base::Zero, _) => format!("(uint64_t){magnitude:#x}ull"),
         (_, 0) => format!("(uint64_t){base}"),
-        (_, d) => format!("((uint64_t){base} {} {magnitude:#x}ull)", if d < 0 { '-' } else { '+' }),
+        (_, d) => format!(
+            "((uint64_t){base} {} {magnitude:#x}ull)",
+            if d < 0 { '-' } else { '+' }
+        ),
     }
 }
 
@@ -274,7 +279,10 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 }
             };
             if let Node::Fd(k) = node {
-                let _ = writeln!(b, "char path[64]; snprintf(path, sizeof path, \"/proc/self/fd/%d\", f[{k}]);");
+                let _ = writeln!(
+                    b,
+                    "char path[64]; snprintf(path, sizeof path, \"/proc/self/fd/%d\", f[{k}]);"
+                );
             }
             let _ = writeln!(b, "if (f[{f}] >= 0) close(f[{f}]);");
             let _ = writeln!(b, "f[{f}] = open({path}, {flags:#x} | O_CLOEXEC);");
@@ -288,19 +296,38 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             conds.push(format!("f[{from}] >= 0"));
             let _ = writeln!(b, "int fd = fcntl(f[{from}], F_DUPFD_CLOEXEC, 0);");
             let _ = writeln!(b, "show({n}, \"dup\", fd);");
-            let _ = writeln!(b, "if (fd >= 0) {{ if (f[{f}] >= 0) close(f[{f}]); f[{f}] = fd; }}");
+            let _ = writeln!(
+                b,
+                "if (fd >= 0) {{ if (f[{f}] >= 0) close(f[{f}]); f[{f}] = fd; }}"
+            );
         }
         Op::Fcntl { f, flags } => {
             conds.push(format!("f[{f}] >= 0"));
-            let _ = writeln!(b, "show({n}, \"fcntl\", fcntl(f[{f}], F_SETFL, {flags:#x}));");
+            let _ = writeln!(
+                b,
+                "show({n}, \"fcntl\", fcntl(f[{f}], F_SETFL, {flags:#x}));"
+            );
         }
-        Op::Mmap { m, f, region, within, len, prot, flags, at } => {
+        Op::Mmap {
+            m,
+            f,
+            region,
+            within,
+            len,
+            prot,
+            flags,
+            at,
+        } => {
             conds.push(format!("f[{f}] >= 0"));
             let offset = format!("(((uint64_t){region} << 32) + {})", val(*within, "0"));
             match at {
                 Some((t, v)) => {
                     conds.push(format!("m[{t}]"));
-                    let _ = writeln!(b, "uint64_t at = {} & ~4095ull;", val(*v, &format!("mlen[{t}]")));
+                    let _ = writeln!(
+                        b,
+                        "uint64_t at = {} & ~4095ull;",
+                        val(*v, &format!("mlen[{t}]"))
+                    );
                     let _ = writeln!(b, "uint64_t len = {};", val(*len, &format!("mlen[{t}]")));
                     let _ = writeln!(b, "if (at < mlen[{t}]) {{");
                     let _ = writeln!(b, "\tif (len > mlen[{t}] - at) len = mlen[{t}] - at;");
@@ -309,25 +336,48 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 None => {
                     let _ = writeln!(b, "uint64_t len = {};", val(*len, "0"));
                     let _ = writeln!(b, "{{");
-                    let _ = writeln!(b, "\tvoid *r = mmap(NULL, len, {prot:#x}, {flags:#x}, f[{f}], {offset});");
+                    let _ = writeln!(
+                        b,
+                        "\tvoid *r = mmap(NULL, len, {prot:#x}, {flags:#x}, f[{f}], {offset});"
+                    );
                 }
             }
             let _ = writeln!(b, "\tshow({n}, \"mmap\", r == MAP_FAILED ? -1 : 0);");
-            let _ = writeln!(b, "\tif (r != MAP_FAILED) {{ m[{m}] = r; mlen[{m}] = (len + 4095) & ~4095ull; }}");
+            let _ = writeln!(
+                b,
+                "\tif (r != MAP_FAILED) {{ m[{m}] = r; mlen[{m}] = (len + 4095) & ~4095ull; }}"
+            );
             let _ = writeln!(b, "}}");
         }
-        Op::Mremap { m, from, old, len, flags, at } => {
+        Op::Mremap {
+            m,
+            from,
+            old,
+            len,
+            flags,
+            at,
+        } => {
             conds.push(format!("m[{from}]"));
             let l = format!("mlen[{from}]");
-            let _ = writeln!(b, "uint64_t old = {};", old.map_or(l.clone(), |o| val(o, &l)));
+            let _ = writeln!(
+                b,
+                "uint64_t old = {};",
+                old.map_or(l.clone(), |o| val(o, &l))
+            );
             let _ = writeln!(b, "uint64_t len = {};", val(*len, &l));
             let target = match at {
                 Some((t, v)) if flags & libc::MREMAP_FIXED != 0 => {
-                    format!("m[{t}] ? m[{t}] + ({} & ~4095ull) : NULL", val(*v, &format!("mlen[{t}]")))
+                    format!(
+                        "m[{t}] ? m[{t}] + ({} & ~4095ull) : NULL",
+                        val(*v, &format!("mlen[{t}]"))
+                    )
                 }
                 _ => "NULL".into(),
             };
-            let _ = writeln!(b, "void *r = mremap(m[{from}], old, len, {flags:#x}, {target});");
+            let _ = writeln!(
+                b,
+                "void *r = mremap(m[{from}], old, len, {flags:#x}, {target});"
+            );
             let _ = writeln!(b, "show({n}, \"mremap\", r == MAP_FAILED ? -1 : 0);");
             let keep_source = flags & libc::MREMAP_DONTUNMAP != 0;
             let _ = writeln!(
@@ -345,7 +395,12 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
         | Op::ProcMem { m, at, len } => {
             let l = format!("mlen[{m}]");
             let _ = writeln!(b, "char *p; uint64_t l;");
-            let _ = writeln!(b, "if (in_map({m}, {}, {}, &p, &l)) {{", val(*at, &l), val(*len, &l));
+            let _ = writeln!(
+                b,
+                "if (in_map({m}, {}, {}, &p, &l)) {{",
+                val(*at, &l),
+                val(*len, &l)
+            );
             let expr = match &call.op {
                 Op::Munmap { .. } => "munmap(p, l)".to_string(),
                 Op::Mprotect { prot, .. } => format!("mprotect(p, l, {prot:#x})"),
@@ -358,9 +413,18 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 Op::Touch { write, .. } => format!("touch(p, l, {})", u8::from(*write)),
                 _ => "0; { int fd = open(\"/proc/self/mem\", O_RDONLY); long r = pread(fd, scratch, l < SCRATCH ? l : SCRATCH, (off_t)(uintptr_t)p); close(fd); show(0, \"\", r); }".to_string(),
             };
-            let name = call.op.to_string().split(' ').next().unwrap_or("").to_string();
+            let name = call
+                .op
+                .to_string()
+                .split(' ')
+                .next()
+                .unwrap_or("")
+                .to_string();
             if let Op::Mlock { .. } = call.op {
-                let _ = writeln!(b, "\tlong r = mlock(p, l); munlock(p, l); show({n}, \"mlock\", r);");
+                let _ = writeln!(
+                    b,
+                    "\tlong r = mlock(p, l); munlock(p, l); show({n}, \"mlock\", r);"
+                );
             } else if let Op::ProcMem { .. } = call.op {
                 let _ = writeln!(b, "\tint fd = open(\"/proc/self/mem\", O_RDONLY);");
                 let _ = writeln!(b, "\tshow({n}, \"procmem\", pread(fd, scratch, l < SCRATCH ? l : SCRATCH, (off_t)(uintptr_t)p));");
@@ -370,14 +434,30 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             }
             let _ = writeln!(b, "}}");
         }
-        Op::Io { kind, f, iov, off, rwf } => {
+        Op::Io {
+            kind,
+            f,
+            iov,
+            off,
+            rwf,
+        } => {
             conds.push(format!("f[{f}] >= 0"));
             conds.extend(iov.iter().filter_map(|(bb, _)| buf_cond(*bb)));
             let offset = format!("(off_t){}", val(*off, "0"));
             if kind.vectored() {
-                let entries: Vec<String> =
-                    iov.iter().map(|(bb, l)| format!("{{ {}, {} }}", buf(*bb), val(*l, "0"))).collect();
-                let _ = writeln!(b, "struct iovec v[] = {{ {} }};", if entries.is_empty() { "{ 0, 0 }".into() } else { entries.join(", ") });
+                let entries: Vec<String> = iov
+                    .iter()
+                    .map(|(bb, l)| format!("{{ {}, {} }}", buf(*bb), val(*l, "0")))
+                    .collect();
+                let _ = writeln!(
+                    b,
+                    "struct iovec v[] = {{ {} }};",
+                    if entries.is_empty() {
+                        "{ 0, 0 }".into()
+                    } else {
+                        entries.join(", ")
+                    }
+                );
                 let count = iov.len();
                 let expr = match kind {
                     IoKind::Readv => format!("readv(f[{f}], v, {count})"),
@@ -399,7 +479,11 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
         }
         Op::Lseek { f, off, whence } => {
             conds.push(format!("f[{f}] >= 0"));
-            let _ = writeln!(b, "show({n}, \"lseek\", lseek(f[{f}], (off_t){}, {whence}));", val(*off, "0"));
+            let _ = writeln!(
+                b,
+                "show({n}, \"lseek\", lseek(f[{f}], (off_t){}, {whence}));",
+                val(*off, "0")
+            );
         }
         Op::Ioctl { f, req, arg } => {
             conds.push(format!("f[{f}] >= 0"));
@@ -421,7 +505,12 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                     "0x40044203u".into()
                 }
                 Req::WaitVsync => "0x4204u".into(),
-                Req::Flush { count, rects: r, flags, at } => {
+                Req::Flush {
+                    count,
+                    rects: r,
+                    flags,
+                    at,
+                } => {
                     let (pattern, seed) = rects(*r);
                     let _ = writeln!(
                         b,
@@ -434,7 +523,15 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 }
                 Req::FbGetV => "FBIOGET_VSCREENINFO".into(),
                 Req::FbGetF => "FBIOGET_FSCREENINFO".into(),
-                Req::FbPutV { w, h, bpp, vyres, xoff, yoff, activate } => {
+                Req::FbPutV {
+                    w,
+                    h,
+                    bpp,
+                    vyres,
+                    xoff,
+                    yoff,
+                    activate,
+                } => {
                     let _ = writeln!(
                         b,
                         "struct fb_var_screeninfo v = {{ .xres = {w}u, .yres = {h}u, .xres_virtual = {w}u, .yres_virtual = {vyres}u, \
@@ -474,7 +571,11 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             let _ = writeln!(b, "show({n}, \"sysfs\", read_file(SYSFS \"{name}\"));");
         }
         Op::Personality { rie } => {
-            let persona = if *rie { "READ_IMPLIES_EXEC" } else { "PER_LINUX" };
+            let persona = if *rie {
+                "READ_IMPLIES_EXEC"
+            } else {
+                "PER_LINUX"
+            };
             let _ = writeln!(b, "show({n}, \"personality\", personality({persona}));");
         }
         Op::Fork => {
@@ -483,7 +584,10 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             let _ = writeln!(b, "show({n}, \"fork\", waitpid(pid, NULL, 0));");
         }
         Op::Unbind => {
-            let _ = writeln!(b, "show({n}, \"unbind\", write_file(DRIVER \"unbind\", pci));");
+            let _ = writeln!(
+                b,
+                "show({n}, \"unbind\", write_file(DRIVER \"unbind\", pci));"
+            );
         }
         Op::Bind => {
             let _ = writeln!(b, "show({n}, \"bind\", write_file(DRIVER \"bind\", pci));");
@@ -500,7 +604,10 @@ fn finish(out: &mut String, ind: &str, conds: &[String], body: &str) {
     let (open, inner) = if conds.is_empty() {
         (format!("{ind}{{\n"), format!("{ind}\t"))
     } else {
-        (format!("{ind}if ({}) {{\n", conds.join(" && ")), format!("{ind}\t"))
+        (
+            format!("{ind}if ({}) {{\n", conds.join(" && ")),
+            format!("{ind}\t"),
+        )
     };
     out.push_str(&open);
     for line in body.lines() {
@@ -527,9 +634,18 @@ pub fn c_program(program: &Program, finding: &str) -> String {
             continue;
         }
         started[p] = true;
-        let _ = writeln!(out, "\t/* child &{p}: its calls, concurrently with the ones after {n} */");
+        let _ = writeln!(
+            out,
+            "\t/* child &{p}: its calls, concurrently with the ones after {n} */"
+        );
         let _ = writeln!(out, "\tif (fork() == 0) {{");
-        for (k, cc) in program.calls.iter().enumerate().skip(n).filter(|(_, cc)| cc.proc == c.proc) {
+        for (k, cc) in program
+            .calls
+            .iter()
+            .enumerate()
+            .skip(n)
+            .filter(|(_, cc)| cc.proc == c.proc)
+        {
             call(&mut out, k, cc, "\t\t");
         }
         let _ = writeln!(out, "\t\t_exit(0);\n\t}}");
@@ -565,7 +681,13 @@ mod tests {
         let src = dir.join("repro.c");
         std::fs::write(&src, &text).unwrap();
         let Ok(status) = std::process::Command::new("cc")
-            .args(["-std=gnu11", "-Wall", "-Werror", "-Wno-unused-variable", "-fsyntax-only"])
+            .args([
+                "-std=gnu11",
+                "-Wall",
+                "-Werror",
+                "-Wno-unused-variable",
+                "-fsyntax-only",
+            ])
             .arg(&src)
             .status()
         else {

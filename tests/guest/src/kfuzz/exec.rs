@@ -18,16 +18,19 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
 use bochsfb_renderer::abi::{
-    mmap_region, BochsfbDamage, BochsfbMode, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_GET_MODE,
-    BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC, BOCHSFB_MAX_DAMAGE_RECTS,
+    mmap_region, BochsfbDamage, BochsfbMode, BochsfbRect, BOCHSFB_IOCTL_FLUSH,
+    BOCHSFB_IOCTL_GET_MODE, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
+    BOCHSFB_MAX_DAMAGE_RECTS,
 };
 use bochsfb_renderer::fb_abi::{
-    FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY, FBIOPUT_VSCREENINFO,
-    FBIO_WAITFORVSYNC,
+    FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY,
+    FBIOPUT_VSCREENINFO, FBIO_WAITFORVSYNC,
 };
 
 use super::kcov::Kcov;
-use super::program::{Buf, Call, Ctx, IoKind, Node, Op, Program, Rects, Req, CHILDREN, FILES, MAPS, SYSFS_ATTRS};
+use super::program::{
+    Buf, Call, Ctx, IoKind, Node, Op, Program, Rects, Req, CHILDREN, FILES, MAPS, SYSFS_ATTRS,
+};
 use super::touch::{self, Touched};
 use super::watch::{now_ns, Shared};
 use crate::raw::{sys, try_wait, wait_timeout, write_struct, Exit, Guarded, KERNEL_ADDR};
@@ -75,6 +78,10 @@ impl Kind {
         Kind::Crash,
     ];
 
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::KernelReport => "kernel-report",
@@ -97,13 +104,16 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(kind: Kind, detail: impl Into<String>) -> Finding {
-        Finding { kind, detail: detail.into() }
+        Finding {
+            kind,
+            detail: detail.into(),
+        }
     }
 
     /// The inverse of `Display`.
     pub fn parse(text: &str) -> Option<Finding> {
         let (name, detail) = text.split_once(": ").unwrap_or((text, ""));
-        let kind = Kind::ALL.into_iter().find(|k| k.name() == name)?;
+        let kind = Kind::parse(name)?;
         Some(Finding::new(kind, detail))
     }
 }
@@ -143,7 +153,8 @@ fn cpath(path: &Path) -> CString {
 
 fn open_path(path: &Path, flags: libc::c_int) -> io::Result<libc::c_int> {
     // SAFETY: a NUL-terminated path; plain flags.
-    sys(unsafe { libc::open(cpath(path).as_ptr(), flags | libc::O_CLOEXEC) } as i64).map(|fd| fd as i32)
+    sys(unsafe { libc::open(cpath(path).as_ptr(), flags | libc::O_CLOEXEC) } as i64)
+        .map(|fd| fd as i32)
 }
 
 fn close(fd: libc::c_int) {
@@ -181,14 +192,16 @@ impl Env {
         let pci = std::fs::read_link(sysfs.join("device"))
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-        let fd = open_path(device, libc::O_RDWR).map_err(|e| format!("open {}: {e}", device.display()))?;
+        let fd = open_path(device, libc::O_RDWR)
+            .map_err(|e| format!("open {}: {e}", device.display()))?;
         let default_mode = get_mode(fd);
         close(fd);
         let default_mode = default_mode.map_err(|e| format!("GET_MODE: {e}"))?;
         // SAFETY: 0xffffffff queries the personality without changing it.
         let persona = unsafe { libc::personality(0xffff_ffff) } as libc::c_ulong;
         let env = Env {
-            tmp_node: PathBuf::from("/tmp/kfuzz-").with_file_name(format!("kfuzz-{}", name.to_string_lossy())),
+            tmp_node: PathBuf::from("/tmp/kfuzz-")
+                .with_file_name(format!("kfuzz-{}", name.to_string_lossy())),
             device: device.to_path_buf(),
             sysfs,
             pci,
@@ -205,7 +218,9 @@ impl Env {
 
     /// (Re)makes the `/tmp` node when the card's device number changed (a bind may change it).
     fn make_tmp_node(&self) {
-        let Some(rdev) = rdev_of(&self.device) else { return };
+        let Some(rdev) = rdev_of(&self.device) else {
+            return;
+        };
         if rdev == self.rdev.get() {
             return;
         }
@@ -223,7 +238,10 @@ impl Env {
     }
 
     fn bind_write(&self, what: &str) -> io::Result<i64> {
-        let pci = self.pci.as_deref().ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))?;
+        let pci = self
+            .pci
+            .as_deref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))?;
         std::fs::write(Path::new(DRIVER_DIR).join(what), pci).map(|()| 0)
     }
 
@@ -265,7 +283,10 @@ impl Env {
 
     fn shadow_nonzero(&self, pages: &BTreeSet<u64>) -> Option<(u64, u64, u8)> {
         let fd = open_path(&self.device, libc::O_RDWR).ok()?;
-        let limit = get_mode(fd).map(|m| m.fb_size).unwrap_or(0).div_ceil(self.page);
+        let limit = get_mode(fd)
+            .map(|m| m.fb_size)
+            .unwrap_or(0)
+            .div_ceil(self.page);
         let mut found = None;
         for &page in pages.iter().filter(|&&p| p < limit).take(16) {
             // SAFETY: a fresh shared mapping of one shadow page, placed by the kernel.
@@ -327,7 +348,10 @@ impl Range {
     fn overlap(&self, other: &Range) -> Option<Range> {
         let addr = self.addr.max(other.addr);
         let end = self.end().min(other.end());
-        (addr < end).then_some(Range { addr, len: end - addr })
+        (addr < end).then_some(Range {
+            addr,
+            len: end - addr,
+        })
     }
 }
 
@@ -336,6 +360,16 @@ struct MapSlot {
     range: Range,
     /// The file offset it maps from (region and byte offset).
     file_off: u64,
+}
+
+/// Whose KCOV trace the callback gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// One call of the fuzzer's process.
+    Call,
+    /// Every call of one child, in one trace (children run concurrently: their edges are
+    /// noise, only their PCs count).
+    Child,
 }
 
 /// One call's result: `None` if it did not run (an empty slot, or another process's call).
@@ -362,6 +396,8 @@ pub struct Exec<'a> {
     pub findings: Vec<Finding>,
     /// Each call's result, for `--replay` and the statistics.
     pub outcomes: Vec<Outcome>,
+    /// How long each call of this process took, in nanoseconds.
+    pub times: Vec<(&'static str, u64)>,
 }
 
 impl<'a> Exec<'a> {
@@ -381,12 +417,17 @@ impl<'a> Exec<'a> {
             shadow_pages: BTreeSet::new(),
             findings: Vec::new(),
             outcomes: Vec::new(),
+            times: Vec::new(),
         }
     }
 
     /// Runs `program`, calling `trace` with the KCOV trace of each call (and of each child's
     /// calls at once), then closes everything it left open.
-    pub fn run(&mut self, program: &Program, trace: &mut dyn FnMut(&mut dyn Iterator<Item = u64>)) {
+    pub fn run(
+        &mut self,
+        program: &Program,
+        trace: &mut dyn FnMut(Source, &mut dyn Iterator<Item = u64>),
+    ) {
         self.refresh_ctx(None);
         self.outcomes = program.calls.iter().map(|_| None).collect();
         let shared = self.env.shared;
@@ -396,22 +437,30 @@ impl<'a> Exec<'a> {
                 continue;
             }
             shared.call_index.store(i as u32, SeqCst);
-            shared.call_started.store(now_ns(), SeqCst);
+            let started = now_ns();
+            shared.call_started.store(started, SeqCst);
             if let Some(k) = self.kcov.first() {
                 k.reset();
             }
             self.outcomes[i] = self.exec(call);
             shared.call_started.store(0, SeqCst);
-            if let Some(k) = self.kcov.first() {
-                trace(&mut k.pcs());
-            }
+            self.times.push((call.op.name(), now_ns() - started));
             if matches!(call.op, Op::Wait) {
                 self.reap_children(trace);
             }
+            let t = now_ns();
+            if let Some(k) = self.kcov.first() {
+                trace(Source::Call, &mut k.pcs());
+            }
+            self.times.push(("(coverage)", now_ns() - t));
         }
         shared.call_index.store(program.calls.len() as u32, SeqCst);
+        let t = now_ns();
         self.reap_children(trace);
+        self.times.push(("(children)", now_ns() - t));
+        let t = now_ns();
         self.cleanup();
+        self.times.push(("(cleanup)", now_ns() - t));
     }
 
     /// Forks child `p` at its first call: it runs every call tagged `&p` from there on, with a
@@ -420,12 +469,14 @@ impl<'a> Exec<'a> {
         if self.children[p as usize] != 0 {
             return;
         }
+        let t = now_ns();
         // SAFETY: the fuzzer is single-threaded; the child runs calls and `_exit`s.
         match unsafe { libc::fork() } {
             0 => self.child(program, first, p),
             -1 => {}
             pid => self.children[p as usize] = pid,
         }
+        self.times.push(("(fork)", now_ns() - t));
     }
 
     fn child(&mut self, program: &Program, first: usize, p: u8) -> ! {
@@ -453,7 +504,7 @@ impl<'a> Exec<'a> {
     }
 
     /// Waits for every child (each gets the stuck timeout), then reads their coverage.
-    fn reap_children(&mut self, trace: &mut dyn FnMut(&mut dyn Iterator<Item = u64>)) {
+    fn reap_children(&mut self, trace: &mut dyn FnMut(Source, &mut dyn Iterator<Item = u64>)) {
         for p in 1..=CHILDREN as usize {
             let pid = self.children[p];
             if pid == 0 {
@@ -471,7 +522,11 @@ impl<'a> Exec<'a> {
                         format!(
                             "child &{p} still in its calls after {} s ({})",
                             self.env.stuck.as_secs(),
-                            if killable { "killed" } else { "unkillable: the device is wedged" }
+                            if killable {
+                                "killed"
+                            } else {
+                                "unkillable: the device is wedged"
+                            }
                         ),
                     ));
                     continue;
@@ -482,15 +537,17 @@ impl<'a> Exec<'a> {
                 Exit::Code(0) => {}
                 Exit::Code(CHILD_FOUND) => {
                     if let Some(f) = Finding::parse(&self.env.shared.finding.get()) {
-                        self.findings.push(Finding::new(f.kind, format!("in child &{p}: {}", f.detail)));
+                        self.findings
+                            .push(Finding::new(f.kind, format!("in child &{p}: {}", f.detail)));
                     }
                 }
-                other => self
-                    .findings
-                    .push(Finding::new(Kind::Crash, format!("child &{p} ended with {other:?}"))),
+                other => self.findings.push(Finding::new(
+                    Kind::Crash,
+                    format!("child &{p} ended with {other:?}"),
+                )),
             }
             if let Some(k) = self.kcov.get(p) {
-                trace(&mut k.pcs());
+                trace(Source::Child, &mut k.pcs());
             }
         }
     }
@@ -552,7 +609,12 @@ impl<'a> Exec<'a> {
     }
 
     /// `at..at+len` inside mapping `m`, clamped to its end; `None` if `at` is outside it.
-    fn range_in(&self, m: u8, at: super::program::Val, len: super::program::Val) -> Option<(Range, MapSlot)> {
+    fn range_in(
+        &self,
+        m: u8,
+        at: super::program::Val,
+        len: super::program::Val,
+    ) -> Option<(Range, MapSlot)> {
         let s = self.map(m)?;
         let ctx = self.ctx.with_len(s.range.len);
         let start = s.range.addr.wrapping_add(ctx.eval(at));
@@ -564,7 +626,12 @@ impl<'a> Exec<'a> {
     }
 
     fn tracked(&self) -> Vec<Range> {
-        self.maps.iter().flatten().map(|m| m.range).chain(self.orphans.iter().copied()).collect()
+        self.maps
+            .iter()
+            .flatten()
+            .map(|m| m.range)
+            .chain(self.orphans.iter().copied())
+            .collect()
     }
 
     /// Maps anonymous `PROT_NONE` memory over `r`, which some slot still covers.
@@ -586,7 +653,10 @@ impl<'a> Exec<'a> {
         let page = self.env.page;
         let addr = r.addr & !(page - 1);
         let end = r.end().saturating_add(page - 1) & !(page - 1);
-        Range { addr, len: end - addr }
+        Range {
+            addr,
+            len: end - addr,
+        }
     }
 
     /// `r` was unmapped: slots inside it are gone; where a slot overlaps it, the hole is
@@ -640,7 +710,10 @@ impl<'a> Exec<'a> {
             Buf::Kernel => (KERNEL_ADDR, u64::MAX),
             Buf::Map(m, at) => {
                 let s = self.map(m)?;
-                let addr = s.range.addr.wrapping_add(self.ctx.with_len(s.range.len).eval(at));
+                let addr = s
+                    .range
+                    .addr
+                    .wrapping_add(self.ctx.with_len(s.range.len).eval(at));
                 if addr < s.range.addr || addr >= s.range.end() {
                     return None;
                 }
@@ -652,8 +725,13 @@ impl<'a> Exec<'a> {
     /// An ioctl argument's address: a buffer with room for any ioctl struct.
     fn arg(&self, b: Buf) -> Option<u64> {
         match b {
-            Buf::Scratch(off) => Some(self.scratch.base() + u64::from(off).min(SCRATCH_LEN as u64 - ARG_ROOM)),
-            Buf::Map(..) => self.buf(b).filter(|&(_, room)| room >= ARG_ROOM).map(|(a, _)| a),
+            Buf::Scratch(off) => {
+                Some(self.scratch.base() + u64::from(off).min(SCRATCH_LEN as u64 - ARG_ROOM))
+            }
+            Buf::Map(..) => self
+                .buf(b)
+                .filter(|&(_, room)| room >= ARG_ROOM)
+                .map(|(a, _)| a),
             _ => self.buf(b).map(|(a, _)| a),
         }
     }
@@ -701,7 +779,10 @@ impl<'a> Exec<'a> {
                 }
                 let result = open_path(&path, *flags).map(i64::from);
                 if let Ok(fd) = result {
-                    self.files[*f as usize] = Some(FileSlot { fd: fd as i32, access: flags & libc::O_ACCMODE });
+                    self.files[*f as usize] = Some(FileSlot {
+                        fd: fd as i32,
+                        access: flags & libc::O_ACCMODE,
+                    });
                 }
                 Some(result)
             }
@@ -715,7 +796,10 @@ impl<'a> Exec<'a> {
                 // SAFETY: duplicates our own descriptor.
                 let result = sys(unsafe { libc::fcntl(src.fd, libc::F_DUPFD_CLOEXEC, 0) } as i64);
                 if let Ok(fd) = result {
-                    if let Some(old) = self.files[*f as usize].replace(FileSlot { fd: fd as i32, ..src }) {
+                    if let Some(old) = self.files[*f as usize].replace(FileSlot {
+                        fd: fd as i32,
+                        ..src
+                    }) {
                         close(old.fd);
                     }
                 }
@@ -724,10 +808,28 @@ impl<'a> Exec<'a> {
             Op::Fcntl { f, flags } => {
                 let slot = self.file(*f)?;
                 // SAFETY: F_SETFL on our own descriptor.
-                Some(sys(unsafe { libc::fcntl(slot.fd, libc::F_SETFL, *flags) } as i64))
+                Some(sys(
+                    unsafe { libc::fcntl(slot.fd, libc::F_SETFL, *flags) } as i64
+                ))
             }
-            Op::Mmap { m, f, region, within, len, prot, flags, at } => self.mmap(*m, *f, *region, *within, *len, *prot, *flags, *at),
-            Op::Mremap { m, from, old, len, flags, at } => self.mremap(*m, *from, *old, *len, *flags, *at),
+            Op::Mmap {
+                m,
+                f,
+                region,
+                within,
+                len,
+                prot,
+                flags,
+                at,
+            } => self.mmap(*m, *f, *region, *within, *len, *prot, *flags, *at),
+            Op::Mremap {
+                m,
+                from,
+                old,
+                len,
+                flags,
+                at,
+            } => self.mremap(*m, *from, *old, *len, *flags, *at),
             Op::Munmap { m, at, len } => {
                 let (r, _) = self.range_in(*m, *at, *len)?;
                 // SAFETY: `r` lies in mapping slot `m`: only our mappings are there.
@@ -740,17 +842,23 @@ impl<'a> Exec<'a> {
             Op::Mprotect { m, at, len, prot } => {
                 let (r, _) = self.range_in(*m, *at, *len)?;
                 // SAFETY: as for munmap; protection changes only.
-                Some(sys(unsafe { libc::mprotect(r.addr as *mut _, r.len as usize, *prot) } as i64))
+                Some(sys(
+                    unsafe { libc::mprotect(r.addr as *mut _, r.len as usize, *prot) } as i64,
+                ))
             }
             Op::Madvise { m, at, len, advice } => {
                 let (r, _) = self.range_in(*m, *at, *len)?;
                 // SAFETY: as for munmap; the advice list has no MADV_HWPOISON.
-                Some(sys(unsafe { libc::madvise(r.addr as *mut _, r.len as usize, *advice) } as i64))
+                Some(sys(
+                    unsafe { libc::madvise(r.addr as *mut _, r.len as usize, *advice) } as i64,
+                ))
             }
             Op::Msync { m, at, len, flags } => {
                 let (r, _) = self.range_in(*m, *at, *len)?;
                 // SAFETY: as for munmap.
-                Some(sys(unsafe { libc::msync(r.addr as *mut _, r.len as usize, *flags) } as i64))
+                Some(sys(
+                    unsafe { libc::msync(r.addr as *mut _, r.len as usize, *flags) } as i64,
+                ))
             }
             Op::Mlock { m, at, len } => {
                 let (r, _) = self.range_in(*m, *at, *len)?;
@@ -803,13 +911,23 @@ impl<'a> Exec<'a> {
                 let count = (r.len as usize).min(SCRATCH_LEN);
                 let buf = self.scratch.base() as *mut libc::c_void;
                 // SAFETY: the kernel writes at most `count` bytes into the scratch buffer.
-                Some(sys(unsafe { libc::pread(self.procmem, buf, count, r.addr as i64) } as i64))
+                Some(sys(
+                    unsafe { libc::pread(self.procmem, buf, count, r.addr as i64) } as i64,
+                ))
             }
-            Op::Io { kind, f, iov, off, rwf } => self.io(*kind, *f, iov, *off, *rwf),
+            Op::Io {
+                kind,
+                f,
+                iov,
+                off,
+                rwf,
+            } => self.io(*kind, *f, iov, *off, *rwf),
             Op::Lseek { f, off, whence } => {
                 let slot = self.file(*f)?;
                 // SAFETY: plain integers.
-                Some(sys(unsafe { libc::lseek(slot.fd, self.ctx.eval(*off) as i64, *whence) }))
+                Some(sys(unsafe {
+                    libc::lseek(slot.fd, self.ctx.eval(*off) as i64, *whence)
+                }))
             }
             Op::Ioctl { f, req, arg } => self.ioctl(*f, req, *arg),
             Op::Sysfs { attr } => {
@@ -817,7 +935,11 @@ impl<'a> Exec<'a> {
                 Some(std::fs::read(self.env.sysfs.join(name)).map(|b| b.len() as i64))
             }
             Op::Personality { rie } => {
-                let persona = if *rie { self.env.persona | READ_IMPLIES_EXEC } else { self.env.persona };
+                let persona = if *rie {
+                    self.env.persona | READ_IMPLIES_EXEC
+                } else {
+                    self.env.persona
+                };
                 self.rie = *rie;
                 // SAFETY: changes this process's personality only.
                 Some(sys(unsafe { libc::personality(persona) } as i64))
@@ -835,7 +957,8 @@ impl<'a> Exec<'a> {
                 Some(match wait_timeout(pid, self.env.stuck) {
                     Ok(Some(_)) => Ok(0),
                     Ok(None) => {
-                        self.findings.push(Finding::new(Kind::Stuck, "a forked child did not exit"));
+                        self.findings
+                            .push(Finding::new(Kind::Stuck, "a forked child did not exit"));
                         Err(io::Error::from_raw_os_error(libc::ETIMEDOUT))
                     }
                     Err(e) => Err(e),
@@ -884,7 +1007,14 @@ impl<'a> Exec<'a> {
             // SAFETY: a NULL hint lets the kernel choose a free range; a MAP_FIXED one lies
             // inside a mapping slot, where only our mappings are.
             let addr = unsafe {
-                libc::mmap(hint as *mut _, len as usize, prot, flags, file.fd, offset as i64)
+                libc::mmap(
+                    hint as *mut _,
+                    len as usize,
+                    prot,
+                    flags,
+                    file.fd,
+                    offset as i64,
+                )
             };
             if addr == libc::MAP_FAILED {
                 Err(io::Error::last_os_error())
@@ -896,10 +1026,22 @@ impl<'a> Exec<'a> {
         let page = self.env.page;
         let mapped_len = len.saturating_add(page - 1) & !(page - 1);
         match &result {
-            Ok(addr) => self.set_map(m, MapSlot { range: Range { addr: *addr as u64, len: mapped_len }, file_off: offset }),
+            Ok(addr) => self.set_map(
+                m,
+                MapSlot {
+                    range: Range {
+                        addr: *addr as u64,
+                        len: mapped_len,
+                    },
+                    file_off: offset,
+                },
+            ),
             Err(e) if fixed != 0 => {
                 let _ = e;
-                self.after_failed_fixed(Range { addr: hint, len: mapped_len });
+                self.after_failed_fixed(Range {
+                    addr: hint,
+                    len: mapped_len,
+                });
             }
             Err(e) => {
                 // Invariant (d): READ_IMPLIES_EXEC must not cost a PROT_READ mapping.
@@ -947,9 +1089,14 @@ impl<'a> Exec<'a> {
             // A fixed target must lie wholly inside a mapping slot; else the call goes without.
             let inside = at.and_then(|(t, v)| {
                 let t = self.map(t)?;
-                let addr = t.range.addr.wrapping_add(self.ctx.with_len(t.range.len).eval(v)) & !(self.env.page - 1);
+                let addr = t
+                    .range
+                    .addr
+                    .wrapping_add(self.ctx.with_len(t.range.len).eval(v))
+                    & !(self.env.page - 1);
                 let r = Range { addr, len: new_len };
-                (addr >= t.range.addr && new_len <= t.range.len && r.within(&t.range)).then_some(addr)
+                (addr >= t.range.addr && new_len <= t.range.len && r.within(&t.range))
+                    .then_some(addr)
             });
             match inside {
                 Some(addr) => target = addr,
@@ -959,20 +1106,38 @@ impl<'a> Exec<'a> {
         // SAFETY: the old range is mapping slot `from`'s; a fixed target lies inside a slot;
         // otherwise the kernel picks a free range.
         let addr = unsafe {
-            libc::mremap(src.range.addr as *mut _, old_len as usize, new_len as usize, flags, target as *mut libc::c_void)
+            libc::mremap(
+                src.range.addr as *mut _,
+                old_len as usize,
+                new_len as usize,
+                flags,
+                target as *mut libc::c_void,
+            )
         };
         let page = self.env.page;
         let round = |n: u64| n.saturating_add(page - 1) & !(page - 1);
         if addr == libc::MAP_FAILED {
             let e = io::Error::last_os_error();
             if target != 0 {
-                self.after_failed_fixed(Range { addr: target, len: round(new_len) });
+                self.after_failed_fixed(Range {
+                    addr: target,
+                    len: round(new_len),
+                });
             }
             return Some(Err(e));
         }
-        let new = Range { addr: addr as u64, len: round(new_len) };
-        let old_range = Range { addr: src.range.addr, len: round(old_len).min(src.range.len) };
-        let slot = MapSlot { range: new, file_off: src.file_off };
+        let new = Range {
+            addr: addr as u64,
+            len: round(new_len),
+        };
+        let old_range = Range {
+            addr: src.range.addr,
+            len: round(old_len).min(src.range.len),
+        };
+        let slot = MapSlot {
+            range: new,
+            file_off: src.file_off,
+        };
         if old_len == 0 || flags & libc::MREMAP_DONTUNMAP != 0 {
             // The source stays mapped (a duplicate, or an empty vma left behind).
             if m == from {
@@ -983,14 +1148,20 @@ impl<'a> Exec<'a> {
         } else {
             // What the source slot covered beyond the old size stays mapped, unnamed.
             if old_range.len < src.range.len {
-                self.orphans.push(Range { addr: old_range.end(), len: src.range.len - old_range.len });
+                self.orphans.push(Range {
+                    addr: old_range.end(),
+                    len: src.range.len - old_range.len,
+                });
             }
             self.maps[from as usize] = None;
             self.set_map(m, slot);
             // The old range is free now, except where the new one lies.
             if old_range.addr == new.addr {
                 if new.len < old_range.len {
-                    self.unmapped(Range { addr: new.end(), len: old_range.len - new.len });
+                    self.unmapped(Range {
+                        addr: new.end(),
+                        len: old_range.len - new.len,
+                    });
                 }
             } else {
                 self.unmapped(old_range);
@@ -999,7 +1170,14 @@ impl<'a> Exec<'a> {
         Some(Ok(addr as i64))
     }
 
-    fn io(&mut self, kind: IoKind, f: u8, iov: &[(Buf, super::program::Val)], off: super::program::Val, rwf: i32) -> Outcome {
+    fn io(
+        &mut self,
+        kind: IoKind,
+        f: u8,
+        iov: &[(Buf, super::program::Val)],
+        off: super::program::Val,
+        rwf: i32,
+    ) -> Outcome {
         let file = self.file(f)?;
         let mut vecs = Vec::with_capacity(iov.len());
         for (b, len) in iov {
@@ -1010,7 +1188,13 @@ impl<'a> Exec<'a> {
             });
         }
         let offset = self.ctx.eval(off) as i64;
-        let first = vecs.first().map_or(libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 }, |v| *v);
+        let first = vecs.first().map_or(
+            libc::iovec {
+                iov_base: ptr::null_mut(),
+                iov_len: 0,
+            },
+            |v| *v,
+        );
         let n = vecs.len() as libc::c_int;
         let fd = file.fd;
         // SAFETY: every buffer is the scratch buffer (a guard page stops a long copy), a
@@ -1035,7 +1219,13 @@ impl<'a> Exec<'a> {
                 if let Buf::Map(m, _) = b {
                     if let Some(s) = self.map(*m) {
                         let len = (v.iov_len as u64).min(left);
-                        self.note_shadow(Range { addr: v.iov_base as u64, len }, s);
+                        self.note_shadow(
+                            Range {
+                                addr: v.iov_base as u64,
+                                len,
+                            },
+                            s,
+                        );
                     }
                 }
                 left = left.saturating_sub(v.iov_len as u64);
@@ -1051,7 +1241,13 @@ impl<'a> Exec<'a> {
         let (cmd, int): (u32, Option<u64>) = match req {
             Req::GetMode => (BOCHSFB_IOCTL_GET_MODE, None),
             Req::SetMode { w, h, bpp, vh } => {
-                let mode = BochsfbMode { width: *w, height: *h, bpp: *bpp, virtual_height: *vh, ..Default::default() };
+                let mode = BochsfbMode {
+                    width: *w,
+                    height: *h,
+                    bpp: *bpp,
+                    virtual_height: *vh,
+                    ..Default::default()
+                };
                 self.put_struct(arg, &mode);
                 (BOCHSFB_IOCTL_SET_MODE, None)
             }
@@ -1060,21 +1256,43 @@ impl<'a> Exec<'a> {
                 (BOCHSFB_IOCTL_PAN, None)
             }
             Req::WaitVsync => (BOCHSFB_IOCTL_WAIT_VSYNC, None),
-            Req::Flush { count, rects, flags, at } => {
+            Req::Flush {
+                count,
+                rects,
+                flags,
+                at,
+            } => {
                 let rects_addr = self.buf(*at).map_or(0, |(a, _)| a);
-                self.put_struct(arg, &BochsfbDamage { rects: rects_addr, count: *count, flags: *flags });
+                self.put_struct(
+                    arg,
+                    &BochsfbDamage {
+                        rects: rects_addr,
+                        count: *count,
+                        flags: *flags,
+                    },
+                );
                 let n = (*count).min(BOCHSFB_MAX_DAMAGE_RECTS + 1);
                 let bytes: Vec<u8> = (0..n)
                     .flat_map(|i| {
                         let r = rect(*rects, i, n, &ctx);
-                        [r.x, r.y, r.width, r.height].into_iter().flat_map(u32::to_ne_bytes)
+                        [r.x, r.y, r.width, r.height]
+                            .into_iter()
+                            .flat_map(u32::to_ne_bytes)
                     })
                     .collect();
                 self.put(*at, &bytes);
                 (BOCHSFB_IOCTL_FLUSH, None)
             }
             Req::FbGetV => (FBIOGET_VSCREENINFO, None),
-            Req::FbPutV { w, h, bpp, vyres, xoff, yoff, activate } => {
+            Req::FbPutV {
+                w,
+                h,
+                bpp,
+                vyres,
+                xoff,
+                yoff,
+                activate,
+            } => {
                 let var = FbVarScreeninfo {
                     xres: *w,
                     yres: *h,
@@ -1091,7 +1309,11 @@ impl<'a> Exec<'a> {
             }
             Req::FbGetF => (FBIOGET_FSCREENINFO, None),
             Req::FbPan { x, y } => {
-                let var = FbVarScreeninfo { xoffset: *x, yoffset: ctx.eval(*y) as u32, ..Default::default() };
+                let var = FbVarScreeninfo {
+                    xoffset: *x,
+                    yoffset: ctx.eval(*y) as u32,
+                    ..Default::default()
+                };
                 self.put_struct(arg, &var);
                 (FBIOPAN_DISPLAY, None)
             }
@@ -1109,7 +1331,11 @@ impl<'a> Exec<'a> {
         // Invariant (a): what a read-only file asks to change must be refused with EBADF, and
         // the card must stay as it was.
         let read_only = file.access == libc::O_RDONLY && req.changes_state();
-        let before = if read_only && self.quiet() { get_mode(file.fd).ok() } else { None };
+        let before = if read_only && self.quiet() {
+            get_mode(file.fd).ok()
+        } else {
+            None
+        };
         let value = int.unwrap_or(addr);
         // SAFETY: `value` is an address in the scratch buffer with room for any ioctl struct
         // (a guard page after it), in a mapping slot with room for one, an address the kernel
@@ -1129,7 +1355,11 @@ impl<'a> Exec<'a> {
                         "{} on a file opened O_RDONLY returned {}{}; expected EBADF",
                         req.name(),
                         describe(&result),
-                        if changed { " and changed the mode or pan offset" } else { "" }
+                        if changed {
+                            " and changed the mode or pan offset"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }
@@ -1142,7 +1372,11 @@ impl<'a> Exec<'a> {
 
     /// No other process of this program runs now (so a changed mode was this call's doing).
     fn quiet(&self) -> bool {
-        self.proc == 0 && self.children.iter().all(|&pid| pid == 0 || matches!(try_wait(pid), Ok(Some(_))))
+        self.proc == 0
+            && self
+                .children
+                .iter()
+                .all(|&pid| pid == 0 || matches!(try_wait(pid), Ok(Some(_))))
     }
 
     fn put_struct<T: Copy>(&mut self, b: Buf, value: &T) {
@@ -1168,13 +1402,43 @@ pub fn describe(result: &io::Result<i64>) -> String {
 fn rect(rects: Rects, i: u32, n: u32, ctx: &Ctx) -> BochsfbRect {
     let (w, h, vh) = (ctx.w as u32, ctx.h as u32, ctx.vh as u32);
     match rects {
-        Rects::Full => BochsfbRect { x: 0, y: 0, width: w, height: vh },
-        Rects::Screen => BochsfbRect { x: 0, y: 0, width: w, height: h },
+        Rects::Full => BochsfbRect {
+            x: 0,
+            y: 0,
+            width: w,
+            height: vh,
+        },
+        Rects::Screen => BochsfbRect {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        },
         Rects::Zero => BochsfbRect::default(),
-        Rects::Edge => BochsfbRect { x: w.saturating_sub(8), y: vh.saturating_sub(1), width: 8.min(w), height: 1 },
-        Rects::Past if i + 1 == n => BochsfbRect { x: 0, y: 0, width: w + 1, height: 1 },
-        Rects::Past => BochsfbRect { x: 0, y: i % vh.max(1), width: w, height: 1 },
-        Rects::Overflow => BochsfbRect { x: u32::MAX, y: 0, width: 2, height: 1 },
+        Rects::Edge => BochsfbRect {
+            x: w.saturating_sub(8),
+            y: vh.saturating_sub(1),
+            width: 8.min(w),
+            height: 1,
+        },
+        Rects::Past if i + 1 == n => BochsfbRect {
+            x: 0,
+            y: 0,
+            width: w + 1,
+            height: 1,
+        },
+        Rects::Past => BochsfbRect {
+            x: 0,
+            y: i % vh.max(1),
+            width: w,
+            height: 1,
+        },
+        Rects::Overflow => BochsfbRect {
+            x: u32::MAX,
+            y: 0,
+            width: 2,
+            height: 1,
+        },
         Rects::Rand(seed) => {
             let mut rng = Rng::new(u64::from(seed) << 32 | u64::from(i));
             let x = rng.next_u32() % w.max(1);

@@ -7,8 +7,8 @@ use bochsfb_renderer::abi::{ioc, BOCHSFB_MAX_DAMAGE_RECTS};
 use bochsfb_renderer::fb_abi::FB_ACTIVATE_TEST;
 
 use super::program::{
-    Base, Buf, Call, IoKind, Node, Op, Program, Rects, Req, Val, ADVICE, CHILDREN, DEFAULT_ARG, DEFAULT_RECTS,
-    FILES, MAPS, MAX_CALLS, SYSFS_ATTRS,
+    Base, Buf, Call, IoKind, Node, Op, Program, Rects, Req, Val, ADVICE, CHILDREN, DEFAULT_ARG,
+    DEFAULT_RECTS, FILES, MAPS, MAX_CALLS, SYSFS_ATTRS,
 };
 use crate::fuzz::KNOWN_IOCTLS;
 use crate::rng::Rng;
@@ -257,19 +257,59 @@ impl Gen<'_> {
     }
 
     fn width(&mut self) -> u32 {
-        self.rng.pick(&[640, 800, 1024, 1024, 1280, 1920, 64, 8, 0, 1, 7, 641, 8192, 16000, 16008, u32::MAX])
+        self.rng.pick(&[
+            640,
+            800,
+            1024,
+            1024,
+            1280,
+            1920,
+            64,
+            8,
+            0,
+            1,
+            7,
+            641,
+            8192,
+            16000,
+            16008,
+            u32::MAX,
+        ])
     }
 
     fn height(&mut self) -> u32 {
-        self.rng.pick(&[480, 600, 768, 768, 1024, 1200, 64, 1, 0, 12000, 12001, u32::MAX])
+        self.rng.pick(&[
+            480,
+            600,
+            768,
+            768,
+            1024,
+            1200,
+            64,
+            1,
+            0,
+            12000,
+            12001,
+            u32::MAX,
+        ])
     }
 
     fn bpp(&mut self) -> u32 {
-        self.rng.pick(&[32, 32, 16, 24, 8, 0, 1, 15, 33, 64, u32::MAX])
+        self.rng
+            .pick(&[32, 32, 16, 24, 8, 0, 1, 15, 33, 64, u32::MAX])
     }
 
     fn vh(&mut self, h: u32) -> u32 {
-        self.rng.pick(&[0, 0, h, h.wrapping_mul(2), h.wrapping_sub(1), u32::MAX, 65535, 65536])
+        self.rng.pick(&[
+            0,
+            0,
+            h,
+            h.wrapping_mul(2),
+            h.wrapping_sub(1),
+            u32::MAX,
+            65535,
+            65536,
+        ])
     }
 
     fn prot(&mut self) -> i32 {
@@ -301,8 +341,18 @@ impl Gen<'_> {
     }
 
     fn open_flags(&mut self) -> i32 {
-        let access = self.rng.pick(&[libc::O_RDWR, libc::O_RDWR, libc::O_RDONLY, libc::O_WRONLY]);
-        let extra = self.rng.pick(&[0, 0, 0, libc::O_DIRECT, libc::O_NONBLOCK, libc::O_APPEND, libc::O_SYNC]);
+        let access = self
+            .rng
+            .pick(&[libc::O_RDWR, libc::O_RDWR, libc::O_RDONLY, libc::O_WRONLY]);
+        let extra = self.rng.pick(&[
+            0,
+            0,
+            0,
+            libc::O_DIRECT,
+            libc::O_NONBLOCK,
+            libc::O_APPEND,
+            libc::O_SYNC,
+        ]);
         access | extra
     }
 
@@ -327,7 +377,18 @@ impl Gen<'_> {
 
     fn flush_count(&mut self) -> u32 {
         let any = self.rng.below(300) as u32;
-        self.rng.pick(&[0, 0, 1, 2, 16, BOCHSFB_MAX_DAMAGE_RECTS - 1, BOCHSFB_MAX_DAMAGE_RECTS, BOCHSFB_MAX_DAMAGE_RECTS + 1, u32::MAX, any])
+        self.rng.pick(&[
+            0,
+            0,
+            1,
+            2,
+            16,
+            BOCHSFB_MAX_DAMAGE_RECTS - 1,
+            BOCHSFB_MAX_DAMAGE_RECTS,
+            BOCHSFB_MAX_DAMAGE_RECTS + 1,
+            u32::MAX,
+            any,
+        ])
     }
 
     fn raw_cmd(&mut self) -> u32 {
@@ -336,8 +397,18 @@ impl Gen<'_> {
                 let known = self.rng.pick(KNOWN_IOCTLS);
                 (known & 0x0000_ffff) | (self.rng.next_u32() & 0xffff_0000)
             }
-            1 => ioc(self.rng.below(4) as u32, b'B', self.rng.next_u32() as u8, self.rng.below(256) as usize),
-            2 => ioc(self.rng.below(4) as u32, b'F', self.rng.next_u32() as u8, self.rng.below(256) as usize),
+            1 => ioc(
+                self.rng.below(4) as u32,
+                b'B',
+                self.rng.next_u32() as u8,
+                self.rng.below(256) as usize,
+            ),
+            2 => ioc(
+                self.rng.below(4) as u32,
+                b'F',
+                self.rng.next_u32() as u8,
+                self.rng.below(256) as usize,
+            ),
             _ => self.rng.next_u32(),
         }
     }
@@ -347,7 +418,12 @@ impl Gen<'_> {
             0..=1 => Req::GetMode,
             2..=7 => {
                 let h = self.height();
-                Req::SetMode { w: self.width(), h, bpp: self.bpp(), vh: self.vh(h) }
+                Req::SetMode {
+                    w: self.width(),
+                    h,
+                    bpp: self.bpp(),
+                    vh: self.vh(h),
+                }
             }
             8..=10 => Req::Pan { y: self.y() },
             11 => Req::WaitVsync,
@@ -376,17 +452,29 @@ impl Gen<'_> {
                 }
             }
             23 => Req::FbGetF,
-            24..=25 => Req::FbPan { x: self.rng.pick(&[0, 0, 0, 1]), y: self.y() },
-            26 => Req::FbVsync { crtc: self.rng.pick(&[0, 0, 1, u32::MAX]) },
+            24..=25 => Req::FbPan {
+                x: self.rng.pick(&[0, 0, 0, 1]),
+                y: self.y(),
+            },
+            26 => Req::FbVsync {
+                crtc: self.rng.pick(&[0, 0, 1, u32::MAX]),
+            },
             _ => Req::Raw {
                 cmd: self.raw_cmd(),
-                int: self.rng.chance(1, 3).then(|| self.rng.pick(&[0, 1, u64::MAX, 1 << 32])),
+                int: self
+                    .rng
+                    .chance(1, 3)
+                    .then(|| self.rng.pick(&[0, 1, u64::MAX, 1 << 32])),
             },
         }
     }
 
     fn iov(&mut self, live: Live, vectored: bool) -> Vec<(Buf, Val)> {
-        let n = if vectored { self.rng.pick(&[0, 1, 2, 2, 3, 4]) } else { 1 };
+        let n = if vectored {
+            self.rng.pick(&[0, 1, 2, 2, 3, 4])
+        } else {
+            1
+        };
         (0..n)
             .map(|_| {
                 let b = self.user_buf(live);
@@ -398,18 +486,38 @@ impl Gen<'_> {
     /// One new call, for position `at` of `program`.
     pub fn call(&mut self, program: &Program, at: usize) -> Call {
         let live = Live::before(program, at);
-        let proc = if self.rng.chance(1, 10) { 1 + self.rng.below(u64::from(CHILDREN)) as u8 } else { 0 };
-        Call { proc, op: self.op(live) }
+        // A child costs a fork (tens of milliseconds on the debug kernel under TCG): now and then.
+        let proc = if self.rng.chance(1, 25) {
+            1 + self.rng.below(u64::from(CHILDREN)) as u8
+        } else {
+            0
+        };
+        Call {
+            proc,
+            op: self.op(live),
+        }
     }
 
     fn op(&mut self, live: Live) -> Op {
         match self.rng.below(120) {
-            0..=9 => Op::Open { f: self.slot(!live.files, FILES), node: self.node(live), flags: self.open_flags() },
+            0..=9 => Op::Open {
+                f: self.slot(!live.files, FILES),
+                node: self.node(live),
+                flags: self.open_flags(),
+            },
             10..=13 => Op::Close { f: self.file(live) },
-            14..=15 => Op::Dup { f: self.slot(!live.files, FILES), from: self.file(live) },
+            14..=15 => Op::Dup {
+                f: self.slot(!live.files, FILES),
+                from: self.file(live),
+            },
             16..=17 => Op::Fcntl {
                 f: self.file(live),
-                flags: self.rng.pick(&[libc::O_DIRECT, 0, libc::O_NONBLOCK, libc::O_APPEND | libc::O_DIRECT]),
+                flags: self.rng.pick(&[
+                    libc::O_DIRECT,
+                    0,
+                    libc::O_NONBLOCK,
+                    libc::O_APPEND | libc::O_DIRECT,
+                ]),
             },
             18..=31 => self.mmap(live),
             32..=37 => {
@@ -422,16 +530,35 @@ impl Gen<'_> {
                 ]);
                 let from = self.map(live);
                 Op::Mremap {
-                    m: if self.rng.chance(2, 3) { from } else { self.map(Live { maps: !live.maps, ..live }) },
+                    m: if self.rng.chance(2, 3) {
+                        from
+                    } else {
+                        self.map(Live {
+                            maps: !live.maps,
+                            ..live
+                        })
+                    },
                     from,
-                    old: self.rng.chance(1, 6).then(|| self.rng.pick(&[Val::lit(0), Val::lit(PAGE)])),
+                    old: self
+                        .rng
+                        .chance(1, 6)
+                        .then(|| self.rng.pick(&[Val::lit(0), Val::lit(PAGE)])),
                     len: self.remap_len(),
                     flags,
                     at: (flags & libc::MREMAP_FIXED != 0).then(|| (self.map(live), self.in_map())),
                 }
             }
-            38..=42 => Op::Munmap { m: self.map(live), at: self.in_map(), len: self.in_map_len() },
-            43..=45 => Op::Mprotect { m: self.map(live), at: self.in_map(), len: self.in_map_len(), prot: self.prot() },
+            38..=42 => Op::Munmap {
+                m: self.map(live),
+                at: self.in_map(),
+                len: self.in_map_len(),
+            },
+            43..=45 => Op::Mprotect {
+                m: self.map(live),
+                at: self.in_map(),
+                len: self.in_map_len(),
+                prot: self.prot(),
+            },
             46..=49 => Op::Madvise {
                 m: self.map(live),
                 at: self.in_map(),
@@ -442,25 +569,52 @@ impl Gen<'_> {
                 m: self.map(live),
                 at: self.in_map(),
                 len: self.in_map_len(),
-                flags: self.rng.pick(&[libc::MS_SYNC, libc::MS_ASYNC, libc::MS_INVALIDATE, 0]),
+                flags: self
+                    .rng
+                    .pick(&[libc::MS_SYNC, libc::MS_ASYNC, libc::MS_INVALIDATE, 0]),
             },
-            51 => Op::Mlock { m: self.map(live), at: self.in_map(), len: self.in_map_len() },
+            51 => Op::Mlock {
+                m: self.map(live),
+                at: self.in_map(),
+                len: self.in_map_len(),
+            },
             52..=61 => Op::Touch {
                 m: self.map(live),
                 at: self.in_map(),
-                len: self.rng.pick(&[Val::lit(1), Val::lit(1), Val::of(Base::Len, 0), Val::lit(4 * PAGE)]),
+                len: self.rng.pick(&[
+                    Val::lit(1),
+                    Val::lit(1),
+                    Val::of(Base::Len, 0),
+                    Val::lit(4 * PAGE),
+                ]),
                 write: self.rng.chance(1, 2),
             },
-            62 => Op::ProcMem { m: self.map(live), at: self.in_map(), len: self.in_map_len() },
+            62 => Op::ProcMem {
+                m: self.map(live),
+                at: self.in_map(),
+                len: self.in_map_len(),
+            },
             63..=78 => {
                 let kind = self.rng.pick(&IoKind::ALL);
                 Op::Io {
                     kind,
                     f: self.file(live),
                     iov: self.iov(live, kind.vectored()),
-                    off: if kind.positioned() { self.file_off() } else { Val::lit(0) },
+                    off: if kind.positioned() {
+                        self.file_off()
+                    } else {
+                        Val::lit(0)
+                    },
                     rwf: if kind.has_rwf() {
-                        self.rng.pick(&[0, 0, libc::RWF_NOWAIT, libc::RWF_HIPRI, libc::RWF_DSYNC, libc::RWF_APPEND, 0x100])
+                        self.rng.pick(&[
+                            0,
+                            0,
+                            libc::RWF_NOWAIT,
+                            libc::RWF_HIPRI,
+                            libc::RWF_DSYNC,
+                            libc::RWF_APPEND,
+                            0x100,
+                        ])
                     } else {
                         0
                     },
@@ -468,17 +622,30 @@ impl Gen<'_> {
             }
             79..=82 => {
                 let off = self.file_off();
-                Op::Lseek { f: self.file(live), off, whence: self.rng.pick(&[0, 0, 1, 2, 2, 3, 4, 5, -1]) }
+                Op::Lseek {
+                    f: self.file(live),
+                    off,
+                    whence: self.rng.pick(&[0, 0, 1, 2, 2, 3, 4, 5, -1]),
+                }
             }
             83..=110 => {
                 let req = self.req(live);
-                Op::Ioctl { f: self.file(live), req, arg: self.arg_buf(live) }
+                Op::Ioctl {
+                    f: self.file(live),
+                    req,
+                    arg: self.arg_buf(live),
+                }
             }
-            111..=112 => Op::Sysfs { attr: self.rng.below(SYSFS_ATTRS.len() as u64) as u8 },
-            113..=114 => Op::Personality { rie: self.rng.chance(4, 5) },
+            111..=112 => Op::Sysfs {
+                attr: self.rng.below(SYSFS_ATTRS.len() as u64) as u8,
+            },
+            113..=114 => Op::Personality {
+                rie: self.rng.chance(4, 5),
+            },
             115 => Op::Fork,
-            116 => Op::Unbind,
-            117 => Op::Bind,
+            // Unbinding costs a tenth of a second and the next program a bind: rarely.
+            116 if self.rng.chance(1, 4) => Op::Unbind,
+            117 if self.rng.chance(1, 2) => Op::Bind,
             _ => Op::Wait,
         }
     }
@@ -494,7 +661,11 @@ impl Gen<'_> {
     fn mmap(&mut self, live: Live) -> Op {
         let fixed = live.maps != 0 && self.rng.chance(1, 8);
         Op::Mmap {
-            m: if fixed || self.rng.chance(1, 4) { self.map(live) } else { self.slot(!live.maps, MAPS) },
+            m: if fixed || self.rng.chance(1, 4) {
+                self.map(live)
+            } else {
+                self.slot(!live.maps, MAPS)
+            },
             f: self.file(live),
             region: self.region(),
             within: self.within(),
@@ -508,7 +679,11 @@ impl Gen<'_> {
     /// A new program: open a file, then a few calls.
     pub fn program(&mut self) -> Program {
         let mut program = Program::default();
-        program.calls.push(Call::main(Op::Open { f: 0, node: Node::Dev, flags: self.open_flags() }));
+        program.calls.push(Call::main(Op::Open {
+            f: 0,
+            node: Node::Dev,
+            flags: self.open_flags(),
+        }));
         for _ in 0..1 + self.rng.below(8) {
             let call = self.call(&program, program.calls.len());
             program.calls.push(call);
@@ -557,7 +732,11 @@ impl Gen<'_> {
             }
             17 if n > 0 => {
                 let i = self.rng.index(n);
-                p.calls[i].proc = if p.calls[i].proc == 0 { 1 + self.rng.below(u64::from(CHILDREN)) as u8 } else { 0 };
+                p.calls[i].proc = if p.calls[i].proc == 0 {
+                    1 + self.rng.below(u64::from(CHILDREN)) as u8
+                } else {
+                    0
+                };
             }
             18..=19 => {
                 if let Some(other) = other.filter(|o| !o.calls.is_empty()) {
@@ -583,7 +762,16 @@ impl Gen<'_> {
                 1 => *node = self.node(live),
                 _ => *f = self.rng.below(u64::from(FILES)) as u8,
             },
-            Op::Mmap { m, f, region, within, len, prot, flags, at } => match pick {
+            Op::Mmap {
+                m,
+                f,
+                region,
+                within,
+                len,
+                prot,
+                flags,
+                at,
+            } => match pick {
                 0 => *region = self.region(),
                 1 => *within = self.within(),
                 2 | 3 => *len = self.map_len(),
@@ -592,13 +780,29 @@ impl Gen<'_> {
                 6 => *f = self.file(live),
                 _ => {
                     *m = self.map(live);
-                    *at = if at.is_some() { None } else { Some((self.map(live), self.in_map())) };
+                    *at = if at.is_some() {
+                        None
+                    } else {
+                        Some((self.map(live), self.in_map()))
+                    };
                 }
             },
-            Op::Mremap { len, old, flags, .. } => match pick % 4 {
+            Op::Mremap {
+                len, old, flags, ..
+            } => match pick % 4 {
                 0 | 1 => *len = self.remap_len(),
-                2 => *old = if old.is_some() { None } else { Some(Val::lit(0)) },
-                _ => *flags ^= self.rng.pick(&[libc::MREMAP_MAYMOVE, libc::MREMAP_DONTUNMAP]),
+                2 => {
+                    *old = if old.is_some() {
+                        None
+                    } else {
+                        Some(Val::lit(0))
+                    }
+                }
+                _ => {
+                    *flags ^= self
+                        .rng
+                        .pick(&[libc::MREMAP_MAYMOVE, libc::MREMAP_DONTUNMAP])
+                }
             },
             Op::Munmap { at, len, .. }
             | Op::Mprotect { at, len, .. }
@@ -619,7 +823,13 @@ impl Gen<'_> {
                 1 => *len = self.in_map_len(),
                 _ => *write = !*write,
             },
-            Op::Io { kind, iov, off, rwf, .. } => match pick % 4 {
+            Op::Io {
+                kind,
+                iov,
+                off,
+                rwf,
+                ..
+            } => match pick % 4 {
                 0 if !iov.is_empty() => {
                     let i = self.rng.index(iov.len());
                     iov[i].1 = self.count();
@@ -631,7 +841,13 @@ impl Gen<'_> {
                 2 => *off = self.file_off(),
                 _ => {
                     if kind.has_rwf() {
-                        *rwf = self.rng.pick(&[0, libc::RWF_NOWAIT, libc::RWF_HIPRI, libc::RWF_DSYNC, libc::RWF_APPEND]);
+                        *rwf = self.rng.pick(&[
+                            0,
+                            libc::RWF_NOWAIT,
+                            libc::RWF_HIPRI,
+                            libc::RWF_DSYNC,
+                            libc::RWF_APPEND,
+                        ]);
                     } else {
                         *kind = self.rng.pick(&IoKind::ALL);
                         *iov = self.iov(live, kind.vectored());
@@ -654,7 +870,15 @@ impl Gen<'_> {
                     2 => *bpp = self.bpp(),
                     _ => *vh = self.vh(*h),
                 },
-                (Req::Flush { count, rects, flags, at }, p) => match p % 4 {
+                (
+                    Req::Flush {
+                        count,
+                        rects,
+                        flags,
+                        at,
+                    },
+                    p,
+                ) => match p % 4 {
                     0 | 1 => *count = self.flush_count(),
                     2 => *rects = self.rects(),
                     _ => {
@@ -666,7 +890,18 @@ impl Gen<'_> {
                     }
                 },
                 (Req::Pan { y }, _) | (Req::FbPan { y, .. }, _) => *y = self.y(),
-                (Req::FbPutV { w, h, bpp, vyres, xoff, yoff, activate }, p) => match p % 7 {
+                (
+                    Req::FbPutV {
+                        w,
+                        h,
+                        bpp,
+                        vyres,
+                        xoff,
+                        yoff,
+                        activate,
+                    },
+                    p,
+                ) => match p % 7 {
                     0 => *w = self.width(),
                     1 => *h = self.height(),
                     2 => *bpp = self.bpp(),
@@ -710,7 +945,9 @@ mod tests {
     fn the_same_seed_makes_the_same_programs() {
         let make = |seed| {
             let mut rng = Rng::new(seed);
-            (0..50).map(|_| Gen { rng: &mut rng }.program()).collect::<Vec<_>>()
+            (0..50)
+                .map(|_| Gen { rng: &mut rng }.program())
+                .collect::<Vec<_>>()
         };
         assert_eq!(make(3), make(3));
         assert_ne!(make(3), make(4));

@@ -22,10 +22,11 @@ const KCOV_ENABLE: u32 = io_nr(b'c', 100);
 const KCOV_DISABLE: u32 = io_nr(b'c', 101);
 const KCOV_TRACE_PC: libc::c_ulong = 0;
 
-/// Words in a trace buffer: a whole-screen FLUSH of 256 rectangles runs the copy loop a few
-/// hundred thousand times; its tail is dropped (the kernel stops at the end), not its edges'
-/// first occurrences.
-const WORDS: usize = 1 << 18;
+/// Words in a trace buffer. A whole-screen FLUSH of 256 rectangles runs the copy loop a few
+/// hundred thousand times: its tail is dropped (the kernel stops at the end), which loses
+/// repeats of the loop's edges, not new ones. Small, because every fork copies the buffers'
+/// page table entries (KCOV maps them page by page).
+const WORDS: usize = 1 << 16;
 
 /// One KCOV file and its trace buffer.
 pub struct Kcov {
@@ -38,9 +39,12 @@ impl Kcov {
     pub fn open() -> io::Result<Kcov> {
         let path = std::ffi::CString::new(KCOV_PATH).expect("no NUL");
         // SAFETY: a NUL-terminated path.
-        let fd = sys(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) } as i64)? as i32;
+        let fd = sys(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) } as i64)?
+            as i32;
         // SAFETY: KCOV_INIT_TRACE takes the buffer size in words as a plain integer.
-        if let Err(e) = sys(unsafe { libc::ioctl(fd, KCOV_INIT_TRACE as _, WORDS as libc::c_ulong) } as i64) {
+        if let Err(e) =
+            sys(unsafe { libc::ioctl(fd, KCOV_INIT_TRACE as _, WORDS as libc::c_ulong) } as i64)
+        {
             // SAFETY: our own descriptor.
             unsafe { libc::close(fd) };
             return Err(e);
@@ -62,7 +66,10 @@ impl Kcov {
             unsafe { libc::close(fd) };
             return Err(e);
         }
-        Ok(Kcov { fd, area: area.cast() })
+        Ok(Kcov {
+            fd,
+            area: area.cast(),
+        })
     }
 
     /// Starts collecting for the calling task (one task per handle at a time).
@@ -131,6 +138,11 @@ pub struct Coverage {
 }
 
 impl Coverage {
+    /// Adds PCs only (a trace whose order means nothing).
+    pub fn add_pcs(&mut self, pcs: impl Iterator<Item = u64>) {
+        self.pcs.extend(pcs);
+    }
+
     /// Adds one call's trace; returns how many edges were new.
     pub fn add_trace(&mut self, pcs: impl Iterator<Item = u64>) -> usize {
         let mut new = 0;

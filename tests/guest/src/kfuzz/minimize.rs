@@ -26,8 +26,17 @@ pub struct Minimized {
 }
 
 /// Minimises `program`, for which `check` said [`Verdict::Yes`], until `deadline`.
-pub fn minimize(program: &Program, deadline: Instant, check: &mut dyn FnMut(&Program) -> Verdict) -> Minimized {
-    let mut out = Minimized { program: program.clone(), runs: 0, complete: false, wedged: false };
+pub fn minimize(
+    program: &Program,
+    deadline: Instant,
+    check: &mut dyn FnMut(&Program) -> Verdict,
+) -> Minimized {
+    let mut out = Minimized {
+        program: program.clone(),
+        runs: 0,
+        complete: false,
+        wedged: false,
+    };
     let mut try_candidate = |out: &mut Minimized, candidate: Program| -> Option<bool> {
         if Instant::now() >= deadline {
             return None;
@@ -90,42 +99,149 @@ pub fn minimize(program: &Program, deadline: Instant, check: &mut dyn FnMut(&Pro
 pub fn simplifications(call: &Call) -> Vec<Call> {
     let mut out = Vec::new();
     if call.proc != 0 {
-        out.push(Call { proc: 0, op: call.op.clone() });
+        out.push(Call {
+            proc: 0,
+            op: call.op.clone(),
+        });
     }
     let mut with = |op: Op| {
         if op != call.op {
-            out.push(Call { proc: call.proc, op });
+            out.push(Call {
+                proc: call.proc,
+                op,
+            });
         }
     };
     match &call.op {
         Op::Open { f, node, flags } => {
-            with(Op::Open { f: *f, node: *node, flags: flags & libc::O_ACCMODE });
-            with(Op::Open { f: *f, node: super::program::Node::Dev, flags: *flags });
+            with(Op::Open {
+                f: *f,
+                node: *node,
+                flags: flags & libc::O_ACCMODE,
+            });
+            with(Op::Open {
+                f: *f,
+                node: super::program::Node::Dev,
+                flags: *flags,
+            });
         }
-        Op::Mmap { m, f, region, within, len, prot, flags, at } => {
-            with(Op::Mmap { m: *m, f: *f, region: *region, within: *within, len: *len, prot: *prot, flags: *flags, at: None });
-            with(Op::Mmap { m: *m, f: *f, region: *region, within: *within, len: *len, prot: *prot, flags: flags & 3, at: *at });
-            with(Op::Mmap { m: *m, f: *f, region: *region, within: Val::lit(0), len: *len, prot: *prot, flags: *flags, at: *at });
+        Op::Mmap {
+            m,
+            f,
+            region,
+            within,
+            len,
+            prot,
+            flags,
+            at,
+        } => {
+            with(Op::Mmap {
+                m: *m,
+                f: *f,
+                region: *region,
+                within: *within,
+                len: *len,
+                prot: *prot,
+                flags: *flags,
+                at: None,
+            });
+            with(Op::Mmap {
+                m: *m,
+                f: *f,
+                region: *region,
+                within: *within,
+                len: *len,
+                prot: *prot,
+                flags: flags & 3,
+                at: *at,
+            });
+            with(Op::Mmap {
+                m: *m,
+                f: *f,
+                region: *region,
+                within: Val::lit(0),
+                len: *len,
+                prot: *prot,
+                flags: *flags,
+                at: *at,
+            });
         }
-        Op::Mremap { m, from, old: _, len, flags, at } => {
-            with(Op::Mremap { m: *m, from: *from, old: None, len: *len, flags: *flags, at: *at });
+        Op::Mremap {
+            m,
+            from,
+            old: _,
+            len,
+            flags,
+            at,
+        } => {
+            with(Op::Mremap {
+                m: *m,
+                from: *from,
+                old: None,
+                len: *len,
+                flags: *flags,
+                at: *at,
+            });
         }
-        Op::Touch { m, at, len: _, write } => {
-            with(Op::Touch { m: *m, at: *at, len: Val::lit(1), write: *write });
+        Op::Touch {
+            m,
+            at,
+            len: _,
+            write,
+        } => {
+            with(Op::Touch {
+                m: *m,
+                at: *at,
+                len: Val::lit(1),
+                write: *write,
+            });
         }
-        Op::Io { kind, f, iov, off, rwf } => {
-            with(Op::Io { kind: *kind, f: *f, iov: iov.clone(), off: *off, rwf: 0 });
+        Op::Io {
+            kind,
+            f,
+            iov,
+            off,
+            rwf,
+        } => {
+            with(Op::Io {
+                kind: *kind,
+                f: *f,
+                iov: iov.clone(),
+                off: *off,
+                rwf: 0,
+            });
             if iov.len() > 1 {
-                with(Op::Io { kind: *kind, f: *f, iov: iov[..1].to_vec(), off: *off, rwf: *rwf });
+                with(Op::Io {
+                    kind: *kind,
+                    f: *f,
+                    iov: iov[..1].to_vec(),
+                    off: *off,
+                    rwf: *rwf,
+                });
             }
         }
         Op::Ioctl { f, req, arg } => {
-            with(Op::Ioctl { f: *f, req: req.clone(), arg: DEFAULT_ARG });
-            if let Req::Flush { count, rects, flags, at } = req {
+            with(Op::Ioctl {
+                f: *f,
+                req: req.clone(),
+                arg: DEFAULT_ARG,
+            });
+            if let Req::Flush {
+                count,
+                rects,
+                flags,
+                at,
+            } = req
+            {
                 if *at != DEFAULT_RECTS && !matches!(at, Buf::Null) {
                     with(Op::Ioctl {
                         f: *f,
-                        req: Req::Flush { count: *count, rects: *rects, flags: *flags, at: DEFAULT_RECTS },
+                        req: Req::Flush {
+                            count: *count,
+                            rects: *rects,
+                            flags: *flags,
+                            at: DEFAULT_RECTS,
+                        },
                         arg: *arg,
                     });
                 }
@@ -159,12 +275,24 @@ mod tests {
         // The "bug": an open, an mremap to 4g+page and a touch, in that order.
         let needed = |p: &Program| {
             let text = p.lines();
-            let (a, b, c) = (text.find("open f0"), text.find("len=4g+0x1000"), text.find("touch m0"));
+            let (a, b, c) = (
+                text.find("open f0"),
+                text.find("len=4g+0x1000"),
+                text.find("touch m0"),
+            );
             matches!((a, b, c), (Some(a), Some(b), Some(c)) if a < b && b < c)
         };
-        let out = minimize(&p, Instant::now() + std::time::Duration::from_secs(5), &mut |c| {
-            if needed(c) { Verdict::Yes } else { Verdict::No }
-        });
+        let out = minimize(
+            &p,
+            Instant::now() + std::time::Duration::from_secs(5),
+            &mut |c| {
+                if needed(c) {
+                    Verdict::Yes
+                } else {
+                    Verdict::No
+                }
+            },
+        );
         assert!(out.complete);
         assert_eq!(
             out.program.lines(),
@@ -175,7 +303,11 @@ mod tests {
     #[test]
     fn a_wedging_candidate_stops_the_search() {
         let p = program("open f0 node=dev flags=rdwr\nvsync f0\ngetmode f0\n");
-        let out = minimize(&p, Instant::now() + std::time::Duration::from_secs(5), &mut |_| Verdict::Wedged);
+        let out = minimize(
+            &p,
+            Instant::now() + std::time::Duration::from_secs(5),
+            &mut |_| Verdict::Wedged,
+        );
         assert!(out.wedged);
         assert_eq!(out.runs, 1);
     }

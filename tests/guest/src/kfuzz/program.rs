@@ -81,7 +81,10 @@ pub struct Val {
 
 impl Val {
     pub const fn lit(n: i64) -> Val {
-        Val { base: Base::Zero, delta: n }
+        Val {
+            base: Base::Zero,
+            delta: n,
+        }
     }
 
     pub const fn of(base: Base, delta: i64) -> Val {
@@ -208,7 +211,9 @@ impl std::str::FromStr for Buf {
             "kernel" => return Ok(Buf::Kernel),
             _ => {}
         }
-        let (kind, arg) = s.split_once(':').ok_or_else(|| format!("bad buffer {s:?}"))?;
+        let (kind, arg) = s
+            .split_once(':')
+            .ok_or_else(|| format!("bad buffer {s:?}"))?;
         match kind {
             "s" => Ok(Buf::Scratch(parse_u32(arg)?)),
             "g" => Ok(Buf::Guard(parse_u32(arg)?)),
@@ -264,7 +269,11 @@ impl FlagSet {
         let mut parts = Vec::new();
         let mut rest = value;
         if self.exact_mask != 0 {
-            if let Some((name, _)) = self.exact.iter().find(|(_, v)| *v == value & self.exact_mask) {
+            if let Some((name, _)) = self
+                .exact
+                .iter()
+                .find(|(_, v)| *v == value & self.exact_mask)
+            {
                 parts.push(name.to_string());
                 rest &= !self.exact_mask;
             }
@@ -391,7 +400,15 @@ pub const WHENCE: &[(&str, i32)] = &[
 ];
 
 /// The card's sysfs attributes (`/sys/class/misc/bochsfbN/NAME`).
-pub const SYSFS_ATTRS: &[&str] = &["card", "mode", "virtual_height", "y_offset", "vram_size", "dev", "uevent"];
+pub const SYSFS_ATTRS: &[&str] = &[
+    "card",
+    "mode",
+    "virtual_height",
+    "y_offset",
+    "vram_size",
+    "dev",
+    "uevent",
+];
 
 fn named<T: Copy + PartialEq + fmt::LowerHex>(table: &[(&str, T)], value: T) -> String {
     table
@@ -499,16 +516,25 @@ impl IoKind {
 
     /// The kernel writes into the buffers.
     pub fn reads(self) -> bool {
-        matches!(self, IoKind::Read | IoKind::Pread | IoKind::Readv | IoKind::Preadv2)
+        matches!(
+            self,
+            IoKind::Read | IoKind::Pread | IoKind::Readv | IoKind::Preadv2
+        )
     }
 
     pub fn vectored(self) -> bool {
-        matches!(self, IoKind::Readv | IoKind::Writev | IoKind::Preadv2 | IoKind::Pwritev2)
+        matches!(
+            self,
+            IoKind::Readv | IoKind::Writev | IoKind::Preadv2 | IoKind::Pwritev2
+        )
     }
 
     /// Takes a file offset.
     pub fn positioned(self) -> bool {
-        matches!(self, IoKind::Pread | IoKind::Pwrite | IoKind::Preadv2 | IoKind::Pwritev2)
+        matches!(
+            self,
+            IoKind::Pread | IoKind::Pwrite | IoKind::Preadv2 | IoKind::Pwritev2
+        )
     }
 
     pub fn has_rwf(self) -> bool {
@@ -520,18 +546,46 @@ impl IoKind {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Req {
     GetMode,
-    SetMode { w: u32, h: u32, bpp: u32, vh: u32 },
-    Pan { y: Val },
+    SetMode {
+        w: u32,
+        h: u32,
+        bpp: u32,
+        vh: u32,
+    },
+    Pan {
+        y: Val,
+    },
     WaitVsync,
     /// `count` rectangles (`rects` says which) at `at`, flags.
-    Flush { count: u32, rects: Rects, flags: u32, at: Buf },
+    Flush {
+        count: u32,
+        rects: Rects,
+        flags: u32,
+        at: Buf,
+    },
     FbGetV,
-    FbPutV { w: u32, h: u32, bpp: u32, vyres: u32, xoff: u32, yoff: Val, activate: u32 },
+    FbPutV {
+        w: u32,
+        h: u32,
+        bpp: u32,
+        vyres: u32,
+        xoff: u32,
+        yoff: Val,
+        activate: u32,
+    },
     FbGetF,
-    FbPan { x: u32, y: Val },
-    FbVsync { crtc: u32 },
+    FbPan {
+        x: u32,
+        y: Val,
+    },
+    FbVsync {
+        crtc: u32,
+    },
     /// Any number; the argument is the plain integer `int` when given, else `arg`.
-    Raw { cmd: u32, int: Option<u64> },
+    Raw {
+        cmd: u32,
+        int: Option<u64>,
+    },
 }
 
 impl Req {
@@ -556,7 +610,9 @@ impl Req {
     pub fn changes_state(&self) -> bool {
         match self {
             Req::SetMode { .. } | Req::Pan { .. } | Req::Flush { .. } | Req::FbPan { .. } => true,
-            Req::FbPutV { activate, .. } => activate & bochsfb_renderer::fb_abi::FB_ACTIVATE_TEST == 0,
+            Req::FbPutV { activate, .. } => {
+                activate & bochsfb_renderer::fb_abi::FB_ACTIVATE_TEST == 0
+            }
             _ => false,
         }
     }
@@ -565,32 +621,110 @@ impl Req {
 /// One call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Op {
-    Open { f: u8, node: Node, flags: i32 },
-    Close { f: u8 },
-    Dup { f: u8, from: u8 },
+    Open {
+        f: u8,
+        node: Node,
+        flags: i32,
+    },
+    Close {
+        f: u8,
+    },
+    Dup {
+        f: u8,
+        from: u8,
+    },
     /// `fcntl(F_SETFL)`: `O_DIRECT`, `O_NONBLOCK`, `O_APPEND` on an open file.
-    Fcntl { f: u8, flags: i32 },
+    Fcntl {
+        f: u8,
+        flags: i32,
+    },
     /// `mmap` of `region << 32 | within`; `at`: `MAP_FIXED` inside a live mapping.
-    Mmap { m: u8, f: u8, region: u32, within: Val, len: Val, prot: i32, flags: i32, at: Option<(u8, Val)> },
+    Mmap {
+        m: u8,
+        f: u8,
+        region: u32,
+        within: Val,
+        len: Val,
+        prot: i32,
+        flags: i32,
+        at: Option<(u8, Val)>,
+    },
     /// `mremap` of mapping `from` into slot `m`. `old`: the old size (default its length; `0`
     /// duplicates a shared mapping); `at`: the `MREMAP_FIXED` target inside a live mapping.
-    Mremap { m: u8, from: u8, old: Option<Val>, len: Val, flags: i32, at: Option<(u8, Val)> },
-    Munmap { m: u8, at: Val, len: Val },
-    Mprotect { m: u8, at: Val, len: Val, prot: i32 },
-    Madvise { m: u8, at: Val, len: Val, advice: i32 },
-    Msync { m: u8, at: Val, len: Val, flags: i32 },
-    Mlock { m: u8, at: Val, len: Val },
+    Mremap {
+        m: u8,
+        from: u8,
+        old: Option<Val>,
+        len: Val,
+        flags: i32,
+        at: Option<(u8, Val)>,
+    },
+    Munmap {
+        m: u8,
+        at: Val,
+        len: Val,
+    },
+    Mprotect {
+        m: u8,
+        at: Val,
+        len: Val,
+        prot: i32,
+    },
+    Madvise {
+        m: u8,
+        at: Val,
+        len: Val,
+        advice: i32,
+    },
+    Msync {
+        m: u8,
+        at: Val,
+        len: Val,
+        flags: i32,
+    },
+    Mlock {
+        m: u8,
+        at: Val,
+        len: Val,
+    },
     /// Reads or writes one byte per page of `at..at + len` through the mapping.
-    Touch { m: u8, at: Val, len: Val, write: bool },
+    Touch {
+        m: u8,
+        at: Val,
+        len: Val,
+        write: bool,
+    },
     /// Reads the mapping through `/proc/self/mem`.
-    ProcMem { m: u8, at: Val, len: Val },
+    ProcMem {
+        m: u8,
+        at: Val,
+        len: Val,
+    },
     /// One of the eight read/write calls; `iov` has one entry unless vectored.
-    Io { kind: IoKind, f: u8, iov: Vec<(Buf, Val)>, off: Val, rwf: i32 },
-    Lseek { f: u8, off: Val, whence: i32 },
-    Ioctl { f: u8, req: Req, arg: Buf },
-    Sysfs { attr: u8 },
+    Io {
+        kind: IoKind,
+        f: u8,
+        iov: Vec<(Buf, Val)>,
+        off: Val,
+        rwf: i32,
+    },
+    Lseek {
+        f: u8,
+        off: Val,
+        whence: i32,
+    },
+    Ioctl {
+        f: u8,
+        req: Req,
+        arg: Buf,
+    },
+    Sysfs {
+        attr: u8,
+    },
     /// `personality(READ_IMPLIES_EXEC)` (or back to plain Linux).
-    Personality { rie: bool },
+    Personality {
+        rie: bool,
+    },
     /// A child with a copy of every file and mapping, exiting at once.
     Fork,
     Unbind,
@@ -623,23 +757,75 @@ pub const DEFAULT_ARG: Buf = Buf::Scratch(0);
 /// Where FLUSH's rectangles go by default.
 pub const DEFAULT_RECTS: Buf = Buf::Scratch(0x1000);
 
+impl Op {
+    /// The call's name, as the text form starts it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Open { .. } => "open",
+            Op::Close { .. } => "close",
+            Op::Dup { .. } => "dup",
+            Op::Fcntl { .. } => "fcntl",
+            Op::Mmap { .. } => "mmap",
+            Op::Mremap { .. } => "mremap",
+            Op::Munmap { .. } => "munmap",
+            Op::Mprotect { .. } => "mprotect",
+            Op::Madvise { .. } => "madvise",
+            Op::Msync { .. } => "msync",
+            Op::Mlock { .. } => "mlock",
+            Op::Touch { .. } => "touch",
+            Op::ProcMem { .. } => "procmem",
+            Op::Io { kind, .. } => kind.name(),
+            Op::Lseek { .. } => "lseek",
+            Op::Ioctl { req, .. } => req.name(),
+            Op::Sysfs { .. } => "sysfs",
+            Op::Personality { .. } => "personality",
+            Op::Fork => "fork",
+            Op::Unbind => "unbind",
+            Op::Bind => "bind",
+            Op::Wait => "wait",
+        }
+    }
+}
+
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let range = |f: &mut fmt::Formatter<'_>, at: &Val, len: &Val| write!(f, " at={at} len={len}");
+        let range =
+            |f: &mut fmt::Formatter<'_>, at: &Val, len: &Val| write!(f, " at={at} len={len}");
         let target = |f: &mut fmt::Formatter<'_>, at: &Option<(u8, Val)>| match at {
             Some((m, v)) => write!(f, " at=m{m}:{v}"),
             None => Ok(()),
         };
         match self {
-            Op::Open { f: slot, node, flags } => {
-                write!(f, "open f{slot} node={node} flags={}", OPEN_FLAGS.format(*flags as i64))
+            Op::Open {
+                f: slot,
+                node,
+                flags,
+            } => {
+                write!(
+                    f,
+                    "open f{slot} node={node} flags={}",
+                    OPEN_FLAGS.format(*flags as i64)
+                )
             }
             Op::Close { f: slot } => write!(f, "close f{slot}"),
             Op::Dup { f: slot, from } => write!(f, "dup f{slot} from=f{from}"),
             Op::Fcntl { f: slot, flags } => {
-                write!(f, "fcntl f{slot} flags={}", OPEN_FLAGS.format(*flags as i64))
+                write!(
+                    f,
+                    "fcntl f{slot} flags={}",
+                    OPEN_FLAGS.format(*flags as i64)
+                )
             }
-            Op::Mmap { m, f: file, region, within, len, prot, flags, at } => {
+            Op::Mmap {
+                m,
+                f: file,
+                region,
+                within,
+                len,
+                prot,
+                flags,
+                at,
+            } => {
                 write!(
                     f,
                     "mmap m{m} f{file} off={region}:{within} len={len} prot={} flags={}",
@@ -648,7 +834,14 @@ impl fmt::Display for Op {
                 )?;
                 target(f, at)
             }
-            Op::Mremap { m, from, old, len, flags, at } => {
+            Op::Mremap {
+                m,
+                from,
+                old,
+                len,
+                flags,
+                at,
+            } => {
                 write!(f, "mremap m{m} from=m{from}")?;
                 if let Some(old) = old {
                     write!(f, " old={old}")?;
@@ -688,7 +881,13 @@ impl fmt::Display for Op {
                 write!(f, "procmem m{m}")?;
                 range(f, at, len)
             }
-            Op::Io { kind, f: slot, iov, off, rwf } => {
+            Op::Io {
+                kind,
+                f: slot,
+                iov,
+                off,
+                rwf,
+            } => {
                 write!(f, "{} f{slot}", kind.name())?;
                 if kind.vectored() {
                     let list: Vec<String> = iov.iter().map(|(b, l)| format!("{b}/{l}")).collect();
@@ -704,8 +903,16 @@ impl fmt::Display for Op {
                 }
                 Ok(())
             }
-            Op::Lseek { f: slot, off, whence } => {
-                write!(f, "lseek f{slot} off={off} whence={}", named(WHENCE, *whence))
+            Op::Lseek {
+                f: slot,
+                off,
+                whence,
+            } => {
+                write!(
+                    f,
+                    "lseek f{slot} off={off} whence={}",
+                    named(WHENCE, *whence)
+                )
             }
             Op::Ioctl { f: slot, req, arg } => {
                 write!(f, "{} f{slot}", req.name())?;
@@ -746,7 +953,11 @@ impl fmt::Display for Op {
                 SYSFS_ATTRS.get(*attr as usize).copied().unwrap_or("?")
             ),
             Op::Personality { rie } => {
-                write!(f, "personality {}", if *rie { "read_implies_exec" } else { "linux" })
+                write!(
+                    f,
+                    "personality {}",
+                    if *rie { "read_implies_exec" } else { "linux" }
+                )
             }
             Op::Fork => f.write_str("fork"),
             Op::Unbind => f.write_str("unbind"),
@@ -842,7 +1053,9 @@ impl<'a> Fields<'a> {
 
 fn target(s: Option<&str>) -> Result<Option<(u8, Val)>, String> {
     s.map(|s| {
-        let (m, v) = s.split_once(':').ok_or_else(|| format!("bad target {s:?}"))?;
+        let (m, v) = s
+            .split_once(':')
+            .ok_or_else(|| format!("bad target {s:?}"))?;
         Ok((slot(m, 'm', MAPS)?, v.parse()?))
     })
     .transpose()
@@ -873,7 +1086,9 @@ impl std::str::FromStr for Call {
         let mut a = Fields::new(rest);
         let file = |a: &Fields<'_>, i| slot(a.pos(i)?, 'f', FILES);
         let map = |a: &Fields<'_>, i| slot(a.pos(i)?, 'm', MAPS);
-        let range = |a: &mut Fields<'_>| -> Result<(Val, Val), String> { Ok((a.val("at")?, a.val("len")?)) };
+        let range = |a: &mut Fields<'_>| -> Result<(Val, Val), String> {
+            Ok((a.val("at")?, a.val("len")?))
+        };
         let (op, positional) = match name {
             "open" => (
                 Op::Open {
@@ -884,11 +1099,25 @@ impl std::str::FromStr for Call {
                 1,
             ),
             "close" => (Op::Close { f: file(&a, 0)? }, 1),
-            "dup" => (Op::Dup { f: file(&a, 0)?, from: slot(a.get("from")?, 'f', FILES)? }, 1),
-            "fcntl" => (Op::Fcntl { f: file(&a, 0)?, flags: OPEN_FLAGS.parse(a.get("flags")?)? as i32 }, 1),
+            "dup" => (
+                Op::Dup {
+                    f: file(&a, 0)?,
+                    from: slot(a.get("from")?, 'f', FILES)?,
+                },
+                1,
+            ),
+            "fcntl" => (
+                Op::Fcntl {
+                    f: file(&a, 0)?,
+                    flags: OPEN_FLAGS.parse(a.get("flags")?)? as i32,
+                },
+                1,
+            ),
             "mmap" => {
                 let off = a.get("off")?;
-                let (region, within) = off.split_once(':').ok_or_else(|| format!("bad offset {off:?}"))?;
+                let (region, within) = off
+                    .split_once(':')
+                    .ok_or_else(|| format!("bad offset {off:?}"))?;
                 (
                     Op::Mmap {
                         m: map(&a, 0)?,
@@ -916,23 +1145,61 @@ impl std::str::FromStr for Call {
             ),
             "munmap" => {
                 let (at, len) = range(&mut a)?;
-                (Op::Munmap { m: map(&a, 0)?, at, len }, 1)
+                (
+                    Op::Munmap {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                    },
+                    1,
+                )
             }
             "mprotect" => {
                 let (at, len) = range(&mut a)?;
-                (Op::Mprotect { m: map(&a, 0)?, at, len, prot: PROT.parse(a.get("prot")?)? as i32 }, 1)
+                (
+                    Op::Mprotect {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                        prot: PROT.parse(a.get("prot")?)? as i32,
+                    },
+                    1,
+                )
             }
             "madvise" => {
                 let (at, len) = range(&mut a)?;
-                (Op::Madvise { m: map(&a, 0)?, at, len, advice: parse_named(ADVICE, a.get("advice")?)? }, 1)
+                (
+                    Op::Madvise {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                        advice: parse_named(ADVICE, a.get("advice")?)?,
+                    },
+                    1,
+                )
             }
             "msync" => {
                 let (at, len) = range(&mut a)?;
-                (Op::Msync { m: map(&a, 0)?, at, len, flags: MSYNC.parse(a.get("flags")?)? as i32 }, 1)
+                (
+                    Op::Msync {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                        flags: MSYNC.parse(a.get("flags")?)? as i32,
+                    },
+                    1,
+                )
             }
             "mlock" => {
                 let (at, len) = range(&mut a)?;
-                (Op::Mlock { m: map(&a, 0)?, at, len }, 1)
+                (
+                    Op::Mlock {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                    },
+                    1,
+                )
             }
             "touch" => {
                 let (at, len) = range(&mut a)?;
@@ -941,11 +1208,26 @@ impl std::str::FromStr for Call {
                     "w" => true,
                     other => return Err(format!("touch op must be r or w, not {other:?}")),
                 };
-                (Op::Touch { m: map(&a, 0)?, at, len, write }, 1)
+                (
+                    Op::Touch {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                        write,
+                    },
+                    1,
+                )
             }
             "procmem" => {
                 let (at, len) = range(&mut a)?;
-                (Op::ProcMem { m: map(&a, 0)?, at, len }, 1)
+                (
+                    Op::ProcMem {
+                        m: map(&a, 0)?,
+                        at,
+                        len,
+                    },
+                    1,
+                )
             }
             "lseek" => (
                 Op::Lseek {
@@ -982,20 +1264,50 @@ impl std::str::FromStr for Call {
                             .split(',')
                             .filter(|s| !s.is_empty())
                             .map(|entry| {
-                                let (b, l) = entry.split_once('/').ok_or_else(|| format!("bad iovec {entry:?}"))?;
+                                let (b, l) = entry
+                                    .split_once('/')
+                                    .ok_or_else(|| format!("bad iovec {entry:?}"))?;
                                 Ok((b.parse()?, l.parse()?))
                             })
                             .collect::<Result<Vec<_>, String>>()?
                     } else {
                         vec![(a.get("buf")?.parse()?, a.val("len")?)]
                     };
-                    let off = if kind.positioned() { a.val("off")? } else { Val::lit(0) };
-                    let rwf = if kind.has_rwf() { RWF.parse(a.get("rwf")?)? as i32 } else { 0 };
-                    (Op::Io { kind: *kind, f: file(&a, 0)?, iov, off, rwf }, 1)
+                    let off = if kind.positioned() {
+                        a.val("off")?
+                    } else {
+                        Val::lit(0)
+                    };
+                    let rwf = if kind.has_rwf() {
+                        RWF.parse(a.get("rwf")?)? as i32
+                    } else {
+                        0
+                    };
+                    (
+                        Op::Io {
+                            kind: *kind,
+                            f: file(&a, 0)?,
+                            iov,
+                            off,
+                            rwf,
+                        },
+                        1,
+                    )
                 } else {
                     let req = parse_req(name, &mut a)?;
-                    let arg = a.opt("arg").map(str::parse).transpose()?.unwrap_or(DEFAULT_ARG);
-                    (Op::Ioctl { f: file(&a, 0)?, req, arg }, 1)
+                    let arg = a
+                        .opt("arg")
+                        .map(str::parse)
+                        .transpose()?
+                        .unwrap_or(DEFAULT_ARG);
+                    (
+                        Op::Ioctl {
+                            f: file(&a, 0)?,
+                            req,
+                            arg,
+                        },
+                        1,
+                    )
                 }
             }
         };
@@ -1009,7 +1321,12 @@ fn parse_req(name: &str, a: &mut Fields<'_>) -> Result<Req, String> {
         "getmode" => Req::GetMode,
         "setmode" => {
             let (w, h, bpp) = triple(a.get("mode")?)?;
-            Req::SetMode { w, h, bpp, vh: parse_u32(a.get("vh")?)? }
+            Req::SetMode {
+                w,
+                h,
+                bpp,
+                vh: parse_u32(a.get("vh")?)?,
+            }
         }
         "pan" => Req::Pan { y: a.val("y")? },
         "vsync" => Req::WaitVsync,
@@ -1017,7 +1334,11 @@ fn parse_req(name: &str, a: &mut Fields<'_>) -> Result<Req, String> {
             count: parse_u32(a.get("count")?)?,
             rects: a.get("rects")?.parse()?,
             flags: a.opt("flags").map(parse_u32).transpose()?.unwrap_or(0),
-            at: a.opt("rects_at").map(str::parse).transpose()?.unwrap_or(DEFAULT_RECTS),
+            at: a
+                .opt("rects_at")
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or(DEFAULT_RECTS),
         },
         "fbget_v" => Req::FbGetV,
         "fbput_v" => {
@@ -1033,8 +1354,13 @@ fn parse_req(name: &str, a: &mut Fields<'_>) -> Result<Req, String> {
             }
         }
         "fbget_f" => Req::FbGetF,
-        "fbpan" => Req::FbPan { x: parse_u32(a.get("x")?)?, y: a.val("y")? },
-        "fbvsync" => Req::FbVsync { crtc: parse_u32(a.get("crtc")?)? },
+        "fbpan" => Req::FbPan {
+            x: parse_u32(a.get("x")?)?,
+            y: a.val("y")?,
+        },
+        "fbvsync" => Req::FbVsync {
+            crtc: parse_u32(a.get("crtc")?)?,
+        },
         "ioctl" => Req::Raw {
             cmd: parse_u32(a.get("cmd")?)?,
             int: a.opt("int").map(parse_u64).transpose()?,
@@ -1054,13 +1380,33 @@ impl std::str::FromStr for Program {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            calls.push(line.parse().map_err(|e| format!("line {}: {e}: {line}", i + 1))?);
+            calls.push(
+                line.parse()
+                    .map_err(|e| format!("line {}: {e}: {line}", i + 1))?,
+            );
         }
         Ok(Program { calls })
     }
 }
 
 impl Program {
+    /// Whether running it may leave the card in another mode, pan offset or binding than it
+    /// found it in (so the next program must start with a reset).
+    pub fn changes_card(&self) -> bool {
+        self.calls.iter().any(|c| match &c.op {
+            Op::Ioctl { req, .. } => matches!(
+                req,
+                Req::SetMode { .. }
+                    | Req::FbPutV { .. }
+                    | Req::Pan { .. }
+                    | Req::FbPan { .. }
+                    | Req::Raw { .. }
+            ),
+            Op::Unbind | Op::Bind => true,
+            _ => false,
+        })
+    }
+
     /// The calls, one per line, without the header.
     pub fn lines(&self) -> String {
         let mut out = String::new();
@@ -1103,7 +1449,11 @@ open f1 node=f0 flags=rdonly
 
     #[test]
     fn values_evaluate_against_the_mode() {
-        let ctx = Ctx { fb: 3 << 20, len: 0x2000, ..Ctx::default() };
+        let ctx = Ctx {
+            fb: 3 << 20,
+            len: 0x2000,
+            ..Ctx::default()
+        };
         for (text, value) in [
             ("fb-0x1000", (3 << 20) - 0x1000),
             ("4g+0x1000", (1 << 32) + 0x1000),

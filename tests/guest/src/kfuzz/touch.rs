@@ -43,7 +43,10 @@ pub enum Touched {
 }
 
 extern "C" fn on_fault(sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    let probes = [kfuzz_touch_read as *const () as usize, kfuzz_touch_write as *const () as usize];
+    let probes = [
+        kfuzz_touch_read as *const () as usize,
+        kfuzz_touch_write as *const () as usize,
+    ];
     // SAFETY: with SA_SIGINFO the kernel passes the interrupted context as a `ucontext_t`.
     let gregs = unsafe { &mut (*ctx.cast::<libc::ucontext_t>()).uc_mcontext.gregs };
     let rip = gregs[libc::REG_RIP as usize] as usize;

@@ -13,7 +13,10 @@ use bochsfb_renderer::abi::{BochsfbMode, BOCHSFB_IOCTL_GET_MODE};
 
 /// `CLOCK_MONOTONIC` in nanoseconds: comparable between processes.
 pub fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -80,6 +83,9 @@ pub struct Shared {
     pub longest: AtomicU64,
     /// The probe's bound, in nanoseconds.
     pub latency_bound: AtomicU64,
+    /// Set when the last program may have left the card in another state: the next one
+    /// starts with a reset.
+    pub needs_reset: AtomicU32,
     /// `now_ns()` when the probe's GET_MODE in flight started; 0 between calls.
     pub probe_call_started: AtomicU64,
 }
@@ -99,7 +105,11 @@ impl Shared {
                 -1,
                 0,
             );
-            assert!(addr != libc::MAP_FAILED, "mmap: {}", io::Error::last_os_error());
+            assert!(
+                addr != libc::MAP_FAILED,
+                "mmap: {}",
+                io::Error::last_os_error()
+            );
             &*addr.cast::<Shared>()
         }
     }
