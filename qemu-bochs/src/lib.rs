@@ -19,6 +19,7 @@ pub mod artifacts;
 pub mod bench;
 pub mod cpio;
 pub mod debian_tools;
+pub mod fuzz;
 pub mod guest_programs;
 pub mod initramfs;
 pub mod kernel_build;

@@ -148,6 +148,41 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = KernelVariant::Standard)]
         kernel: KernelVariant,
     },
+    /// Coverage-guided fuzzing of the driver (`bochsfb-check kfuzz`, KCOV on the debug kernel):
+    /// one boot; the corpus is kept in the cache for the next run; a finding fails the command
+    /// with its minimised reproducer (across boots if it wedges the card) in out/fuzz/.
+    Fuzz {
+        /// Minutes of fuzzing in the guest.
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        /// Seed (printed; default: from the clock).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Guest kernel (the standard one has no KCOV: unguided).
+        #[arg(long, value_enum, default_value_t = KernelVariant::Debug)]
+        kernel: KernelVariant,
+        /// Corpus directory [default: <cache>/fuzz-corpus].
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Start from the seed corpus alone and keep nothing.
+        #[arg(long, conflicts_with = "corpus")]
+        no_corpus: bool,
+        /// Boots to spend minimising a finding that wedges the card.
+        #[arg(long, default_value_t = 8)]
+        minimize_boots: u32,
+        /// Seconds the guest may spend minimising in one boot.
+        #[arg(long, default_value_t = 180)]
+        minimize_seconds: u64,
+        /// CPU accelerator (see `run --help`).
+        #[arg(long, value_enum, default_value_t = Accel::Tcg)]
+        accel: Accel,
+        /// Copy the guest console to stderr as it arrives.
+        #[arg(long, short)]
+        verbose: bool,
+        /// More `bochsfb-check kfuzz` arguments, after `--` (`--ignore shadow-leak`, `--no-seeds`).
+        #[arg(last = true)]
+        guest_args: Vec<String>,
+    },
     /// Build everything, then `cargo test` with BOCHSFB_ARTIFACTS set. Without `--kernel` and
     /// arguments: every suite on the standard kernel, then the robustness suite (its ignored,
     /// debug-only tests included) and the harness's protocol tests on the debug kernel, with
@@ -426,6 +461,40 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             bench(kernel, &options, &out)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Fuzz {
+            minutes,
+            seed,
+            kernel,
+            corpus,
+            no_corpus,
+            minimize_boots,
+            minimize_seconds,
+            accel,
+            verbose,
+            guest_args,
+        } => {
+            let artifacts = Artifacts::for_variant(kernel)?;
+            let options = qemu_bochs::fuzz::FuzzOptions {
+                seconds: minutes * 60,
+                seed: seed.unwrap_or_else(clock_seed),
+                corpus_dir: match (no_corpus, corpus) {
+                    (true, _) => None,
+                    (false, Some(dir)) => Some(dir),
+                    (false, None) => Some(qemu_bochs::fuzz::default_corpus_dir()?),
+                },
+                guest_args,
+                minimize_boots,
+                minimize_seconds,
+                vm: VmConfig {
+                    accel,
+                    echo_console: verbose,
+                    ..VmConfig::default()
+                },
+                out_dir: paths::out_dir().join("fuzz"),
+            };
+            let clean = qemu_bochs::fuzz::command(&artifacts, &options)?;
+            Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Test { kernel, cargo_args } => test(kernel, &cargo_args),
     }
@@ -780,6 +849,13 @@ fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode
         eprintln!("failed: {}", failed.join(", "));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// A seed for runs that name none: nanoseconds of the clock.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
 }
 
 fn strings(words: &[&str]) -> Vec<String> {
