@@ -400,7 +400,7 @@ pub fn command(artifacts: &Artifacts, options: &FuzzOptions) -> Result<bool> {
 
 /// A line for people: what was found, and where the reproducer is.
 pub fn describe(f: &Finding, out_dir: &Path) -> String {
-    let mut text = format!("{}\n", f.summary.trim_start_matches("kfuzz: "));
+    let mut text = format!("{}\n", f.summary.trim_start_matches("kfuzz: ").trim_start_matches("FINDING "));
     if !f.kernel_report.is_empty() {
         text.push_str(&format!("kernel report:\n  {}\n", f.kernel_report.iter().take(12).cloned().collect::<Vec<_>>().join("\n  ")));
     }

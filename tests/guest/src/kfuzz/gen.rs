@@ -755,6 +755,19 @@ impl Gen<'_> {
 
     /// Regenerates one field of `call`'s arguments (or the whole call, for calls without any).
     fn mutate_arg(&mut self, call: &mut Call, live: Live) {
+        self.change_arg(call, live);
+        // Arguments a call's kind does not take stay at their defaults (the text leaves them out).
+        if let Op::Io { kind, off, rwf, .. } = &mut call.op {
+            if !kind.positioned() {
+                *off = Val::lit(0);
+            }
+            if !kind.has_rwf() {
+                *rwf = 0;
+            }
+        }
+    }
+
+    fn change_arg(&mut self, call: &mut Call, live: Live) {
         let pick = self.rng.below(8);
         match &mut call.op {
             Op::Open { f, node, flags } => match pick % 3 {
