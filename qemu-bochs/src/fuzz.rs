@@ -210,8 +210,18 @@ fn wedged(lines: &[String], result: &Result<RunOutput>) -> bool {
     result.is_err() || lines.iter().any(|l| l.starts_with("@@kfuzz:wedged"))
 }
 
-/// Boots once with `files` under `/kfuzz/`, runs `command`, powers off; the command's lines,
-/// whether it finished, and the kernel's reports.
+/// What one boot's command left.
+struct Boot {
+    /// The command's lines (or, if it did not finish, the console's).
+    lines: Vec<String>,
+    result: Result<RunOutput>,
+    /// Kernel report lines on the console.
+    reports: Vec<String>,
+    /// The shutdown, which reads the whole `dmesg` and fails on any report in it.
+    shutdown: Result<()>,
+}
+
+/// Boots once with `files` under `/kfuzz/`, runs `command`, powers off.
 fn boot_and_run(
     artifacts: &Artifacts,
     options: &FuzzOptions,
@@ -219,7 +229,7 @@ fn boot_and_run(
     command: &str,
     timeout: Duration,
     logs: &mut Vec<PathBuf>,
-) -> Result<(Vec<String>, Result<RunOutput>, Vec<String>)> {
+) -> Result<Boot> {
     let run_dir = options.out_dir.join("run");
     let artifacts = Artifacts {
         initramfs: initramfs_with(&artifacts.initramfs, files, &run_dir)?,
@@ -236,10 +246,8 @@ fn boot_and_run(
     });
     let lines = command_lines(&vm, &result);
     let reports = vm.kernel_reports();
-    // A boot that found something has kernel reports or a wedged card: its shutdown fails or
-    // times out, which the finding already says.
-    let _ = vm.shutdown();
-    Ok((lines, result, reports))
+    let shutdown = vm.shutdown();
+    Ok(Boot { lines, result, reports, shutdown })
 }
 
 /// Runs the fuzzer in one boot and, if a finding wedged the card, minimises it across boots.
@@ -269,7 +277,8 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         command.push_str(arg);
     }
     let timeout = Duration::from_secs(options.seconds + options.minimize_seconds + 600);
-    let (lines, result, reports) = boot_and_run(artifacts, options, &files, &command, timeout, &mut report.logs)?;
+    let Boot { lines, result, reports, shutdown } =
+        boot_and_run(artifacts, options, &files, &command, timeout, &mut report.logs)?;
     report.summary = lines
         .iter()
         .rev()
@@ -280,6 +289,14 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         (report.corpus_returned, report.corpus_new) = save_corpus(&lines, dir)?;
     }
     let mut finding = finding_in(&lines);
+    if let (None, Ok(_), Err(e)) = (&finding, &result, &shutdown) {
+        // Reports in the whole dmesg that the guest's scan did not stop at.
+        finding = Some(Finding {
+            kind: "kernel-report".into(),
+            summary: format!("{e:#}").lines().take(12).collect::<Vec<_>>().join("\n"),
+            ..Finding::default()
+        });
+    }
     if finding.is_none() && (result.is_err() || !reports.is_empty()) {
         // The guest died or hung before it could say: the last program it printed did it.
         let program = ["candidate", "program"]
@@ -333,7 +350,7 @@ fn minimize_across_boots(
         );
         let files = [("min.txt".to_string(), current.clone())];
         let timeout = Duration::from_secs(options.minimize_seconds + 600);
-        let (lines, result, _) = boot_and_run(artifacts, options, &files, &command, timeout, logs)?;
+        let Boot { lines, result, .. } = boot_and_run(artifacts, options, &files, &command, timeout, logs)?;
         if let Some(found) = finding_in(&lines).filter(|f| f.reproducer.is_some()) {
             finding.reproducer = found.reproducer;
             finding.c = found.c;

@@ -605,14 +605,22 @@ impl Req {
         }
     }
 
-    /// Changes the card's state (mode, pan offset, what VRAM shows): a file opened without
-    /// write access must get `EBADF`.
+    /// Changes what the card shows or how its memory is laid out (docs/architecture.md: SET_MODE,
+    /// FBIOPUT_VSCREENINFO even with FB_ACTIVATE_TEST, PAN, FBIOPAN_DISPLAY, FLUSH): a file
+    /// opened without write access must get `EBADF`.
     pub fn changes_state(&self) -> bool {
+        use bochsfb_renderer::abi::{BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE};
+        use bochsfb_renderer::fb_abi::{FBIOPAN_DISPLAY, FBIOPUT_VSCREENINFO};
         match self {
-            Req::SetMode { .. } | Req::Pan { .. } | Req::Flush { .. } | Req::FbPan { .. } => true,
-            Req::FbPutV { activate, .. } => {
-                activate & bochsfb_renderer::fb_abi::FB_ACTIVATE_TEST == 0
-            }
+            Req::SetMode { .. } | Req::Pan { .. } | Req::Flush { .. } | Req::FbPutV { .. } | Req::FbPan { .. } => true,
+            Req::Raw { cmd, .. } => [
+                BOCHSFB_IOCTL_SET_MODE,
+                BOCHSFB_IOCTL_PAN,
+                BOCHSFB_IOCTL_FLUSH,
+                FBIOPUT_VSCREENINFO,
+                FBIOPAN_DISPLAY,
+            ]
+            .contains(cmd),
             _ => false,
         }
     }
