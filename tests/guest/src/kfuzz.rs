@@ -488,7 +488,6 @@ fn worker(env: &Env, options: &Options) -> i32 {
                 "kfuzz: {}",
                 fuzzer.status(start.elapsed(), options.pc_sites)
             );
-            println!("kfuzz: time by call: {}", fuzzer.times.top(14));
         }
     }
     if let Some(k) = kcov.first() {
