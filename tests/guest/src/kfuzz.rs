@@ -417,6 +417,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         kmsg: &mut kmsg,
         cov: Coverage::default(),
         corpus: Vec::new(),
+        weights: Vec::new(),
         execs: 0,
         ignore: &options.ignore,
         ignored: 0,
@@ -442,7 +443,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         match fuzzer.run(&program) {
             Ok(new) => {
                 if new > 0 || kcov.is_empty() {
-                    fuzzer.corpus.push(program);
+                    fuzzer.keep(program, new);
                 }
             }
             Err(finding) => return fuzzer.found(&finding, &name),
@@ -468,7 +469,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
             if fuzzer.corpus.is_empty() || gen.rng.chance(1, 10) {
                 gen.program()
             } else {
-                let i = gen.rng.index(fuzzer.corpus.len());
+                let i = fuzzer.pick(gen.rng);
                 let j = gen.rng.index(fuzzer.corpus.len());
                 gen.mutate(&fuzzer.corpus[i], Some(&fuzzer.corpus[j]))
             }
@@ -478,7 +479,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         let result = fuzzer.run(&program);
         fuzzer.times.add("(program)", now_ns() - t);
         match result {
-            Ok(new) if new > 0 => fuzzer.corpus.push(program),
+            Ok(new) if new > 0 => fuzzer.keep(program, new),
             Ok(_) => {}
             Err(finding) => return fuzzer.found(&finding, &format!("program {}", fuzzer.execs)),
         }
@@ -553,6 +554,9 @@ struct Fuzzer<'a> {
     kmsg: &'a mut Kmsg,
     cov: Coverage,
     corpus: Vec<Program>,
+    /// Each corpus program's weight in the choice of what to mutate: more for those that
+    /// reached more new edges when they joined.
+    weights: Vec<u64>,
     execs: u64,
     ignore: &'a [Kind],
     ignored: u64,
@@ -603,6 +607,24 @@ impl Fuzzer<'_> {
             Err(f) => Err(f),
             Ok(()) => Ok(new),
         }
+    }
+
+    fn keep(&mut self, program: Program, new_edges: usize) {
+        self.corpus.push(program);
+        self.weights.push(1 + new_edges.min(16) as u64);
+    }
+
+    /// A corpus program to mutate, by weight.
+    fn pick(&self, rng: &mut Rng) -> usize {
+        let total: u64 = self.weights.iter().sum();
+        let mut at = rng.below(total.max(1));
+        for (i, w) in self.weights.iter().enumerate() {
+            if at < *w {
+                return i;
+            }
+            at -= w;
+        }
+        self.weights.len() - 1
     }
 
     /// Leaves the finding and its program for the supervisor (and the corpus for the host).
