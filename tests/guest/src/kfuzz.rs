@@ -306,6 +306,7 @@ fn handle_finding(
         options,
         kmsg,
         kind: finding.kind,
+        show: false,
     };
     let reproduced = known_to_reproduce || {
         println!("kfuzz: replaying it to see that it reproduces");
@@ -583,12 +584,22 @@ impl Fuzzer<'_> {
                 exec::Source::Child => cov.add_pcs(pcs),
             },
             &mut self.times,
+            false,
         );
         if matches!(&result, Err(f) if f.kind == Kind::Latency) {
             // A guest descheduled by a busy host looks like a long wait too: it counts only if
             // the program does it again.
             let again = (0..2).any(|_| {
-                let r = run_checked(self.env, self.kcov, self.scratch, self.kmsg, program, &mut |_, _| {}, &mut self.times);
+                let r = run_checked(
+                    self.env,
+                    self.kcov,
+                    self.scratch,
+                    self.kmsg,
+                    program,
+                    &mut |_, _| {},
+                    &mut self.times,
+                    false,
+                );
                 matches!(r, Err(f) if f.kind == Kind::Latency)
             });
             if !again {
@@ -649,7 +660,11 @@ impl Fuzzer<'_> {
             ),
             _ => String::new(),
         };
-        let mut ignored = if self.ignored > 0 { format!(", {} ignored findings", self.ignored) } else { String::new() };
+        let mut ignored = if self.ignored > 0 {
+            format!(", {} ignored findings", self.ignored)
+        } else {
+            String::new()
+        };
         if self.unconfirmed > 0 {
             ignored.push_str(&format!(", {} long waits not repeated", self.unconfirmed));
         }
@@ -699,6 +714,7 @@ fn run_checked(
     program: &Program,
     trace: &mut dyn FnMut(exec::Source, &mut dyn Iterator<Item = u64>),
     times: &mut Times,
+    show: bool,
 ) -> Result<(), Finding> {
     let shared = env.shared;
     if shared.needs_reset.swap(0, SeqCst) != 0 {
@@ -720,6 +736,12 @@ fn run_checked(
     exec.run(program, trace);
     for (name, ns) in &exec.times {
         times.add(name, *ns);
+    }
+    if show {
+        for (i, (call, outcome)) in program.calls.iter().zip(&exec.outcomes).enumerate() {
+            let result = outcome.as_ref().map_or_else(|| "-".into(), exec::describe);
+            println!("kfuzz: {i:>2} {call} = {result}");
+        }
     }
     shared.programs.fetch_add(1, SeqCst);
     if let Some(f) = exec.findings.first() {
@@ -760,12 +782,15 @@ struct Runner<'a> {
     kmsg: &'a mut Kmsg,
     /// The finding a candidate must show to count.
     kind: Kind,
+    /// Print each call with its result (`--replay`).
+    show: bool,
 }
 
 impl Runner<'_> {
     /// Runs `program` once; its finding, or `None`, or `Err` if it wedged the card.
     fn run(&mut self, program: &Program) -> Result<Option<Finding>, Finding> {
         let env = self.env;
+        let show = self.show;
         env.shared.needs_reset.store(1, SeqCst);
         if self.kind == Kind::ShadowLeak {
             // Start each run with a fresh shadow, as a new card has.
@@ -791,6 +816,7 @@ impl Runner<'_> {
                 program,
                 &mut |_, _| {},
                 &mut Times::default(),
+                show,
             ) {
                 Ok(()) => 0,
                 Err(f) => {
@@ -847,12 +873,13 @@ fn replay(env: &Env, options: &Options, path: &Path) -> ExitCode {
     let Ok(mut kmsg) = Kmsg::open() else {
         return ExitCode::from(BROKEN as u8);
     };
-    print!("kfuzz: replaying {}:\n{}", path.display(), program.lines());
+    println!("kfuzz: replaying {}:", path.display());
     let mut runner = Runner {
         env,
         options,
         kmsg: &mut kmsg,
         kind: Kind::Crash,
+        show: true,
     };
     match runner.run(&program) {
         Ok(None) => {
@@ -894,6 +921,7 @@ fn minimize_file(env: &Env, options: &Options, path: &Path) -> ExitCode {
                 options,
                 kmsg: &mut kmsg,
                 kind: Kind::Crash,
+                show: false,
             };
             match runner.run(&program) {
                 Ok(Some(f)) => f,

@@ -609,10 +609,16 @@ impl Req {
     /// FBIOPUT_VSCREENINFO even with FB_ACTIVATE_TEST, PAN, FBIOPAN_DISPLAY, FLUSH): a file
     /// opened without write access must get `EBADF`.
     pub fn changes_state(&self) -> bool {
-        use bochsfb_renderer::abi::{BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE};
+        use bochsfb_renderer::abi::{
+            BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE,
+        };
         use bochsfb_renderer::fb_abi::{FBIOPAN_DISPLAY, FBIOPUT_VSCREENINFO};
         match self {
-            Req::SetMode { .. } | Req::Pan { .. } | Req::Flush { .. } | Req::FbPutV { .. } | Req::FbPan { .. } => true,
+            Req::SetMode { .. }
+            | Req::Pan { .. }
+            | Req::Flush { .. }
+            | Req::FbPutV { .. }
+            | Req::FbPan { .. } => true,
             Req::Raw { cmd, .. } => [
                 BOCHSFB_IOCTL_SET_MODE,
                 BOCHSFB_IOCTL_PAN,
