@@ -135,8 +135,11 @@ struct KfuzzArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Stop after this many seconds...
-    #[arg(long)]
+    #[arg(long, conflicts_with = "minutes")]
     seconds: Option<u64>,
+    /// ...or minutes...
+    #[arg(long)]
+    minutes: Option<u64>,
     /// ...or this many programs (default: 60 seconds if neither is given).
     #[arg(long)]
     execs: Option<u64>,
@@ -254,7 +257,8 @@ fn main() -> ExitCode {
         }
         Command::Kfuzz(args) => {
             let seed = args.seed.unwrap_or_else(clock_seed);
-            let duration = match (args.seconds, args.execs) {
+            let seconds = args.seconds.or(args.minutes.map(|m| m * 60));
+            let duration = match (seconds, args.execs) {
                 (None, None) => Some(60),
                 (seconds, _) => seconds,
             };
