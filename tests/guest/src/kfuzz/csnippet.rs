@@ -401,37 +401,30 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 val(*at, &l),
                 val(*len, &l)
             );
+            let name = call.op.name();
             let expr = match &call.op {
                 Op::Munmap { .. } => "munmap(p, l)".to_string(),
                 Op::Mprotect { prot, .. } => format!("mprotect(p, l, {prot:#x})"),
                 Op::Madvise { advice, .. } => {
-                    let name = ADVICE.iter().find(|(_, a)| a == advice).map_or("?", |(n, _)| n);
-                    format!("madvise(p, l, {advice}) /* {name} */")
+                    let named = ADVICE.iter().find(|(_, a)| a == advice).map_or("?", |(n, _)| n);
+                    format!("madvise(p, l, {advice}) /* {named} */")
                 }
                 Op::Msync { flags, .. } => format!("msync(p, l, {flags:#x})"),
-                Op::Mlock { .. } => "mlock(p, l); munlock(p, l)".to_string(),
                 Op::Touch { write, .. } => format!("touch(p, l, {})", u8::from(*write)),
-                _ => "0; { int fd = open(\"/proc/self/mem\", O_RDONLY); long r = pread(fd, scratch, l < SCRATCH ? l : SCRATCH, (off_t)(uintptr_t)p); close(fd); show(0, \"\", r); }".to_string(),
+                Op::Mlock { .. } => {
+                    let _ = writeln!(b, "\tlong r = mlock(p, l);\n\tmunlock(p, l);");
+                    "r".to_string()
+                }
+                _ => {
+                    let _ = writeln!(b, "\tint fd = open(\"/proc/self/mem\", O_RDONLY);");
+                    let _ = writeln!(
+                        b,
+                        "\tlong r = pread(fd, scratch, l < SCRATCH ? l : SCRATCH, (off_t)(uintptr_t)p);\n\tclose(fd);"
+                    );
+                    "r".to_string()
+                }
             };
-            let name = call
-                .op
-                .to_string()
-                .split(' ')
-                .next()
-                .unwrap_or("")
-                .to_string();
-            if let Op::Mlock { .. } = call.op {
-                let _ = writeln!(
-                    b,
-                    "\tlong r = mlock(p, l); munlock(p, l); show({n}, \"mlock\", r);"
-                );
-            } else if let Op::ProcMem { .. } = call.op {
-                let _ = writeln!(b, "\tint fd = open(\"/proc/self/mem\", O_RDONLY);");
-                let _ = writeln!(b, "\tshow({n}, \"procmem\", pread(fd, scratch, l < SCRATCH ? l : SCRATCH, (off_t)(uintptr_t)p));");
-                let _ = writeln!(b, "\tclose(fd);");
-            } else {
-                let _ = writeln!(b, "\tshow({n}, \"{name}\", {expr});");
-            }
+            let _ = writeln!(b, "\tshow({n}, \"{name}\", {expr});");
             let _ = writeln!(b, "}}");
         }
         Op::Io {
