@@ -381,9 +381,6 @@ fn card_responds(env: &Env) -> bool {
 
 /// The worker: seeds, then mutate, run, keep what reaches new edges, until the budget is spent.
 fn worker(env: &Env, options: &Options) -> i32 {
-    let Ok(mut scratch) = Guarded::new(SCRATCH_LEN) else {
-        return BROKEN;
-    };
     let kcov: Vec<Kcov> = if kcov::available() {
         (0..=program::CHILDREN)
             .filter_map(|_| Kcov::open().ok())
@@ -408,14 +405,11 @@ fn worker(env: &Env, options: &Options) -> i32 {
     } else {
         &[]
     };
-    let Ok(mut kmsg) = Kmsg::open() else {
+    let Some(rig) = Rig::new(env, kcov) else {
         return BROKEN;
     };
     let mut fuzzer = Fuzzer {
-        env,
-        kcov,
-        scratch: &mut scratch,
-        kmsg: &mut kmsg,
+        rig,
         cov: Coverage::default(),
         corpus: Vec::new(),
         weights: Vec::new(),
@@ -424,7 +418,6 @@ fn worker(env: &Env, options: &Options) -> i32 {
         ignored: 0,
         unconfirmed: 0,
         print_corpus: options.print_corpus,
-        times: Times::default(),
     };
     let start = Instant::now();
     let mut initial: Vec<(String, Program)> = Vec::new();
@@ -475,10 +468,10 @@ fn worker(env: &Env, options: &Options) -> i32 {
                 gen.mutate(&fuzzer.corpus[i], Some(&fuzzer.corpus[j]))
             }
         };
-        fuzzer.times.add("(generate)", now_ns() - t);
+        fuzzer.rig.times.add("(generate)", now_ns() - t);
         let t = now_ns();
         let result = fuzzer.run(&program);
-        fuzzer.times.add("(program)", now_ns() - t);
+        fuzzer.rig.times.add("(program)", now_ns() - t);
         match result {
             Ok(new) if new > 0 => fuzzer.keep(program, new),
             Ok(_) => {}
@@ -500,7 +493,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         options.seed,
         fuzzer.status(start.elapsed(), options.pc_sites)
     );
-    println!("kfuzz: time by call: {}", fuzzer.times.top(12));
+    println!("kfuzz: time by call: {}", fuzzer.rig.times.top(12));
     if options.print_corpus {
         for program in &fuzzer.corpus {
             print_corpus_entry(program);
@@ -549,10 +542,7 @@ fn read_corpus(dir: &Path) -> Vec<(String, Program)> {
 
 /// The worker's state between programs.
 struct Fuzzer<'a> {
-    env: &'a Env,
-    kcov: &'a [Kcov],
-    scratch: &'a mut Guarded,
-    kmsg: &'a mut Kmsg,
+    rig: Rig<'a>,
     cov: Coverage,
     corpus: Vec<Program>,
     /// Each corpus program's weight in the choice of what to mutate: more for those that
@@ -564,7 +554,6 @@ struct Fuzzer<'a> {
     /// Long waits of the probe that the program did not repeat.
     unconfirmed: u64,
     print_corpus: bool,
-    times: Times,
 }
 
 impl Fuzzer<'_> {
@@ -573,33 +562,19 @@ impl Fuzzer<'_> {
         self.execs += 1;
         let cov = &mut self.cov;
         let mut new = 0;
-        let mut result = run_checked(
-            self.env,
-            self.kcov,
-            self.scratch,
-            self.kmsg,
+        let mut result = self.rig.run(
             program,
             &mut |source, pcs| match source {
                 exec::Source::Call => new += cov.add_trace(pcs),
                 exec::Source::Child => cov.add_pcs(pcs),
             },
-            &mut self.times,
             false,
         );
         if matches!(&result, Err(f) if f.kind == Kind::Latency) {
             // A guest descheduled by a busy host looks like a long wait too: it counts only if
             // the program does it again.
             let again = (0..2).any(|_| {
-                let r = run_checked(
-                    self.env,
-                    self.kcov,
-                    self.scratch,
-                    self.kmsg,
-                    program,
-                    &mut |_, _| {},
-                    &mut self.times,
-                    false,
-                );
+                let r = self.rig.run(program, &mut |_, _| {}, false);
                 matches!(r, Err(f) if f.kind == Kind::Latency)
             });
             if !again {
@@ -646,7 +621,7 @@ impl Fuzzer<'_> {
                 print_corpus_entry(program);
             }
         }
-        self.env.shared.finding.set(&finding.to_string());
+        self.rig.env.shared.finding.set(&finding.to_string());
         FOUND
     }
 
@@ -674,8 +649,8 @@ impl Fuzzer<'_> {
             self.execs as f64 / secs.max(0.001),
             self.cov.edges.len(),
             self.corpus.len(),
-            self.env.shared.probe_calls.load(SeqCst),
-            self.env.shared.longest.load(SeqCst) / 1_000_000,
+            self.rig.env.shared.probe_calls.load(SeqCst),
+            self.rig.env.shared.longest.load(SeqCst) / 1_000_000,
         )
     }
 }
@@ -703,76 +678,95 @@ impl Times {
     }
 }
 
-/// Runs `program` from the default state and checks what a program must keep: no kernel
-/// report, the probe never waiting past the bound, a clean shadow for the next opener; plus
-/// what the calls checked themselves.
-fn run_checked(
-    env: &Env,
-    kcov: &[Kcov],
-    scratch: &mut Guarded,
-    kmsg: &mut Kmsg,
-    program: &Program,
-    trace: &mut dyn FnMut(exec::Source, &mut dyn Iterator<Item = u64>),
-    times: &mut Times,
-    show: bool,
-) -> Result<(), Finding> {
-    let shared = env.shared;
-    if shared.needs_reset.swap(0, SeqCst) != 0 {
-        let t = now_ns();
-        env.reset().map_err(|why| {
-            Finding::new(
-                Kind::Crash,
-                format!("the card does not come back to its mode: {why}"),
-            )
-        })?;
-        times.add("(reset)", now_ns() - t);
+/// What running programs needs in a process: the card, KCOV handles (none in a runner), the
+/// scratch buffer, the kernel log, and where the time went.
+struct Rig<'a> {
+    env: &'a Env,
+    kcov: &'a [Kcov],
+    scratch: Guarded,
+    kmsg: Kmsg,
+    times: Times,
+}
+
+impl<'a> Rig<'a> {
+    fn new(env: &'a Env, kcov: &'a [Kcov]) -> Option<Rig<'a>> {
+        Some(Rig {
+            env,
+            kcov,
+            scratch: Guarded::new(SCRATCH_LEN).ok()?,
+            kmsg: Kmsg::open().ok()?,
+            times: Times::default(),
+        })
     }
-    if program.changes_card() {
-        shared.needs_reset.store(1, SeqCst);
-    }
-    shared.program.set(&program.lines());
-    let started = now_ns();
-    let mut exec = Exec::new(env, kcov, scratch);
-    exec.run(program, trace);
-    for (name, ns) in &exec.times {
-        times.add(name, *ns);
-    }
-    if show {
-        for (i, (call, outcome)) in program.calls.iter().zip(&exec.outcomes).enumerate() {
-            let result = outcome.as_ref().map_or_else(|| "-".into(), exec::describe);
-            println!("kfuzz: {i:>2} {call} = {result}");
+
+    /// Runs `program` from the default state and checks what a program must keep: no kernel
+    /// report, the probe never waiting past the bound, a clean shadow for the next opener;
+    /// plus what the calls checked themselves. `show` prints each call with its result.
+    fn run(
+        &mut self,
+        program: &Program,
+        trace: &mut dyn FnMut(exec::Source, &mut dyn Iterator<Item = u64>),
+        show: bool,
+    ) -> Result<(), Finding> {
+        let env = self.env;
+        let shared = env.shared;
+        if shared.needs_reset.swap(0, SeqCst) != 0 {
+            let t = now_ns();
+            env.reset().map_err(|why| {
+                Finding::new(
+                    Kind::Crash,
+                    format!("the card does not come back to its mode: {why}"),
+                )
+            })?;
+            self.times.add("(reset)", now_ns() - t);
         }
-    }
-    shared.programs.fetch_add(1, SeqCst);
-    if let Some(f) = exec.findings.first() {
-        return Err(f.clone());
-    }
-    let t = now_ns();
-    let reports = kmsg.reports();
-    times.add("(kmsg)", now_ns() - t);
-    if let Some(first) = reports.first() {
-        return Err(Finding::new(Kind::KernelReport, first.clone()));
-    }
-    if !exec.shadow_pages.is_empty() {
-        let t = now_ns();
-        let leak = env.check_shadow(&exec.shadow_pages);
-        times.add("(shadow check)", now_ns() - t);
-        if let Some(f) = leak {
-            return Err(f);
+        if program.changes_card() {
+            shared.needs_reset.store(1, SeqCst);
         }
+        shared.program.set(&program.lines());
+        let started = now_ns();
+        let mut exec = Exec::new(env, self.kcov, &mut self.scratch);
+        exec.run(program, trace);
+        for (name, ns) in &exec.times {
+            self.times.add(name, *ns);
+        }
+        if show {
+            for (i, (call, outcome)) in program.calls.iter().zip(&exec.outcomes).enumerate() {
+                let result = outcome.as_ref().map_or_else(|| "-".into(), exec::describe);
+                println!("kfuzz: {i:>2} {call} = {result}");
+            }
+        }
+        shared.programs.fetch_add(1, SeqCst);
+        if let Some(f) = exec.findings.first() {
+            return Err(f.clone());
+        }
+        let t = now_ns();
+        let reports = self.kmsg.reports();
+        self.times.add("(kmsg)", now_ns() - t);
+        if let Some(first) = reports.first() {
+            return Err(Finding::new(Kind::KernelReport, first.clone()));
+        }
+        if !exec.shadow_pages.is_empty() {
+            let t = now_ns();
+            let leak = env.check_shadow(&exec.shadow_pages);
+            self.times.add("(shadow check)", now_ns() - t);
+            if let Some(f) = leak {
+                return Err(f);
+            }
+        }
+        shared.settle_probe();
+        if let Some((start, end)) = shared.long_waits_since(started).first() {
+            return Err(Finding::new(
+                Kind::Latency,
+                format!(
+                    "the probe's GET_MODE waited {} ms for the card mutex (bound {} ms)",
+                    (end - start) / 1_000_000,
+                    shared.latency_bound.load(SeqCst) / 1_000_000
+                ),
+            ));
+        }
+        Ok(())
     }
-    shared.settle_probe();
-    if let Some((start, end)) = shared.long_waits_since(started).first() {
-        return Err(Finding::new(
-            Kind::Latency,
-            format!(
-                "the probe's GET_MODE waited {} ms for the card mutex (bound {} ms)",
-                (end - start) / 1_000_000,
-                shared.latency_bound.load(SeqCst) / 1_000_000
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// Runs candidate programs in a fresh process each, for replays and minimisation.
@@ -802,22 +796,10 @@ impl Runner<'_> {
         }
         let _ = self.kmsg.lines();
         let pid = spawn(|| {
-            let Ok(mut scratch) = Guarded::new(SCRATCH_LEN) else {
+            let Some(mut rig) = Rig::new(env, &[]) else {
                 return BROKEN;
             };
-            let Ok(mut kmsg) = Kmsg::open() else {
-                return BROKEN;
-            };
-            match run_checked(
-                env,
-                &[],
-                &mut scratch,
-                &mut kmsg,
-                program,
-                &mut |_, _| {},
-                &mut Times::default(),
-                show,
-            ) {
+            match rig.run(program, &mut |_, _| {}, show) {
                 Ok(()) => 0,
                 Err(f) => {
                     env.shared.finding.set(&f.to_string());

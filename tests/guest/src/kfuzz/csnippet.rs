@@ -415,7 +415,10 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 Op::Munmap { .. } => "munmap(p, l)".to_string(),
                 Op::Mprotect { prot, .. } => format!("mprotect(p, l, {prot:#x})"),
                 Op::Madvise { advice, .. } => {
-                    let named = ADVICE.iter().find(|(_, a)| a == advice).map_or("?", |(n, _)| n);
+                    let named = ADVICE
+                        .iter()
+                        .find(|(_, a)| a == advice)
+                        .map_or("?", |(n, _)| n);
                     format!("madvise(p, l, {advice}) /* {named} */")
                 }
                 Op::Msync { flags, .. } => format!("msync(p, l, {flags:#x})"),
@@ -684,8 +687,20 @@ mod tests {
             let src = dir.join(format!("{name}.c"));
             std::fs::write(&src, c_program(p, "test")).unwrap();
             let Ok(status) = std::process::Command::new("cc")
-                .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-variable"])
-                .args(["-Wno-missing-field-initializers", "-O2", "-c", "-o", "/dev/null"])
+                .args([
+                    "-std=gnu11",
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    "-Wno-unused-variable",
+                ])
+                .args([
+                    "-Wno-missing-field-initializers",
+                    "-O2",
+                    "-c",
+                    "-o",
+                    "/dev/null",
+                ])
                 .arg(&src)
                 .status()
             else {
