@@ -418,8 +418,9 @@ fn worker(env: &Env, options: &Options) -> i32 {
         ignored: 0,
         unconfirmed: 0,
         print_corpus: options.print_corpus,
+        start: Instant::now(),
     };
-    let start = Instant::now();
+    let start = fuzzer.start;
     let mut initial: Vec<(String, Program)> = Vec::new();
     if !options.no_seeds {
         for (name, text) in SEEDS {
@@ -554,6 +555,7 @@ struct Fuzzer<'a> {
     /// Long waits of the probe that the program did not repeat.
     unconfirmed: u64,
     print_corpus: bool,
+    start: Instant,
 }
 
 impl Fuzzer<'_> {
@@ -615,7 +617,12 @@ impl Fuzzer<'_> {
 
     /// Leaves the finding and its program for the supervisor (and the corpus for the host).
     fn found(&self, finding: &Finding, what: &str) -> i32 {
-        println!("kfuzz: {what} found: {finding}");
+        println!(
+            "kfuzz: {what} found after {:.1} s ({} execs, {} edges): {finding}",
+            self.start.elapsed().as_secs_f64(),
+            self.execs,
+            self.cov.edges.len()
+        );
         if self.print_corpus {
             for program in &self.corpus {
                 print_corpus_entry(program);
