@@ -64,6 +64,23 @@ pub fn try_wait(pid: libc::pid_t) -> io::Result<Option<Exit>> {
     }
 }
 
+/// Whether child `pid` has ended, leaving it to be reaped.
+pub fn has_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: `siginfo_t` is plain data; zeroed is a valid out-argument for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: asks about our own child without reaping it; `info` is a valid out-pointer.
+    let ret = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid filled `info` (a zero si_pid means the child is still running).
+    ret == 0 && unsafe { info.si_pid() } == pid
+}
+
 /// Waits up to `timeout` for child `pid`; `None` if it is still running then.
 pub fn wait_timeout(pid: libc::pid_t, timeout: Duration) -> io::Result<Option<Exit>> {
     let deadline = Instant::now() + timeout;
@@ -141,4 +158,24 @@ pub fn write_struct<T: Copy>(bytes: &mut [u8], value: &T) {
     assert!(bytes.len() >= size);
     // SAFETY: `bytes` has room for `size` bytes; T is a plain-old-data ABI struct.
     unsafe { ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), bytes.as_mut_ptr(), size) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exited_child_is_seen_and_still_reaped() {
+        // SAFETY: the child exits at once.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: leaves the child without running the test harness's destructors.
+            unsafe { libc::_exit(7) };
+        }
+        while !has_exited(pid) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(has_exited(pid), "seeing it must not reap it");
+        assert_eq!(wait_timeout(pid, Duration::from_secs(5)).unwrap(), Some(Exit::Code(7)));
+    }
 }

@@ -33,7 +33,7 @@ use super::program::{
 };
 use super::touch::{self, Touched};
 use super::watch::{now_ns, Shared};
-use crate::raw::{sys, try_wait, wait_timeout, write_struct, Exit, Guarded, KERNEL_ADDR};
+use crate::raw::{has_exited, sys, wait_timeout, write_struct, Exit, Guarded, KERNEL_ADDR};
 use crate::report::errno_name;
 use crate::rng::Rng;
 
@@ -1372,11 +1372,7 @@ impl<'a> Exec<'a> {
 
     /// No other process of this program runs now (so a changed mode was this call's doing).
     fn quiet(&self) -> bool {
-        self.proc == 0
-            && self
-                .children
-                .iter()
-                .all(|&pid| pid == 0 || matches!(try_wait(pid), Ok(Some(_))))
+        self.proc == 0 && self.children.iter().all(|&pid| pid == 0 || has_exited(pid))
     }
 
     fn put_struct<T: Copy>(&mut self, b: Buf, value: &T) {
