@@ -632,6 +632,9 @@ pub fn c_program(program: &Program, finding: &str) -> String {
     for (n, c) in program.calls.iter().enumerate() {
         if c.proc == 0 {
             call(&mut out, n, c, "\t");
+            if matches!(c.op, Op::Wait) {
+                started = [false; super::program::CHILDREN as usize + 1];
+            }
             continue;
         }
         let p = c.proc as usize;
@@ -644,13 +647,7 @@ pub fn c_program(program: &Program, finding: &str) -> String {
             "\t/* child &{p}: its calls, concurrently with the ones after {n} */"
         );
         let _ = writeln!(out, "\tif (fork() == 0) {{");
-        for (k, cc) in program
-            .calls
-            .iter()
-            .enumerate()
-            .skip(n)
-            .filter(|(_, cc)| cc.proc == c.proc)
-        {
+        for (k, cc) in program.child_calls(n, c.proc) {
             call(&mut out, k, cc, "\t\t");
         }
         let _ = writeln!(out, "\t\t_exit(0);\n\t}}");

@@ -488,7 +488,7 @@ impl<'a> Exec<'a> {
             let _ = k.enable();
             k.reset();
         }
-        for call in program.calls[first..].iter().filter(|c| c.proc == p) {
+        for (_, call) in program.child_calls(first, p) {
             self.exec(call);
         }
         let status = match self.findings.first() {

@@ -1404,6 +1404,17 @@ impl std::str::FromStr for Program {
 }
 
 impl Program {
+    /// The calls child `p` runs when it is forked at call `first`: those tagged `&p`, up to the
+    /// fuzzer's next `wait` (which reaps it; a later `&p` call forks a new child).
+    pub fn child_calls(&self, first: usize, p: u8) -> impl Iterator<Item = (usize, &Call)> {
+        self.calls
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take_while(|(_, c)| !(c.proc == 0 && matches!(c.op, Op::Wait)))
+            .filter(move |(_, c)| c.proc == p)
+    }
+
     /// Whether running it may leave the card in another mode, pan offset or binding than it
     /// found it in (so the next program must start with a reset).
     pub fn changes_card(&self) -> bool {
@@ -1477,6 +1488,17 @@ open f1 node=f0 flags=rdonly
         ] {
             assert_eq!(ctx.eval(text.parse().unwrap()), value, "{text}");
         }
+    }
+
+    #[test]
+    fn a_child_runs_its_calls_up_to_the_next_wait() {
+        let p: Program = "&1 getmode f0\nvsync f0\n&2 vsync f0\n&1 pan f0 y=0x0\nwait\n&1 close f0\n"
+            .parse()
+            .unwrap();
+        let calls = |first, proc| p.child_calls(first, proc).map(|(i, _)| i).collect::<Vec<_>>();
+        assert_eq!(calls(0, 1), [0, 3]);
+        assert_eq!(calls(2, 2), [2]);
+        assert_eq!(calls(5, 1), [5]);
     }
 
     #[test]
