@@ -176,6 +176,9 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert!(has_exited(pid), "seeing it must not reap it");
-        assert_eq!(wait_timeout(pid, Duration::from_secs(5)).unwrap(), Some(Exit::Code(7)));
+        assert_eq!(
+            wait_timeout(pid, Duration::from_secs(5)).unwrap(),
+            Some(Exit::Code(7))
+        );
     }
 }

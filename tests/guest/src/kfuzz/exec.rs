@@ -1330,7 +1330,7 @@ impl<'a> Exec<'a> {
         };
         // Invariant (a): what a read-only file asks to change must be refused with EBADF, and
         // the card must stay as it was.
-        let read_only = file.access == libc::O_RDONLY && req.changes_state();
+        let read_only = file.access == libc::O_RDONLY && req.needs_write_access();
         let before = if read_only && self.quiet() {
             get_mode(file.fd).ok()
         } else {
