@@ -753,6 +753,38 @@ impl Gen<'_> {
         }
     }
 
+    /// A value near `v`: the same base with the delta nudged by a byte or a page, or the same
+    /// delta from another base (`len+0x1000` becomes `4g+0x1000`): how boundary values
+    /// combine.
+    fn nudge(&mut self, v: Val) -> Val {
+        if self.rng.chance(1, 2) {
+            let delta = self.rng.pick(&[
+                0,
+                1,
+                -1,
+                PAGE,
+                -PAGE,
+                v.delta.wrapping_add(PAGE),
+                v.delta.wrapping_sub(PAGE),
+            ]);
+            Val { delta, ..v }
+        } else {
+            let base = self
+                .rng
+                .pick(&[Base::Zero, Base::Fb, Base::Vram, Base::G4, Base::Len]);
+            Val { base, ..v }
+        }
+    }
+
+    /// Half the time a value near `v`, else a fresh one from `fresh`.
+    fn or_nudge(&mut self, v: Val, fresh: fn(&mut Self) -> Val) -> Val {
+        if self.rng.chance(1, 2) {
+            self.nudge(v)
+        } else {
+            fresh(self)
+        }
+    }
+
     /// Regenerates one field of `call`'s arguments (or the whole call, for calls without any).
     fn mutate_arg(&mut self, call: &mut Call, live: Live) {
         self.change_arg(call, live);
@@ -786,8 +818,8 @@ impl Gen<'_> {
                 at,
             } => match pick {
                 0 => *region = self.region(),
-                1 => *within = self.within(),
-                2 | 3 => *len = self.map_len(),
+                1 => *within = self.or_nudge(*within, Self::within),
+                2 | 3 => *len = self.or_nudge(*len, Self::map_len),
                 4 => *prot = self.prot(),
                 5 => *flags = self.map_flags(),
                 6 => *f = self.file(live),
@@ -803,7 +835,7 @@ impl Gen<'_> {
             Op::Mremap {
                 len, old, flags, ..
             } => match pick % 4 {
-                0 | 1 => *len = self.remap_len(),
+                0 | 1 => *len = self.or_nudge(*len, Self::remap_len),
                 2 => {
                     *old = if old.is_some() {
                         None
@@ -826,14 +858,14 @@ impl Gen<'_> {
                 if pick < 6 =>
             {
                 if pick.is_multiple_of(2) {
-                    *at = self.in_map();
+                    *at = self.or_nudge(*at, Self::in_map);
                 } else {
-                    *len = self.in_map_len();
+                    *len = self.or_nudge(*len, Self::in_map_len);
                 }
             }
             Op::Touch { at, len, write, .. } => match pick % 3 {
-                0 => *at = self.in_map(),
-                1 => *len = self.in_map_len(),
+                0 => *at = self.or_nudge(*at, Self::in_map),
+                1 => *len = self.or_nudge(*len, Self::in_map_len),
                 _ => *write = !*write,
             },
             Op::Io {
@@ -845,13 +877,13 @@ impl Gen<'_> {
             } => match pick % 4 {
                 0 if !iov.is_empty() => {
                     let i = self.rng.index(iov.len());
-                    iov[i].1 = self.count();
+                    iov[i].1 = self.or_nudge(iov[i].1, Self::count);
                 }
                 1 if !iov.is_empty() => {
                     let i = self.rng.index(iov.len());
                     iov[i].0 = self.user_buf(live);
                 }
-                2 => *off = self.file_off(),
+                2 => *off = self.or_nudge(*off, Self::file_off),
                 _ => {
                     if kind.has_rwf() {
                         *rwf = self.rng.pick(&[
@@ -869,7 +901,7 @@ impl Gen<'_> {
             },
             Op::Lseek { off, whence, .. } => {
                 if pick.is_multiple_of(2) {
-                    *off = self.file_off();
+                    *off = self.or_nudge(*off, Self::file_off);
                 } else {
                     *whence = self.rng.pick(&[0, 1, 2, 3, 4, 5]);
                 }
@@ -902,7 +934,7 @@ impl Gen<'_> {
                         }
                     }
                 },
-                (Req::Pan { y }, _) | (Req::FbPan { y, .. }, _) => *y = self.y(),
+                (Req::Pan { y }, _) | (Req::FbPan { y, .. }, _) => *y = self.or_nudge(*y, Self::y),
                 (
                     Req::FbPutV {
                         w,
@@ -920,7 +952,7 @@ impl Gen<'_> {
                     2 => *bpp = self.bpp(),
                     3 => *vyres = self.vh(*h),
                     4 => *xoff = self.rng.pick(&[0, 1, 8]),
-                    5 => *yoff = self.y(),
+                    5 => *yoff = self.or_nudge(*yoff, Self::y),
                     _ => *activate ^= FB_ACTIVATE_TEST,
                 },
                 (Req::Raw { cmd, .. }, _) => *cmd = self.raw_cmd(),
