@@ -428,7 +428,9 @@ impl<'a> Exec<'a> {
         program: &Program,
         trace: &mut dyn FnMut(Source, &mut dyn Iterator<Item = u64>),
     ) {
-        self.refresh_ctx(None);
+        // Every program starts in the default mode (a program that may change it is followed
+        // by a reset), so the values count from that without asking the card.
+        self.set_ctx(&self.env.default_mode.clone());
         self.outcomes = program.calls.iter().map(|_| None).collect();
         let shared = self.env.shared;
         for (i, call) in program.calls.iter().enumerate() {
@@ -590,6 +592,10 @@ impl<'a> Exec<'a> {
             }),
         };
         let mode = mode.unwrap_or(self.env.default_mode);
+        self.set_ctx(&mode);
+    }
+
+    fn set_ctx(&mut self, mode: &BochsfbMode) {
         self.ctx = Ctx {
             fb: mode.fb_size,
             vram: mode.vram_size,
