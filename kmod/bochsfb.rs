@@ -221,7 +221,7 @@ impl BochsfbDriver {
             (w, h) => (w, h),
         };
         let bpp = module_parameters::bpp.value();
-        let mode = Mode::new(width, height, bpp, 0, vram_size, kind.caps()).inspect_err(|_| {
+        let invalid = |width, height| {
             dev_err!(
                 pdev,
                 "mode {}x{} {}bpp is invalid for a {} with {} KiB VRAM (width a multiple of 8; bpp 8, 16, 24 or 32, bochs-display 16 or 32)\n",
@@ -231,7 +231,36 @@ impl BochsfbDriver {
                 kind.name(),
                 vram_size / 1024
             )
-        })?;
+        };
+        let automatic =
+            module_parameters::width.value() == 0 && module_parameters::height.value() == 0;
+        let mode = match Mode::new(width, height, bpp, 0, vram_size, kind.caps()) {
+            Ok(mode) => mode,
+            // The card's own EDID may name a mode it cannot show (a width not a multiple of 8,
+            // more than its VRAM holds); the firmware console is gone by now, so show something.
+            Err(_) if automatic => {
+                let fallback = [(FALLBACK_WIDTH, FALLBACK_HEIGHT), (640, 480)]
+                    .into_iter()
+                    .find_map(|(w, h)| Mode::new(w, h, bpp, 0, vram_size, kind.caps()).ok());
+                let Some(mode) = fallback else {
+                    invalid(width, height);
+                    return Err(EINVAL);
+                };
+                dev_warn!(
+                    pdev,
+                    "preferred mode {}x{} does not fit this card; using {}x{}\n",
+                    width,
+                    height,
+                    mode.width,
+                    mode.height
+                );
+                mode
+            }
+            Err(e) => {
+                invalid(width, height);
+                return Err(e);
+            }
+        };
         dispi
             .set_mode(&mode)
             .inspect_err(|_| dev_err!(pdev, "the card did not accept mode {:?}\n", mode))?;

@@ -302,6 +302,10 @@ impl MiscDevice for CardFile {
                 let var: fb_var_screeninfo =
                     user(size_of::<fb_var_screeninfo>()).reader().read()?;
                 let request = fbdev::VarRequest::parse(&var);
+                // `FB_ACTIVATE_TEST` only asks whether a mode would be taken: looking.
+                if !request.test_only && !may_change_display_through_fbdev(file) {
+                    return Err(EBADF);
+                }
                 if request.x_offset != 0 {
                     return Err(EINVAL);
                 }
@@ -359,12 +363,21 @@ impl MiscDevice for CardFile {
 /// need the caller's write permission on the node, so a process that was only handed a
 /// read-only file of a node it may not write cannot use them.
 fn may_issue(cmd: u32, file: &File) -> bool {
-    let writable = file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY;
     match cmd {
-        mode::IOCTL_SET_MODE | mode::IOCTL_PAN | mode::IOCTL_FLUSH => writable,
-        fbdev::FBIOPUT_VSCREENINFO | fbdev::FBIOPAN_DISPLAY => writable || file.current_may_write(),
+        mode::IOCTL_SET_MODE | mode::IOCTL_PAN | mode::IOCTL_FLUSH => opened_for_writing(file),
+        // FBIOPUT_VSCREENINFO decides once it knows whether the call only tests a mode.
+        fbdev::FBIOPAN_DISPLAY => may_change_display_through_fbdev(file),
         _ => true,
     }
+}
+
+fn opened_for_writing(file: &File) -> bool {
+    file.flags() & file::flags::O_ACCMODE != file::flags::O_RDONLY
+}
+
+/// See [`may_issue`]: fbdev's tools change the display through read-only files.
+fn may_change_display_through_fbdev(file: &File) -> bool {
+    opened_for_writing(file) || file.current_may_write()
 }
 
 /// The ioctls of a 32-bit process. Only `FBIOGET_FSCREENINFO` has a struct whose layout differs
