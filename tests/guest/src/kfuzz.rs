@@ -234,9 +234,11 @@ fn fuzz(env: &Env, options: &Options) -> ExitCode {
             _ => String::new(),
         }
     );
+    let started = Instant::now();
     let worker = spawn(|| worker(env, options));
     let mut reports = Vec::new();
     let ended = supervise(worker, env.shared, options.stuck, &mut kmsg, &mut reports);
+    let after = started.elapsed();
     let finding = match ended {
         Ended::Exit(Exit::Code(0)) => return ExitCode::SUCCESS,
         Ended::Exit(Exit::Code(BROKEN)) => return ExitCode::from(BROKEN as u8),
@@ -276,6 +278,11 @@ fn fuzz(env: &Env, options: &Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    println!(
+        "kfuzz: found after {:.1} s, in program {} of this run",
+        after.as_secs_f64(),
+        env.shared.programs.load(SeqCst) + 1
+    );
     handle_finding(env, options, &finding, &program, &reports, &mut kmsg, false)
 }
 

@@ -286,7 +286,10 @@ impl Kmsg {
             let record = String::from_utf8_lossy(&buf[..n as usize]);
             // "prio,seq,usec,flags;text\n continuation lines"
             let text = record.split_once(';').map_or(&*record, |(_, t)| t);
-            out.push(text.lines().next().unwrap_or("").to_string());
+            // The record escapes unprintable bytes (a Rust panic's message has its newline as
+            // `\x0a`): one line for the log's reader.
+            let line = text.lines().next().unwrap_or("");
+            out.push(line.replace("\\x0a", " ").replace("\\x09", " "));
         }
         out
     }
