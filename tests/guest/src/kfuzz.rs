@@ -421,6 +421,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         corpus: Vec::new(),
         weights: Vec::new(),
         execs: 0,
+        last_run: Instant::now(),
         ignore: &options.ignore,
         ignored: 0,
         unconfirmed: 0,
@@ -557,6 +558,8 @@ struct Fuzzer<'a> {
     /// reached more new edges when they joined.
     weights: Vec<u64>,
     execs: u64,
+    /// When the last program started (for its weight).
+    last_run: Instant,
     ignore: &'a [Kind],
     ignored: u64,
     /// Long waits of the probe that the program did not repeat.
@@ -569,6 +572,7 @@ impl Fuzzer<'_> {
     /// Runs one program; the new edges it reached, or what it found.
     fn run(&mut self, program: &Program) -> Result<usize, Finding> {
         self.execs += 1;
+        self.last_run = Instant::now();
         let cov = &mut self.cov;
         let mut new = 0;
         let mut result = self.rig.run(
@@ -604,17 +608,21 @@ impl Fuzzer<'_> {
         }
     }
 
+    /// Keeps the program just run. Its weight grows with the new edges it reached and shrinks
+    /// with its running time (AFL's performance score, roughly): a program that unbinds the card
+    /// costs a tenth of a second and more, and otherwise its descendants crowd out the rest.
     fn keep(&mut self, program: Program, new_edges: usize) {
+        let ms = self.last_run.elapsed().as_millis() as u64;
         self.corpus.push(program);
-        self.weights.push(1 + new_edges.min(16) as u64);
+        self.weights.push((1 + new_edges.min(16) as u64) * 1000 / (20 + ms));
     }
 
-    /// A corpus program to mutate, by weight.
+    /// A corpus program to mutate, by weight (every program keeps a chance).
     fn pick(&self, rng: &mut Rng) -> usize {
-        let total: u64 = self.weights.iter().sum();
+        let total: u64 = self.weights.iter().map(|w| w.max(&1)).sum();
         let mut at = rng.below(total.max(1));
-        for (i, w) in self.weights.iter().enumerate() {
-            if at < *w {
+        for (i, w) in self.weights.iter().map(|w| *w.max(&1)).enumerate() {
+            if at < w {
                 return i;
             }
             at -= w;
