@@ -583,6 +583,14 @@ impl Fuzzer<'_> {
             },
             false,
         );
+        for (name, ns) in &self.rig.last_times {
+            if !name.starts_with('(') && self.cov.add_timing(name, *ns) {
+                new += 1;
+            }
+        }
+        if self.cov.add_timing("(probe wait)", self.rig.last_wait) {
+            new += 1;
+        }
         if matches!(&result, Err(f) if f.kind == Kind::Latency) {
             // A guest descheduled by a busy host looks like a long wait too: it counts only if
             // the program does it again.
@@ -614,7 +622,8 @@ impl Fuzzer<'_> {
     fn keep(&mut self, program: Program, new_edges: usize) {
         let ms = self.last_run.elapsed().as_millis() as u64;
         self.corpus.push(program);
-        self.weights.push((1 + new_edges.min(16) as u64) * 1000 / (20 + ms));
+        self.weights
+            .push((1 + new_edges.min(16) as u64) * 1000 / (20 + ms));
     }
 
     /// A corpus program to mutate, by weight (every program keeps a chance).
@@ -666,10 +675,11 @@ impl Fuzzer<'_> {
             ignored.push_str(&format!(", {} long waits not repeated", self.unconfirmed));
         }
         format!(
-            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
+            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, {} timing features, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
             self.execs,
             self.execs as f64 / secs.max(0.001),
             self.cov.edges.len(),
+            self.cov.timing.len(),
             self.corpus.len(),
             self.rig.env.shared.probe_calls.load(SeqCst),
             self.rig.env.shared.longest.load(SeqCst) / 1_000_000,
@@ -708,6 +718,10 @@ struct Rig<'a> {
     scratch: Guarded,
     kmsg: Kmsg,
     times: Times,
+    /// The last program's calls (this process's) and how long each took, in nanoseconds.
+    last_times: Vec<(&'static str, u64)>,
+    /// The probe's longest GET_MODE while the last program ran.
+    last_wait: u64,
 }
 
 impl<'a> Rig<'a> {
@@ -718,6 +732,8 @@ impl<'a> Rig<'a> {
             scratch: Guarded::new(SCRATCH_LEN).ok()?,
             kmsg: Kmsg::open().ok()?,
             times: Times::default(),
+            last_times: Vec::new(),
+            last_wait: 0,
         })
     }
 
@@ -746,12 +762,14 @@ impl<'a> Rig<'a> {
             shared.needs_reset.store(1, SeqCst);
         }
         shared.program.set(&program.lines());
+        shared.window_longest.store(0, SeqCst);
         let started = now_ns();
         let mut exec = Exec::new(env, self.kcov, &mut self.scratch);
         exec.run(program, trace);
         for (name, ns) in &exec.times {
             self.times.add(name, *ns);
         }
+        self.last_times = exec.times.clone();
         if show {
             for (i, (call, outcome)) in program.calls.iter().zip(&exec.outcomes).enumerate() {
                 let result = outcome.as_ref().map_or_else(|| "-".into(), exec::describe);
@@ -777,6 +795,7 @@ impl<'a> Rig<'a> {
             }
         }
         shared.settle_probe();
+        self.last_wait = shared.window_longest.load(SeqCst);
         if let Some((start, end)) = shared.long_waits_since(started).first() {
             return Err(Finding::new(
                 Kind::Latency,

@@ -81,6 +81,8 @@ pub struct Shared {
     pub long_events: [(AtomicU64, AtomicU64); LONG_EVENTS],
     /// The longest GET_MODE so far, in nanoseconds.
     pub longest: AtomicU64,
+    /// The longest GET_MODE since the worker last zeroed this, in nanoseconds.
+    pub window_longest: AtomicU64,
     /// The probe's bound, in nanoseconds.
     pub latency_bound: AtomicU64,
     /// Set when the last program may have left the card in another state: the next one
@@ -201,6 +203,7 @@ pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
         let took = end - start;
         shared.probe_calls.fetch_add(1, SeqCst);
         shared.longest.fetch_max(took, SeqCst);
+        shared.window_longest.fetch_max(took, SeqCst);
         if took > bound {
             let n = shared.long_count.load(SeqCst) as usize;
             let (s, e) = &shared.long_events[n % LONG_EVENTS];
