@@ -352,7 +352,10 @@ fn minimize_across_boots(
         let timeout = Duration::from_secs(options.minimize_seconds + 600);
         let Boot { lines, result, .. } = boot_and_run(artifacts, options, &files, &command, timeout, logs)?;
         if let Some(found) = finding_in(&lines).filter(|f| f.reproducer.is_some()) {
-            finding.reproducer = found.reproducer;
+            // The guest only knows the kind; the header says what the first boot saw.
+            finding.reproducer = found.reproducer.map(|r| {
+                format!("# first seen: {}\n{r}", finding.summary.trim_start_matches("kfuzz: FINDING "))
+            });
             finding.c = found.c;
             return Ok(());
         }

@@ -234,9 +234,11 @@ fn fuzz(env: &Env, options: &Options) -> ExitCode {
             _ => String::new(),
         }
     );
+    let started = Instant::now();
     let worker = spawn(|| worker(env, options));
     let mut reports = Vec::new();
     let ended = supervise(worker, env.shared, options.stuck, &mut kmsg, &mut reports);
+    let after = started.elapsed();
     let finding = match ended {
         Ended::Exit(Exit::Code(0)) => return ExitCode::SUCCESS,
         Ended::Exit(Exit::Code(BROKEN)) => return ExitCode::from(BROKEN as u8),
@@ -276,6 +278,11 @@ fn fuzz(env: &Env, options: &Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    println!(
+        "kfuzz: found after {:.1} s, in program {} of this run",
+        after.as_secs_f64(),
+        env.shared.programs.load(SeqCst) + 1
+    );
     handle_finding(env, options, &finding, &program, &reports, &mut kmsg, false)
 }
 
@@ -414,6 +421,7 @@ fn worker(env: &Env, options: &Options) -> i32 {
         corpus: Vec::new(),
         weights: Vec::new(),
         execs: 0,
+        last_run: Instant::now(),
         ignore: &options.ignore,
         ignored: 0,
         unconfirmed: 0,
@@ -550,6 +558,8 @@ struct Fuzzer<'a> {
     /// reached more new edges when they joined.
     weights: Vec<u64>,
     execs: u64,
+    /// When the last program started (for its weight).
+    last_run: Instant,
     ignore: &'a [Kind],
     ignored: u64,
     /// Long waits of the probe that the program did not repeat.
@@ -562,6 +572,7 @@ impl Fuzzer<'_> {
     /// Runs one program; the new edges it reached, or what it found.
     fn run(&mut self, program: &Program) -> Result<usize, Finding> {
         self.execs += 1;
+        self.last_run = Instant::now();
         let cov = &mut self.cov;
         let mut new = 0;
         let mut result = self.rig.run(
@@ -572,6 +583,14 @@ impl Fuzzer<'_> {
             },
             false,
         );
+        for (name, ns) in &self.rig.last_times {
+            if !name.starts_with('(') && self.cov.add_timing(name, *ns) {
+                new += 1;
+            }
+        }
+        if self.cov.add_timing("(probe wait)", self.rig.last_wait) {
+            new += 1;
+        }
         if matches!(&result, Err(f) if f.kind == Kind::Latency) {
             // A guest descheduled by a busy host looks like a long wait too: it counts only if
             // the program does it again.
@@ -597,17 +616,22 @@ impl Fuzzer<'_> {
         }
     }
 
+    /// Keeps the program just run. Its weight grows with the new edges it reached and shrinks
+    /// with its running time (AFL's performance score, roughly): a program that unbinds the card
+    /// costs a tenth of a second and more, and otherwise its descendants crowd out the rest.
     fn keep(&mut self, program: Program, new_edges: usize) {
+        let ms = self.last_run.elapsed().as_millis() as u64;
         self.corpus.push(program);
-        self.weights.push(1 + new_edges.min(16) as u64);
+        self.weights
+            .push((1 + new_edges.min(16) as u64) * 1000 / (20 + ms));
     }
 
-    /// A corpus program to mutate, by weight.
+    /// A corpus program to mutate, by weight (every program keeps a chance).
     fn pick(&self, rng: &mut Rng) -> usize {
-        let total: u64 = self.weights.iter().sum();
+        let total: u64 = self.weights.iter().map(|w| w.max(&1)).sum();
         let mut at = rng.below(total.max(1));
-        for (i, w) in self.weights.iter().enumerate() {
-            if at < *w {
+        for (i, w) in self.weights.iter().map(|w| *w.max(&1)).enumerate() {
+            if at < w {
                 return i;
             }
             at -= w;
@@ -651,10 +675,11 @@ impl Fuzzer<'_> {
             ignored.push_str(&format!(", {} long waits not repeated", self.unconfirmed));
         }
         format!(
-            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
+            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, {} timing features, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
             self.execs,
             self.execs as f64 / secs.max(0.001),
             self.cov.edges.len(),
+            self.cov.timing.len(),
             self.corpus.len(),
             self.rig.env.shared.probe_calls.load(SeqCst),
             self.rig.env.shared.longest.load(SeqCst) / 1_000_000,
@@ -693,6 +718,10 @@ struct Rig<'a> {
     scratch: Guarded,
     kmsg: Kmsg,
     times: Times,
+    /// The last program's calls (this process's) and how long each took, in nanoseconds.
+    last_times: Vec<(&'static str, u64)>,
+    /// The probe's longest GET_MODE while the last program ran.
+    last_wait: u64,
 }
 
 impl<'a> Rig<'a> {
@@ -703,6 +732,8 @@ impl<'a> Rig<'a> {
             scratch: Guarded::new(SCRATCH_LEN).ok()?,
             kmsg: Kmsg::open().ok()?,
             times: Times::default(),
+            last_times: Vec::new(),
+            last_wait: 0,
         })
     }
 
@@ -731,12 +762,14 @@ impl<'a> Rig<'a> {
             shared.needs_reset.store(1, SeqCst);
         }
         shared.program.set(&program.lines());
+        shared.window_longest.store(0, SeqCst);
         let started = now_ns();
         let mut exec = Exec::new(env, self.kcov, &mut self.scratch);
         exec.run(program, trace);
         for (name, ns) in &exec.times {
             self.times.add(name, *ns);
         }
+        self.last_times = exec.times.clone();
         if show {
             for (i, (call, outcome)) in program.calls.iter().zip(&exec.outcomes).enumerate() {
                 let result = outcome.as_ref().map_or_else(|| "-".into(), exec::describe);
@@ -762,6 +795,7 @@ impl<'a> Rig<'a> {
             }
         }
         shared.settle_probe();
+        self.last_wait = shared.window_longest.load(SeqCst);
         if let Some((start, end)) = shared.long_waits_since(started).first() {
             return Err(Finding::new(
                 Kind::Latency,

@@ -81,6 +81,8 @@ pub struct Shared {
     pub long_events: [(AtomicU64, AtomicU64); LONG_EVENTS],
     /// The longest GET_MODE so far, in nanoseconds.
     pub longest: AtomicU64,
+    /// The longest GET_MODE since the worker last zeroed this, in nanoseconds.
+    pub window_longest: AtomicU64,
     /// The probe's bound, in nanoseconds.
     pub latency_bound: AtomicU64,
     /// Set when the last program may have left the card in another state: the next one
@@ -201,6 +203,7 @@ pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
         let took = end - start;
         shared.probe_calls.fetch_add(1, SeqCst);
         shared.longest.fetch_max(took, SeqCst);
+        shared.window_longest.fetch_max(took, SeqCst);
         if took > bound {
             let n = shared.long_count.load(SeqCst) as usize;
             let (s, e) = &shared.long_events[n % LONG_EVENTS];
@@ -286,7 +289,10 @@ impl Kmsg {
             let record = String::from_utf8_lossy(&buf[..n as usize]);
             // "prio,seq,usec,flags;text\n continuation lines"
             let text = record.split_once(';').map_or(&*record, |(_, t)| t);
-            out.push(text.lines().next().unwrap_or("").to_string());
+            // The record escapes unprintable bytes (a Rust panic's message has its newline as
+            // `\x0a`): one line for the log's reader.
+            let line = text.lines().next().unwrap_or("");
+            out.push(line.replace("\\x0a", " ").replace("\\x09", " "));
         }
         out
     }
