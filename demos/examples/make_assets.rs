@@ -9,7 +9,9 @@ use image::{Rgb, RgbImage, Rgba, RgbaImage};
 
 fn save_jpeg(image: &RgbImage, path: &Path) {
     let file = std::fs::File::create(path).expect("create");
-    JpegEncoder::new_with_quality(file, 80).encode_image(image).expect("encode JPEG");
+    JpegEncoder::new_with_quality(file, 80)
+        .encode_image(image)
+        .expect("encode JPEG");
 }
 
 /// A lit sphere with an anti-aliased, translucent rim.
@@ -32,7 +34,10 @@ fn ball(size: u32) -> RgbaImage {
 
 fn mandelbrot(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
-        let (cr, ci) = (-0.75 + (x as f64 - w as f64 / 2.0) * 3.0 / w as f64, (y as f64 - h as f64 / 2.0) * 3.0 / w as f64);
+        let (cr, ci) = (
+            -0.75 + (x as f64 - w as f64 / 2.0) * 3.0 / w as f64,
+            (y as f64 - h as f64 / 2.0) * 3.0 / w as f64,
+        );
         let (mut zr, mut zi, mut i) = (0.0f64, 0.0f64, 0);
         while i < 200 && zr * zr + zi * zi <= 4.0 {
             let t = zr * zr - zi * zi + cr;
@@ -45,7 +50,11 @@ fn mandelbrot(w: u32, h: u32) -> RgbImage {
         } else {
             let t = i as f64 / 200.0;
             let s = t.sqrt();
-            Rgb([(255.0 * s) as u8, (255.0 * s * s) as u8, (120.0 + 135.0 * (1.0 - s)) as u8])
+            Rgb([
+                (255.0 * s) as u8,
+                (255.0 * s * s) as u8,
+                (120.0 + 135.0 * (1.0 - s)) as u8,
+            ])
         }
     })
 }
@@ -66,7 +75,11 @@ fn sunset(w: u32, h: u32) -> RgbImage {
             return Rgb([255, 230, 150]);
         }
         let t = fy / ridge;
-        Rgb([(40.0 + 215.0 * t) as u8, (30.0 + 110.0 * t * t) as u8, (110.0 - 60.0 * t) as u8])
+        Rgb([
+            (40.0 + 215.0 * t) as u8,
+            (30.0 + 110.0 * t * t) as u8,
+            (110.0 - 60.0 * t) as u8,
+        ])
     })
 }
 
@@ -81,7 +94,11 @@ fn aurora(w: u32, h: u32) -> RgbImage {
         let p = band(1.0, 5.0, 0.25);
         let star = (x * 7919 + y * 104_729) % 997 == 0 && fy < 0.7;
         let ground = fy > 0.85;
-        let base = if ground { [10.0, 15.0, 20.0] } else { [5.0, 8.0, 25.0 + 30.0 * fy] };
+        let base = if ground {
+            [10.0, 15.0, 20.0]
+        } else {
+            [5.0, 8.0, 25.0 + 30.0 * fy]
+        };
         let s = if star { 200.0 } else { 0.0 };
         Rgb([
             (base[0] + 180.0 * p + s).min(255.0) as u8,
@@ -113,9 +130,13 @@ fn main() {
     let dir = Path::new("demos/assets");
     std::fs::create_dir_all(dir).expect("mkdir");
     ball(48).save(dir.join("ball.png")).expect("ball");
-    mandelbrot(480, 360).save(dir.join("slide-mandelbrot.png")).expect("png");
+    mandelbrot(480, 360)
+        .save(dir.join("slide-mandelbrot.png"))
+        .expect("png");
     save_jpeg(&sunset(640, 400), &dir.join("slide-sunset.jpg"));
-    color_wheel(400, 300).save(dir.join("slide-wheel.png")).expect("png");
+    color_wheel(400, 300)
+        .save(dir.join("slide-wheel.png"))
+        .expect("png");
     save_jpeg(&aurora(600, 400), &dir.join("slide-aurora.jpg"));
     println!("wrote {}", dir.display());
 }

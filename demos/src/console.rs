@@ -50,7 +50,14 @@ impl Console {
 
 /// Console line `n`: a made-up kernel log line, the same for every run.
 fn line(n: u64) -> String {
-    const WHO: [&str; 6] = ["bochsfb", "pci 0000:00:02.0", "drm", "fbcon", "renderer", "demo"];
+    const WHO: [&str; 6] = [
+        "bochsfb",
+        "pci 0000:00:02.0",
+        "drm",
+        "fbcon",
+        "renderer",
+        "demo",
+    ];
     const WHAT: [&str; 8] = [
         "mode 1024x768 32bpp, stride 4096",
         "flip to y_offset 768",
@@ -63,13 +70,23 @@ fn line(n: u64) -> String {
     ];
     let mut rng = Rng(0x9e37_79b9 ^ (n as u32).wrapping_mul(0x85eb_ca6b) | 1);
     let (who, what) = (WHO[rng.below(6) as usize], WHAT[rng.below(8) as usize]);
-    format!("[{:5}.{:06}] {who}: {what} (#{n})", n / 4, (n % 4) * 250_000 + u64::from(rng.below(1000)))
+    format!(
+        "[{:5}.{:06}] {who}: {what} (#{n})",
+        n / 4,
+        (n % 4) * 250_000 + u64::from(rng.below(1000))
+    )
 }
 
 /// `HH:MM:SS.t` for `tenths` of a second since midnight.
 fn clock_text(tenths: u64) -> String {
     let s = tenths / 10;
-    format!("{:02}:{:02}:{:02}.{}", (s / 3600) % 24, (s / 60) % 60, s % 60, tenths % 10)
+    format!(
+        "{:02}:{:02}:{:02}.{}",
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60,
+        tenths % 10
+    )
 }
 
 impl Demo for Console {
@@ -80,12 +97,22 @@ impl Demo for Console {
     fn draw(&mut self, surface: &mut Surface<'_>, frame: u64) {
         let (w, h) = (self.mode.width, self.mode.height);
         let fill = |s: &mut Surface<'_>, x: u32, y: u32, w: u32, h: u32, c: Rgb888| {
-            s.fill_solid(&Rectangle::new(Point::new(x as i32, y as i32), Size::new(w, h)), c).expect("never fails");
+            s.fill_solid(
+                &Rectangle::new(Point::new(x as i32, y as i32), Size::new(w, h)),
+                c,
+            )
+            .expect("never fails");
         };
-        let big = MonoTextStyleBuilder::new().font(&FONT_10X20).text_color(Rgb888::WHITE).background_color(BAR_COLOR).build();
+        let big = MonoTextStyleBuilder::new()
+            .font(&FONT_10X20)
+            .text_color(Rgb888::WHITE)
+            .background_color(BAR_COLOR)
+            .build();
         if frame == 0 {
             fill(surface, 0, 0, w, BAR, BAR_COLOR);
-            Text::with_baseline("bochsfb console", Point::new(8, 4), big, Baseline::Top).draw(surface).expect("never fails");
+            Text::with_baseline("bochsfb console", Point::new(8, 4), big, Baseline::Top)
+                .draw(surface)
+                .expect("never fails");
         }
         let rows = self.rows();
         let text = MonoTextStyle::new(&FONT_8X13, TEXT);
@@ -96,23 +123,39 @@ impl Demo for Console {
             let first = (newest + 1).saturating_sub(rows);
             for (row, n) in (first..=newest).enumerate() {
                 let at = Point::new(6, (BAR + 4 + row as u32 * LINE) as i32);
-                Text::with_baseline(&line(n), at, text, Baseline::Top).draw(surface).expect("never fails");
+                Text::with_baseline(&line(n), at, text, Baseline::Top)
+                    .draw(surface)
+                    .expect("never fails");
             }
         }
         // A blinking block cursor on the line after the newest.
         let row = (newest + 1).min(rows - 1) as u32;
         let on = (frame / 4).is_multiple_of(2);
-        fill(surface, 6, BAR + 4 + row * LINE, 8, 13, if on { TEXT } else { BACKGROUND });
+        fill(
+            surface,
+            6,
+            BAR + 4 + row * LINE,
+            8,
+            13,
+            if on { TEXT } else { BACKGROUND },
+        );
 
         let tenths = match self.clock {
             Clock::Frame => 12 * 36_000 + frame,
             Clock::Wall => {
-                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default();
                 (now.as_millis() / 100) as u64 % (24 * 36_000)
             }
         };
-        let right = TextStyleBuilder::new().alignment(Alignment::Right).baseline(Baseline::Top).build();
-        Text::with_text_style(&clock_text(tenths), Point::new(w as i32 - 8, 4), big, right).draw(surface).expect("never fails");
+        let right = TextStyleBuilder::new()
+            .alignment(Alignment::Right)
+            .baseline(Baseline::Top)
+            .build();
+        Text::with_text_style(&clock_text(tenths), Point::new(w as i32 - 8, 4), big, right)
+            .draw(surface)
+            .expect("never fails");
     }
 }
 

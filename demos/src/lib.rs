@@ -12,8 +12,8 @@
 
 mod console;
 mod mandelbrot;
-mod paint;
 pub mod math;
+mod paint;
 mod plasma;
 mod slideshow;
 mod sprites;
@@ -28,7 +28,16 @@ use bochsfb_renderer::{Error, Surface};
 pub use console::Clock;
 
 /// Every demo's name, in the order the gallery shows them.
-pub const DEMOS: [&str; 8] = ["testcard", "plasma", "mandelbrot", "sprites", "starfield", "console", "slideshow", "paint"];
+pub const DEMOS: [&str; 8] = [
+    "testcard",
+    "plasma",
+    "mandelbrot",
+    "sprites",
+    "starfield",
+    "console",
+    "slideshow",
+    "paint",
+];
 
 /// One line about demo `name` (for `qemu-bochs demos` and `--help`); `None` for an unknown name.
 pub fn about(name: &str) -> Option<&'static str> {
@@ -121,7 +130,13 @@ pub fn render(name: &str, mode: Mode, last: u64) -> Result<MemoryBackend, Error>
         backend: "memory",
         reason: format!("no demo called {name}"),
     })?;
-    run(demo.as_mut(), &mut memory, Some(last + 1), &mut Pacer::new(None), |_| {})?;
+    run(
+        demo.as_mut(),
+        &mut memory,
+        Some(last + 1),
+        &mut Pacer::new(None),
+        |_| {},
+    )?;
     Ok(memory)
 }
 

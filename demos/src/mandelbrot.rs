@@ -19,7 +19,13 @@ impl Mandelbrot {
     pub fn new(mode: Mode) -> Mandelbrot {
         let sin = sine_table();
         let channel = |i: usize, bias: i32| (bias + sin[i & 255]).clamp(0, 255) as u8;
-        let palette = std::array::from_fn(|i| Rgb888::new(channel(i * 3, 128), channel(i * 5 + 40, 110), channel(i * 7 + 90, 150)));
+        let palette = std::array::from_fn(|i| {
+            Rgb888::new(
+                channel(i * 3, 128),
+                channel(i * 5 + 40, 110),
+                channel(i * 7 + 90, 150),
+            )
+        });
         Mandelbrot { palette, mode }
     }
 }
@@ -50,7 +56,10 @@ impl Demo for Mandelbrot {
             scale *= 0.95;
         }
         let max_iter = 48 + 3 * (frame % 240) as u32;
-        let (cx, cy) = (f64::from(self.mode.width) / 2.0, f64::from(self.mode.height) / 2.0);
+        let (cx, cy) = (
+            f64::from(self.mode.width) / 2.0,
+            f64::from(self.mode.height) / 2.0,
+        );
         let palette = &self.palette;
         surface.paint(&surface.bounding_box(), |at, row| {
             let ci = CENTER.1 + (f64::from(at.y) - cy) * scale;

@@ -30,7 +30,7 @@ impl Rng {
 
     /// A number in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u32) -> u32 {
-        (u64::from(self.next_u32()) * u64::from(n) >> 32) as u32
+        ((u64::from(self.next_u32()) * u64::from(n)) >> 32) as u32
     }
 }
 

@@ -45,7 +45,12 @@ pub const SWATCH_PITCH: u32 = 36;
 #[derive(Debug, Clone, Copy)]
 enum Stroke {
     /// The brush dragged from one point to another (a dab where they are the same).
-    Line { from: Point, to: Point, color: Rgb888, brush: u32 },
+    Line {
+        from: Point,
+        to: Point,
+        color: Rgb888,
+        brush: u32,
+    },
     Clear,
 }
 
@@ -61,21 +66,39 @@ pub struct Paint {
 
 impl Paint {
     pub fn new(mode: Mode) -> Paint {
-        let brush = BRUSHES.iter().position(|&b| b == DEFAULT_BRUSH).expect("a listed size");
-        Paint { mode, color: 0, brush, last: None, strokes: Vec::new(), toolbar_changed: true }
+        let brush = BRUSHES
+            .iter()
+            .position(|&b| b == DEFAULT_BRUSH)
+            .expect("a listed size");
+        Paint {
+            mode,
+            color: 0,
+            brush,
+            last: None,
+            strokes: Vec::new(),
+            toolbar_changed: true,
+        }
     }
 
     fn canvas(&self) -> Rectangle {
         let height = self.mode.height.saturating_sub(TOOLBAR_HEIGHT);
-        Rectangle::new(Point::new(0, TOOLBAR_HEIGHT as i32), Size::new(self.mode.width, height))
+        Rectangle::new(
+            Point::new(0, TOOLBAR_HEIGHT as i32),
+            Size::new(self.mode.width, height),
+        )
     }
 
     fn draw_toolbar(&self, surface: &mut Surface<'_>) {
-        let bar = Rectangle::new(Point::zero(), Size::new(self.mode.width, TOOLBAR_HEIGHT.min(self.mode.height)));
+        let bar = Rectangle::new(
+            Point::zero(),
+            Size::new(self.mode.width, TOOLBAR_HEIGHT.min(self.mode.height)),
+        );
         let mut bar_area = surface.clipped(&bar);
         let mut square = |x: u32, y: u32, side: u32, color| {
             let at = Rectangle::new(Point::new(x as i32, y as i32), Size::new(side, side));
-            bar_area.fill_solid(&at, color).expect("surfaces never fail");
+            bar_area
+                .fill_solid(&at, color)
+                .expect("surfaces never fail");
         };
         square(0, 0, self.mode.width.max(TOOLBAR_HEIGHT), TOOLBAR);
         for (i, &color) in PALETTE.iter().enumerate() {
@@ -88,12 +111,22 @@ impl Paint {
         // The brush, at its size (up to the bar's height), at the right end.
         let side = BRUSHES[self.brush].min(SWATCH);
         let centre = self.mode.width.saturating_sub(20);
-        square(centre.saturating_sub(side / 2), 16 - side / 2, side, PALETTE[self.color]);
+        square(
+            centre.saturating_sub(side / 2),
+            16 - side / 2,
+            side,
+            PALETTE[self.color],
+        );
         let help = "1-8 colour  - = brush  c clear  q quit";
         let at = Point::new((SWATCH_LEFT + 8 * SWATCH_PITCH + 4) as i32, 11);
-        Text::with_baseline(help, at, MonoTextStyle::new(&FONT_6X10, Rgb888::new(200, 200, 200)), Baseline::Top)
-            .draw(&mut bar_area)
-            .expect("surfaces never fail");
+        Text::with_baseline(
+            help,
+            at,
+            MonoTextStyle::new(&FONT_6X10, Rgb888::new(200, 200, 200)),
+            Baseline::Top,
+        )
+        .draw(&mut bar_area)
+        .expect("surfaces never fail");
     }
 }
 
@@ -108,7 +141,13 @@ fn line(from: Point, to: Point) -> impl Iterator<Item = Point> {
     let d = to - from;
     let steps = d.x.abs().max(d.y.abs());
     (0..=steps).map(move |i| {
-        let along = |a: i32, b: i32| if steps == 0 { a } else { a + ((b - a) * i + steps / 2 * (b - a).signum()) / steps };
+        let along = |a: i32, b: i32| {
+            if steps == 0 {
+                a
+            } else {
+                a + ((b - a) * i + steps / 2 * (b - a).signum()) / steps
+            }
+        };
         Point::new(along(from.x, to.x), along(from.y, to.y))
     })
 }
@@ -124,13 +163,23 @@ impl Demo for Paint {
         match *event {
             Event::PointerMoved(to) => {
                 if let (Some(from), true) = (self.last, input.is_pressed(Button::Left)) {
-                    self.strokes.push(Stroke::Line { from, to, color, brush });
+                    self.strokes.push(Stroke::Line {
+                        from,
+                        to,
+                        color,
+                        brush,
+                    });
                 }
                 self.last = Some(to);
             }
             Event::ButtonDown(Button::Left) => {
                 if let Some(at) = input.pointer() {
-                    self.strokes.push(Stroke::Line { from: at, to: at, color, brush });
+                    self.strokes.push(Stroke::Line {
+                        from: at,
+                        to: at,
+                        color,
+                        brush,
+                    });
                 }
             }
             Event::KeyDown(Key::C) => self.strokes.push(Stroke::Clear),
@@ -149,15 +198,20 @@ impl Demo for Paint {
     fn draw(&mut self, surface: &mut Surface<'_>, frame: u64) {
         let canvas = self.canvas();
         if frame == 0 {
-            surface.fill_solid(&canvas, CANVAS).expect("surfaces never fail");
+            surface
+                .fill_solid(&canvas, CANVAS)
+                .expect("surfaces never fail");
         }
         let mut area = surface.clipped(&canvas);
         for stroke in self.strokes.drain(..) {
             match stroke {
                 Stroke::Clear => area.fill_solid(&canvas, CANVAS),
-                Stroke::Line { from, to, color, brush } => {
-                    line(from, to).try_for_each(|at| area.fill_solid(&dab(at, brush), color))
-                }
+                Stroke::Line {
+                    from,
+                    to,
+                    color,
+                    brush,
+                } => line(from, to).try_for_each(|at| area.fill_solid(&dab(at, brush), color)),
             }
             .expect("surfaces never fail");
         }
@@ -213,16 +267,31 @@ mod tests {
         }
         assert_eq!(at(&mut m, 40, 200), Rgb888::RED);
         // The palette marks the second swatch as chosen.
-        assert_eq!(at(&mut m, (SWATCH_LEFT + SWATCH_PITCH - 2) as i32, 10), Rgb888::WHITE);
+        assert_eq!(
+            at(&mut m, (SWATCH_LEFT + SWATCH_PITCH - 2) as i32, 10),
+            Rgb888::WHITE
+        );
         assert_eq!(at(&mut m, (SWATCH_LEFT - 2) as i32, 10), TOOLBAR);
     }
 
     #[test]
     fn moving_without_the_button_paints_nothing_and_c_clears() {
         use Event::*;
-        let mut m = paint(&[PointerMoved(Point::new(10, 50)), PointerMoved(Point::new(300, 200))]);
-        assert!(m.surface().to_rgb_image().pixels().skip(320 * 32).all(|p| p.0 == [255, 255, 255]));
-        let mut m = paint(&[PointerMoved(Point::new(10, 50)), ButtonDown(Button::Left), KeyDown(Key::C)]);
+        let mut m = paint(&[
+            PointerMoved(Point::new(10, 50)),
+            PointerMoved(Point::new(300, 200)),
+        ]);
+        assert!(m
+            .surface()
+            .to_rgb_image()
+            .pixels()
+            .skip(320 * 32)
+            .all(|p| p.0 == [255, 255, 255]));
+        let mut m = paint(&[
+            PointerMoved(Point::new(10, 50)),
+            ButtonDown(Button::Left),
+            KeyDown(Key::C),
+        ]);
         assert_eq!(at(&mut m, 10, 50), CANVAS);
         // Strokes stop at the toolbar.
         let mut m = paint(&[PointerMoved(Point::new(100, 33)), ButtonDown(Button::Left)]);
@@ -234,7 +303,12 @@ mod tests {
     fn lines_step_one_pixel_at_a_time_and_end_on_their_points() {
         let points: Vec<Point> = line(Point::new(0, 0), Point::new(5, -2)).collect();
         assert_eq!(points.len(), 6);
-        assert_eq!((points[0], points[5]), (Point::new(0, 0), Point::new(5, -2)));
-        assert!(points.windows(2).all(|w| (w[1] - w[0]).x == 1 && (w[1] - w[0]).y.abs() <= 1));
+        assert_eq!(
+            (points[0], points[5]),
+            (Point::new(0, 0), Point::new(5, -2))
+        );
+        assert!(points
+            .windows(2)
+            .all(|w| (w[1] - w[0]).x == 1 && (w[1] - w[0]).y.abs() <= 1));
     }
 }

@@ -18,8 +18,14 @@ impl Plasma {
     pub fn new(mode: Mode) -> Plasma {
         let sin = sine_table();
         let channel = |i: usize| (128 + sin[i & 255]).clamp(0, 255) as u8;
-        let palette = std::array::from_fn(|i| Rgb888::new(channel(i), channel(i + 85), channel(i + 170)));
-        Plasma { sin, palette, columns: vec![0; mode.width as usize], mode }
+        let palette =
+            std::array::from_fn(|i| Rgb888::new(channel(i), channel(i + 85), channel(i + 170)));
+        Plasma {
+            sin,
+            palette,
+            columns: vec![0; mode.width as usize],
+            mode,
+        }
     }
 }
 

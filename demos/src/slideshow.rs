@@ -32,12 +32,25 @@ impl Slideshow {
             .iter()
             .map(|bytes| {
                 let image = decode_image(bytes).expect("embedded images decode");
-                let area = embedded_graphics::primitives::Rectangle::new(Point::zero(), embedded_graphics::prelude::Size::new(w, h));
+                let area = embedded_graphics::primitives::Rectangle::new(
+                    Point::zero(),
+                    embedded_graphics::prelude::Size::new(w, h),
+                );
                 let fit = bochsfb_renderer::fit(image.dimensions(), &area);
-                let scaled = imageops::resize(&image, fit.size.width.max(1), fit.size.height.max(1), FilterType::Triangle);
+                let scaled = imageops::resize(
+                    &image,
+                    fit.size.width.max(1),
+                    fit.size.height.max(1),
+                    FilterType::Triangle,
+                );
                 let mut slide = RgbImage::new(w, h);
                 let rgb = image::DynamicImage::ImageRgba8(scaled).to_rgb8();
-                imageops::replace(&mut slide, &rgb, i64::from(fit.top_left.x), i64::from(fit.top_left.y));
+                imageops::replace(
+                    &mut slide,
+                    &rgb,
+                    i64::from(fit.top_left.x),
+                    i64::from(fit.top_left.y),
+                );
                 slide
             })
             .collect();

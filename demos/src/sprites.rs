@@ -36,8 +36,9 @@ pub struct Sprites {
 fn tinted(ball: &RgbaImage, tint: [u32; 3]) -> RgbaImage {
     let mut out = ball.clone();
     for p in out.pixels_mut() {
-        for c in 0..3 {
-            p.0[c] = (u32::from(p.0[c]) * tint[c] / 255) as u8;
+        // Red, green and blue; alpha stays.
+        for (channel, t) in p.0.iter_mut().zip(tint) {
+            *channel = (u32::from(*channel) * t / 255) as u8;
         }
     }
     out
@@ -46,7 +47,13 @@ fn tinted(ball: &RgbaImage, tint: [u32; 3]) -> RgbaImage {
 impl Sprites {
     pub fn new(mode: Mode) -> Sprites {
         let ball = decode_image(BALL_PNG).expect("the embedded PNG decodes");
-        let tints = [[255, 255, 255], [255, 120, 120], [120, 255, 140], [130, 160, 255], [255, 230, 90]];
+        let tints = [
+            [255, 255, 255],
+            [255, 120, 120],
+            [120, 255, 140],
+            [130, 160, 255],
+            [255, 230, 90],
+        ];
         let images: Vec<RgbaImage> = tints.iter().map(|&t| tinted(&ball, t)).collect();
         let (w, h) = (mode.width, mode.height);
         let background = RgbImage::from_fn(w, h, |x, y| {
@@ -61,12 +68,23 @@ impl Sprites {
         let mut rng = Rng(0x5eed_5eed);
         let sprites = (0..SPRITES)
             .map(|i| Sprite {
-                start: (i64::from(rng.below(w.max(1))), i64::from(rng.below(h.max(1)))),
+                start: (
+                    i64::from(rng.below(w.max(1))),
+                    i64::from(rng.below(h.max(1))),
+                ),
                 velocity: (i64::from(rng.below(13)) + 3, i64::from(rng.below(11)) + 2),
                 image: i % images.len(),
             })
             .collect();
-        Sprites { background, images, sprites, previous: Vec::new(), mode, input: InputState::default(), steer: (0, 0) }
+        Sprites {
+            background,
+            images,
+            sprites,
+            previous: Vec::new(),
+            mode,
+            input: InputState::default(),
+            steer: (0, 0),
+        }
     }
 }
 
@@ -97,10 +115,17 @@ impl Demo for Sprites {
             let image = &self.images[s.image];
             let (iw, ih) = (i64::from(image.width()), i64::from(image.height()));
             let steer = if i == 0 { self.steer } else { (0, 0) };
-            let x = bounce(s.start.0 + steer.0 + s.velocity.0 * t, i64::from(self.mode.width) - iw);
-            let y = bounce(s.start.1 + steer.1 + s.velocity.1 * t, i64::from(self.mode.height) - ih);
+            let x = bounce(
+                s.start.0 + steer.0 + s.velocity.0 * t,
+                i64::from(self.mode.width) - iw,
+            );
+            let y = bounce(
+                s.start.1 + steer.1 + s.velocity.1 * t,
+                i64::from(self.mode.height) - ih,
+            );
             surface.blit(image, Point::new(x as i32, y as i32));
-            self.previous.push(Rect::new(x as u32, y as u32, iw as u32, ih as u32));
+            self.previous
+                .push(Rect::new(x as u32, y as u32, iw as u32, ih as u32));
         }
     }
 }

@@ -38,7 +38,10 @@ impl Demo for Starfield {
 
     fn draw(&mut self, surface: &mut Surface<'_>, frame: u64) {
         surface.clear(Rgb888::BLACK).expect("surfaces never fail");
-        let (cx, cy) = (i64::from(self.mode.width / 2), i64::from(self.mode.height / 2));
+        let (cx, cy) = (
+            i64::from(self.mode.width / 2),
+            i64::from(self.mode.height / 2),
+        );
         let focal = i64::from(self.mode.width) / 4;
         let t = frame as i64;
         for &(x, y, z0) in &self.stars {
@@ -50,7 +53,9 @@ impl Demo for Starfield {
             let v = (40 + near * 215 / 255) as u8;
             let color = Rgb888::new(v, v, (v as u16 + 30).min(255) as u8);
             let star = Rectangle::new(Point::new(sx as i32, sy as i32), Size::new(size, size));
-            surface.fill_solid(&star, color).expect("surfaces never fail");
+            surface
+                .fill_solid(&star, color)
+                .expect("surfaces never fail");
         }
     }
 }

@@ -15,14 +15,20 @@ const FRAME: u64 = 35;
 const MODE: Mode = Mode::xrgb8888(160, 120);
 
 /// The formats besides XRGB8888 (whose files keep their old names).
-const OTHER_FORMATS: [PixelFormat; 3] = [PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332];
+const OTHER_FORMATS: [PixelFormat; 3] = [
+    PixelFormat::Rgb888,
+    PixelFormat::Rgb565,
+    PixelFormat::Rgb332,
+];
 
 fn golden(name: &str, format: PixelFormat) -> PathBuf {
     let suffix = match format {
         PixelFormat::Xrgb8888 => String::new(),
         other => format!("-{}bpp", other.bpp()),
     };
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}-{FRAME}{suffix}.png"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}-{FRAME}{suffix}.png"))
 }
 
 #[test]
@@ -51,11 +57,20 @@ fn check_references(format: PixelFormat) {
         let expected = image::open(&path)
             .unwrap_or_else(|e| panic!("{}: {e} (BLESS=1 writes it)", path.display()))
             .to_rgb8();
-        let differing = actual.pixels().zip(expected.pixels()).filter(|(a, e)| a != e).count();
+        let differing = actual
+            .pixels()
+            .zip(expected.pixels())
+            .filter(|(a, e)| a != e)
+            .count();
         if actual.dimensions() != expected.dimensions() || differing > 0 {
-            let out = std::env::temp_dir().join(format!("{name}-{FRAME}-{}bpp-actual.png", format.bpp()));
+            let out =
+                std::env::temp_dir().join(format!("{name}-{FRAME}-{}bpp-actual.png", format.bpp()));
             actual.save(&out).unwrap();
-            failures.push(format!("{name} at {} bpp: {differing} pixels differ (actual frame in {})", format.bpp(), out.display()));
+            failures.push(format!(
+                "{name} at {} bpp: {differing} pixels differ (actual frame in {})",
+                format.bpp(),
+                out.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

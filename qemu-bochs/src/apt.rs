@@ -92,7 +92,13 @@ impl PrivateApt {
     /// Downloads `package=version` into `into` and returns the `.deb`, checked to be that
     /// version.
     pub fn download(&self, package: &str, version: &str, into: &Path) -> Result<PathBuf> {
-        download_into(&mut self.command("apt-get"), package, version, into, &self.log())
+        download_into(
+            &mut self.command("apt-get"),
+            package,
+            version,
+            into,
+            &self.log(),
+        )
     }
 
     /// `program` (apt-get, apt-cache) with this directory's state.
@@ -165,9 +171,11 @@ pub fn find_deb(dir: &Path, package: &str, version: &str) -> Result<Option<PathB
 
 /// One control field of a `.deb` (`dpkg-deb -f`).
 pub fn deb_field(deb: &Path, field: &str) -> Result<String> {
-    Ok(output_of(Command::new("dpkg-deb").arg("-f").arg(deb).arg(field))?
-        .trim()
-        .to_string())
+    Ok(
+        output_of(Command::new("dpkg-deb").arg("-f").arg(deb).arg(field))?
+            .trim()
+            .to_string(),
+    )
 }
 
 /// `Candidate:` of `apt-cache policy <package>`, if apt knows a version to install.
@@ -333,10 +341,7 @@ mod tests {
         let text = "linux-source-7.3 | 7.3.9-1~bpo13+1 | http://m/debian trixie-backports/main all Packages\n\
                     linux-source-7.3 | 7.3.10-1~bpo13+1 | http://m/debian trixie-backports/main all Packages\n\
                     linux-source-7.3 | 7.3.9-1~bpo13+1 | http://m/debian trixie-backports/main Sources\n";
-        assert_eq!(
-            parse_madison(text),
-            ["7.3.9-1~bpo13+1", "7.3.10-1~bpo13+1"]
-        );
+        assert_eq!(parse_madison(text), ["7.3.9-1~bpo13+1", "7.3.10-1~bpo13+1"]);
         assert!(parse_madison("N: Unable to locate package x\n").is_empty());
     }
 

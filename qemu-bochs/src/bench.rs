@@ -621,8 +621,13 @@ mod tests {
             ratios: Vec::new(),
         };
         results.analyse();
-        assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap" && r.over == "vesafb mmap"));
-        assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap" && r.over == "bochsfb write O_DIRECT" && r.workload == "frame copy"));
+        assert!(results
+            .ratios
+            .iter()
+            .any(|r| r.path == "bochsfb mmap" && r.over == "vesafb mmap"));
+        assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap"
+            && r.over == "bochsfb write O_DIRECT"
+            && r.workload == "frame copy"));
         assert_eq!(results.summary.len(), PATHS.len() * WORKLOADS.len());
         assert!(results.summary.iter().all(|r| r.boots == 2 && r.runs == 6));
         // The model recovers what the fake runs were built from.

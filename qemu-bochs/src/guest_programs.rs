@@ -96,12 +96,28 @@ fn build_c_programs(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathB
     C_PROGRAMS
         .iter()
         .map(|p| {
-            let abi = if p.m32 { ["-m32"].as_slice() } else { [].as_slice() };
-            eprintln!("==> guest programs: gcc {}-static {}", if p.m32 { "-m32 " } else { "" }, p.source);
+            let abi = if p.m32 {
+                ["-m32"].as_slice()
+            } else {
+                [].as_slice()
+            };
+            eprintln!(
+                "==> guest programs: gcc {}-static {}",
+                if p.m32 { "-m32 " } else { "" },
+                p.source
+            );
             let out = out_dir.join(p.binary);
             let status = Command::new("gcc")
                 .args(abi)
-                .args(["-static", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I"])
+                .args([
+                    "-static",
+                    "-O2",
+                    "-std=gnu11",
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    "-I",
+                ])
                 .arg(repo.join(UAPI_INCLUDE))
                 .arg("-o")
                 .arg(&out)
@@ -109,7 +125,11 @@ fn build_c_programs(repo: &Path, target_dir: &Path) -> Result<Vec<(String, PathB
                 .status()
                 .context("cannot run gcc")?;
             if !status.success() {
-                let hint = if p.m32 { "; is gcc-multilib installed?" } else { "" };
+                let hint = if p.m32 {
+                    "; is gcc-multilib installed?"
+                } else {
+                    ""
+                };
                 bail!("gcc {} failed ({status}){hint}", p.source);
             }
             Ok((p.binary.to_string(), out))

@@ -330,14 +330,35 @@ mod tests {
             build_key(version, fragment, patches, toolchain, llvm)
         };
         let base = key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None);
-        assert_eq!(base, key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None));
-        assert_ne!(base, key("7.3.4-2", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None));
-        assert_ne!(base, key("7.3.4-1", b"CONFIG_RUST=m\n", "p0", "rustc 1.95", None));
-        assert_ne!(base, key("7.3.4-1", b"CONFIG_RUST=y\n", "p1", "rustc 1.95", None));
-        assert_ne!(base, key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.96", None));
+        assert_eq!(
+            base,
+            key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None)
+        );
         assert_ne!(
             base,
-            key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", Some("/l/"))
+            key("7.3.4-2", b"CONFIG_RUST=y\n", "p0", "rustc 1.95", None)
+        );
+        assert_ne!(
+            base,
+            key("7.3.4-1", b"CONFIG_RUST=m\n", "p0", "rustc 1.95", None)
+        );
+        assert_ne!(
+            base,
+            key("7.3.4-1", b"CONFIG_RUST=y\n", "p1", "rustc 1.95", None)
+        );
+        assert_ne!(
+            base,
+            key("7.3.4-1", b"CONFIG_RUST=y\n", "p0", "rustc 1.96", None)
+        );
+        assert_ne!(
+            base,
+            key(
+                "7.3.4-1",
+                b"CONFIG_RUST=y\n",
+                "p0",
+                "rustc 1.95",
+                Some("/l/")
+            )
         );
     }
 }

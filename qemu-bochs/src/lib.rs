@@ -33,6 +33,7 @@ pub mod protocol;
 pub mod qmp;
 pub mod record;
 pub mod steps;
+pub mod style;
 pub mod vm;
 
 pub use artifacts::{build_all, Artifacts, BuildOptions};

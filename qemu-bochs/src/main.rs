@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 use qemu_bochs::bench::BenchOptions;
 use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{
-    artifacts, paths, protocol, steps, vm, Accel, Artifacts, BuildOptions, Display, GuestDriver,
-    Vm, VmConfig,
+    artifacts, paths, protocol, steps, style, vm, Accel, Artifacts, BuildOptions, Display,
+    GuestDriver, Vm, VmConfig,
 };
 
 #[derive(Parser)]
@@ -184,9 +184,9 @@ enum Cmd {
         guest_args: Vec<String>,
     },
     /// Build everything, then `cargo test` with BOCHSFB_ARTIFACTS set. Without `--kernel` and
-    /// arguments: every suite on the standard kernel, then the robustness suite (its ignored,
-    /// debug-only tests included) and the harness's protocol tests on the debug kernel, with
-    /// the time of each phase at the end. This is what CI runs.
+    /// arguments: the style phase (`check`) first, every suite on the standard kernel, then the
+    /// robustness suite (its ignored, debug-only tests included) and the harness's protocol
+    /// tests on the debug kernel, with the time of each phase at the end. This is what CI runs.
     Test {
         /// Only this guest kernel: `standard` runs `cargo test --workspace [ARGS]`, `debug` the
         /// debug suite (or `cargo test --workspace ARGS`). With ARGS and no `--kernel`: standard.
@@ -196,6 +196,10 @@ enum Cmd {
         #[arg(last = true)]
         cargo_args: Vec<String>,
     },
+    /// The style phase alone, which `test` runs first (no kernel, well under a minute with
+    /// warm caches): `cargo fmt --check`, rustfmt on `kmod/`, clippy and rustdoc with warnings
+    /// denied, and the renderer without default features.
+    Check,
 }
 
 #[derive(Args)]
@@ -497,6 +501,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Cmd::Test { kernel, cargo_args } => test(kernel, &cargo_args),
+        Cmd::Check => {
+            let result = steps::phase("style", style::run);
+            eprintln!("\n==> phases\n{}", steps::phase_summary());
+            result.map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -813,31 +822,51 @@ const DEBUG_SUITE: &[&str] = &[
     "--include-ignored",
 ];
 
-fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode> {
-    let plan: Vec<(KernelVariant, Vec<String>)> = match kernel {
+/// One phase of `qemu-bochs test`.
+#[derive(Debug, PartialEq)]
+enum Phase {
+    /// The fast checks (`qemu-bochs check`), before anything builds a kernel.
+    Style,
+    /// Build this kernel's guest, then `cargo test --workspace ARGS` against it.
+    Tests(KernelVariant, Vec<String>),
+}
+
+/// What `test` runs: the full run (CI's) starts with the style phase; `--kernel` or
+/// arguments pick one kernel's tests and nothing else.
+fn plan(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Vec<Phase> {
+    match kernel {
         None if cargo_args.is_empty() => vec![
-            (KernelVariant::Standard, Vec::new()),
-            (KernelVariant::Debug, strings(DEBUG_SUITE)),
+            Phase::Style,
+            Phase::Tests(KernelVariant::Standard, Vec::new()),
+            Phase::Tests(KernelVariant::Debug, strings(DEBUG_SUITE)),
         ],
         None | Some(KernelVariant::Standard) => {
-            vec![(KernelVariant::Standard, cargo_args.to_vec())]
+            vec![Phase::Tests(KernelVariant::Standard, cargo_args.to_vec())]
         }
         Some(KernelVariant::Debug) if cargo_args.is_empty() => {
-            vec![(KernelVariant::Debug, strings(DEBUG_SUITE))]
+            vec![Phase::Tests(KernelVariant::Debug, strings(DEBUG_SUITE))]
         }
-        Some(KernelVariant::Debug) => vec![(KernelVariant::Debug, cargo_args.to_vec())],
-    };
+        Some(KernelVariant::Debug) => vec![Phase::Tests(KernelVariant::Debug, cargo_args.to_vec())],
+    }
+}
+
+fn test(kernel: Option<KernelVariant>, cargo_args: &[String]) -> Result<ExitCode> {
     // Every phase runs even after one fails, so CI shows every failure at once.
     let mut failed = Vec::new();
-    for (variant, args) in &plan {
-        let name = variant.name();
-        let result = qemu_bochs::build_all(&BuildOptions { kernel: *variant })
-            .with_context(|| format!("building the {name} kernel's guest"))
-            .and_then(|_| {
-                steps::phase(&format!("tests ({name} kernel)"), || {
-                    cargo_test(*variant, args)
-                })
-            });
+    for phase in plan(kernel, cargo_args) {
+        let result = match phase {
+            Phase::Style => steps::phase("style", style::run),
+            Phase::Tests(variant, args) => {
+                let name = variant.name();
+                qemu_bochs::build_all(&BuildOptions { kernel: variant })
+                    .with_context(|| format!("building the {name} kernel's guest"))
+                    .and_then(|_| {
+                        steps::phase(&format!("tests ({name} kernel)"), || {
+                            cargo_test(variant, &args)
+                        })
+                    })
+            }
+        };
         if let Err(e) = result {
             eprintln!("error: {e:#}");
             failed.push(format!("{e}"));
@@ -883,4 +912,39 @@ fn cargo_test(kernel: KernelVariant, cargo_args: &[String]) -> Result<()> {
         bail!("tests failed on the {} kernel ({status})", kernel.name());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_full_run_starts_with_the_style_phase() {
+        let debug_suite = || strings(DEBUG_SUITE);
+        assert_eq!(
+            plan(None, &[]),
+            [
+                Phase::Style,
+                Phase::Tests(KernelVariant::Standard, Vec::new()),
+                Phase::Tests(KernelVariant::Debug, debug_suite()),
+            ]
+        );
+        let lib = strings(&["--lib"]);
+        assert_eq!(
+            plan(None, &lib),
+            [Phase::Tests(KernelVariant::Standard, lib.clone())]
+        );
+        assert_eq!(
+            plan(Some(KernelVariant::Standard), &[]),
+            [Phase::Tests(KernelVariant::Standard, Vec::new())]
+        );
+        assert_eq!(
+            plan(Some(KernelVariant::Debug), &[]),
+            [Phase::Tests(KernelVariant::Debug, debug_suite())]
+        );
+        assert_eq!(
+            plan(Some(KernelVariant::Debug), &lib),
+            [Phase::Tests(KernelVariant::Debug, lib.clone())]
+        );
+    }
 }

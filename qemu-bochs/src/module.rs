@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::kernel_build::KernelBuild;
 use crate::steps::run_logged;
@@ -50,13 +50,40 @@ pub fn build(
     Ok(ko)
 }
 
+/// `rustfmt` arguments with the kernel's `.rustfmt.toml` settings (edition 2021, Unix
+/// newlines): `make rustfmtcheck` needs a kernel tree, these check the module's sources
+/// directly (`rustfmt ARGS --check kmod/*.rs`).
+pub const RUSTFMT_ARGS: [&str; 4] = ["--edition", "2021", "--config", "newline_style=Unix"];
+
+/// The module's `.rs` files in `kmod_dir`, sorted.
+pub fn sources(kmod_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut sources = Vec::new();
+    for entry in std::fs::read_dir(kmod_dir)
+        .with_context(|| format!("cannot list {}", kmod_dir.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_some_and(|x| x == "rs") {
+            sources.push(path);
+        }
+    }
+    sources.sort();
+    if sources.is_empty() {
+        bail!("no .rs files in {}", kmod_dir.display());
+    }
+    Ok(sources)
+}
+
 /// Copies `Kbuild`, `Makefile` and the `.rs` files of `from` into `to`,
 /// rewriting only files that changed (so Kbuild's incremental build holds).
 fn copy_sources(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if !(name == "Kbuild" || name == "Makefile" || name.ends_with(".rs")) || !path.is_file() {
             continue;
         }
@@ -92,15 +119,10 @@ mod tests {
     #[test]
     fn kmod_is_formatted_with_the_kernels_rustfmt_settings() {
         let kmod = crate::paths::repo_root().join("kmod");
-        let mut sources: Vec<_> = std::fs::read_dir(&kmod)
-            .expect("kmod/ exists")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .collect();
-        sources.sort();
-        assert!(!sources.is_empty(), "no .rs files in {}", kmod.display());
+        let sources = super::sources(&kmod).unwrap();
         let out = Command::new("rustfmt")
-            .args(["--edition", "2021", "--config", "newline_style=Unix", "--check"])
+            .args(super::RUSTFMT_ARGS)
+            .arg("--check")
             .args(&sources)
             .output()
             .expect("rustfmt is part of the toolchain (rustup component add rustfmt)");

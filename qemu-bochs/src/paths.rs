@@ -133,7 +133,10 @@ impl CacheLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                eprintln!("waiting for another qemu-bochs to release {}", path.display());
+                eprintln!(
+                    "waiting for another qemu-bochs to release {}",
+                    path.display()
+                );
                 file.lock()
                     .with_context(|| format!("cannot lock {}", path.display()))?;
             }
@@ -263,7 +266,10 @@ mod tests {
         let mut runs = 0;
         let mut fill = || {
             runs += 1;
-            assert!(!dir.join("half.o").exists(), "the old attempt was not removed");
+            assert!(
+                !dir.join("half.o").exists(),
+                "the old attempt was not removed"
+            );
             std::fs::write(dir.join("whole.o"), "ok").unwrap();
             Ok("v1".to_string())
         };

@@ -140,9 +140,21 @@ fn ensure_rust_src() -> Result<()> {
 }
 
 /// The module is built with `CLIPPY=1` (see `module::build`), which runs `clippy-driver`.
-/// A rustup proxy of that name exists even without the component, so ask it for its version.
 fn ensure_clippy() -> Result<()> {
-    let found = Command::new("clippy-driver")
+    ensure_component("clippy-driver", "clippy")
+}
+
+/// What the style phase (`crate::style`) runs besides cargo: clippy, and rustfmt (`cargo fmt`
+/// and the module's own check).
+pub fn ensure_style_tools() -> Result<()> {
+    ensure_clippy()?;
+    ensure_component("rustfmt", "rustfmt")
+}
+
+/// Installs the rustup `component` that provides `tool` if `tool --version` fails: a rustup
+/// proxy of that name exists even without the component, so it has to be asked.
+fn ensure_component(tool: &str, component: &str) -> Result<()> {
+    let found = Command::new(tool)
         .arg("--version")
         .env("PATH", paths::tool_path())
         .output()
@@ -150,15 +162,15 @@ fn ensure_clippy() -> Result<()> {
     if found {
         return Ok(());
     }
-    eprintln!("prereqs: installing clippy (rustup component add clippy)");
+    eprintln!("prereqs: installing {component} (rustup component add {component})");
     let ok = Command::new("rustup")
-        .args(["component", "add", "clippy"])
+        .args(["component", "add", component])
         .env("PATH", paths::tool_path())
         .status()
-        .context("rustup not found: the module build needs clippy-driver; install it with rustup")?
+        .with_context(|| format!("rustup not found: {tool} is missing; install it with rustup"))?
         .success();
     if !ok {
-        bail!("`rustup component add clippy` failed");
+        bail!("`rustup component add {component}` failed");
     }
     Ok(())
 }
@@ -182,7 +194,13 @@ fn ensure_bindgen() -> Result<()> {
     let install = format!("cargo install bindgen-cli --version {BINDGEN_CLI_VERSION} --locked");
     eprintln!("prereqs: installing bindgen-cli ({install}, ~2 min)");
     let ok = Command::new("cargo")
-        .args(["install", "bindgen-cli", "--version", BINDGEN_CLI_VERSION, "--locked"])
+        .args([
+            "install",
+            "bindgen-cli",
+            "--version",
+            BINDGEN_CLI_VERSION,
+            "--locked",
+        ])
         .env("PATH", paths::tool_path())
         .status()
         .context("cannot run cargo")?
@@ -216,6 +234,9 @@ mod tests {
         assert!(parse_bindgen_version("bindgen 0.71.1").unwrap() >= MIN_BINDGEN);
         assert!(parse_bindgen_version("bindgen 0.71.0").unwrap() < MIN_BINDGEN);
         let pinned = parse_bindgen_version(&format!("bindgen {BINDGEN_CLI_VERSION}")).unwrap();
-        assert!(pinned >= MIN_BINDGEN, "the pinned bindgen-cli is too old for the kernel");
+        assert!(
+            pinned >= MIN_BINDGEN,
+            "the pinned bindgen-cli is too old for the kernel"
+        );
     }
 }

@@ -99,7 +99,11 @@ impl Qmp {
     /// >= 7.1), or as a PPM if `path` ends in `.ppm` (cheaper: no compression).
     pub fn screendump(&mut self, path: &Path, device: Option<&str>) -> Result<()> {
         let filename = path.to_str().context("screenshot path is not UTF-8")?;
-        let format = if path.extension().is_some_and(|e| e == "ppm") { "ppm" } else { "png" };
+        let format = if path.extension().is_some_and(|e| e == "ppm") {
+            "ppm"
+        } else {
+            "png"
+        };
         let mut arguments = json!({ "filename": filename, "format": format });
         if let Some(device) = device {
             arguments["device"] = json!(device);

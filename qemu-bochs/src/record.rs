@@ -24,10 +24,18 @@ pub enum Format {
 impl Format {
     /// The format for `path`'s extension (`.gif`, `.png` or `.apng`).
     pub fn for_path(path: &Path) -> Result<Format> {
-        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("gif") => Ok(Format::Gif),
             Some("png" | "apng") => Ok(Format::Apng),
-            _ => bail!("{}: a recording is a .gif or a .png (animated PNG)", path.display()),
+            _ => bail!(
+                "{}: a recording is a .gif or a .png (animated PNG)",
+                path.display()
+            ),
         }
     }
 }
@@ -50,21 +58,30 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { fps: 10.0, width: None }
+        Options {
+            fps: 10.0,
+            width: None,
+        }
     }
 }
 
 /// Runs `body` while taking screendumps of `vm` at `options.fps`; returns what `body` gave and
 /// the screens, identical neighbours merged. The screen as it was before `body` began is left
 /// out until something changes it (it belongs to whatever ran before).
-pub fn record_while<T>(vm: &Vm, options: &Options, body: impl FnOnce() -> Result<T>) -> Result<(T, Vec<Frame>)> {
+pub fn record_while<T>(
+    vm: &Vm,
+    options: &Options,
+    body: impl FnOnce() -> Result<T>,
+) -> Result<(T, Vec<Frame>)> {
     let stop = AtomicBool::new(false);
     let scratch = crate::paths::out_dir().join(format!("record-{}.ppm", std::process::id()));
     if let Some(dir) = scratch.parent() {
         std::fs::create_dir_all(dir)?;
     }
     vm.screendump(&scratch)?;
-    let before = image::open(&scratch).with_context(|| format!("reading {}", scratch.display()))?.to_rgb8();
+    let before = image::open(&scratch)
+        .with_context(|| format!("reading {}", scratch.display()))?
+        .to_rgb8();
     let period = Duration::from_secs_f64(1.0 / options.fps.max(0.1));
     std::thread::scope(|scope| {
         let capture = scope.spawn(|| capture(vm, &scratch, period, &stop));
@@ -73,7 +90,10 @@ pub fn record_while<T>(vm: &Vm, options: &Options, body: impl FnOnce() -> Result
         let frames = capture.join().expect("the capture thread does not panic");
         let _ = std::fs::remove_file(&scratch);
         let outcome = outcome?;
-        Ok((outcome, scaled(without_leading(frames?, &before), options.width)))
+        Ok((
+            outcome,
+            scaled(without_leading(frames?, &before), options.width),
+        ))
     })
 }
 
@@ -94,8 +114,12 @@ fn scaled(frames: Vec<Frame>, width: Option<u32>) -> Vec<Frame> {
             if w >= image.width() {
                 return Frame { image, shown };
             }
-            let h = (u64::from(image.height()) * u64::from(w) / u64::from(image.width())).max(1) as u32;
-            Frame { image: imageops::resize(&image, w, h, imageops::FilterType::Triangle), shown }
+            let h =
+                (u64::from(image.height()) * u64::from(w) / u64::from(image.width())).max(1) as u32;
+            Frame {
+                image: imageops::resize(&image, w, h, imageops::FilterType::Triangle),
+                shown,
+            }
         })
         .collect()
 }
@@ -106,7 +130,9 @@ fn capture(vm: &Vm, scratch: &Path, period: Duration, stop: &AtomicBool) -> Resu
     let mut next = last;
     while !stop.load(Ordering::Relaxed) {
         vm.screendump(scratch)?;
-        let screen = image::open(scratch).with_context(|| format!("reading {}", scratch.display()))?.to_rgb8();
+        let screen = image::open(scratch)
+            .with_context(|| format!("reading {}", scratch.display()))?
+            .to_rgb8();
         let now = Instant::now();
         if let Some(previous) = frames.last_mut() {
             previous.shown += now - last;
@@ -114,7 +140,10 @@ fn capture(vm: &Vm, scratch: &Path, period: Duration, stop: &AtomicBool) -> Resu
         last = now;
         match frames.last() {
             Some(previous) if previous.image == screen => {}
-            _ => frames.push(Frame { image: screen, shown: Duration::ZERO }),
+            _ => frames.push(Frame {
+                image: screen,
+                shown: Duration::ZERO,
+            }),
         }
         next += period;
         if let Some(wait) = next.checked_duration_since(Instant::now()) {
@@ -140,7 +169,9 @@ pub fn save(frames: &[Frame], path: &Path) -> Result<u64> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let file = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let file = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+    );
     let progress = |i: usize| {
         eprint!("\rrecord: encoding frame {}/{} ", i + 1, frames.len());
         let _ = std::io::stderr().flush();
@@ -175,7 +206,12 @@ pub fn save(frames: &[Frame], path: &Path) -> Result<u64> {
     }
     eprintln!();
     let size = std::fs::metadata(path)?.len();
-    eprintln!("record: {} ({} frames, {} KiB)", path.display(), frames.len(), size.div_ceil(1024));
+    eprintln!(
+        "record: {} ({} frames, {} KiB)",
+        path.display(),
+        frames.len(),
+        size.div_ceil(1024)
+    );
     Ok(size)
 }
 
@@ -192,7 +228,9 @@ mod tests {
     fn frames() -> Vec<Frame> {
         (0..3u8)
             .map(|i| Frame {
-                image: RgbImage::from_fn(8, 6, |x, y| image::Rgb([i * 80, x as u8 * 30, y as u8 * 40])),
+                image: RgbImage::from_fn(8, 6, |x, y| {
+                    image::Rgb([i * 80, x as u8 * 30, y as u8 * 40])
+                }),
                 shown: Duration::from_millis(100 * (u64::from(i) + 1)),
             })
             .collect()
@@ -210,8 +248,16 @@ mod tests {
         use image::AnimationDecoder;
         let path = std::env::temp_dir().join(format!("record-test-{}.png", std::process::id()));
         save(&frames(), &path).unwrap();
-        let decoder = image::codecs::png::PngDecoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap())).unwrap();
-        let decoded: Vec<image::Frame> = decoder.apng().unwrap().into_frames().collect::<Result<_, _>>().unwrap();
+        let decoder = image::codecs::png::PngDecoder::new(std::io::BufReader::new(
+            std::fs::File::open(&path).unwrap(),
+        ))
+        .unwrap();
+        let decoded: Vec<image::Frame> = decoder
+            .apng()
+            .unwrap()
+            .into_frames()
+            .collect::<Result<_, _>>()
+            .unwrap();
         assert_eq!(decoded.len(), 3);
         for (got, want) in decoded.iter().zip(frames()) {
             let rgb = image::DynamicImage::ImageRgba8(got.buffer().clone()).to_rgb8();

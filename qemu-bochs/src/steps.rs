@@ -118,10 +118,11 @@ static PHASES: Mutex<Vec<(String, Duration, bool)>> = Mutex::new(Vec::new());
 pub fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let start = Instant::now();
     let result = f();
-    PHASES
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((name.to_string(), start.elapsed(), result.is_ok()));
+    PHASES.lock().unwrap_or_else(|e| e.into_inner()).push((
+        name.to_string(),
+        start.elapsed(),
+        result.is_ok(),
+    ));
     result
 }
 
@@ -138,7 +139,10 @@ fn format_phases(phases: &[(String, Duration, bool)]) -> String {
     for (name, took, ok) in phases {
         total += *took;
         let state = if *ok { "ok" } else { "FAILED" };
-        text.push_str(&format!("{:>7.1} min  {state:<7} {name}\n", took.as_secs_f64() / 60.0));
+        text.push_str(&format!(
+            "{:>7.1} min  {state:<7} {name}\n",
+            took.as_secs_f64() / 60.0
+        ));
     }
     text.push_str(&format!("{:>7.1} min  total\n", total.as_secs_f64() / 60.0));
     text
@@ -199,8 +203,16 @@ mod tests {
     #[test]
     fn phases_are_listed_with_minutes_state_and_total() {
         let text = format_phases(&[
-            ("kernel build (standard)".into(), Duration::from_secs(330), true),
-            ("tests (debug kernel)".into(), Duration::from_secs(90), false),
+            (
+                "kernel build (standard)".into(),
+                Duration::from_secs(330),
+                true,
+            ),
+            (
+                "tests (debug kernel)".into(),
+                Duration::from_secs(90),
+                false,
+            ),
         ]);
         assert_eq!(
             text,

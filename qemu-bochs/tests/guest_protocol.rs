@@ -89,7 +89,10 @@ fn a_kernel_warning_in_the_log_fails_shutdown() -> Result<()> {
     let artifacts = Artifacts::from_manifest_env()?;
     let vm = Vm::boot(&artifacts, &VmConfig::default())?;
     // A line written to /dev/kmsg is printed on the console like any kernel message.
-    let out = vm.run("echo 'WARNING: CPU: 0 PID: 1 at fake.c:1 injected' > /dev/kmsg", TIMEOUT)?;
+    let out = vm.run(
+        "echo 'WARNING: CPU: 0 PID: 1 at fake.c:1 injected' > /dev/kmsg",
+        TIMEOUT,
+    )?;
     ensure!(out.status == 0, "{out:?}");
     // First lines of the debug kernel's reports (KASAN, lockdep, atomic sleep, UBSAN, Rust).
     let injected = [
@@ -153,9 +156,19 @@ fn the_guest_shell_runs_each_line_and_ends_at_end_of_input() -> Result<()> {
     let out = child.wait_with_output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    anyhow::ensure!(stdout.contains("one 42\n"), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    anyhow::ensure!(
+        stdout.contains("one 42\n"),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     // The default card is QEMU's std VGA.
-    anyhow::ensure!(stdout.contains("std-vga\n"), "the card's sysfs line is missing:\n{stdout}");
-    anyhow::ensure!(out.status.code() == Some(3), "exit status {:?}, expected 3:\n{stderr}", out.status);
+    anyhow::ensure!(
+        stdout.contains("std-vga\n"),
+        "the card's sysfs line is missing:\n{stdout}"
+    );
+    anyhow::ensure!(
+        out.status.code() == Some(3),
+        "exit status {:?}, expected 3:\n{stderr}",
+        out.status
+    );
     Ok(())
 }

@@ -17,7 +17,12 @@ use embedded_graphics::primitives::Rectangle;
 use embedded_graphics::Pixel;
 use image::{RgbImage, RgbaImage};
 
-const FORMATS: [PixelFormat; 4] = [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332];
+const FORMATS: [PixelFormat; 4] = [
+    PixelFormat::Xrgb8888,
+    PixelFormat::Rgb888,
+    PixelFormat::Rgb565,
+    PixelFormat::Rgb332,
+];
 
 fn frame(format: PixelFormat) -> (Vec<u8>, Mode) {
     let mode = Mode::packed(1024, 768, format);
@@ -52,7 +57,14 @@ fn fills(c: &mut Criterion) {
         });
         let all = Rectangle::new(Point::zero(), Size::new(1024, 768));
         group.bench_function(BenchmarkId::new("fill_contiguous", format), |b| {
-            b.iter(|| surface.fill_contiguous(&all, (0..).map(|i: u32| Rgb888::new(i as u8, (i >> 8) as u8, 7))).unwrap())
+            b.iter(|| {
+                surface
+                    .fill_contiguous(
+                        &all,
+                        (0..).map(|i: u32| Rgb888::new(i as u8, (i >> 8) as u8, 7)),
+                    )
+                    .unwrap()
+            })
         });
         group.bench_function(BenchmarkId::new("paint", format), |b| {
             b.iter(|| {
@@ -64,7 +76,14 @@ fn fills(c: &mut Criterion) {
             })
         });
         group.bench_function(BenchmarkId::new("draw_iter", format), |b| {
-            b.iter(|| surface.draw_iter(all.points().map(|p| Pixel(p, Rgb888::new(p.x as u8, p.y as u8, 7)))).unwrap())
+            b.iter(|| {
+                surface
+                    .draw_iter(
+                        all.points()
+                            .map(|p| Pixel(p, Rgb888::new(p.x as u8, p.y as u8, 7))),
+                    )
+                    .unwrap()
+            })
         });
     }
     group.finish();
@@ -73,8 +92,12 @@ fn fills(c: &mut Criterion) {
 fn blits(c: &mut Criterion) {
     let mut group = c.benchmark_group("blit");
     let rgb = RgbImage::from_fn(256, 256, |x, y| image::Rgb([x as u8, y as u8, 99]));
-    let rgba = RgbaImage::from_fn(64, 64, |x, y| image::Rgba([x as u8 * 4, y as u8 * 4, 99, (x * 4) as u8]));
-    let photo = RgbImage::from_fn(640, 480, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8]));
+    let rgba = RgbaImage::from_fn(64, 64, |x, y| {
+        image::Rgba([x as u8 * 4, y as u8 * 4, 99, (x * 4) as u8])
+    });
+    let photo = RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+    });
     for format in FORMATS {
         let (mut buf, mode) = frame(format);
         let bpp = format.bytes_per_pixel();
@@ -92,15 +115,22 @@ fn blits(c: &mut Criterion) {
         group.throughput(Throughput::Elements(256 * 256));
         memcpy(&mut group, "256x256", 256 * 256 * bpp);
         memcpy(&mut group, "source 256x256", rgb.as_raw().len());
-        group.bench_function(BenchmarkId::new("rgb 256x256", format), |b| b.iter(|| surface.blit(&rgb, Point::new(100, 100))));
+        group.bench_function(BenchmarkId::new("rgb 256x256", format), |b| {
+            b.iter(|| surface.blit(&rgb, Point::new(100, 100)))
+        });
         group.throughput(Throughput::Elements(64 * 64));
         memcpy(&mut group, "64x64", 64 * 64 * bpp);
-        group.bench_function(BenchmarkId::new("rgba alpha 64x64", format), |b| b.iter(|| surface.blit(&rgba, Point::new(300, 200))));
+        group.bench_function(BenchmarkId::new("rgba alpha 64x64", format), |b| {
+            b.iter(|| surface.blit(&rgba, Point::new(300, 200)))
+        });
         group.throughput(Throughput::Elements(1024 * 768));
         memcpy(&mut group, "1024x768", 1024 * 768 * bpp);
         memcpy(&mut group, "source 640x480", photo.as_raw().len());
         let all = Rectangle::new(Point::zero(), Size::new(1024, 768));
-        group.bench_function(BenchmarkId::new("scaled 640x480 to 1024x768", format), |b| b.iter(|| surface.blit_scaled(&photo, &all)));
+        group.bench_function(
+            BenchmarkId::new("scaled 640x480 to 1024x768", format),
+            |b| b.iter(|| surface.blit_scaled(&photo, &all)),
+        );
     }
     group.finish();
 }

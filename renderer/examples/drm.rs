@@ -10,7 +10,9 @@ use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 
 fn main() -> Result<(), bochsfb_renderer::Error> {
-    let device = std::env::args().nth(1).unwrap_or_else(|| "/dev/dri/card0".into());
+    let device = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/dev/dri/card0".into());
     let mut fb = DrmBackend::open(&device)?;
     let sprite = decode_image(include_bytes!("../../demos/assets/ball.png"))?;
     let mut surface = fb.surface();

@@ -13,8 +13,14 @@ fn main() -> Result<(), bochsfb_renderer::Error> {
     let square = |x| Rectangle::new(Point::new(x, 50), Size::new(32, 32));
     for x in 0..100 {
         let mut surface = fb.surface();
-        square(x - 1).into_styled(PrimitiveStyle::with_fill(Rgb888::BLACK)).draw(&mut surface).unwrap();
-        square(x).into_styled(PrimitiveStyle::with_fill(Rgb888::RED)).draw(&mut surface).unwrap();
+        square(x - 1)
+            .into_styled(PrimitiveStyle::with_fill(Rgb888::BLACK))
+            .draw(&mut surface)
+            .unwrap();
+        square(x)
+            .into_styled(PrimitiveStyle::with_fill(Rgb888::RED))
+            .draw(&mut surface)
+            .unwrap();
         fb.present()?;
     }
     println!("{} write(2) calls for 100 frames", fb.writes());

@@ -26,7 +26,7 @@
 use std::io;
 use std::path::Path;
 
-use crate::input::{Event, Evdev};
+use crate::input::{Evdev, Event};
 use crate::{Damage, Error, Mode, Rect, Surface, Syscall};
 
 mod bochsfb;
@@ -147,7 +147,9 @@ impl Backend for WithEvdev {
     fn poll_events(&mut self) -> Result<Vec<Event>, Error> {
         let mode = self.display.mode();
         let mut events = Vec::new();
-        self.evdev.get_or_insert_with(Evdev::open).poll(mode.width, mode.height, &mut events)?;
+        self.evdev
+            .get_or_insert_with(Evdev::open)
+            .poll(mode.width, mode.height, &mut events)?;
         Ok(events)
     }
 }
@@ -210,10 +212,16 @@ impl Kind {
 impl std::str::FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Kind, String> {
-        Kind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown backend `{s}`: one of {} (`auto` is a `Selection`)", names.join(", "))
-        })
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown backend `{s}`: one of {} (`auto` is a `Selection`)",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -232,7 +240,10 @@ impl std::str::FromStr for Selection {
     fn from_str(s: &str) -> Result<Selection, String> {
         match s {
             "auto" => Ok(Selection::Auto),
-            other => other.parse().map(Selection::Only).map_err(|e: String| e.replace("(`auto` is a `Selection`)", "or auto")),
+            other => other
+                .parse()
+                .map(Selection::Only)
+                .map_err(|e: String| e.replace("(`auto` is a `Selection`)", "or auto")),
         }
     }
 }
@@ -241,7 +252,15 @@ impl std::str::FromStr for Selection {
 /// buffer, its write path; any fbdev; DRM dumb buffers; a host window; memory (always opens,
 /// shows nothing). Callers narrow it by passing a part of it (a guest program without a
 /// window: the first five).
-pub const BEST_FIRST: [Kind; 7] = [Kind::Mmap, Kind::Shadow, Kind::Write, Kind::Fbdev, Kind::Drm, Kind::Window, Kind::Memory];
+pub const BEST_FIRST: [Kind; 7] = [
+    Kind::Mmap,
+    Kind::Shadow,
+    Kind::Write,
+    Kind::Fbdev,
+    Kind::Drm,
+    Kind::Window,
+    Kind::Memory,
+];
 
 /// What [`open_best`] opened, and why each backend before it did not.
 pub struct Opened {
@@ -255,7 +274,10 @@ pub struct Opened {
 
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opened").field("kind", &self.kind).field("passed_over", &self.passed_over).finish_non_exhaustive()
+        f.debug_struct("Opened")
+            .field("kind", &self.kind)
+            .field("passed_over", &self.passed_over)
+            .finish_non_exhaustive()
     }
 }
 
@@ -267,7 +289,13 @@ pub fn open_best(kinds: &[Kind], options: &Options) -> Result<Opened, Error> {
     let mut passed_over = Vec::new();
     for &kind in kinds {
         match open(kind, options) {
-            Ok(backend) => return Ok(Opened { backend, kind, passed_over }),
+            Ok(backend) => {
+                return Ok(Opened {
+                    backend,
+                    kind,
+                    passed_over,
+                })
+            }
             Err(e) if e.can_fall_back() => passed_over.push((kind, e)),
             Err(e) => return Err(e),
         }
@@ -278,7 +306,11 @@ pub fn open_best(kinds: &[Kind], options: &Options) -> Result<Opened, Error> {
 /// [`open`] for [`Selection::Only`], [`open_best`] over [`BEST_FIRST`] for [`Selection::Auto`].
 pub fn open_selected(selection: Selection, options: &Options) -> Result<Opened, Error> {
     match selection {
-        Selection::Only(kind) => Ok(Opened { backend: open(kind, options)?, kind, passed_over: Vec::new() }),
+        Selection::Only(kind) => Ok(Opened {
+            backend: open(kind, options)?,
+            kind,
+            passed_over: Vec::new(),
+        }),
         Selection::Auto => open_best(&BEST_FIRST, options),
     }
 }
@@ -311,7 +343,10 @@ pub fn open(kind: Kind, options: &Options) -> Result<Box<dyn Backend>, Error> {
     let display = open_display(kind, options)?;
     Ok(match kind {
         Kind::Window | Kind::Memory => display,
-        _ => Box::new(WithEvdev { display, evdev: None }),
+        _ => Box::new(WithEvdev {
+            display,
+            evdev: None,
+        }),
     })
 }
 
@@ -321,10 +356,18 @@ fn open_display(kind: Kind, options: &Options) -> Result<Box<dyn Backend>, Error
         .clone()
         .unwrap_or_else(|| kind.default_device().into());
     Ok(match kind {
-        Kind::Mmap => Box::new(MmapBackend::open_with(&device, options.mode, !options.single_buffer)?),
+        Kind::Mmap => Box::new(MmapBackend::open_with(
+            &device,
+            options.mode,
+            !options.single_buffer,
+        )?),
         Kind::Write => Box::new(WriteBackend::open_with(&device, options.mode)?),
         Kind::Shadow => Box::new(ShadowBackend::open_with(&device, options.mode)?),
-        Kind::Fbdev => Box::new(FbdevBackend::open_with(&device, options.mode, !options.single_buffer)?),
+        Kind::Fbdev => Box::new(FbdevBackend::open_with(
+            &device,
+            options.mode,
+            !options.single_buffer,
+        )?),
         #[cfg(feature = "drm")]
         Kind::Drm => Box::new(DrmBackend::open_with(&device, options.mode)?),
         #[cfg(feature = "window")]
@@ -371,7 +414,10 @@ mod tests {
     use super::*;
 
     fn nowhere() -> Options {
-        Options { device: Some("/nonexistent/bochsfb0".into()), ..Options::default() }
+        Options {
+            device: Some("/nonexistent/bochsfb0".into()),
+            ..Options::default()
+        }
     }
 
     #[test]
@@ -391,16 +437,33 @@ mod tests {
     fn open_best_names_every_backend_when_none_opens() {
         let err = open_best(&[Kind::Mmap, Kind::Fbdev], &nowhere()).unwrap_err();
         let text = err.to_string();
-        assert!(matches!(&err, Error::NoBackend { tried } if tried.len() == 2), "{err:?}");
-        assert!(text.starts_with("no backend opens here: mmap: ") && text.contains("; fbdev: "), "{text}");
+        assert!(
+            matches!(&err, Error::NoBackend { tried } if tried.len() == 2),
+            "{err:?}"
+        );
+        assert!(
+            text.starts_with("no backend opens here: mmap: ") && text.contains("; fbdev: "),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_real_failure_stops_the_search() {
         // A mode that cannot exist: memory refuses it with an error that is not a fall-back.
-        let options = Options { mode: Some(Mode { width: 0, height: 0, bpp: 32, stride: 0 }), ..nowhere() };
+        let options = Options {
+            mode: Some(Mode {
+                width: 0,
+                height: 0,
+                bpp: 32,
+                stride: 0,
+            }),
+            ..nowhere()
+        };
         let err = open_best(&[Kind::Memory, Kind::Mmap], &options).unwrap_err();
-        assert!(!err.can_fall_back() && !matches!(err, Error::NoBackend { .. }), "{err:?}");
+        assert!(
+            !err.can_fall_back() && !matches!(err, Error::NoBackend { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -410,7 +473,10 @@ mod tests {
             assert_eq!(kind.name().parse::<Selection>(), Ok(Selection::Only(kind)));
         }
         let err = "nope".parse::<Selection>().unwrap_err();
-        assert!(err.contains("mmap, write") && err.ends_with("or auto"), "{err}");
+        assert!(
+            err.contains("mmap, write") && err.ends_with("or auto"),
+            "{err}"
+        );
         assert!("auto".parse::<Kind>().unwrap_err().contains("Selection"));
     }
 }

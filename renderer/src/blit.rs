@@ -94,7 +94,8 @@ pub(crate) fn blend_word(rgba: u32, dst: u32) -> u32 {
     let (a, keep) = (rgba >> 24, 255 - (rgba >> 24));
     // The source has red in the low lane and blue in the high one; the destination the other
     // way round: swapping its lanes lines them up.
-    let red_blue = (rgba & 0x00ff_00ff) * a + (dst & 0x00ff_00ff).rotate_left(16) * keep + 0x007f_007f;
+    let red_blue =
+        (rgba & 0x00ff_00ff) * a + (dst & 0x00ff_00ff).rotate_left(16) * keep + 0x007f_007f;
     let green = ((rgba >> 8) & 0xff) * a + ((dst >> 8) & 0xff) * keep + 127;
     div255(red_blue).rotate_left(16) | (div255(green) << 8)
 }
@@ -133,24 +134,42 @@ pub(crate) struct RowShuffle {
 pub(crate) type Channels = [Option<u8>];
 
 /// The channels of a pixel copied as they are.
-pub(crate) const SAME: [&Channels; 4] = [&[Some(0)], &[Some(0), Some(1)], &[Some(0), Some(1), Some(2)], &[Some(0), Some(1), Some(2), Some(3)]];
+pub(crate) const SAME: [&Channels; 4] = [
+    &[Some(0)],
+    &[Some(0), Some(1)],
+    &[Some(0), Some(1), Some(2)],
+    &[Some(0), Some(1), Some(2), Some(3)],
+];
 
 impl RowShuffle {
     /// The shuffle that puts source pixel `columns[i]` (of `source_bpp` bytes) at destination
     /// pixel `i`, its bytes taken as `channels` says (one entry per destination byte); `None`
     /// where 16 destination bytes take source bytes more than 16 apart (shrinking a row).
-    pub(crate) fn new(columns: &[u32], source_bpp: usize, channels: &Channels) -> Option<RowShuffle> {
+    pub(crate) fn new(
+        columns: &[u32],
+        source_bpp: usize,
+        channels: &Channels,
+    ) -> Option<RowShuffle> {
         /// A destination byte that is zero.
         const ZERO: usize = usize::MAX;
         // The source byte of each destination byte, pixel by pixel (no division per byte).
         let sources: Vec<usize> = columns
             .iter()
-            .flat_map(|&c| channels.iter().map(move |ch| ch.map_or(ZERO, |ch| c as usize * source_bpp + usize::from(ch))))
+            .flat_map(|&c| {
+                channels
+                    .iter()
+                    .map(move |ch| ch.map_or(ZERO, |ch| c as usize * source_bpp + usize::from(ch)))
+            })
             .collect();
         let (froms, masks) = sources
             .chunks(16)
             .map(|block| {
-                let from = block.iter().copied().filter(|&b| b != ZERO).min().unwrap_or(0);
+                let from = block
+                    .iter()
+                    .copied()
+                    .filter(|&b| b != ZERO)
+                    .min()
+                    .unwrap_or(0);
                 // 0x80 makes `pshufb` write a zero.
                 let mut mask = [0x80u8; 16];
                 for (m, &at) in mask.iter_mut().zip(block) {
@@ -161,7 +180,11 @@ impl RowShuffle {
                 Some((from, mask))
             })
             .collect::<Option<_>>()?;
-        Some(RowShuffle { froms, masks, len: sources.len() })
+        Some(RowShuffle {
+            froms,
+            masks,
+            len: sources.len(),
+        })
     }
 
     /// Writes the scaled row `dst` (the destination's bytes, exactly) from the source row `src`.
@@ -213,25 +236,52 @@ mod tests {
                     for (shift, src, old) in [(0, s, 255 - d), (8, 255 - s, d), (16, s, d)] {
                         let exact = (f64::from(src * a) + f64::from(old * (255 - a))) / 255.0;
                         let got = channel(got, shift);
-                        assert!((f64::from(got) - exact).abs() <= 0.5, "a {a}, src {src} over {old}: {got}, exact {exact}");
+                        assert!(
+                            (f64::from(got) - exact).abs() <= 0.5,
+                            "a {a}, src {src} over {old}: {got}, exact {exact}"
+                        );
                     }
                     assert_eq!(got >> 24, 0, "no X byte");
                 }
             }
         }
-        assert_eq!(blend_word(0xff_03_02_01, 0x00_aa_bb_cc), 0x00_01_02_03, "opaque: the source");
-        assert_eq!(blend_word(0x00_03_02_01, 0x00_aa_bb_cc), 0x00_aa_bb_cc, "transparent: the destination");
+        assert_eq!(
+            blend_word(0xff_03_02_01, 0x00_aa_bb_cc),
+            0x00_01_02_03,
+            "opaque: the source"
+        );
+        assert_eq!(
+            blend_word(0x00_03_02_01, 0x00_aa_bb_cc),
+            0x00_aa_bb_cc,
+            "transparent: the destination"
+        );
     }
 
     #[test]
     fn row_blends_match_the_per_pixel_blend() {
-        let rgba: Vec<u8> = (0..40u32).flat_map(|i| [(i * 37) as u8, (i * 91) as u8, (i * 13) as u8, (i * 29) as u8]).collect();
+        let rgba: Vec<u8> = (0..40u32)
+            .flat_map(|i| {
+                [
+                    (i * 37) as u8,
+                    (i * 91) as u8,
+                    (i * 13) as u8,
+                    (i * 29) as u8,
+                ]
+            })
+            .collect();
         let mut row: Vec<u8> = (0..160u32).map(|i| (i * 7 + 3) as u8).collect();
-        let mut colors: Vec<Rgb888> = row.chunks_exact(4).map(|p| Rgb888::new(p[2], p[1], p[0])).collect();
+        let mut colors: Vec<Rgb888> = row
+            .chunks_exact(4)
+            .map(|p| Rgb888::new(p[2], p[1], p[0]))
+            .collect();
         blend_over_xrgb8888(&rgba, &mut row);
         blend_over_colors(&rgba, &mut colors);
         for (i, (d, c)) in row.chunks_exact(4).zip(&colors).enumerate() {
-            assert_eq!([d[2], d[1], d[0], d[3]], [c.r(), c.g(), c.b(), 0], "pixel {i}");
+            assert_eq!(
+                [d[2], d[1], d[0], d[3]],
+                [c.r(), c.g(), c.b(), 0],
+                "pixel {i}"
+            );
         }
         // Pixel 1 by the textbook formula: red 37 at alpha 29 over red 45 (byte 6 of the row),
         // 44.09 rounded.
@@ -241,8 +291,14 @@ mod tests {
     #[test]
     fn fit_keeps_the_aspect_ratio_and_centres() {
         let area = Rectangle::new(Point::new(10, 0), Size::new(400, 300));
-        assert_eq!(fit((800, 400), &area), Rectangle::new(Point::new(10, 50), Size::new(400, 200)));
-        assert_eq!(fit((100, 300), &area), Rectangle::new(Point::new(160, 0), Size::new(100, 300)));
+        assert_eq!(
+            fit((800, 400), &area),
+            Rectangle::new(Point::new(10, 50), Size::new(400, 200))
+        );
+        assert_eq!(
+            fit((100, 300), &area),
+            Rectangle::new(Point::new(160, 0), Size::new(100, 300))
+        );
     }
 
     /// Scaling up, down and by odd factors, in every pixel size: the shuffle (SSSE3 on this
@@ -252,13 +308,25 @@ mod tests {
         let src: Vec<u8> = (0..400u32).map(|i| (i * 7 + 1) as u8).collect();
         for bpp in 1..=4 {
             let pixels = src.len() / bpp;
-            for (from, to) in [(7, 7), (5, 8), (40, 64), (64, 40), (33, 100), (100, 99), (90, 61), (3, 17)] {
+            for (from, to) in [
+                (7, 7),
+                (5, 8),
+                (40, 64),
+                (64, 40),
+                (33, 100),
+                (100, 99),
+                (90, 61),
+                (3, 17),
+            ] {
                 let columns: Vec<u32> = (0..to).map(|i| (i * from / to) as u32).collect();
                 assert!(pixels >= from as usize);
                 let mut expected = vec![0u8; to as usize * bpp];
                 gather(bpp, &src, &columns, &mut expected);
                 let Some(shuffle) = RowShuffle::new(&columns, bpp, SAME[bpp - 1]) else {
-                    assert!(from > to, "{from}->{to} at {bpp} bytes: only shrinks lack a shuffle");
+                    assert!(
+                        from > to,
+                        "{from}->{to} at {bpp} bytes: only shrinks lack a shuffle"
+                    );
                     continue;
                 };
                 let mut got = vec![0xa5u8; expected.len()];
@@ -274,7 +342,10 @@ mod tests {
     fn row_shuffles_reorder_channels() {
         let rgb: Vec<u8> = (0..90u32).map(|i| (i * 11 + 5) as u8).collect();
         let columns: Vec<u32> = (0..47).map(|i| i * 30 / 47).collect();
-        for channels in [&[Some(2), Some(1), Some(0), None][..], &[Some(2), Some(1), Some(0)][..]] {
+        for channels in [
+            &[Some(2), Some(1), Some(0), None][..],
+            &[Some(2), Some(1), Some(0)][..],
+        ] {
             let bpp = channels.len();
             let shuffle = RowShuffle::new(&columns, 3, channels).expect("scaling up");
             let mut got = vec![0xa5u8; columns.len() * bpp];

@@ -110,9 +110,19 @@ impl FrameCounter {
         FrameStats {
             frames: self.frames,
             elapsed,
-            fps: if secs > 0.0 { self.frames as f64 / secs } else { 0.0 },
-            mean: elapsed.checked_div(self.frames.max(1) as u32).unwrap_or_default(),
-            min: if self.frames == 0 { Duration::ZERO } else { self.min },
+            fps: if secs > 0.0 {
+                self.frames as f64 / secs
+            } else {
+                0.0
+            },
+            mean: elapsed
+                .checked_div(self.frames.max(1) as u32)
+                .unwrap_or_default(),
+            min: if self.frames == 0 {
+                Duration::ZERO
+            } else {
+                self.min
+            },
             max: self.max,
         }
     }
@@ -153,7 +163,10 @@ mod tests {
         assert_eq!(s.mean, Duration::from_millis(25));
         assert_eq!(s.min, Duration::from_millis(10));
         assert_eq!(s.max, Duration::from_millis(50));
-        assert!(s.to_string().starts_with("4 frames in 0.10 s: 40.0 fps"), "{s}");
+        assert!(
+            s.to_string().starts_with("4 frames in 0.10 s: 40.0 fps"),
+            "{s}"
+        );
     }
 
     #[test]

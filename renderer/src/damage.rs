@@ -21,7 +21,12 @@ pub struct Rect {
 impl Rect {
     /// A rectangle from its top-left corner and size.
     pub const fn new(x: u32, y: u32, width: u32, height: u32) -> Rect {
-        Rect { x, y, width, height }
+        Rect {
+            x,
+            y,
+            width,
+            height,
+        }
     }
 
     /// One past the right column.
@@ -61,7 +66,10 @@ impl Rect {
             return *self;
         }
         let (x, y) = (self.x.min(other.x), self.y.min(other.y));
-        let (r, b) = (self.right().max(other.right()), self.bottom().max(other.bottom()));
+        let (r, b) = (
+            self.right().max(other.right()),
+            self.bottom().max(other.bottom()),
+        );
         Rect::new(x, y, r - x, b - y)
     }
 }
@@ -132,7 +140,9 @@ impl Damage {
 
     /// The smallest rectangle covering all damage.
     pub fn bounding_box(&self) -> Rect {
-        self.rects.iter().fold(Rect::default(), |acc, r| acc.union(r))
+        self.rects
+            .iter()
+            .fold(Rect::default(), |acc, r| acc.union(r))
     }
 
     /// Pixels changed, counting overlaps more than once.
@@ -215,7 +225,9 @@ mod tests {
     #[test]
     fn too_many_rectangles_merge_but_still_cover_everything() {
         let mut d = Damage::new();
-        let all: Vec<Rect> = (0..40).map(|i| Rect::new(i * 20, (i % 7) * 30, 8, 8)).collect();
+        let all: Vec<Rect> = (0..40)
+            .map(|i| Rect::new(i * 20, (i % 7) * 30, 8, 8))
+            .collect();
         for &r in &all {
             d.add(r);
         }
@@ -233,13 +245,7 @@ mod tests {
         drawn.add(Rect::new(4, 1, 4, 1));
         assert_eq!(
             stale.spans_not_in(&drawn),
-            vec![
-                (0, 0, 2),
-                (0, 5, 10),
-                (1, 0, 2),
-                (1, 8, 10),
-                (2, 0, 10)
-            ]
+            vec![(0, 0, 2), (0, 5, 10), (1, 0, 2), (1, 8, 10), (2, 0, 10)]
         );
         assert!(stale.spans_not_in(&Damage::full(10, 3)).is_empty());
         assert!(Damage::new().spans_not_in(&drawn).is_empty());

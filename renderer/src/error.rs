@@ -173,7 +173,11 @@ fn describe_tried(tried: &[(crate::backend::Kind, Error)]) -> String {
     if tried.is_empty() {
         return "none was tried".into();
     }
-    tried.iter().map(|(kind, e)| format!("{kind}: {e}")).collect::<Vec<_>>().join("; ")
+    tried
+        .iter()
+        .map(|(kind, e)| format!("{kind}: {e}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Error {
@@ -185,9 +189,13 @@ impl Error {
     /// or report them, not switch backends halfway.
     pub fn can_fall_back(&self) -> bool {
         match self {
-            Error::Unsupported { .. } | Error::UnsupportedBpp { .. } | Error::ModeNotAvailable { .. } => true,
+            Error::Unsupported { .. }
+            | Error::UnsupportedBpp { .. }
+            | Error::ModeNotAvailable { .. } => true,
             // ENOTTY: the driver lacks the call (the shadow backend's FLUSH probe at open).
-            Error::Syscall { syscall, source, .. } => syscall.opens_a_backend() || source.raw_os_error() == Some(libc::ENOTTY),
+            Error::Syscall {
+                syscall, source, ..
+            } => syscall.opens_a_backend() || source.raw_os_error() == Some(libc::ENOTTY),
             _ => false,
         }
     }
@@ -198,24 +206,55 @@ mod tests {
     use super::*;
 
     fn syscall(syscall: Syscall, errno: i32) -> Error {
-        Error::Syscall { syscall, path: "/dev/bochsfb0".into(), source: io::Error::from_raw_os_error(errno) }
+        Error::Syscall {
+            syscall,
+            path: "/dev/bochsfb0".into(),
+            source: io::Error::from_raw_os_error(errno),
+        }
     }
 
     #[test]
     fn only_errors_while_opening_fall_back() {
-        for call in [Syscall::Open, Syscall::GetMode, Syscall::Mmap, Syscall::SetMode, Syscall::FbGetInfo, Syscall::Drm("DRM_IOCTL_MODE_GETRESOURCES")] {
+        for call in [
+            Syscall::Open,
+            Syscall::GetMode,
+            Syscall::Mmap,
+            Syscall::SetMode,
+            Syscall::FbGetInfo,
+            Syscall::Drm("DRM_IOCTL_MODE_GETRESOURCES"),
+        ] {
             assert!(syscall(call, libc::ENOENT).can_fall_back(), "{call}");
         }
         // ENODEV from write means the card went away while drawing: not a reason to switch.
-        for call in [Syscall::Write, Syscall::Lseek, Syscall::Pan, Syscall::Flush, Syscall::FbPan, Syscall::WaitVsync, Syscall::DrmDirtyFb, Syscall::ReadInput] {
+        for call in [
+            Syscall::Write,
+            Syscall::Lseek,
+            Syscall::Pan,
+            Syscall::Flush,
+            Syscall::FbPan,
+            Syscall::WaitVsync,
+            Syscall::DrmDirtyFb,
+            Syscall::ReadInput,
+        ] {
             for errno in [libc::ENODEV, libc::EIO, libc::EINVAL] {
                 assert!(!syscall(call, errno).can_fall_back(), "{call} {errno}");
             }
         }
-        assert!(syscall(Syscall::Flush, libc::ENOTTY).can_fall_back(), "a driver without FLUSH");
+        assert!(
+            syscall(Syscall::Flush, libc::ENOTTY).can_fall_back(),
+            "a driver without FLUSH"
+        );
         assert!(!Error::Closed { backend: "window" }.can_fall_back());
-        assert!(!Error::Present { backend: "window", reason: "x".into() }.can_fall_back());
-        assert!(Error::Unsupported { backend: "drm", reason: "not built in".into() }.can_fall_back());
+        assert!(!Error::Present {
+            backend: "window",
+            reason: "x".into()
+        }
+        .can_fall_back());
+        assert!(Error::Unsupported {
+            backend: "drm",
+            reason: "not built in".into()
+        }
+        .can_fall_back());
         assert!(Error::UnsupportedBpp { bpp: 15 }.can_fall_back());
     }
 }

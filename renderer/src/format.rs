@@ -70,11 +70,17 @@ impl PixelFormat {
     #[inline(always)]
     pub fn decode(self, bytes: &[u8]) -> Rgb888 {
         match self {
-            PixelFormat::Xrgb8888 | PixelFormat::Rgb888 => Rgb888::new(bytes[2], bytes[1], bytes[0]),
+            PixelFormat::Xrgb8888 | PixelFormat::Rgb888 => {
+                Rgb888::new(bytes[2], bytes[1], bytes[0])
+            }
             PixelFormat::Rgb565 => {
                 let v = u16::from_le_bytes([bytes[0], bytes[1]]);
                 let (r, g, b) = ((v >> 11) as u8, ((v >> 5) & 0x3f) as u8, (v & 0x1f) as u8);
-                Rgb888::new((r << 3) | (r >> 2), (g << 2) | (g >> 4), (b << 3) | (b >> 2))
+                Rgb888::new(
+                    (r << 3) | (r >> 2),
+                    (g << 2) | (g >> 4),
+                    (b << 3) | (b >> 2),
+                )
             }
             PixelFormat::Rgb332 => {
                 let v = bytes[0];
@@ -90,7 +96,7 @@ impl PixelFormat {
     }
 
     /// Fills `row` (a whole number of pixels) with `color`, never reading it (it may be
-    /// video memory); see [`RowFill`] for many rows.
+    /// video memory); the crate fills many rows with one `RowFill` instead.
     pub fn fill_row(self, row: &mut [u8], color: Rgb888) {
         RowFill::new(self, color, row.len()).fill(row);
     }
@@ -141,7 +147,10 @@ const RGB_TO_XRGB8888: [u8; 16] = [2, 1, 0, 0x80, 5, 4, 3, 0x80, 8, 7, 6, 0x80, 
 fn rgb_to_xrgb8888(rgb: &[u8], row: &mut [u8]) {
     // Four pixels per shuffle: twelve bytes in, sixteen out; the rest one by one.
     let done = 4 * simd::shuffle_chunks::<12, 16>(rgb, row, RGB_TO_XRGB8888);
-    for (px, s) in row[4 * done..].chunks_exact_mut(4).zip(rgb[3 * done..].chunks_exact(3)) {
+    for (px, s) in row[4 * done..]
+        .chunks_exact_mut(4)
+        .zip(rgb[3 * done..].chunks_exact(3))
+    {
         px.copy_from_slice(&[s[2], s[1], s[0], 0]);
     }
 }
@@ -258,7 +267,10 @@ pub(crate) enum RowFill {
     Byte(u8),
     Word([u8; 4]),
     /// The pixel repeated over the first `len` bytes of `block`.
-    Block { block: [u8; 768], len: usize },
+    Block {
+        block: [u8; 768],
+        len: usize,
+    },
 }
 
 impl RowFill {
@@ -334,7 +346,10 @@ mod tests {
         assert_eq!(PixelFormat::Rgb888.encode(c)[..3], [0x56, 0x34, 0x12]);
         // r 0x12>>3 = 2, g 0x34>>2 = 13, b 0x56>>3 = 10: 0b00010_001101_01010 = 0x11aa
         assert_eq!(PixelFormat::Rgb565.encode(c)[..2], [0xaa, 0x11]);
-        assert_eq!(PixelFormat::Rgb332.encode(Rgb888::new(0xff, 0, 0x40))[0], 0xe1);
+        assert_eq!(
+            PixelFormat::Rgb332.encode(Rgb888::new(0xff, 0, 0x40))[0],
+            0xe1
+        );
     }
 
     #[test]
@@ -343,7 +358,10 @@ mod tests {
         assert_eq!(PixelFormat::Rgb565.quantize(white), white);
         assert_eq!(PixelFormat::Rgb332.quantize(white), white);
         // QEMU shows 565 green 0b100000 as 0x80 | 0x02 (seen in a screendump).
-        assert_eq!(PixelFormat::Rgb565.quantize(Rgb888::new(0, 0x80, 0)), Rgb888::new(0, 130, 0));
+        assert_eq!(
+            PixelFormat::Rgb565.quantize(Rgb888::new(0, 0x80, 0)),
+            Rgb888::new(0, 130, 0)
+        );
         for format in ALL {
             for c in [Rgb888::new(0, 0, 0), Rgb888::new(200, 100, 50), white] {
                 let q = format.quantize(c);
@@ -356,10 +374,22 @@ mod tests {
     /// RGB332 the top 3/3/2, both with red highest; memory order is little-endian.
     #[test]
     fn encoders_pack_mid_range_colours_as_worked_out_by_hand() {
-        let colours = [Rgb888::new(0x9c, 0x5a, 0x3c), Rgb888::new(0x12, 0xab, 0xef), Rgb888::new(0x80, 0x7f, 0x41)];
+        let colours = [
+            Rgb888::new(0x9c, 0x5a, 0x3c),
+            Rgb888::new(0x12, 0xab, 0xef),
+            Rgb888::new(0x80, 0x7f, 0x41),
+        ];
         let expected: [(PixelFormat, &[u8]); 4] = [
-            (PixelFormat::Xrgb8888, &[0x3c, 0x5a, 0x9c, 0, 0xef, 0xab, 0x12, 0, 0x41, 0x7f, 0x80, 0]),
-            (PixelFormat::Rgb888, &[0x3c, 0x5a, 0x9c, 0xef, 0xab, 0x12, 0x41, 0x7f, 0x80]),
+            (
+                PixelFormat::Xrgb8888,
+                &[
+                    0x3c, 0x5a, 0x9c, 0, 0xef, 0xab, 0x12, 0, 0x41, 0x7f, 0x80, 0,
+                ],
+            ),
+            (
+                PixelFormat::Rgb888,
+                &[0x3c, 0x5a, 0x9c, 0xef, 0xab, 0x12, 0x41, 0x7f, 0x80],
+            ),
             // 0x9c,0x5a,0x3c -> 10011 010110 00111 = 0x9ac7; 0x12,0xab,0xef -> 0x155d; 0x80,0x7f,0x41 -> 0x83e8.
             (PixelFormat::Rgb565, &[0xc7, 0x9a, 0x5d, 0x15, 0xe8, 0x83]),
             // 100 010 00 = 0x88; 000 101 11 = 0x17; 100 011 01 = 0x8d.
@@ -371,12 +401,22 @@ mod tests {
             assert_eq!(row, bytes, "{format} encode_row");
             let bpp = format.bytes_per_pixel();
             for (i, &c) in colours.iter().enumerate() {
-                assert_eq!(&format.encode(c)[..bpp], &bytes[i * bpp..][..bpp], "{format} encode");
+                assert_eq!(
+                    &format.encode(c)[..bpp],
+                    &bytes[i * bpp..][..bpp],
+                    "{format} encode"
+                );
             }
         }
         // Decoding widens by repeating the top bits: 0x9ac7 -> 0x9c, 0x59, 0x39.
-        assert_eq!(PixelFormat::Rgb565.decode(&[0xc7, 0x9a]), Rgb888::new(0x9c, 0x59, 0x39));
-        assert_eq!(PixelFormat::Rgb565.decode(&[0x5d, 0x15]), Rgb888::new(0x10, 0xaa, 0xef));
+        assert_eq!(
+            PixelFormat::Rgb565.decode(&[0xc7, 0x9a]),
+            Rgb888::new(0x9c, 0x59, 0x39)
+        );
+        assert_eq!(
+            PixelFormat::Rgb565.decode(&[0x5d, 0x15]),
+            Rgb888::new(0x10, 0xaa, 0xef)
+        );
     }
 
     #[test]
@@ -404,9 +444,18 @@ mod tests {
                 for pixels in (0..40).chain([255, 256, 257, 600]) {
                     let mut buf = vec![0xa5u8; start + pixels * bpp + 8];
                     format.fill_row(&mut buf[start..start + pixels * bpp], c);
-                    assert!(buf[..start].iter().all(|&b| b == 0xa5), "{format} before, at {start}");
-                    assert!(buf[start + pixels * bpp..].iter().all(|&b| b == 0xa5), "{format} after, at {start}");
-                    for (i, px) in buf[start..start + pixels * bpp].chunks_exact(bpp).enumerate() {
+                    assert!(
+                        buf[..start].iter().all(|&b| b == 0xa5),
+                        "{format} before, at {start}"
+                    );
+                    assert!(
+                        buf[start + pixels * bpp..].iter().all(|&b| b == 0xa5),
+                        "{format} after, at {start}"
+                    );
+                    for (i, px) in buf[start..start + pixels * bpp]
+                        .chunks_exact(bpp)
+                        .enumerate()
+                    {
                         assert_eq!(px, pixel, "{format}: pixel {i} of {pixels} at {start}");
                     }
                 }
@@ -417,16 +466,25 @@ mod tests {
     /// Rows long enough for every SIMD path (16 and more pixels) and every tail after it.
     #[test]
     fn encode_row_matches_encode_at_every_length() {
-        let colors: Vec<Rgb888> = (0..100u32).map(|i| Rgb888::new((i * 37) as u8, (i * 91 + 5) as u8, (i * 13) as u8 ^ 0xa5)).collect();
+        let colors: Vec<Rgb888> = (0..100u32)
+            .map(|i| Rgb888::new((i * 37) as u8, (i * 91 + 5) as u8, (i * 13) as u8 ^ 0xa5))
+            .collect();
         for format in ALL {
             let bpp = format.bytes_per_pixel();
             for len in [0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100] {
                 let mut row = vec![0x5au8; len * bpp + 7];
                 format.encode_row(&colors[..len], &mut row[..len * bpp]);
                 for (i, c) in colors[..len].iter().enumerate() {
-                    assert_eq!(&row[i * bpp..][..bpp], &format.encode(*c)[..bpp], "{format}: pixel {i} of {len}");
+                    assert_eq!(
+                        &row[i * bpp..][..bpp],
+                        &format.encode(*c)[..bpp],
+                        "{format}: pixel {i} of {len}"
+                    );
                 }
-                assert!(row[len * bpp..].iter().all(|&b| b == 0x5a), "{format}: past {len} pixels");
+                assert!(
+                    row[len * bpp..].iter().all(|&b| b == 0x5a),
+                    "{format}: past {len} pixels"
+                );
             }
         }
     }
@@ -447,8 +505,19 @@ mod tests {
     #[test]
     fn rgb_rows_encode_as_their_colours_do() {
         // Mid-range and edge values in every channel, in an order that repeats no triple.
-        let rgb: Vec<u8> = (0..64u32).flat_map(|i| [(i * 37) as u8, (i * 91 + 5) as u8, 255u8.wrapping_sub((i * 13) as u8)]).collect();
-        let colors: Vec<Rgb888> = rgb.chunks_exact(3).map(|s| Rgb888::new(s[0], s[1], s[2])).collect();
+        let rgb: Vec<u8> = (0..64u32)
+            .flat_map(|i| {
+                [
+                    (i * 37) as u8,
+                    (i * 91 + 5) as u8,
+                    255u8.wrapping_sub((i * 13) as u8),
+                ]
+            })
+            .collect();
+        let colors: Vec<Rgb888> = rgb
+            .chunks_exact(3)
+            .map(|s| Rgb888::new(s[0], s[1], s[2]))
+            .collect();
         for format in ALL {
             let bpp = format.bytes_per_pixel();
             let (mut fast, mut slow) = (vec![0xaa; 64 * bpp + 1], vec![0xaa; 64 * bpp + 1]);

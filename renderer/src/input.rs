@@ -43,11 +43,59 @@ use crate::{Error, Syscall};
 #[non_exhaustive]
 #[allow(missing_docs)]
 pub enum Key {
-    A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X, Y, Z,
-    Num0, Num1, Num2, Num3, Num4, Num5, Num6, Num7, Num8, Num9,
-    Escape, Enter, Space, Backspace, Tab, Minus, Equal,
-    Up, Down, Left, Right,
-    LeftShift, RightShift, LeftCtrl, RightCtrl, LeftAlt, RightAlt,
+    A,
+    B,
+    C,
+    D,
+    E,
+    F,
+    G,
+    H,
+    I,
+    J,
+    K,
+    L,
+    M,
+    N,
+    O,
+    P,
+    Q,
+    R,
+    S,
+    T,
+    U,
+    V,
+    W,
+    X,
+    Y,
+    Z,
+    Num0,
+    Num1,
+    Num2,
+    Num3,
+    Num4,
+    Num5,
+    Num6,
+    Num7,
+    Num8,
+    Num9,
+    Escape,
+    Enter,
+    Space,
+    Backspace,
+    Tab,
+    Minus,
+    Equal,
+    Up,
+    Down,
+    Left,
+    Right,
+    LeftShift,
+    RightShift,
+    LeftCtrl,
+    RightCtrl,
+    LeftAlt,
+    RightAlt,
     /// A key without a name here: its Linux key code (`KEY_*` in `input-event-codes.h`).
     Other(u16),
 }
@@ -55,7 +103,9 @@ pub enum Key {
 /// The letter keys, A to Z.
 const LETTERS: [Key; 26] = {
     use Key::*;
-    [A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X, Y, Z]
+    [
+        A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X, Y, Z,
+    ]
 };
 
 /// The digit keys, 0 to 9.
@@ -82,7 +132,10 @@ impl Key {
     /// The key with Linux key code `code`.
     pub fn from_evdev(code: u16) -> Key {
         for (first, row) in [keys::QWERTY_ROW, keys::ASDF_ROW, keys::ZXCV_ROW] {
-            if let Some(c) = code.checked_sub(first).and_then(|i| row.as_bytes().get(i as usize)) {
+            if let Some(c) = code
+                .checked_sub(first)
+                .and_then(|i| row.as_bytes().get(i as usize))
+            {
                 return Key::for_char(char::from(*c)).expect("rows hold letters");
             }
         }
@@ -250,7 +303,11 @@ impl Evdev {
             .flatten()
             .flatten()
             .map(|entry| entry.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("event")))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("event"))
+            })
             .collect();
         paths.sort();
         Evdev::open_paths(&paths)
@@ -258,7 +315,11 @@ impl Evdev {
 
     /// Opens and grabs the evdev nodes `paths`.
     pub fn open_paths(paths: &[PathBuf]) -> Evdev {
-        let mut evdev = Evdev { devices: Vec::new(), skipped: Vec::new(), pointer: None };
+        let mut evdev = Evdev {
+            devices: Vec::new(),
+            skipped: Vec::new(),
+            pointer: None,
+        };
         for path in paths {
             match Device::open(path) {
                 Ok(device) => evdev.devices.push(device),
@@ -295,7 +356,11 @@ impl Evdev {
                     continue;
                 }
                 Err(source) => {
-                    return Err(Error::Syscall { syscall: Syscall::ReadInput, path: device.path.clone(), source })
+                    return Err(Error::Syscall {
+                        syscall: Syscall::ReadInput,
+                        path: device.path.clone(),
+                        source,
+                    })
                 }
             };
             for record in records[..n].chunks_exact(InputEvent::SIZE) {
@@ -312,19 +377,37 @@ impl Evdev {
 
 impl Device {
     fn open(path: &Path) -> io::Result<Device> {
-        let file = File::options().read(true).custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC).open(path)?;
+        let file = File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)?;
         crate::sys::evdev_grab(&file)?;
-        let absolute = match (crate::sys::evdev_absinfo(&file, abi::ABS_X), crate::sys::evdev_absinfo(&file, abi::ABS_Y)) {
+        let absolute = match (
+            crate::sys::evdev_absinfo(&file, abi::ABS_X),
+            crate::sys::evdev_absinfo(&file, abi::ABS_Y),
+        ) {
             (Ok(x), Ok(y)) if x.maximum > x.minimum && y.maximum > y.minimum => Some((x, y)),
             _ => None,
         };
-        Ok(Device { file, path: path.to_owned(), absolute, report: Report::default() })
+        Ok(Device {
+            file,
+            path: path.to_owned(),
+            absolute,
+            report: Report::default(),
+        })
     }
 
     /// Takes one record: motion collects until the report ends, then the pointer moves once
     /// and the report's key and button changes follow (a press in the same report as a move
     /// happens where the pointer went).
-    fn take(&mut self, event: InputEvent, width: u32, height: u32, pointer: &mut Option<Point>, out: &mut Vec<Event>) {
+    fn take(
+        &mut self,
+        event: InputEvent,
+        width: u32,
+        height: u32,
+        pointer: &mut Option<Point>,
+        out: &mut Vec<Event>,
+    ) {
         let report = &mut self.report;
         match (event.kind, event.code) {
             (abi::EV_SYN, abi::SYN_DROPPED) => report.dropped = true,
@@ -365,7 +448,14 @@ impl Device {
 impl Report {
     /// Emits the report: one pointer move (absolute axes scaled to `width x height`, relative
     /// motion added and clamped to the screen), the wheel, then the presses in order.
-    fn finish(self, absolute: Option<&(InputAbsinfo, InputAbsinfo)>, width: u32, height: u32, pointer: &mut Option<Point>, out: &mut Vec<Event>) {
+    fn finish(
+        self,
+        absolute: Option<&(InputAbsinfo, InputAbsinfo)>,
+        width: u32,
+        height: u32,
+        pointer: &mut Option<Point>,
+        out: &mut Vec<Event>,
+    ) {
         let right = (width.max(1) - 1) as i32;
         let bottom = (height.max(1) - 1) as i32;
         let mut at = pointer.unwrap_or(Point::new(right / 2, bottom / 2));
@@ -385,7 +475,10 @@ impl Report {
             out.push(Event::PointerMoved(at));
         }
         if self.wheel != (0, 0) {
-            out.push(Event::Wheel { x: self.wheel.0, y: self.wheel.1 });
+            out.push(Event::Wheel {
+                x: self.wheel.0,
+                y: self.wheel.1,
+            });
         }
         out.extend(self.presses);
     }
@@ -396,7 +489,14 @@ mod tests {
     use super::*;
 
     /// QEMU's tablet: 0..=32767 on both axes.
-    const TABLET: InputAbsinfo = InputAbsinfo { value: 0, minimum: 0, maximum: 32767, fuzz: 0, flat: 0, resolution: 0 };
+    const TABLET: InputAbsinfo = InputAbsinfo {
+        value: 0,
+        minimum: 0,
+        maximum: 32767,
+        fuzz: 0,
+        flat: 0,
+        resolution: 0,
+    };
 
     /// What QEMU sends for pixel `x` of a screen `size` wide (`qemu_input_scale_axis`).
     fn qemu_abs(x: i64, size: i64) -> i32 {
@@ -407,19 +507,35 @@ mod tests {
     fn every_pixel_qemu_points_at_scales_back_to_itself() {
         for size in [320u32, 640, 768, 1024, 1080, 1920, 4096] {
             for x in 0..size {
-                assert_eq!(scale_absolute(qemu_abs(x.into(), size.into()), &TABLET, size), x as i32, "{x} of {size}");
+                assert_eq!(
+                    scale_absolute(qemu_abs(x.into(), size.into()), &TABLET, size),
+                    x as i32,
+                    "{x} of {size}"
+                );
             }
         }
         assert_eq!(scale_absolute(32767, &TABLET, 1024), 1023);
         assert_eq!(scale_absolute(-5, &TABLET, 1024), 0);
-        let offset = InputAbsinfo { minimum: 100, maximum: 1100, ..TABLET };
+        let offset = InputAbsinfo {
+            minimum: 100,
+            maximum: 1100,
+            ..TABLET
+        };
         assert_eq!(scale_absolute(600, &offset, 200), 100);
     }
 
     #[test]
     fn evdev_codes_name_their_keys() {
         // Codes from input-event-codes.h, written out rather than taken from the table.
-        for (code, key) in [(16, Key::Q), (25, Key::P), (30, Key::A), (38, Key::L), (44, Key::Z), (46, Key::C), (50, Key::M)] {
+        for (code, key) in [
+            (16, Key::Q),
+            (25, Key::P),
+            (30, Key::A),
+            (38, Key::L),
+            (44, Key::Z),
+            (46, Key::C),
+            (50, Key::M),
+        ] {
             assert_eq!(Key::from_evdev(code), key, "{code}");
         }
         assert_eq!(Key::from_evdev(2), Key::Num1);
@@ -432,7 +548,13 @@ mod tests {
     }
 
     fn record(kind: u16, code: u16, value: i32) -> InputEvent {
-        InputEvent { sec: 0, usec: 0, kind, code, value }
+        InputEvent {
+            sec: 0,
+            usec: 0,
+            kind,
+            code,
+            value,
+        }
     }
 
     fn tablet() -> Device {
@@ -461,37 +583,77 @@ mod tests {
         }
         assert_eq!(
             out,
-            [Event::PointerMoved(Point::new(100, 200)), Event::ButtonDown(Button::Left), Event::KeyDown(Key::C)]
+            [
+                Event::PointerMoved(Point::new(100, 200)),
+                Event::ButtonDown(Button::Left),
+                Event::KeyDown(Key::C)
+            ]
         );
         // Nothing before a SYN_REPORT, and a dropped report is thrown away.
         out.clear();
-        for r in [record(abi::EV_ABS, abi::ABS_X, 5), record(abi::EV_SYN, abi::SYN_DROPPED, 0)] {
+        for r in [
+            record(abi::EV_ABS, abi::ABS_X, 5),
+            record(abi::EV_SYN, abi::SYN_DROPPED, 0),
+        ] {
             device.take(r, 640, 480, &mut pointer, &mut out);
         }
         assert!(out.is_empty());
-        device.take(record(abi::EV_SYN, abi::SYN_REPORT, 0), 640, 480, &mut pointer, &mut out);
+        device.take(
+            record(abi::EV_SYN, abi::SYN_REPORT, 0),
+            640,
+            480,
+            &mut pointer,
+            &mut out,
+        );
         assert!(out.is_empty(), "{out:?}");
     }
 
     #[test]
     fn relative_motion_is_clamped_to_the_screen() {
-        let mut device = Device { absolute: None, ..tablet() };
+        let mut device = Device {
+            absolute: None,
+            ..tablet()
+        };
         let mut pointer = Some(Point::new(10, 10));
         let mut out = Vec::new();
-        for r in [record(abi::EV_REL, abi::REL_X, -50), record(abi::EV_REL, abi::REL_Y, 30), record(abi::EV_REL, abi::REL_WHEEL, -1)] {
+        for r in [
+            record(abi::EV_REL, abi::REL_X, -50),
+            record(abi::EV_REL, abi::REL_Y, 30),
+            record(abi::EV_REL, abi::REL_WHEEL, -1),
+        ] {
             device.take(r, 64, 32, &mut pointer, &mut out);
         }
-        device.take(record(abi::EV_SYN, abi::SYN_REPORT, 0), 64, 32, &mut pointer, &mut out);
-        assert_eq!(out, [Event::PointerMoved(Point::new(0, 31)), Event::Wheel { x: 0, y: -1 }]);
+        device.take(
+            record(abi::EV_SYN, abi::SYN_REPORT, 0),
+            64,
+            32,
+            &mut pointer,
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            [
+                Event::PointerMoved(Point::new(0, 31)),
+                Event::Wheel { x: 0, y: -1 }
+            ]
+        );
     }
 
     #[test]
     fn state_follows_the_events() {
         let mut state = InputState::default();
-        for e in [Event::KeyDown(Key::Up), Event::ButtonDown(Button::Right), Event::PointerMoved(Point::new(3, 4))] {
+        for e in [
+            Event::KeyDown(Key::Up),
+            Event::ButtonDown(Button::Right),
+            Event::PointerMoved(Point::new(3, 4)),
+        ] {
             state.apply(&e);
         }
-        assert!(state.is_down(Key::Up) && state.is_pressed(Button::Right) && !state.is_pressed(Button::Left));
+        assert!(
+            state.is_down(Key::Up)
+                && state.is_pressed(Button::Right)
+                && !state.is_pressed(Button::Left)
+        );
         assert_eq!(state.pointer(), Some(Point::new(3, 4)));
         state.apply(&Event::KeyUp(Key::Up));
         assert!(!state.is_down(Key::Up));

@@ -87,13 +87,17 @@ impl std::str::FromStr for Mode {
 
     fn from_str(s: &str) -> Result<Mode, String> {
         let parts: Vec<&str> = s.split('x').collect();
-        let number = |p: &str| p.parse::<u32>().map_err(|_| format!("`{p}` in `{s}` is not a number"));
+        let number = |p: &str| {
+            p.parse::<u32>()
+                .map_err(|_| format!("`{p}` in `{s}` is not a number"))
+        };
         let (width, height, bpp) = match parts[..] {
             [w, h] => (number(w)?, number(h)?, 32),
             [w, h, bpp] => (number(w)?, number(h)?, number(bpp)?),
             _ => return Err(format!("`{s}` is not WIDTHxHEIGHT or WIDTHxHEIGHTxBPP")),
         };
-        let format = PixelFormat::from_bpp(bpp).ok_or_else(|| format!("{bpp} bpp: not 8, 16, 24 or 32"))?;
+        let format =
+            PixelFormat::from_bpp(bpp).ok_or_else(|| format!("{bpp} bpp: not 8, 16, 24 or 32"))?;
         if width == 0 || height == 0 {
             return Err(format!("`{s}`: empty frame"));
         }
@@ -129,7 +133,12 @@ mod tests {
         assert_eq!("640x480".parse(), Ok(Mode::xrgb8888(640, 480)));
         assert_eq!(
             "800x600x16".parse(),
-            Ok(Mode { width: 800, height: 600, bpp: 16, stride: 1600 })
+            Ok(Mode {
+                width: 800,
+                height: 600,
+                bpp: 16,
+                stride: 1600
+            })
         );
         assert!("800x600x15".parse::<Mode>().is_err());
         assert!("800".parse::<Mode>().is_err());

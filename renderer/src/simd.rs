@@ -40,7 +40,11 @@ pub(crate) use vectorized;
 /// window byte `mask[i]`, or 0 where its top bit is set), for as many chunks as fit whole
 /// 16-byte loads and stores. Returns that number of chunks (0 without SSSE3); the caller
 /// converts the rest.
-pub(crate) fn shuffle_chunks<const SRC: usize, const DST: usize>(src: &[u8], dst: &mut [u8], mask: [u8; 16]) -> usize {
+pub(crate) fn shuffle_chunks<const SRC: usize, const DST: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    mask: [u8; 16],
+) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -65,36 +69,63 @@ fn whole_chunks(src: usize, src_step: usize, dst: usize, dst_step: usize) -> usi
 /// [`shuffle_chunks`] two chunks per instruction: one in each 128-bit lane of `vpshufb`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn shuffle_chunks_avx2<const SRC: usize, const DST: usize>(src: &[u8], dst: &mut [u8], mask: [u8; 16]) -> usize {
-    use std::arch::x86_64::{__m128i, __m256i, _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_set_m128i, _mm256_shuffle_epi8};
+fn shuffle_chunks_avx2<const SRC: usize, const DST: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    mask: [u8; 16],
+) -> usize {
+    use std::arch::x86_64::{
+        __m128i, __m256i, _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_set_m128i,
+        _mm256_shuffle_epi8,
+    };
     const { assert!(SRC > 0 && DST > 0 && DST <= 16) };
     let chunks = whole_chunks(src.len(), SRC, dst.len(), DST);
     let mask: __m256i = bytemuck::cast([mask, mask]);
-    let load = |window: &[u8]| -> __m128i { bytemuck::cast(<[u8; 16]>::try_from(&window[..16]).expect("16 bytes")) };
-    let store = |out: &mut [u8], v: __m128i| out[..16].copy_from_slice(&bytemuck::cast::<__m128i, [u8; 16]>(v));
+    let load = |window: &[u8]| -> __m128i {
+        bytemuck::cast(<[u8; 16]>::try_from(&window[..16]).expect("16 bytes"))
+    };
+    let store = |out: &mut [u8], v: __m128i| {
+        out[..16].copy_from_slice(&bytemuck::cast::<__m128i, [u8; 16]>(v))
+    };
     // Eight chunks per bounds check: the offsets inside are constants the compiler checks once.
     let mut k = 0;
     while k + 8 <= chunks {
-        let (window, out) = (&src[k * SRC..][..7 * SRC + 16], &mut dst[k * DST..][..7 * DST + 16]);
+        let (window, out) = (
+            &src[k * SRC..][..7 * SRC + 16],
+            &mut dst[k * DST..][..7 * DST + 16],
+        );
         for pair in 0..4 {
             let (lo, hi) = (2 * pair, 2 * pair + 1);
-            let shuffled = _mm256_shuffle_epi8(_mm256_set_m128i(load(&window[hi * SRC..]), load(&window[lo * SRC..])), mask);
+            let shuffled = _mm256_shuffle_epi8(
+                _mm256_set_m128i(load(&window[hi * SRC..]), load(&window[lo * SRC..])),
+                mask,
+            );
             // Low lane first: where chunks overlap (DST < 16) the later one must win.
             store(&mut out[lo * DST..], _mm256_castsi256_si128(shuffled));
-            store(&mut out[hi * DST..], _mm256_extracti128_si256::<1>(shuffled));
+            store(
+                &mut out[hi * DST..],
+                _mm256_extracti128_si256::<1>(shuffled),
+            );
         }
         k += 8;
     }
     let half = bytemuck::cast::<__m256i, [__m128i; 2]>(mask)[0];
     for k in k..chunks {
-        store(&mut dst[k * DST..], std::arch::x86_64::_mm_shuffle_epi8(load(&src[k * SRC..]), half));
+        store(
+            &mut dst[k * DST..],
+            std::arch::x86_64::_mm_shuffle_epi8(load(&src[k * SRC..]), half),
+        );
     }
     chunks
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "ssse3")]
-fn shuffle_chunks_ssse3<const SRC: usize, const DST: usize>(src: &[u8], dst: &mut [u8], mask: [u8; 16]) -> usize {
+fn shuffle_chunks_ssse3<const SRC: usize, const DST: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    mask: [u8; 16],
+) -> usize {
     use std::arch::x86_64::{__m128i, _mm_shuffle_epi8};
     const { assert!(SRC > 0 && DST > 0 && DST <= 16) };
     let chunks = whole_chunks(src.len(), SRC, dst.len(), DST);
@@ -110,7 +141,10 @@ fn shuffle_chunks_ssse3<const SRC: usize, const DST: usize>(src: &[u8], dst: &mu
     // Four chunks per bounds check: the offsets inside are constants the compiler checks once.
     let mut k = 0;
     while k + 4 <= chunks {
-        let (window, out) = (&src[k * SRC..][..3 * SRC + 16], &mut dst[k * DST..][..3 * DST + 16]);
+        let (window, out) = (
+            &src[k * SRC..][..3 * SRC + 16],
+            &mut dst[k * DST..][..3 * DST + 16],
+        );
         for i in 0..4 {
             shuffle(&window[i * SRC..], &mut out[i * DST..], mask);
         }
@@ -151,7 +185,11 @@ fn shuffle_blocks_bytes(src: &[u8], froms: &[usize], masks: &[[u8; 16]], dst: &m
 /// One block of [`shuffle_blocks`] without SIMD, for as many bytes as `out` has.
 fn pshufb_bytes(src: &[u8], from: usize, mask: &[u8; 16], out: &mut [u8]) {
     for (o, &m) in out.iter_mut().zip(mask) {
-        *o = if m & 0x80 == 0 { src[from + usize::from(m)] } else { 0 };
+        *o = if m & 0x80 == 0 {
+            src[from + usize::from(m)]
+        } else {
+            0
+        };
     }
 }
 
@@ -162,7 +200,8 @@ fn shuffle_blocks_ssse3(src: &[u8], froms: &[usize], masks: &[[u8; 16]], dst: &m
     for ((out, &from), mask) in dst.chunks_mut(16).zip(froms).zip(masks) {
         match (src.get(from..from + 16), out.len()) {
             (Some(window), 16) => {
-                let window: __m128i = bytemuck::cast(<[u8; 16]>::try_from(window).expect("16 bytes"));
+                let window: __m128i =
+                    bytemuck::cast(<[u8; 16]>::try_from(window).expect("16 bytes"));
                 let shuffled = _mm_shuffle_epi8(window, bytemuck::cast(*mask));
                 out.copy_from_slice(&bytemuck::cast::<__m128i, [u8; 16]>(shuffled));
             }
@@ -178,8 +217,15 @@ fn shuffle_blocks_avx2(src: &[u8], froms: &[usize], masks: &[[u8; 16]], dst: &mu
     use std::arch::x86_64::{__m128i, __m256i, _mm256_set_m128i, _mm256_shuffle_epi8};
     let pairs = dst.len() / 32;
     let (whole, rest) = dst.split_at_mut(32 * pairs);
-    let load = |from: usize| src.get(from..from + 16).map(|w| bytemuck::cast::<[u8; 16], __m128i>(w.try_into().expect("16 bytes")));
-    for ((out, f), m) in whole.chunks_exact_mut(32).zip(froms.chunks_exact(2)).zip(masks.chunks_exact(2)) {
+    let load = |from: usize| {
+        src.get(from..from + 16)
+            .map(|w| bytemuck::cast::<[u8; 16], __m128i>(w.try_into().expect("16 bytes")))
+    };
+    for ((out, f), m) in whole
+        .chunks_exact_mut(32)
+        .zip(froms.chunks_exact(2))
+        .zip(masks.chunks_exact(2))
+    {
         let (Some(lo), Some(hi)) = (load(f[0]), load(f[1])) else {
             pshufb_bytes(src, f[0], &m[0], &mut out[..16]);
             pshufb_bytes(src, f[1], &m[1], &mut out[16..]);
@@ -208,8 +254,12 @@ pub(crate) fn pack_rgb888(colors: &[Rgb888], row: &mut [u8]) -> usize {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "ssse3")]
 fn pack_rgb888_ssse3(colors: &[Rgb888], row: &mut [u8]) -> usize {
-    use std::arch::x86_64::{__m128i, _mm_bslli_si128, _mm_bsrli_si128, _mm_or_si128, _mm_set_epi32, _mm_shuffle_epi8};
-    const DROP_X: [u8; 16] = [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80];
+    use std::arch::x86_64::{
+        __m128i, _mm_bslli_si128, _mm_bsrli_si128, _mm_or_si128, _mm_set_epi32, _mm_shuffle_epi8,
+    };
+    const DROP_X: [u8; 16] = [
+        0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 0x80, 0x80, 0x80, 0x80,
+    ];
     let drop_x: __m128i = bytemuck::cast(DROP_X);
     let mut done = 0;
     for (colors, out) in colors.chunks_exact(16).zip(row.chunks_exact_mut(48)) {
@@ -219,7 +269,10 @@ fn pack_rgb888_ssse3(colors: &[Rgb888], row: &mut [u8]) -> usize {
         let a = _mm_shuffle_epi8(_mm_set_epi32(word(3), word(2), word(1), word(0)), drop_x);
         let b = _mm_shuffle_epi8(_mm_set_epi32(word(7), word(6), word(5), word(4)), drop_x);
         let c = _mm_shuffle_epi8(_mm_set_epi32(word(11), word(10), word(9), word(8)), drop_x);
-        let d = _mm_shuffle_epi8(_mm_set_epi32(word(15), word(14), word(13), word(12)), drop_x);
+        let d = _mm_shuffle_epi8(
+            _mm_set_epi32(word(15), word(14), word(13), word(12)),
+            drop_x,
+        );
         let packed = [
             _mm_or_si128(a, _mm_bslli_si128::<12>(b)),
             _mm_or_si128(_mm_bsrli_si128::<4>(b), _mm_bslli_si128::<8>(c)),
@@ -252,15 +305,26 @@ mod tests {
             // Chunks whose 16-byte load and store both fit.
             let fits = |len: usize, step: usize| if len < 16 { 0 } else { (len - 16) / step + 1 };
             if cfg!(target_arch = "x86_64") && std::arch::is_x86_feature_detected!("ssse3") {
-                assert_eq!(chunks, fits(len, 12).min(fits(dst.len(), 16)), "every chunk that fits at {len}");
+                assert_eq!(
+                    chunks,
+                    fits(len, 12).min(fits(dst.len(), 16)),
+                    "every chunk that fits at {len}"
+                );
             }
             for k in 0..chunks {
                 for (i, &m) in mask.iter().enumerate() {
-                    let expected = if m & 0x80 != 0 { 0 } else { src[k * 12 + usize::from(m)] };
+                    let expected = if m & 0x80 != 0 {
+                        0
+                    } else {
+                        src[k * 12 + usize::from(m)]
+                    };
                     assert_eq!(dst[k * 16 + i], expected, "chunk {k} byte {i} at {len}");
                 }
             }
-            assert!(dst[chunks * 16..].iter().all(|&b| b == 0xa5), "nothing past the chunks at {len}");
+            assert!(
+                dst[chunks * 16..].iter().all(|&b| b == 0xa5),
+                "nothing past the chunks at {len}"
+            );
         }
     }
 
@@ -272,7 +336,17 @@ mod tests {
         for len in [1usize, 15, 16, 17, 31, 32, 33, 100, 161] {
             let blocks = len.div_ceil(16);
             let froms: Vec<usize> = (0..blocks).map(|k| (k * 37) % 185).collect();
-            let masks: Vec<[u8; 16]> = (0..blocks).map(|k| std::array::from_fn(|i| if (i + k) % 7 == 0 { 0x80 } else { ((i * 5 + k) % 16) as u8 })).collect();
+            let masks: Vec<[u8; 16]> = (0..blocks)
+                .map(|k| {
+                    std::array::from_fn(|i| {
+                        if (i + k) % 7 == 0 {
+                            0x80
+                        } else {
+                            ((i * 5 + k) % 16) as u8
+                        }
+                    })
+                })
+                .collect();
             let (mut fast, mut bytes) = (vec![0u8; len], vec![0u8; len]);
             super::shuffle_blocks(&src, &froms, &masks, &mut fast);
             super::shuffle_blocks_bytes(&src, &froms, &masks, &mut bytes);
@@ -280,7 +354,15 @@ mod tests {
             for (k, out) in bytes.chunks(16).enumerate() {
                 for (i, &b) in out.iter().enumerate() {
                     let m = masks[k][i];
-                    assert_eq!(b, if m & 0x80 != 0 { 0 } else { src[froms[k] + usize::from(m)] }, "block {k} byte {i}");
+                    assert_eq!(
+                        b,
+                        if m & 0x80 != 0 {
+                            0
+                        } else {
+                            src[froms[k] + usize::from(m)]
+                        },
+                        "block {k} byte {i}"
+                    );
                 }
             }
         }

@@ -52,7 +52,10 @@ impl RawFrame<'_> {
     /// The visible bytes of each row, top to bottom (without the padding up to `stride`).
     pub fn rows_mut(&mut self) -> impl Iterator<Item = &mut [u8]> {
         let visible = self.width as usize * self.format.bytes_per_pixel();
-        self.bytes.chunks_mut(self.stride).take(self.height as usize).map(move |row| &mut row[..visible])
+        self.bytes
+            .chunks_mut(self.stride)
+            .take(self.height as usize)
+            .map(move |row| &mut row[..visible])
     }
 }
 
@@ -88,13 +91,21 @@ impl<'a> Surface<'a> {
     }
 
     /// A surface that records what each drawing call changes in `damage`.
-    pub fn with_damage(buf: &'a mut [u8], mode: Mode, damage: &'a mut Damage) -> Result<Self, Error> {
+    pub fn with_damage(
+        buf: &'a mut [u8],
+        mode: Mode,
+        damage: &'a mut Damage,
+    ) -> Result<Self, Error> {
         mode.validate(buf.len())?;
         Ok(Surface::new_validated(buf, mode, Some(damage)))
     }
 
     /// For backends whose buffer was checked with [`Mode::validate`] already.
-    pub(crate) fn new_validated(buf: &'a mut [u8], mode: Mode, damage: Option<&'a mut Damage>) -> Self {
+    pub(crate) fn new_validated(
+        buf: &'a mut [u8],
+        mode: Mode,
+        damage: Option<&'a mut Damage>,
+    ) -> Self {
         debug_assert!(mode.validate(buf.len()).is_ok());
         let format = mode.format().expect("validated mode has a format");
         Surface {
@@ -133,7 +144,12 @@ impl<'a> Surface<'a> {
     /// Records a change of `area`, which is already clipped to the screen.
     fn damaged(&mut self, top_left: Point, size: Size) {
         if let Some(damage) = self.damage.as_deref_mut() {
-            damage.add(Rect::new(top_left.x as u32, top_left.y as u32, size.width, size.height));
+            damage.add(Rect::new(
+                top_left.x as u32,
+                top_left.y as u32,
+                size.width,
+                size.height,
+            ));
         }
     }
 
@@ -147,7 +163,10 @@ impl<'a> Surface<'a> {
     /// other means, such as [`Surface::raw`].
     pub fn add_damage(&mut self, rect: Rect) {
         let area = Rectangle::new(
-            Point::new(rect.x.min(i32::MAX as u32) as i32, rect.y.min(i32::MAX as u32) as i32),
+            Point::new(
+                rect.x.min(i32::MAX as u32) as i32,
+                rect.y.min(i32::MAX as u32) as i32,
+            ),
             Size::new(rect.width, rect.height),
         );
         if let Some((top_left, size)) = self.clip(&area) {
@@ -171,8 +190,12 @@ impl<'a> Surface<'a> {
 
     /// Byte offset of a visible pixel.
     fn offset(&self, point: Point) -> Option<usize> {
-        let x = u32::try_from(point.x).ok().filter(|&x| x < self.mode.width)?;
-        let y = u32::try_from(point.y).ok().filter(|&y| y < self.mode.height)?;
+        let x = u32::try_from(point.x)
+            .ok()
+            .filter(|&x| x < self.mode.width)?;
+        let y = u32::try_from(point.y)
+            .ok()
+            .filter(|&y| y < self.mode.height)?;
         Some(self.mode.stride as usize * y as usize + x as usize * self.format.bytes_per_pixel())
     }
 
@@ -228,7 +251,7 @@ impl<'a> Surface<'a> {
     }
 
     /// Draws all of `image` scaled (nearest neighbour) to cover `dest`; use
-    /// [`fit`] for a `dest` that keeps the aspect ratio.
+    /// [`fit`](crate::fit) for a `dest` that keeps the aspect ratio.
     pub fn blit_scaled<S: BlitSource>(&mut self, image: &S, dest: &Rectangle) {
         let (w, h) = image.dimensions();
         self.blit_impl(image, Rect::new(0, 0, w, h), dest);
@@ -247,7 +270,14 @@ impl<'a> Surface<'a> {
         // per blit, not a division per pixel.
         let mut columns = std::mem::take(&mut self.columns);
         let dx0 = i64::from(top_left.x) - i64::from(dest.top_left.x);
-        let column = |i: i64| src.x + if unscaled { dx0 + i } else { (dx0 + i) * i64::from(src.width) / dw } as u32;
+        let column = |i: i64| {
+            src.x
+                + if unscaled {
+                    dx0 + i
+                } else {
+                    (dx0 + i) * i64::from(src.width) / dw
+                } as u32
+        };
         let first = column(0);
         columns.clear();
         columns.extend((0..i64::from(size.width)).map(|i| column(i) - first));
@@ -275,7 +305,9 @@ impl<'a> Surface<'a> {
 
     /// Opaque images stored as R, G, B rows: whole rows converted.
     fn blit_rgb_rows<S: BlitSource>(&mut self, image: &S, blit: &Blit<'_>) {
-        let source = |sy: u32| &image.rgb_row(sy).expect("rows of an RGB image")[blit.first * 3..blit.end * 3];
+        let source = |sy: u32| {
+            &image.rgb_row(sy).expect("rows of an RGB image")[blit.first * 3..blit.end * 3]
+        };
         if blit.unscaled {
             for (y, sy) in blit.rows() {
                 let run = self.run(blit.top_left.x, y, blit.size.width);
@@ -291,9 +323,17 @@ impl<'a> Surface<'a> {
             PixelFormat::Rgb888 => Some(&[Some(2), Some(1), Some(0)]),
             _ => None,
         };
-        let from_image = reorder.and_then(|channels| blit::RowShuffle::new(blit.columns, 3, channels));
-        let from_encoded = if from_image.is_some() { None } else { blit::RowShuffle::new(blit.columns, bpp, blit::SAME[bpp - 1]) };
-        let (mut line, mut encoded) = (std::mem::take(&mut self.scratch), std::mem::take(&mut self.encoded));
+        let from_image =
+            reorder.and_then(|channels| blit::RowShuffle::new(blit.columns, 3, channels));
+        let from_encoded = if from_image.is_some() {
+            None
+        } else {
+            blit::RowShuffle::new(blit.columns, bpp, blit::SAME[bpp - 1])
+        };
+        let (mut line, mut encoded) = (
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.encoded),
+        );
         let mut last_sy = None;
         for (y, sy) in blit.rows() {
             let run = self.run(blit.top_left.x, y, blit.size.width);
@@ -321,9 +361,16 @@ impl<'a> Surface<'a> {
 
     /// Images stored as R, G, B, A rows: whole rows blended.
     fn blit_rgba_rows<S: BlitSource>(&mut self, image: &S, blit: &Blit<'_>) {
-        let source = |sy: u32| &image.rgba_row(sy).expect("rows of an RGBA image")[blit.first * 4..blit.end * 4];
-        let shuffle = (!blit.unscaled).then(|| blit::RowShuffle::new(blit.columns, 4, blit::SAME[3])).flatten();
-        let (mut line, mut colors) = (std::mem::take(&mut self.scratch), std::mem::take(&mut self.colors));
+        let source = |sy: u32| {
+            &image.rgba_row(sy).expect("rows of an RGBA image")[blit.first * 4..blit.end * 4]
+        };
+        let shuffle = (!blit.unscaled)
+            .then(|| blit::RowShuffle::new(blit.columns, 4, blit::SAME[3]))
+            .flatten();
+        let (mut line, mut colors) = (
+            std::mem::take(&mut self.scratch),
+            std::mem::take(&mut self.colors),
+        );
         colors.resize(blit.size.width as usize, Rgb888::BLACK);
         let mut last_sy = None;
         for (y, sy) in blit.rows() {
@@ -394,7 +441,10 @@ impl Blit<'_> {
         (self.top_left.y..self.top_left.y + self.size.height as i32).map(|y| {
             let dy = i64::from(y) - i64::from(self.dest_y);
             let (sh, dh) = self.rows_ratio;
-            (y, self.src_y + if self.unscaled { dy } else { dy * sh / dh } as u32)
+            (
+                y,
+                self.src_y + if self.unscaled { dy } else { dy * sh / dh } as u32,
+            )
         })
     }
 }
@@ -423,7 +473,10 @@ impl DrawTarget for Surface<'_> {
         I: IntoIterator<Item = Pixel<Self::Color>>,
     {
         let bpp = self.format.bytes_per_pixel();
-        let (mut min, mut max) = (Point::new(i32::MAX, i32::MAX), Point::new(i32::MIN, i32::MIN));
+        let (mut min, mut max) = (
+            Point::new(i32::MAX, i32::MAX),
+            Point::new(i32::MIN, i32::MIN),
+        );
         for Pixel(point, color) in pixels {
             if let Some(at) = self.offset(point) {
                 self.buf[at..at + bpp].copy_from_slice(&self.format.encode(color)[..bpp]);
@@ -453,7 +506,10 @@ impl DrawTarget for Surface<'_> {
         let skip_left = distance(area.top_left.x, top_left.x);
         let skip_right = area_width - skip_left - size.width as usize;
         let mut colors = colors.into_iter();
-        skip(&mut colors, distance(area.top_left.y, top_left.y) * area_width);
+        skip(
+            &mut colors,
+            distance(area.top_left.y, top_left.y) * area_width,
+        );
         let mut row = std::mem::take(&mut self.colors);
         for y in top_left.y..top_left.y + size.height as i32 {
             skip(&mut colors, skip_left);
@@ -462,7 +518,8 @@ impl DrawTarget for Surface<'_> {
             row.clear();
             row.extend(colors.by_ref().take(size.width as usize));
             let start = self.run(top_left.x, y, size.width).start;
-            self.format.encode_row(&row, &mut self.buf[start..start + row.len() * bpp]);
+            self.format
+                .encode_row(&row, &mut self.buf[start..start + row.len() * bpp]);
             if row.len() < size.width as usize {
                 break;
             }
@@ -601,15 +658,28 @@ mod tests {
     #[test]
     fn fill_solid_of_whole_packed_rows_stays_in_them() {
         // No row padding: full-width fills take the one-run path.
-        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
+        for format in [
+            PixelFormat::Xrgb8888,
+            PixelFormat::Rgb888,
+            PixelFormat::Rgb565,
+            PixelFormat::Rgb332,
+        ] {
             let mode = Mode::packed(4, 3, format);
             let mut buf = vec![UNTOUCHED; mode.frame_len()];
             let mut surface = Surface::new(&mut buf, mode).unwrap();
-            surface.fill_solid(&Rectangle::new(Point::new(-5, 1), Size::new(20, 1)), RED).unwrap();
+            surface
+                .fill_solid(&Rectangle::new(Point::new(-5, 1), Size::new(20, 1)), RED)
+                .unwrap();
             let red = format.encode(RED);
             let row = mode.stride as usize;
-            assert!(buf[..row].iter().all(|&b| b == UNTOUCHED), "{format}: row 0");
-            assert!(buf[2 * row..].iter().all(|&b| b == UNTOUCHED), "{format}: row 2");
+            assert!(
+                buf[..row].iter().all(|&b| b == UNTOUCHED),
+                "{format}: row 0"
+            );
+            assert!(
+                buf[2 * row..].iter().all(|&b| b == UNTOUCHED),
+                "{format}: row 2"
+            );
             for px in buf[row..2 * row].chunks_exact(format.bytes_per_pixel()) {
                 assert_eq!(px, &red[..format.bytes_per_pixel()], "{format}: row 1");
             }
@@ -641,10 +711,21 @@ mod tests {
         let mut buf = vec![0u8; 16 * 4 * 2];
         let mode = Mode::packed(16, 4, PixelFormat::Rgb565);
         let mut surface = Surface::new(&mut buf, mode).unwrap();
-        surface.fill_solid(&Rectangle::new(Point::new(2, 1), Size::new(1, 1)), Rgb888::new(200, 100, 50)).unwrap();
+        surface
+            .fill_solid(
+                &Rectangle::new(Point::new(2, 1), Size::new(1, 1)),
+                Rgb888::new(200, 100, 50),
+            )
+            .unwrap();
         // 200 -> 25 of 31 -> 206; 100 -> 25 of 63 -> 101; 50 -> 6 of 31 -> 49 (bits replicated).
-        assert_eq!(GetPixel::pixel(&surface, Point::new(2, 1)), Some(Rgb888::new(206, 101, 49)));
-        assert_eq!(GetPixel::pixel(&surface, Point::new(3, 1)), Some(Rgb888::BLACK));
+        assert_eq!(
+            GetPixel::pixel(&surface, Point::new(2, 1)),
+            Some(Rgb888::new(206, 101, 49))
+        );
+        assert_eq!(
+            GetPixel::pixel(&surface, Point::new(3, 1)),
+            Some(Rgb888::BLACK)
+        );
         assert_eq!(GetPixel::pixel(&surface, Point::new(16, 0)), None);
     }
 
@@ -706,12 +787,22 @@ mod tests {
 
     #[test]
     fn every_format_fills_clips_and_reads_back() {
-        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
-            let mode = Mode { stride: 8 * format.bytes_per_pixel() as u32 + 5, ..Mode::packed(8, 6, format) };
+        for format in [
+            PixelFormat::Xrgb8888,
+            PixelFormat::Rgb888,
+            PixelFormat::Rgb565,
+            PixelFormat::Rgb332,
+        ] {
+            let mode = Mode {
+                stride: 8 * format.bytes_per_pixel() as u32 + 5,
+                ..Mode::packed(8, 6, format)
+            };
             let mut buf = vec![UNTOUCHED; mode.frame_len()];
             let mut surface = Surface::new(&mut buf, mode).unwrap();
             let color = Rgb888::new(200, 100, 50);
-            surface.fill_solid(&Rectangle::new(Point::new(-2, 4), Size::new(4, 9)), color).unwrap();
+            surface
+                .fill_solid(&Rectangle::new(Point::new(-2, 4), Size::new(4, 9)), color)
+                .unwrap();
             for y in 0..6 {
                 for x in 0..8 {
                     let expected = (x < 2 && y >= 4).then(|| format.quantize(color));
@@ -725,8 +816,12 @@ mod tests {
             }
             // Row padding is never written.
             for y in 0..6 {
-                let pad = &buf[y * mode.stride as usize + 8 * format.bytes_per_pixel()..(y + 1) * mode.stride as usize];
-                assert!(pad.iter().all(|&b| b == UNTOUCHED), "{format} row {y} padding");
+                let pad = &buf[y * mode.stride as usize + 8 * format.bytes_per_pixel()
+                    ..(y + 1) * mode.stride as usize];
+                assert!(
+                    pad.iter().all(|&b| b == UNTOUCHED),
+                    "{format} row {y} padding"
+                );
             }
         }
     }
@@ -736,9 +831,20 @@ mod tests {
         let mut buf = frame();
         let mut damage = Damage::new();
         let mut surface = Surface::with_damage(&mut buf, MODE, &mut damage).unwrap();
-        surface.fill_solid(&Rectangle::new(Point::new(-2, -1), Size::new(5, 3)), RED).unwrap();
-        surface.draw_iter([Pixel(Point::new(7, 5), RED), Pixel(Point::new(6, 4), RED), Pixel(Point::new(50, 50), RED)]).unwrap();
-        assert_eq!(damage.rects(), &[Rect::new(0, 0, 3, 2), Rect::new(6, 4, 2, 2)]);
+        surface
+            .fill_solid(&Rectangle::new(Point::new(-2, -1), Size::new(5, 3)), RED)
+            .unwrap();
+        surface
+            .draw_iter([
+                Pixel(Point::new(7, 5), RED),
+                Pixel(Point::new(6, 4), RED),
+                Pixel(Point::new(50, 50), RED),
+            ])
+            .unwrap();
+        assert_eq!(
+            damage.rects(),
+            &[Rect::new(0, 0, 3, 2), Rect::new(6, 4, 2, 2)]
+        );
     }
 
     #[test]
@@ -754,18 +860,36 @@ mod tests {
         // Clipped on the left: the visible part starts at the image's second column.
         surface.blit(&rgb, Point::new(-1, 3));
         assert_eq!(surface.pixel(Point::new(0, 3)), Some(Rgb888::new(10, 0, 7)));
-        assert_eq!(surface.pixel(Point::new(1, 4)), Some(Rgb888::new(20, 10, 7)));
+        assert_eq!(
+            surface.pixel(Point::new(1, 4)),
+            Some(Rgb888::new(20, 10, 7))
+        );
         // RGBA: opaque, transparent and half-transparent pixels.
-        let rgba = RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
+        let rgba =
+            RgbaImage::from_raw(3, 1, vec![255, 0, 0, 255, 255, 0, 0, 0, 255, 0, 0, 128]).unwrap();
         surface.blit(&rgba, Point::new(-1, 0));
-        assert_eq!(surface.pixel(Point::new(0, 0)), Some(Rgb888::new(0, 0, 200)));
-        assert_eq!(surface.pixel(Point::new(1, 0)), Some(Rgb888::new(128, 0, 100)));
+        assert_eq!(
+            surface.pixel(Point::new(0, 0)),
+            Some(Rgb888::new(0, 0, 200))
+        );
+        assert_eq!(
+            surface.pixel(Point::new(1, 0)),
+            Some(Rgb888::new(128, 0, 100))
+        );
         // Scaled 2x by nearest neighbour.
-        let dot = RgbImage::from_fn(2, 2, |x, y| image::Rgb([(x * 100) as u8, (y * 100) as u8, 1]));
+        let dot = RgbImage::from_fn(2, 2, |x, y| {
+            image::Rgb([(x * 100) as u8, (y * 100) as u8, 1])
+        });
         surface.blit_scaled(&dot, &Rectangle::new(Point::new(2, 2), Size::new(4, 4)));
         assert_eq!(surface.pixel(Point::new(3, 3)), Some(Rgb888::new(0, 0, 1)));
-        assert_eq!(surface.pixel(Point::new(4, 3)), Some(Rgb888::new(100, 0, 1)));
-        assert_eq!(surface.pixel(Point::new(5, 5)), Some(Rgb888::new(100, 100, 1)));
+        assert_eq!(
+            surface.pixel(Point::new(4, 3)),
+            Some(Rgb888::new(100, 0, 1))
+        );
+        assert_eq!(
+            surface.pixel(Point::new(5, 5)),
+            Some(Rgb888::new(100, 100, 1))
+        );
     }
 
     /// An image seen only through `rgba()`: blits take the pixel-at-a-time path for it.
@@ -788,57 +912,103 @@ mod tests {
     /// pixel-at-a-time path agrees byte for byte.
     #[test]
     fn blits_in_every_format_match_independently_computed_pixels() {
-        let rgb = RgbImage::from_fn(7, 5, |x, y| image::Rgb([(x * 37 + 3) as u8, (y * 51 + 9) as u8, (x * y * 11 + 100) as u8]));
-        let rgba = RgbaImage::from_fn(7, 5, |x, y| image::Rgba([(x * 29) as u8, (y * 61) as u8, 200, [0, 255, 1, 128, 254, 77, 200][x as usize]]));
+        let rgb = RgbImage::from_fn(7, 5, |x, y| {
+            image::Rgb([
+                (x * 37 + 3) as u8,
+                (y * 51 + 9) as u8,
+                (x * y * 11 + 100) as u8,
+            ])
+        });
+        let rgba = RgbaImage::from_fn(7, 5, |x, y| {
+            image::Rgba([
+                (x * 29) as u8,
+                (y * 61) as u8,
+                200,
+                [0, 255, 1, 128, 254, 77, 200][x as usize],
+            ])
+        });
         let dests = [
-            Rectangle::new(Point::new(-2, 3), Size::new(7, 5)),   // unscaled, off the left and bottom
+            Rectangle::new(Point::new(-2, 3), Size::new(7, 5)), // unscaled, off the left and bottom
             Rectangle::new(Point::new(-5, -4), Size::new(17, 12)), // scaled up, off every side
-            Rectangle::new(Point::new(1, 1), Size::new(4, 3)),    // scaled down
+            Rectangle::new(Point::new(1, 1), Size::new(4, 3)),  // scaled down
         ];
-        for format in [PixelFormat::Xrgb8888, PixelFormat::Rgb888, PixelFormat::Rgb565, PixelFormat::Rgb332] {
-            let mode = Mode { stride: 12 * format.bytes_per_pixel() as u32 + 3, ..Mode::packed(12, 9, format) };
+        for format in [
+            PixelFormat::Xrgb8888,
+            PixelFormat::Rgb888,
+            PixelFormat::Rgb565,
+            PixelFormat::Rgb332,
+        ] {
+            let mode = Mode {
+                stride: 12 * format.bytes_per_pixel() as u32 + 3,
+                ..Mode::packed(12, 9, format)
+            };
             let background = |x: i32, y: i32| Rgb888::new((x * 20) as u8, (y * 25) as u8, 90);
             for dest in dests {
                 let mut buf = vec![UNTOUCHED; mode.frame_len()];
                 let mut surface = Surface::new(&mut buf, mode).unwrap();
                 let all = Rectangle::new(Point::zero(), Size::new(12, 9));
-                surface.fill_contiguous(&all, all.points().map(|p| background(p.x, p.y))).unwrap();
+                surface
+                    .fill_contiguous(&all, all.points().map(|p| background(p.x, p.y)))
+                    .unwrap();
                 let before: Vec<Rgb888> = all.points().map(|p| surface.pixel(p).unwrap()).collect();
                 surface.blit_scaled(&rgb, &dest);
-                let after_rgb: Vec<Rgb888> = all.points().map(|p| surface.pixel(p).unwrap()).collect();
+                let after_rgb: Vec<Rgb888> =
+                    all.points().map(|p| surface.pixel(p).unwrap()).collect();
                 surface.blit_scaled(&rgba, &dest);
                 for (i, p) in all.points().enumerate() {
                     let (dx, dy) = (p.x - dest.top_left.x, p.y - dest.top_left.y);
-                    let inside = (0..dest.size.width as i32).contains(&dx) && (0..dest.size.height as i32).contains(&dy);
-                    let (sx, sy) = (dx.max(0) as u32 * 7 / dest.size.width, dy.max(0) as u32 * 5 / dest.size.height);
+                    let inside = (0..dest.size.width as i32).contains(&dx)
+                        && (0..dest.size.height as i32).contains(&dy);
+                    let (sx, sy) = (
+                        dx.max(0) as u32 * 7 / dest.size.width,
+                        dy.max(0) as u32 * 5 / dest.size.height,
+                    );
                     let expected_rgb = if inside {
                         let c = rgb.get_pixel(sx, sy).0;
                         format.quantize(Rgb888::new(c[0], c[1], c[2]))
                     } else {
                         before[i]
                     };
-                    assert_eq!(after_rgb[i], expected_rgb, "{format} RGB onto {dest:?} at {p:?}");
+                    assert_eq!(
+                        after_rgb[i], expected_rgb,
+                        "{format} RGB onto {dest:?} at {p:?}"
+                    );
                     let expected = if inside {
                         let s = rgba.get_pixel(sx, sy).0;
                         let a = f64::from(s[3]) / 255.0;
                         let d = expected_rgb;
-                        let mix = |s: u8, d: u8| (f64::from(s) * a + f64::from(d) * (1.0 - a)).round() as u8;
-                        format.quantize(Rgb888::new(mix(s[0], d.r()), mix(s[1], d.g()), mix(s[2], d.b())))
+                        let mix = |s: u8, d: u8| {
+                            (f64::from(s) * a + f64::from(d) * (1.0 - a)).round() as u8
+                        };
+                        format.quantize(Rgb888::new(
+                            mix(s[0], d.r()),
+                            mix(s[1], d.g()),
+                            mix(s[2], d.b()),
+                        ))
                     } else {
                         before[i]
                     };
-                    assert_eq!(surface.pixel(p), Some(expected), "{format} RGBA onto {dest:?} at {p:?}");
+                    assert_eq!(
+                        surface.pixel(p),
+                        Some(expected),
+                        "{format} RGBA onto {dest:?} at {p:?}"
+                    );
                 }
                 // The pixel-at-a-time path draws the same bytes.
                 let mut other = vec![UNTOUCHED; mode.frame_len()];
                 let mut surface = Surface::new(&mut other, mode).unwrap();
-                surface.fill_contiguous(&all, all.points().map(|p| background(p.x, p.y))).unwrap();
+                surface
+                    .fill_contiguous(&all, all.points().map(|p| background(p.x, p.y)))
+                    .unwrap();
                 surface.blit_scaled(&rgb, &dest);
                 surface.blit_scaled(&PerPixel(&rgba), &dest);
                 assert_eq!(other, buf, "{format} onto {dest:?}: per-pixel path");
                 for y in 0..9 {
                     let pad = &buf[y * mode.stride as usize + 12 * format.bytes_per_pixel()..][..3];
-                    assert!(pad.iter().all(|&b| b == UNTOUCHED), "{format} row {y} padding");
+                    assert!(
+                        pad.iter().all(|&b| b == UNTOUCHED),
+                        "{format} row {y} padding"
+                    );
                 }
             }
         }
@@ -848,7 +1018,9 @@ mod tests {
     fn scaled_blits_pick_the_nearest_source_pixel_even_when_clipped() {
         let mut buf = frame();
         let mut surface = Surface::new(&mut buf, MODE).unwrap();
-        let image = RgbImage::from_fn(3, 2, |x, y| image::Rgb([x as u8 * 50 + 1, y as u8 * 50 + 1, 3]));
+        let image = RgbImage::from_fn(3, 2, |x, y| {
+            image::Rgb([x as u8 * 50 + 1, y as u8 * 50 + 1, 3])
+        });
         // 3x2 stretched to 7x5, starting off the left edge: columns 0..=2 of the destination
         // are clipped, so the first visible column is destination column 3.
         let dest = Rectangle::new(Point::new(-3, 1), Size::new(7, 5));
@@ -860,23 +1032,37 @@ mod tests {
                 // Nearest neighbour, worked out without the surface: floor(d * source / dest).
                 let expected = image.get_pixel(dx * 3 / 7, dy * 2 / 5).0;
                 let expected = Rgb888::new(expected[0], expected[1], expected[2]);
-                assert_eq!(surface.pixel(Point::new(x, y)), Some(expected), "({x}, {y})");
+                assert_eq!(
+                    surface.pixel(Point::new(x, y)),
+                    Some(expected),
+                    "({x}, {y})"
+                );
             }
         }
-        assert_eq!(surface.pixel(Point::new(4, 1)), beside, "right of the image: untouched");
+        assert_eq!(
+            surface.pixel(Point::new(4, 1)),
+            beside,
+            "right of the image: untouched"
+        );
     }
 
     #[test]
     fn paint_fills_rows_in_order() {
         let mut buf = frame();
         let mut surface = Surface::new(&mut buf, MODE).unwrap();
-        surface.paint(&Rectangle::new(Point::new(6, -1), Size::new(4, 3)), |at, row| {
-            for (i, c) in row.iter_mut().enumerate() {
-                *c = Rgb888::new(at.x as u8 + i as u8, at.y as u8, 9);
-            }
-        });
+        surface.paint(
+            &Rectangle::new(Point::new(6, -1), Size::new(4, 3)),
+            |at, row| {
+                for (i, c) in row.iter_mut().enumerate() {
+                    *c = Rgb888::new(at.x as u8 + i as u8, at.y as u8, 9);
+                }
+            },
+        );
         assert_eq!(surface.pixel(Point::new(7, 1)), Some(Rgb888::new(7, 1, 9)));
         assert_eq!(surface.pixel(Point::new(6, 0)), Some(Rgb888::new(6, 0, 9)));
-        assert_eq!(surface.pixel(Point::new(5, 0)), Some(Rgb888::new(0xAA, 0xAA, 0xAA)));
+        assert_eq!(
+            surface.pixel(Point::new(5, 0)),
+            Some(Rgb888::new(0xAA, 0xAA, 0xAA))
+        );
     }
 }

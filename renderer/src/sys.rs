@@ -181,15 +181,30 @@ pub fn kd_set_mode(tty: impl AsFd, mode: u32) -> io::Result<()> {
 /// Takes every event of an evdev node for this file (`EVIOCGRAB`); closing it lets go.
 pub(crate) fn evdev_grab(device: impl AsFd) -> io::Result<()> {
     // SAFETY: EVIOCGRAB takes its int argument by value (nonzero: grab); no memory is passed.
-    unsafe { ioctl::<u8>(device, bochsfb_uapi::input::EVIOCGRAB, ptr::without_provenance_mut::<u8>(1)) }
+    unsafe {
+        ioctl::<u8>(
+            device,
+            bochsfb_uapi::input::EVIOCGRAB,
+            ptr::without_provenance_mut::<u8>(1),
+        )
+    }
 }
 
 /// The range of absolute axis `axis` of an evdev node (`EVIOCGABS`); `EINVAL` if it has none.
-pub(crate) fn evdev_absinfo(device: impl AsFd, axis: u16) -> io::Result<bochsfb_uapi::input::InputAbsinfo> {
+pub(crate) fn evdev_absinfo(
+    device: impl AsFd,
+    axis: u16,
+) -> io::Result<bochsfb_uapi::input::InputAbsinfo> {
     let mut info = bochsfb_uapi::input::InputAbsinfo::default();
     // SAFETY: _IOR of struct input_absinfo: the kernel writes 24 bytes into `info`, a live
     // #[repr(C)] struct of six i32s with that layout; any bit pattern is valid.
-    unsafe { ioctl(device, bochsfb_uapi::input::eviocgabs(axis), ptr::from_mut(&mut info)) }?;
+    unsafe {
+        ioctl(
+            device,
+            bochsfb_uapi::input::eviocgabs(axis),
+            ptr::from_mut(&mut info),
+        )
+    }?;
     Ok(info)
 }
 
@@ -215,7 +230,11 @@ pub(crate) fn try_direct_io(device: impl AsFd) -> io::Result<bool> {
 /// Waits up to `timeout_ms` for `fd` to have something to read; false on timeout.
 #[cfg(feature = "drm")]
 pub(crate) fn wait_readable(fd: impl AsFd, timeout_ms: i32) -> io::Result<bool> {
-    let mut poll = libc::pollfd { fd: fd.as_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut poll = libc::pollfd {
+        fd: fd.as_fd().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     loop {
         // SAFETY: one valid, writable `pollfd`, and a count of one.
         match unsafe { libc::poll(&mut poll, 1, timeout_ms) } {
@@ -255,7 +274,9 @@ struct Claim {
 
 impl Claim {
     fn overlaps(&self, other: &Claim) -> bool {
-        self.object == other.object && self.offsets.0 < other.offsets.1 && other.offsets.0 < self.offsets.1
+        self.object == other.object
+            && self.offsets.0 < other.offsets.1
+            && other.offsets.0 < self.offsets.1
     }
 }
 
@@ -271,8 +292,13 @@ fn claim(device: BorrowedFd<'_>, len: usize, offset: u64) -> io::Result<Claim> {
     } else {
         (stat.st_dev as u64, stat.st_ino as u64)
     };
-    let claim = Claim { object, offsets: (offset, offset.saturating_add(len as u64)) };
-    let mut mapped = MAPPED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let claim = Claim {
+        object,
+        offsets: (offset, offset.saturating_add(len as u64)),
+    };
+    let mut mapped = MAPPED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if mapped.iter().any(|c| c.overlaps(&claim)) {
         return Err(io::Error::from_raw_os_error(libc::EBUSY));
     }
@@ -281,7 +307,9 @@ fn claim(device: BorrowedFd<'_>, len: usize, offset: u64) -> io::Result<Claim> {
 }
 
 fn release(claim: &Claim) {
-    let mut mapped = MAPPED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut mapped = MAPPED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(at) = mapped.iter().position(|c| c == claim) {
         mapped.swap_remove(at);
     }
@@ -306,13 +334,16 @@ impl Mapping {
     /// process maps any of those bytes already.
     pub(crate) fn new(device: impl AsFd, len: usize, offset: u64) -> io::Result<Mapping> {
         let claim = claim(device.as_fd(), len, offset)?;
-        Mapping::map(device.as_fd(), len, offset).map(|ptr| Mapping { ptr, len, claim }).inspect_err(|_| release(&claim))
+        Mapping::map(device.as_fd(), len, offset)
+            .map(|ptr| Mapping { ptr, len, claim })
+            .inspect_err(|_| release(&claim))
     }
 
     fn map(device: BorrowedFd<'_>, len: usize, offset: u64) -> io::Result<NonNull<u8>> {
         // mmap64: the regions sit at offsets from 1 << 32 up, which a 32-bit `off_t` would
         // truncate to 0 (the write-combined region) without a word.
-        let offset = libc::off64_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+        let offset = libc::off64_t::try_from(offset)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
         // SAFETY: with a NULL address hint the kernel picks a fresh range that
         // overlaps no memory Rust already owns; the other arguments are plain
         // values and a bad fd, offset or length only makes the call fail.
@@ -397,7 +428,13 @@ mod tests {
     /// A scratch file of `len` bytes, opened read/write and read-only.
     fn file(len: u64) -> (std::fs::File, std::fs::File) {
         let path = std::env::temp_dir().join(format!("bochsfb-claim-{}-{len}", std::process::id()));
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
         file.set_len(len).unwrap();
         let read_only = std::fs::File::open(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
@@ -407,7 +444,10 @@ mod tests {
     #[test]
     fn direct_io_is_off_where_the_driver_refuses_it() {
         // /dev/null does not take O_DIRECT: fcntl says EINVAL, which is "no", not an error.
-        let null = std::fs::OpenOptions::new().write(true).open("/dev/null").unwrap();
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .unwrap();
         assert!(!try_direct_io(&null).unwrap());
         // SAFETY: F_GETFL takes no argument.
         let flags = unsafe { libc::fcntl(null.as_raw_fd(), libc::F_GETFL) };
@@ -423,7 +463,10 @@ mod tests {
         let busy = Mapping::new(&f, page, page as u64).unwrap_err();
         assert_eq!(busy.raw_os_error(), Some(libc::EBUSY));
         let again = f.try_clone().unwrap();
-        assert_eq!(Mapping::new(&again, page, 0).unwrap_err().raw_os_error(), Some(libc::EBUSY));
+        assert_eq!(
+            Mapping::new(&again, page, 0).unwrap_err().raw_os_error(),
+            Some(libc::EBUSY)
+        );
         // Other bytes of it (a second DRM buffer, say): fine.
         let second = Mapping::new(&f, page, 2 * page as u64).unwrap();
         // A failed mmap (a shared writable mapping of a read-only descriptor) leaves no claim.

@@ -6,18 +6,57 @@ use bochsfb_renderer::Mode;
 use bochsfb_tests::{assert_testcard, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT};
 use qemu_bochs::{paths, VmConfig};
 
-/// `(qdev id, QEMU device, node, sysfs card name, EDID mode)`, in PCI slot order.
-const CARDS: [(&str, &str, &str, &str, (u32, u32)); 3] = [
-    ("", "VGA", "/dev/bochsfb0", "std-vga", (1024, 768)),
-    ("card1", "secondary-vga", "/dev/bochsfb1", "secondary-vga", (800, 600)),
-    ("card2", "bochs-display", "/dev/bochsfb2", "bochs-display", (640, 480)),
+/// One emulated card and what the guest should make of it.
+struct Card {
+    /// QEMU's qdev id (empty for the first VGA, which has none).
+    id: &'static str,
+    /// The QEMU device.
+    device: &'static str,
+    node: &'static str,
+    /// The card name in sysfs.
+    sysfs_name: &'static str,
+    /// The mode its EDID prefers.
+    edid_mode: (u32, u32),
+}
+
+/// In PCI slot order.
+const CARDS: [Card; 3] = [
+    Card {
+        id: "",
+        device: "VGA",
+        node: "/dev/bochsfb0",
+        sysfs_name: "std-vga",
+        edid_mode: (1024, 768),
+    },
+    Card {
+        id: "card1",
+        device: "secondary-vga",
+        node: "/dev/bochsfb1",
+        sysfs_name: "secondary-vga",
+        edid_mode: (800, 600),
+    },
+    Card {
+        id: "card2",
+        device: "bochs-display",
+        node: "/dev/bochsfb2",
+        sysfs_name: "bochs-display",
+        edid_mode: (640, 480),
+    },
 ];
 
 fn three_cards() -> VmConfig {
     let mut config = VmConfig::default();
-    for (id, device, _, _, (xres, yres)) in &CARDS[1..] {
+    for Card {
+        id,
+        device,
+        edid_mode: (xres, yres),
+        ..
+    } in &CARDS[1..]
+    {
         config.extra_qemu_args.push("-device".into());
-        config.extra_qemu_args.push(format!("{device},id={id},xres={xres},yres={yres}"));
+        config
+            .extra_qemu_args
+            .push(format!("{device},id={id},xres={xres},yres={yres}"));
     }
     config
 }
@@ -25,37 +64,73 @@ fn three_cards() -> VmConfig {
 #[test]
 fn three_cards_each_get_a_node_their_edid_mode_and_their_own_screen() -> Result<()> {
     with_guest_config(&three_cards(), |vm| {
-        for (id, _, node, card, (w, h)) in CARDS {
+        for Card {
+            id,
+            node,
+            sysfs_name: card,
+            edid_mode: (w, h),
+            ..
+        } in CARDS
+        {
             let name = node.trim_start_matches("/dev/");
-            let out = run_ok(vm, &format!("cat /sys/class/misc/{name}/card /sys/class/misc/{name}/mode"))?;
+            let out = run_ok(
+                vm,
+                &format!("cat /sys/class/misc/{name}/card /sys/class/misc/{name}/mode"),
+            )?;
             let expected = format!("{card}\n{w}x{h}-32");
-            ensure!(out.output.contains(&expected), "{name}: expected {expected:?} in {:?}", out.output);
+            ensure!(
+                out.output.contains(&expected),
+                "{name}: expected {expected:?} in {:?}",
+                out.output
+            );
 
             run_ok(vm, &format!("testcard --device {node}"))?;
-            let shot = paths::out_dir().join("screenshots").join(format!("cards-{name}.png"));
+            let shot = paths::out_dir()
+                .join("screenshots")
+                .join(format!("cards-{name}.png"));
             vm.screendump_of(&shot, (!id.is_empty()).then_some(id))?;
             assert_testcard(&load_png(&shot)?, Mode::xrgb8888(w, h))?;
         }
 
         // bochs-display scans out 16 and 32 bpp only.
         for (bpp, accepted) in [(8, false), (16, true), (24, false), (32, true)] {
-            let out = vm.run(&format!("bochsfb-check set-mode --device /dev/bochsfb2 640 480 {bpp}"), COMMAND_TIMEOUT)?;
+            let out = vm.run(
+                &format!("bochsfb-check set-mode --device /dev/bochsfb2 640 480 {bpp}"),
+                COMMAND_TIMEOUT,
+            )?;
             println!("{}", out.output);
             let ok = out.status == 0 && out.output.contains(&format!("mode 640x480-{bpp}"));
             let refused = out.status != 0 && out.output.contains("refused EINVAL");
-            ensure!(if accepted { ok } else { refused }, "bochs-display {bpp} bpp: {}", out.output);
+            ensure!(
+                if accepted { ok } else { refused },
+                "bochs-display {bpp} bpp: {}",
+                out.output
+            );
         }
 
         // Unbinding the secondary card leaves the others working; binding it again restores it.
         // Cards bind in PCI slot order, so the second bound device is the secondary card.
-        let pci = run_ok(vm, "ls /sys/bus/pci/drivers/bochsfb | grep '^0000:' | sed -n 2p")?.output;
+        let pci = run_ok(
+            vm,
+            "ls /sys/bus/pci/drivers/bochsfb | grep '^0000:' | sed -n 2p",
+        )?
+        .output;
         let pci = pci.trim();
-        run_ok(vm, &format!("echo {pci} > /sys/bus/pci/drivers/bochsfb/unbind"))?;
+        run_ok(
+            vm,
+            &format!("echo {pci} > /sys/bus/pci/drivers/bochsfb/unbind"),
+        )?;
         let gone = vm.run("test -e /dev/bochsfb1", COMMAND_TIMEOUT)?;
-        ensure!(gone.status != 0, "/dev/bochsfb1 still exists after unbinding {pci}");
+        ensure!(
+            gone.status != 0,
+            "/dev/bochsfb1 still exists after unbinding {pci}"
+        );
         run_ok(vm, "bochsfb-check roundtrip --device /dev/bochsfb0")?;
         run_ok(vm, "bochsfb-check roundtrip --device /dev/bochsfb2")?;
-        run_ok(vm, &format!("echo {pci} > /sys/bus/pci/drivers/bochsfb/bind"))?;
+        run_ok(
+            vm,
+            &format!("echo {pci} > /sys/bus/pci/drivers/bochsfb/bind"),
+        )?;
         run_ok(vm, "bochsfb-check roundtrip --device /dev/bochsfb1")?;
         Ok(())
     })
@@ -76,7 +151,10 @@ fn a_card_without_mmio_registers_is_refused_with_a_clear_message() -> Result<()>
             cards.output
         );
         let log = vm.console_lines().join("\n");
-        ensure!(log.contains("no MMIO registers in BAR2"), "no clear message in:\n{log}");
+        ensure!(
+            log.contains("no MMIO registers in BAR2"),
+            "no clear message in:\n{log}"
+        );
         Ok(())
     })
 }
@@ -97,10 +175,19 @@ fn bochsfb_takes_the_card_over_from_the_firmware_framebuffer() -> Result<()> {
             "vesafb did not come up at boot, so nothing was taken over:\n{log}"
         );
         let fbs = run_ok(vm, "cat /proc/fb; ls /dev/fb* 2>/dev/null; true")?;
-        ensure!(!fbs.output.contains("VESA"), "vesafb is still registered: {:?}", fbs.output);
-        run_ok(vm, "cat /sys/class/misc/bochsfb0/card && bochsfb-check roundtrip")?;
+        ensure!(
+            !fbs.output.contains("VESA"),
+            "vesafb is still registered: {:?}",
+            fbs.output
+        );
+        run_ok(
+            vm,
+            "cat /sys/class/misc/bochsfb0/card && bochsfb-check roundtrip",
+        )?;
         run_ok(vm, "testcard")?;
-        let shot = paths::out_dir().join("screenshots").join("takeover-testcard.png");
+        let shot = paths::out_dir()
+            .join("screenshots")
+            .join("takeover-testcard.png");
         vm.screendump(&shot)?;
         assert_testcard(&load_png(&shot)?, Mode::xrgb8888(1024, 768))
     })
@@ -118,7 +205,10 @@ fn bochsfb_refuses_to_bind_under_nomodeset() -> Result<()> {
         let node = vm.run("test -e /dev/bochsfb0", COMMAND_TIMEOUT)?;
         ensure!(node.status != 0, "/dev/bochsfb0 exists under nomodeset");
         let log = vm.console_lines().join("\n");
-        ensure!(log.contains("nomodeset: leaving the display"), "no clear message in:\n{log}");
+        ensure!(
+            log.contains("nomodeset: leaving the display"),
+            "no clear message in:\n{log}"
+        );
         Ok(())
     })
 }

@@ -9,7 +9,9 @@
 use anyhow::{anyhow, bail, ensure, Context, Result};
 use bochsfb_demos::{render, DEMOS};
 use bochsfb_renderer::{Mode, PixelFormat};
-use bochsfb_tests::{assert_same_pixels, load_png, oracles, run_ok, with_guest_config, COMMAND_TIMEOUT};
+use bochsfb_tests::{
+    assert_same_pixels, load_png, oracles, run_ok, with_guest_config, COMMAND_TIMEOUT,
+};
 use qemu_bochs::{GuestDriver, Vm, VmConfig};
 
 /// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
@@ -30,12 +32,19 @@ fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Re
     println!("$ {command}\n{}", out.output);
     // bochsfb-demo exits with 3 when the backend cannot open on this driver.
     if out.status == 3 && out.screenshots.is_empty() {
-        bail!("{demo} via {label}: the backend cannot open on this driver:\n{}", out.output.trim());
+        bail!(
+            "{demo} via {label}: the backend cannot open on this driver:\n{}",
+            out.output.trim()
+        );
     }
     if out.status != 0 {
         bail!("`{command}` exited with {}:\n{}", out.status, out.output);
     }
-    ensure!(out.screenshots.len() == 1, "expected one screenshot, got {:?}", out.screenshots);
+    ensure!(
+        out.screenshots.len() == 1,
+        "expected one screenshot, got {:?}",
+        out.screenshots
+    );
     let actual = load_png(&out.screenshots[0])?;
     ensure!(
         actual.dimensions() == (mode.width, mode.height),
@@ -45,8 +54,9 @@ fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Re
         mode.height
     );
     // First the independent probes: they say what is wrong when both sides agree on a bug.
-    let probes = oracles::probes(demo, mode.width, mode.height, FRAMES - 1)
-        .with_context(|| format!("no oracle probes for the demo {demo}: add them to tests/src/oracles.rs"))?;
+    let probes = oracles::probes(demo, mode.width, mode.height, FRAMES - 1).with_context(|| {
+        format!("no oracle probes for the demo {demo}: add them to tests/src/oracles.rs")
+    })?;
     oracles::check(&actual, &probes, oracles::slack(mode.bpp))
         .map_err(|e| anyhow!("{demo} via {label}: {e}"))?;
     let expected = render(demo, mode, FRAMES - 1)?.to_rgb_image();
@@ -70,7 +80,10 @@ fn check_all(vm: &Vm, backends: &[(&str, &str, Mode)]) -> Result<()> {
 #[test]
 fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
     let config = VmConfig {
-        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
+        module_params: vec![
+            ("width".into(), "640".into()),
+            ("height".into(), "480".into()),
+        ],
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
@@ -83,8 +96,16 @@ fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
                 ("shadow", "--backend shadow", MODE),
                 ("fbdev", "--backend fbdev --device /dev/bochsfb0", MODE),
                 // SET_MODE to other formats, and back to the module's mode.
-                ("write-565", "--backend write --mode 320x240x16", Mode::packed(320, 240, PixelFormat::Rgb565)),
-                ("mmap-888", "--backend mmap --mode 320x240x24", Mode::packed(320, 240, PixelFormat::Rgb888)),
+                (
+                    "write-565",
+                    "--backend write --mode 320x240x16",
+                    Mode::packed(320, 240, PixelFormat::Rgb565),
+                ),
+                (
+                    "mmap-888",
+                    "--backend mmap --mode 320x240x24",
+                    Mode::packed(320, 240, PixelFormat::Rgb888),
+                ),
                 ("mmap-back", "--backend mmap --mode 640x480x32", MODE),
             ],
         )
@@ -117,7 +138,10 @@ fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
 #[test]
 fn a_demo_stopped_by_sigterm_leaves_its_last_frame_at_row_zero() -> Result<()> {
     let config = VmConfig {
-        module_params: vec![("width".into(), "640".into()), ("height".into(), "480".into())],
+        module_params: vec![
+            ("width".into(), "640".into()),
+            ("height".into(), "480".into()),
+        ],
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
@@ -127,11 +151,19 @@ fn a_demo_stopped_by_sigterm_leaves_its_last_frame_at_row_zero() -> Result<()> {
             "bochsfb-demo plasma --backend mmap --frames 5 --fps 0 --clock frame && cat /sys/class/misc/bochsfb0/y_offset",
         )?;
         let y_offset = out.output.lines().last().unwrap_or_default().trim();
-        ensure!(y_offset == "0", "the display was left at y_offset {y_offset} after 5 frames:\n{}", out.output);
+        ensure!(
+            y_offset == "0",
+            "the display was left at y_offset {y_offset} after 5 frames:\n{}",
+            out.output
+        );
         let path = qemu_bochs::paths::out_dir().join("screenshots/plasma-after-5-frames.png");
         vm.screendump(&path)?;
-        oracles::check(&load_png(&path)?, &oracles::probes("plasma", 640, 480, 4).context("plasma probes")?, 0)
-            .map_err(|e| anyhow!("after 5 frames: {e}"))?;
+        oracles::check(
+            &load_png(&path)?,
+            &oracles::probes("plasma", 640, 480, 4).context("plasma probes")?,
+            0,
+        )
+        .map_err(|e| anyhow!("after 5 frames: {e}"))?;
 
         let out = vm.run(
             "bochsfb-demo plasma --backend mmap --frames 0 --fps 0 --clock frame > /tmp/plasma.log 2>&1 & \
@@ -140,9 +172,21 @@ fn a_demo_stopped_by_sigterm_leaves_its_last_frame_at_row_zero() -> Result<()> {
             COMMAND_TIMEOUT,
         )?;
         println!("{}", out.output);
-        ensure!(out.output.contains("exit 0"), "the demo did not end cleanly on SIGTERM:\n{}", out.output);
-        ensure!(out.output.contains("via mmap (flip)"), "the demo did not flip:\n{}", out.output);
-        ensure!(out.output.lines().any(|l| l.trim() == "y_offset 0"), "the display was left panned:\n{}", out.output);
+        ensure!(
+            out.output.contains("exit 0"),
+            "the demo did not end cleanly on SIGTERM:\n{}",
+            out.output
+        );
+        ensure!(
+            out.output.contains("via mmap (flip)"),
+            "the demo did not flip:\n{}",
+            out.output
+        );
+        ensure!(
+            out.output.lines().any(|l| l.trim() == "y_offset 0"),
+            "the display was left panned:\n{}",
+            out.output
+        );
         let frames: u64 = out
             .output
             .split_once("(flip): ")

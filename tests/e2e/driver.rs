@@ -1,7 +1,7 @@
 //! The driver's modes, pan, vsync, fbdev ioctls, sysfs attributes and all four mmap regions,
 //! with QEMU's screendumps checked against the colours each step must leave on screen.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
 use bochsfb_tests::{ktap, load_png, run_ok, with_guest};
@@ -53,7 +53,7 @@ const EXPECTED: &[Expect] = &[
     solid("rgb332-magenta", MAGENTA),
 ];
 
-fn check_screendump(path: &PathBuf, expect: &Expect) -> Result<()> {
+fn check_screendump(path: &Path, expect: &Expect) -> Result<()> {
     let image: RgbImage = load_png(path)?;
     ensure!(
         image.dimensions() == (640, 480),
@@ -194,13 +194,31 @@ fn a_c_program_built_against_the_header_sets_a_mode_maps_and_draws() -> Result<(
     with_guest(&[], |vm| {
         let out = run_ok(vm, "bochsfb-draw-c /dev/bochsfb0 c-draw")?;
         ensure!(out.output.contains(" 0 failed"), "draw reported failures");
-        ensure!(out.screenshots.len() == 1, "expected one screenshot, got {:?}", out.screenshots);
+        ensure!(
+            out.screenshots.len() == 1,
+            "expected one screenshot, got {:?}",
+            out.screenshots
+        );
         let screen = load_png(&out.screenshots[0])?;
-        ensure!(screen.dimensions() == (640, 480), "the screen is {:?}", screen.dimensions());
-        for (i, rgb) in [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]].into_iter().enumerate() {
-            for (x, y) in [(i as u32 * 160, 0), (i as u32 * 160 + 80, 240), (i as u32 * 160 + 159, 479)] {
+        ensure!(
+            screen.dimensions() == (640, 480),
+            "the screen is {:?}",
+            screen.dimensions()
+        );
+        for (i, rgb) in [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]]
+            .into_iter()
+            .enumerate()
+        {
+            for (x, y) in [
+                (i as u32 * 160, 0),
+                (i as u32 * 160 + 80, 240),
+                (i as u32 * 160 + 159, 479),
+            ] {
                 let got = screen.get_pixel(x, y).0;
-                ensure!(got == rgb, "bar {i} at ({x},{y}) is {got:?}, expected {rgb:?}");
+                ensure!(
+                    got == rgb,
+                    "bar {i} at ({x},{y}) is {got:?}, expected {rgb:?}"
+                );
             }
         }
         Ok(())

@@ -34,13 +34,19 @@ fn wait_for(vm: &Vm, step: &str, pixels: &[Expect]) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         vm.screendump(&path)?;
-        let screen = image::open(&path).with_context(|| format!("reading {}", path.display()))?.to_rgb8();
+        let screen = image::open(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .to_rgb8();
         let wrong = misses(&screen, pixels);
         if wrong.is_empty() {
             return Ok(());
         }
         if Instant::now() > deadline {
-            bail!("{step}: after 60 s, {} (screen: {})", wrong.join("; "), path.display());
+            bail!(
+                "{step}: after 60 s, {} (screen: {})",
+                wrong.join("; "),
+                path.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -49,13 +55,22 @@ fn wait_for(vm: &Vm, step: &str, pixels: &[Expect]) -> Result<()> {
 #[test]
 fn paint_follows_pointer_buttons_and_keys_sent_through_qmp() -> Result<()> {
     let config = VmConfig {
-        module_params: vec![("width".into(), WIDTH.to_string()), ("height".into(), HEIGHT.to_string())],
+        module_params: vec![
+            ("width".into(), WIDTH.to_string()),
+            ("height".into(), HEIGHT.to_string()),
+        ],
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
         // QEMU's virtio keyboard and tablet are evdev nodes in the guest.
-        run_ok(vm, "cat /proc/bus/input/devices; ls /dev/input/event0 /dev/input/event1")?;
-        run_ok(vm, "bochsfb-demo paint --backend mmap --frames 0 > /tmp/paint.log 2>&1 & echo started")?;
+        run_ok(
+            vm,
+            "cat /proc/bus/input/devices; ls /dev/input/event0 /dev/input/event1",
+        )?;
+        run_ok(
+            vm,
+            "bochsfb-demo paint --backend mmap --frames 0 > /tmp/paint.log 2>&1 & echo started",
+        )?;
         wait_for(vm, "started", &paint_script::started())?;
         let mut qmp = Qmp(vm);
         let mut shown: Vec<Expect> = Vec::new();

@@ -58,7 +58,11 @@ fn a_vnc_client_sees_the_test_card() -> Result<()> {
         let screen = image::open(&path)
             .with_context(|| format!("reading {}", path.display()))?
             .to_rgb8();
-        ensure!(screen.dimensions() == (1024, 768), "the VNC screen is {:?}", screen.dimensions());
+        ensure!(
+            screen.dimensions() == (1024, 768),
+            "the VNC screen is {:?}",
+            screen.dimensions()
+        );
         // The JPEG file: bar centres and marker centres survive its compression within a few
         // steps; the one-pixel grid line does not, so it is left out.
         let probes: Vec<_> = oracles::probes("testcard", 1024, 768, 0)
@@ -75,7 +79,10 @@ fn a_vnc_client_sees_the_test_card() -> Result<()> {
 /// classified as the bar colour it is nearest to (or none), in runs at least `min_run` wide.
 fn bar_runs(screen: &image::RgbImage, y: u32, min_run: u32) -> Vec<[u8; 3]> {
     // The card's bars without the black one, which a page's background would also match.
-    let bars: Vec<[u8; 3]> = oracles::TESTCARD_BARS[..7].iter().map(|&(_, rgb)| rgb).collect();
+    let bars: Vec<[u8; 3]> = oracles::TESTCARD_BARS[..7]
+        .iter()
+        .map(|&(_, rgb)| rgb)
+        .collect();
     let class = |p: &image::Rgb<u8>| {
         bars.iter()
             .copied()
@@ -106,24 +113,49 @@ fn a_browser_on_the_web_view_sees_the_test_card() -> Result<()> {
     qemu_bochs::prereqs::ensure_debian_packages(&["chromium"])?;
     with_testcard_on_vnc(|display| {
         let view = qemu_bochs::live_view::WebView::start(5900 + display)?;
-        ensure!(view.url.starts_with("http://127.0.0.1:"), "the web view is not on loopback: {}", view.url);
+        ensure!(
+            view.url.starts_with("http://127.0.0.1:"),
+            "the web view is not on loopback: {}",
+            view.url
+        );
         let path = qemu_bochs::paths::out_dir().join(format!("screenshots/web-{display}.png"));
         std::fs::create_dir_all(path.parent().unwrap())?;
         // As root Chromium needs --no-sandbox; the budget lets the page connect and draw.
         let out = Command::new("timeout")
-            .args(["120", "chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .args([
+                "120",
+                "chromium",
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
             .args(["--window-size=1280,1024", "--virtual-time-budget=10000"])
             .arg(format!("--screenshot={}", path.display()))
             .arg(&view.url)
             .output()
             .context("cannot run chromium (Debian package chromium)")?;
-        ensure!(out.status.success(), "chromium failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
-        let screen = image::open(&path).with_context(|| format!("reading {}", path.display()))?.to_rgb8();
+        ensure!(
+            out.status.success(),
+            "chromium failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let screen = image::open(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .to_rgb8();
         // A row a third of the way down the page crosses the bars (the top two thirds of the card).
         let y = screen.height() / 3;
         let bars = bar_runs(&screen, y, 40);
-        let expected: Vec<[u8; 3]> = oracles::TESTCARD_BARS[..7].iter().map(|&(_, rgb)| rgb).collect();
-        ensure!(bars == expected, "the browser's row {y} shows bars {bars:?}, expected {expected:?} (screenshot {})", path.display());
+        let expected: Vec<[u8; 3]> = oracles::TESTCARD_BARS[..7]
+            .iter()
+            .map(|&(_, rgb)| rgb)
+            .collect();
+        ensure!(
+            bars == expected,
+            "the browser's row {y} shows bars {bars:?}, expected {expected:?} (screenshot {})",
+            path.display()
+        );
         Ok(())
     })
 }

@@ -57,12 +57,16 @@ fn run(vm: &Vm, command: &str) -> Result<RunOutput> {
 #[test]
 fn security_on_a_fresh_boot() -> Result<()> {
     println!("kernel: {:?}", kernel()?);
-    with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check security").map(drop))
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check security").map(drop)
+    })
 }
 
 #[test]
 fn every_bad_input_gets_its_errno_and_the_device_survives() -> Result<()> {
-    with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check badinput").map(drop))
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check badinput").map(drop)
+    })
 }
 
 #[test]
@@ -75,8 +79,14 @@ fn seeded_fuzzer_leaves_kernel_and_device_intact() -> Result<()> {
     let ops = env_u64("BOCHSFB_FUZZ_OPS", default_ops);
     println!("kernel: {:?}; reproduce in the guest: bochsfb-check fuzz --seed {seed} --ops {ops} --procs 2", kernel()?);
     with_guest_config(&VmConfig::default(), |vm| {
-        let out = run(vm, &format!("bochsfb-check fuzz --seed {seed} --ops {ops} --procs 2"))?;
-        ensure!(out.output.contains(&format!("seed {seed}")), "the seed is not printed");
+        let out = run(
+            vm,
+            &format!("bochsfb-check fuzz --seed {seed} --ops {ops} --procs 2"),
+        )?;
+        ensure!(
+            out.output.contains(&format!("seed {seed}")),
+            "the seed is not printed"
+        );
         Ok(())
     })
 }
@@ -89,7 +99,10 @@ fn concurrent_workers_under_unbind_rebind_cycles() -> Result<()> {
             vm,
             &format!("bochsfb-check stress --workers 4 --seconds 20 --unbind-cycles {cycles}"),
         )?;
-        ensure!(out.output.contains(&format!("{cycles} cycles survived")), "cycles missing");
+        ensure!(
+            out.output.contains(&format!("{cycles} cycles survived")),
+            "cycles missing"
+        );
         // Plain concurrency, no unbinding: modes, pans and flushes racing with I/O.
         run(vm, "bochsfb-check stress --workers 6 --seconds 10 --seed 2").map(drop)
     })
@@ -106,7 +119,10 @@ fn mappings_made_while_the_card_shrinks_or_unbinds_all_fault() -> Result<()> {
             vm,
             &format!("bochsfb-check maprace --workers 4 --shrinks {cycles} --unbinds {cycles}"),
         )?;
-        ensure!(out.output.contains(" 0 failed"), "maprace reported failures");
+        ensure!(
+            out.output.contains(" 0 failed"),
+            "maprace reported failures"
+        );
         Ok(())
     })
 }
@@ -127,7 +143,10 @@ fn a_node_on_an_unmounted_tmpfs_does_not_outlive_its_filesystem() -> Result<()> 
              mknod -m 660 /mnt/ctr/fb c $(tr ':' ' ' < /sys/class/misc/bochsfb0/dev) && \
              bochsfb-check roundtrip --device /mnt/ctr/fb && umount /mnt/ctr",
         )?;
-        run(vm, &format!("cd {drv} && pci=$(ls -d 0000:*) && echo $pci > unbind && echo $pci > bind"))?;
+        run(
+            vm,
+            &format!("cd {drv} && pci=$(ls -d 0000:*) && echo $pci > unbind && echo $pci > bind"),
+        )?;
         run(vm, "bochsfb-check roundtrip").map(drop)
     })
 }
@@ -181,7 +200,9 @@ fn the_holes_found_by_the_review_stay_closed() -> Result<()> {
 
 #[test]
 fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> {
-    with_guest_config(&VmConfig::default(), |vm| run(vm, "bochsfb-check lifetime").map(drop))
+    with_guest_config(&VmConfig::default(), |vm| {
+        run(vm, "bochsfb-check lifetime").map(drop)
+    })
 }
 
 /// The coverage-guided fuzzer (`bochsfb-check kfuzz`, KCOV on the debug kernel) for a fixed
@@ -247,7 +268,10 @@ fn hot_unplug_of_a_bochs_display_under_load() -> Result<()> {
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
-        run(vm, "ls -l /dev/bochsfb1 && bochsfb-check roundtrip --device /dev/bochsfb1")?;
+        run(
+            vm,
+            "ls -l /dev/bochsfb1 && bochsfb-check roundtrip --device /dev/bochsfb1",
+        )?;
         // Workers in the background; the unplug lands while they run.
         run(
             vm,
@@ -294,10 +318,17 @@ fn debug_kernel_reports_fail_the_run() -> Result<()> {
         &vm,
         "echo 'WARNING: possible circular locking dependency detected (injected)' > /dev/kmsg",
     )?;
-    let err = vm.shutdown().expect_err("kernel reports must fail shutdown");
+    let err = vm
+        .shutdown()
+        .expect_err("kernel reports must fail shutdown");
     let err = format!("{err:#}");
     println!("{err}");
-    for expected in ["BUG: KASAN", "UBSAN", "list_add corruption", "circular locking"] {
+    for expected in [
+        "BUG: KASAN",
+        "UBSAN",
+        "list_add corruption",
+        "circular locking",
+    ] {
         ensure!(err.contains(expected), "{expected:?} not reported:\n{err}");
     }
     Ok(())
@@ -327,10 +358,14 @@ fn a_real_warning_fails_the_run_on_every_kernel() -> Result<()> {
     // KERN_DEBUG (7) is below the default console log level: only dmesg has this line.
     run(&vm, "echo '<7>BUG: injected at KERN_DEBUG' > /dev/kmsg")?;
     ensure!(
-        !vm.console_lines().iter().any(|l| l.contains("injected at KERN_DEBUG")),
+        !vm.console_lines()
+            .iter()
+            .any(|l| l.contains("injected at KERN_DEBUG")),
         "the KERN_DEBUG line reached the console, so this does not test the dmesg scan"
     );
-    let err = vm.shutdown().expect_err("kernel reports must fail shutdown");
+    let err = vm
+        .shutdown()
+        .expect_err("kernel reports must fail shutdown");
     let err = format!("{err:#}");
     println!("{err}");
     for expected in [

@@ -11,8 +11,15 @@ use bochsfb_tests::{assert_testcard, load_png, run_ok, with_guest};
 fn check_testcard(backend: &str, params: &[(&str, &str)], mode: Mode) -> Result<()> {
     with_guest(params, |vm| {
         let name = format!("testcard-{backend}-{}x{}", mode.width, mode.height);
-        let out = run_ok(vm, &format!("testcard --backend {backend} --screendump {name}"))?;
-        ensure!(out.screenshots.len() == 1, "expected one screenshot, got {:?}", out.screenshots);
+        let out = run_ok(
+            vm,
+            &format!("testcard --backend {backend} --screendump {name}"),
+        )?;
+        ensure!(
+            out.screenshots.len() == 1,
+            "expected one screenshot, got {:?}",
+            out.screenshots
+        );
         let actual = load_png(&out.screenshots[0])?;
         assert_testcard(&actual, mode)
     })
@@ -30,7 +37,11 @@ fn testcard_through_write_matches_host_rendering() -> Result<()> {
 
 #[test]
 fn module_parameters_choose_the_mode() -> Result<()> {
-    check_testcard("mmap", &[("width", "800"), ("height", "600")], Mode::xrgb8888(800, 600))
+    check_testcard(
+        "mmap",
+        &[("width", "800"), ("height", "600")],
+        Mode::xrgb8888(800, 600),
+    )
 }
 
 #[test]
@@ -38,9 +49,15 @@ fn invalid_mode_parameter_is_refused_cleanly() -> Result<()> {
     // Width 1001 is not a multiple of 8: the driver must refuse to bind, not pick another mode.
     with_guest(&[("width", "1001")], |vm| {
         let out = vm.run("test -e /dev/bochsfb0", bochsfb_tests::COMMAND_TIMEOUT)?;
-        ensure!(out.status != 0, "/dev/bochsfb0 exists although the mode was invalid");
+        ensure!(
+            out.status != 0,
+            "/dev/bochsfb0 exists although the mode was invalid"
+        );
         let log = vm.console_lines().join("\n");
-        ensure!(log.contains("mode 1001x768 32bpp is invalid"), "no clear message in:\n{log}");
+        ensure!(
+            log.contains("mode 1001x768 32bpp is invalid"),
+            "no clear message in:\n{log}"
+        );
         Ok(())
     })
 }

@@ -26,22 +26,44 @@ fn demo_binary() -> Result<PathBuf> {
     let root = qemu_bochs::paths::repo_root();
     let target = root.join("target/window");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("window_input: cargo build --release -p bochsfb-demos --features bochsfb-renderer/window");
+    eprintln!(
+        "window_input: cargo build --release -p bochsfb-demos --features bochsfb-renderer/window"
+    );
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "--release", "-p", "bochsfb-demos", "--features", "bochsfb-renderer/window", "--bin", "bochsfb-demo"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "bochsfb-demos",
+            "--features",
+            "bochsfb-renderer/window",
+            "--bin",
+            "bochsfb-demo",
+        ])
         .arg("--target-dir")
         .arg(&target)
         .status()
         .context("cannot run cargo")?;
-    ensure!(status.success(), "building bochsfb-demo with the window backend failed ({status})");
+    ensure!(
+        status.success(),
+        "building bochsfb-demo with the window backend failed ({status})"
+    );
     Ok(target.join("release/bochsfb-demo"))
 }
 
 /// Starts Xvfb on a display it picks itself (`-displayfd`), local connections only.
 fn start_xvfb() -> Result<(Killed, String)> {
     let mut child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1024x768x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -49,7 +71,10 @@ fn start_xvfb() -> Result<(Killed, String)> {
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
     let number = line.trim().to_string();
-    ensure!(!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()), "Xvfb did not say its display: {line:?}");
+    ensure!(
+        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),
+        "Xvfb did not say its display: {line:?}"
+    );
     Ok((Killed(child), format!(":{number}")))
 }
 
@@ -62,15 +87,29 @@ struct Xdotool {
 
 impl Xdotool {
     fn run(&self, args: &[&str]) -> Result<()> {
-        let out = Command::new("xdotool").args(args).args(["sleep", "0.2"]).env("DISPLAY", &self.display).output()?;
-        ensure!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("xdotool")
+            .args(args)
+            .args(["sleep", "0.2"])
+            .env("DISPLAY", &self.display)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Ok(())
     }
 }
 
 impl Driver for Xdotool {
     fn point_at(&mut self, x: u32, y: u32) -> Result<()> {
-        self.run(&["mousemove", "--window", &self.window, &x.to_string(), &y.to_string()])
+        self.run(&[
+            "mousemove",
+            "--window",
+            &self.window,
+            &x.to_string(),
+            &y.to_string(),
+        ])
     }
     fn button(&mut self, down: bool) -> Result<()> {
         self.run(&[if down { "mousedown" } else { "mouseup" }, "1"])
@@ -110,19 +149,42 @@ fn paint_in_a_host_window_follows_the_x_pointer_and_keys() -> Result<()> {
     let _ = std::fs::remove_file(&out);
     let mut paint = Killed(
         Command::new(&demo)
-            .args(["paint", "--backend", "window", "--mode", &format!("{WIDTH}x{HEIGHT}"), "--frames", "0", "--out"])
+            .args([
+                "paint",
+                "--backend",
+                "window",
+                "--mode",
+                &format!("{WIDTH}x{HEIGHT}"),
+                "--frames",
+                "0",
+                "--out",
+            ])
             .arg(&out)
             .env("DISPLAY", &display)
             .spawn()
             .with_context(|| format!("cannot run {}", demo.display()))?,
     );
     let search = Command::new("timeout")
-        .args(["30", "xdotool", "search", "--sync", "--name", "bochsfb-demo paint"])
+        .args([
+            "30",
+            "xdotool",
+            "search",
+            "--sync",
+            "--name",
+            "bochsfb-demo paint",
+        ])
         .env("DISPLAY", &display)
         .output()
         .context("cannot run xdotool (Debian package xdotool)")?;
-    let window = String::from_utf8_lossy(&search.stdout).lines().next().unwrap_or_default().to_string();
-    ensure!(!window.is_empty(), "no window called `bochsfb-demo paint` appeared on {display} within 30 s");
+    let window = String::from_utf8_lossy(&search.stdout)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    ensure!(
+        !window.is_empty(),
+        "no window called `bochsfb-demo paint` appeared on {display} within 30 s"
+    );
     let mut xdotool = Xdotool { display, window };
 
     let mut shown = Vec::new();
@@ -137,9 +199,20 @@ fn paint_in_a_host_window_follows_the_x_pointer_and_keys() -> Result<()> {
 }
 
 fn check_frame(path: &Path, shown: &[paint_script::Expect]) -> Result<()> {
-    let frame = image::open(path).with_context(|| format!("reading the last frame {}", path.display()))?.to_rgb8();
-    ensure!(frame.dimensions() == (WIDTH, HEIGHT), "the frame is {:?}", frame.dimensions());
+    let frame = image::open(path)
+        .with_context(|| format!("reading the last frame {}", path.display()))?
+        .to_rgb8();
+    ensure!(
+        frame.dimensions() == (WIDTH, HEIGHT),
+        "the frame is {:?}",
+        frame.dimensions()
+    );
     let wrong = misses(&frame, shown);
-    ensure!(wrong.is_empty(), "{} (frame: {})", wrong.join("; "), path.display());
+    ensure!(
+        wrong.is_empty(),
+        "{} (frame: {})",
+        wrong.join("; "),
+        path.display()
+    );
     Ok(())
 }

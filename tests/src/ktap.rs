@@ -26,8 +26,16 @@ pub fn suites(log: &[String], prefix: &str) -> Vec<Suite> {
     let mut cases = Vec::new();
     for line in log {
         match ktap_result(line) {
-            Some(KtapResult { is_case: true, ok, name }) => cases.push((name.to_string(), ok)),
-            Some(KtapResult { is_case: false, ok, name }) => {
+            Some(KtapResult {
+                is_case: true,
+                ok,
+                name,
+            }) => cases.push((name.to_string(), ok)),
+            Some(KtapResult {
+                is_case: false,
+                ok,
+                name,
+            }) => {
                 let suite_cases = std::mem::take(&mut cases);
                 if name.starts_with(prefix) {
                     found.push(Suite {

@@ -97,8 +97,10 @@ pub fn assert_testcard(actual: &RgbImage, mode: Mode) -> Result<()> {
         mode.width,
         mode.height
     );
-    let probes = oracles::probes("testcard", mode.width, mode.height, 0).expect("testcard has probes");
-    oracles::check(actual, &probes, oracles::slack(mode.bpp)).map_err(|e| anyhow::anyhow!("test card: {e}"))?;
+    let probes =
+        oracles::probes("testcard", mode.width, mode.height, 0).expect("testcard has probes");
+    oracles::check(actual, &probes, oracles::slack(mode.bpp))
+        .map_err(|e| anyhow::anyhow!("test card: {e}"))?;
     assert_same_pixels(actual, &expected_testcard(mode))
 }
 
@@ -166,7 +168,9 @@ mod tests {
         let log = Path::new("/tmp/serial.log");
         let err = combine(
             Err(anyhow::anyhow!("pixels differ")),
-            Err(anyhow::anyhow!("the kernel reported problems: WARNING: at x")),
+            Err(anyhow::anyhow!(
+                "the kernel reported problems: WARNING: at x"
+            )),
             log,
         )
         .unwrap_err();

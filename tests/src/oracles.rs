@@ -65,7 +65,8 @@ pub fn check(screen: &RgbImage, probes: &[Probe], slack: u8) -> Result<(), Strin
         .filter_map(|p| {
             let got = screen.get_pixel(p.x, p.y).0;
             let inside = (0..3).all(|c| {
-                got[c] >= p.low[c].saturating_sub(slack) && got[c] <= p.high[c].saturating_add(slack)
+                got[c] >= p.low[c].saturating_sub(slack)
+                    && got[c] <= p.high[c].saturating_add(slack)
             });
             (!inside).then(|| {
                 format!(
@@ -145,10 +146,16 @@ fn plasma(w: u32, h: u32, frame: u64) -> Vec<Probe> {
             sine_channel(&s, i + 170, 128),
         ]
     };
-    [(0, 0), (w / 3, h / 5), (w / 2, h / 2), (w - 1, h - 1), (w * 7 / 8, h / 3)]
-        .into_iter()
-        .map(|(x, y)| Probe::exact(x, y, colour(x as usize, y as usize), "plasma formula"))
-        .collect()
+    [
+        (0, 0),
+        (w / 3, h / 5),
+        (w / 2, h / 2),
+        (w - 1, h - 1),
+        (w * 7 / 8, h / 3),
+    ]
+    .into_iter()
+    .map(|(x, y)| Probe::exact(x, y, colour(x as usize, y as usize), "plasma formula"))
+    .collect()
 }
 
 /// The seahorse-valley zoom (demos/src/mandelbrot.rs): escape counts at a few points.
@@ -240,10 +247,25 @@ fn paint(w: u32, h: u32) -> Vec<Probe> {
         probes.push(Probe::exact(x, y, rgb, format!("swatch {}", i + 1)));
     }
     let (x, y) = chosen_frame(0);
-    probes.push(Probe::exact(x, y, [255, 255, 255], "the frame of the chosen swatch"));
+    probes.push(Probe::exact(
+        x,
+        y,
+        [255, 255, 255],
+        "the frame of the chosen swatch",
+    ));
     let (x, y) = chosen_frame(1);
-    probes.push(Probe::exact(x, y, TOOLBAR, "toolbar beside an unchosen swatch"));
-    for (x, y) in [(0, TOOLBAR_HEIGHT), (w / 2, h / 2), (w - 1, h - 1), (w / 3, TOOLBAR_HEIGHT + 1)] {
+    probes.push(Probe::exact(
+        x,
+        y,
+        TOOLBAR,
+        "toolbar beside an unchosen swatch",
+    ));
+    for (x, y) in [
+        (0, TOOLBAR_HEIGHT),
+        (w / 2, h / 2),
+        (w - 1, h - 1),
+        (w / 3, TOOLBAR_HEIGHT + 1),
+    ] {
         probes.push(Probe::exact(x, y, CANVAS, "white canvas"));
     }
     probes
@@ -275,7 +297,11 @@ fn sprites(w: u32, h: u32, frame: u64) -> Vec<Probe> {
     let covered_by = |px: u32, py: u32, (bx, by): (u32, u32)| {
         px >= bx && px < bx + BALL && py >= by && py < by + BALL
     };
-    let covered = |px: u32, py: u32| balls.iter().any(|&(bx, by, _)| covered_by(px, py, (bx, by)));
+    let covered = |px: u32, py: u32| {
+        balls
+            .iter()
+            .any(|&(bx, by, _)| covered_by(px, py, (bx, by)))
+    };
     let background = |x: u32, y: u32| {
         let base = (y * 96 / h) as u8;
         if ((x / 32) + (y / 32)).is_multiple_of(2) {
@@ -340,7 +366,12 @@ fn starfield(w: u32, h: u32, frame: u64) -> Vec<Probe> {
             let near = (DEPTH - z) * 255 / DEPTH;
             let v = (40 + near * 215 / 255) as u8;
             let colour = [v, v, (u16::from(v) + 30).min(255) as u8];
-            (cx + x * focal / z, cy + y * focal / z, 1 + 3 * near / 255, colour)
+            (
+                cx + x * focal / z,
+                cy + y * focal / z,
+                1 + 3 * near / 255,
+                colour,
+            )
         })
         .collect();
     let covers = |&(sx, sy, size, _): &(i64, i64, i64, [u8; 3]), x: i64, y: i64| {
@@ -375,7 +406,11 @@ fn console(w: u32, h: u32, frame: u64) -> Vec<Probe> {
     const TEXT: [u8; 3] = [120, 230, 120];
     let rows = u64::from((h - BAR - 4) / LINE).max(1);
     let row = (frame / 3 + 1).min(rows - 1) as u32;
-    let cursor = if (frame / 4).is_multiple_of(2) { TEXT } else { BACKGROUND };
+    let cursor = if (frame / 4).is_multiple_of(2) {
+        TEXT
+    } else {
+        BACKGROUND
+    };
     vec![
         Probe::exact(w / 2, 1, [30, 60, 120], "title bar"),
         Probe::exact(w - 3, h - 3, BACKGROUND, "console background"),
@@ -431,9 +466,13 @@ mod tests {
     fn every_demo_has_probes_inside_the_screen() {
         for demo in bochsfb_demos::DEMOS {
             for (w, h) in [(640, 480), (320, 240)] {
-                let probes = probes(demo, w, h, 4).unwrap_or_else(|| panic!("no probes for {demo}"));
+                let probes =
+                    probes(demo, w, h, 4).unwrap_or_else(|| panic!("no probes for {demo}"));
                 assert!(probes.len() >= 3, "{demo}: {} probes", probes.len());
-                assert!(probes.iter().all(|p| p.x < w && p.y < h), "{demo}: {probes:?}");
+                assert!(
+                    probes.iter().all(|p| p.x < w && p.y < h),
+                    "{demo}: {probes:?}"
+                );
             }
         }
     }

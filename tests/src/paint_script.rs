@@ -63,7 +63,10 @@ pub struct Stage {
 /// are open).
 pub fn started() -> Vec<Expect> {
     let (x, y) = chosen_frame(0);
-    vec![expect(x, y, WHITE, "the frame of the first swatch"), expect(WIDTH / 2, HEIGHT / 2, CANVAS, "the canvas")]
+    vec![
+        expect(x, y, WHITE, "the frame of the first swatch"),
+        expect(WIDTH / 2, HEIGHT / 2, CANVAS, "the canvas"),
+    ]
 }
 
 /// The drawing stages: a black stroke, a red one after key 2, a big dab after `=`. The
@@ -81,11 +84,21 @@ pub fn drawing() -> Vec<Stage> {
                 expect(200, 200, BLACK, "along the stroke"),
                 expect(300, 250, BLACK, "down the stroke's second leg"),
                 expect(300, 300, BLACK, "where the button came up"),
-                expect(100 - half, 200 - half, BLACK, "the first dab's top-left pixel"),
+                expect(
+                    100 - half,
+                    200 - half,
+                    BLACK,
+                    "the first dab's top-left pixel",
+                ),
                 expect(100 - half - 1, 200, WHITE, "left of the first dab"),
                 expect(200, 200 - half - 1, WHITE, "above the stroke"),
                 expect(200, 200 + half, WHITE, "below the stroke"),
-                expect(300 + half - 1, 300 + half - 1, BLACK, "the last dab's bottom-right pixel"),
+                expect(
+                    300 + half - 1,
+                    300 + half - 1,
+                    BLACK,
+                    "the last dab's bottom-right pixel",
+                ),
                 expect(300, 300 + half, WHITE, "below where the button came up"),
                 expect(200, 250, WHITE, "inside the corner the stroke turned"),
             ],
@@ -98,11 +111,21 @@ pub fn drawing() -> Vec<Stage> {
             },
             shows: vec![
                 expect(frame_x, frame_y, WHITE, "the frame of the second swatch"),
-                expect(old_frame_x, old_frame_y, TOOLBAR, "the first swatch's frame, gone"),
+                expect(
+                    old_frame_x,
+                    old_frame_y,
+                    TOOLBAR,
+                    "the first swatch's frame, gone",
+                ),
                 expect(100, 400, RED, "the red stroke's start"),
                 expect(300, 400, RED, "along the red stroke"),
                 expect(500, 400, RED, "the red stroke's end"),
-                expect(200, 350, WHITE, "between the strokes (a lost button-up would draw here)"),
+                expect(
+                    200,
+                    350,
+                    WHITE,
+                    "between the strokes (a lost button-up would draw here)",
+                ),
                 expect(300, 200, BLACK, "the black stroke, kept"),
             ],
         },
@@ -137,6 +160,15 @@ pub fn misses(screen: &image::RgbImage, pixels: &[Expect]) -> Vec<String> {
     pixels
         .iter()
         .filter(|e| screen.get_pixel(e.x, e.y).0 != e.rgb)
-        .map(|e| format!("{} ({},{}) is {:?}, expected {:?}", e.what, e.x, e.y, screen.get_pixel(e.x, e.y).0, e.rgb))
+        .map(|e| {
+            format!(
+                "{} ({},{}) is {:?}, expected {:?}",
+                e.what,
+                e.x,
+                e.y,
+                screen.get_pixel(e.x, e.y).0,
+                e.rgb
+            )
+        })
         .collect()
 }

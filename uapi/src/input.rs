@@ -160,6 +160,15 @@ mod tests {
         bytes[18..20].copy_from_slice(&ABS_Y.to_ne_bytes());
         bytes[20..24].copy_from_slice(&(-5i32).to_ne_bytes());
         let event = InputEvent::from_ne_bytes(&bytes);
-        assert_eq!(event, InputEvent { sec: 7, usec: 250_000, kind: EV_ABS, code: ABS_Y, value: -5 });
+        assert_eq!(
+            event,
+            InputEvent {
+                sec: 7,
+                usec: 250_000,
+                kind: EV_ABS,
+                code: ABS_Y,
+                value: -5
+            }
+        );
     }
 }

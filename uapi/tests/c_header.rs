@@ -12,7 +12,10 @@ use bochsfb_uapi::fb::{FbFixScreeninfo, FbVarScreeninfo};
 use bochsfb_uapi::*;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `size NAME N` and `offset NAME.FIELD N` lines for `fields`.
@@ -38,8 +41,35 @@ macro_rules! c_layout {
 fn bochsfb_lines() -> (Vec<String>, String) {
     let mut rust = Vec::new();
     let mut c = String::new();
-    layout!(rust, "bochsfb_mode", BochsfbMode, [width, height, bpp, stride, virtual_height, y_offset, fb_size, vram_size]);
-    c_layout!(c, "bochsfb_mode", [width, height, bpp, stride, virtual_height, y_offset, fb_size, vram_size]);
+    layout!(
+        rust,
+        "bochsfb_mode",
+        BochsfbMode,
+        [
+            width,
+            height,
+            bpp,
+            stride,
+            virtual_height,
+            y_offset,
+            fb_size,
+            vram_size
+        ]
+    );
+    c_layout!(
+        c,
+        "bochsfb_mode",
+        [
+            width,
+            height,
+            bpp,
+            stride,
+            virtual_height,
+            y_offset,
+            fb_size,
+            vram_size
+        ]
+    );
     layout!(rust, "bochsfb_rect", BochsfbRect, [x, y, width, height]);
     c_layout!(c, "bochsfb_rect", [x, y, width, height]);
     layout!(rust, "bochsfb_damage", BochsfbDamage, [rects, count, flags]);
@@ -48,16 +78,24 @@ fn bochsfb_lines() -> (Vec<String>, String) {
         ("BOCHSFB_IOCTL_GET_MODE", u64::from(BOCHSFB_IOCTL_GET_MODE)),
         ("BOCHSFB_IOCTL_SET_MODE", u64::from(BOCHSFB_IOCTL_SET_MODE)),
         ("BOCHSFB_IOCTL_PAN", u64::from(BOCHSFB_IOCTL_PAN)),
-        ("BOCHSFB_IOCTL_WAIT_VSYNC", u64::from(BOCHSFB_IOCTL_WAIT_VSYNC)),
+        (
+            "BOCHSFB_IOCTL_WAIT_VSYNC",
+            u64::from(BOCHSFB_IOCTL_WAIT_VSYNC),
+        ),
         ("BOCHSFB_IOCTL_FLUSH", u64::from(BOCHSFB_IOCTL_FLUSH)),
-        ("BOCHSFB_MAX_DAMAGE_RECTS", u64::from(BOCHSFB_MAX_DAMAGE_RECTS)),
+        (
+            "BOCHSFB_MAX_DAMAGE_RECTS",
+            u64::from(BOCHSFB_MAX_DAMAGE_RECTS),
+        ),
         ("BOCHSFB_MMAP_WRITE_COMBINED", mmap_region::WRITE_COMBINED),
         ("BOCHSFB_MMAP_ON_DEMAND", mmap_region::ON_DEMAND),
         ("BOCHSFB_MMAP_SHADOW", mmap_region::SHADOW),
         ("BOCHSFB_MMAP_UNCACHED", mmap_region::UNCACHED),
     ] {
         rust.push(format!("value {name} 0x{value:x}"));
-        c.push_str(&format!("P(\"value {name} 0x%llx\\n\", (unsigned long long)({name}));\n"));
+        c.push_str(&format!(
+            "P(\"value {name} 0x%llx\\n\", (unsigned long long)({name}));\n"
+        ));
     }
     (rust, c)
 }
@@ -65,10 +103,88 @@ fn bochsfb_lines() -> (Vec<String>, String) {
 fn fb_lines() -> (Vec<String>, String) {
     let mut rust = Vec::new();
     let mut c = String::new();
-    layout!(rust, "fb_var_screeninfo", FbVarScreeninfo, [xres, yres, xres_virtual, yres_virtual, xoffset, yoffset, bits_per_pixel, red, green, blue, transp, activate, pixclock, rotate, colorspace]);
-    c_layout!(c, "fb_var_screeninfo", [xres, yres, xres_virtual, yres_virtual, xoffset, yoffset, bits_per_pixel, red, green, blue, transp, activate, pixclock, rotate, colorspace]);
-    layout!(rust, "fb_fix_screeninfo", FbFixScreeninfo, [id, smem_start, smem_len, type_aux, visual, xpanstep, ypanstep, ywrapstep, line_length, mmio_start, mmio_len, accel, capabilities]);
-    c_layout!(c, "fb_fix_screeninfo", [id, smem_start, smem_len, type_aux, visual, xpanstep, ypanstep, ywrapstep, line_length, mmio_start, mmio_len, accel, capabilities]);
+    layout!(
+        rust,
+        "fb_var_screeninfo",
+        FbVarScreeninfo,
+        [
+            xres,
+            yres,
+            xres_virtual,
+            yres_virtual,
+            xoffset,
+            yoffset,
+            bits_per_pixel,
+            red,
+            green,
+            blue,
+            transp,
+            activate,
+            pixclock,
+            rotate,
+            colorspace
+        ]
+    );
+    c_layout!(
+        c,
+        "fb_var_screeninfo",
+        [
+            xres,
+            yres,
+            xres_virtual,
+            yres_virtual,
+            xoffset,
+            yoffset,
+            bits_per_pixel,
+            red,
+            green,
+            blue,
+            transp,
+            activate,
+            pixclock,
+            rotate,
+            colorspace
+        ]
+    );
+    layout!(
+        rust,
+        "fb_fix_screeninfo",
+        FbFixScreeninfo,
+        [
+            id,
+            smem_start,
+            smem_len,
+            type_aux,
+            visual,
+            xpanstep,
+            ypanstep,
+            ywrapstep,
+            line_length,
+            mmio_start,
+            mmio_len,
+            accel,
+            capabilities
+        ]
+    );
+    c_layout!(
+        c,
+        "fb_fix_screeninfo",
+        [
+            id,
+            smem_start,
+            smem_len,
+            type_aux,
+            visual,
+            xpanstep,
+            ypanstep,
+            ywrapstep,
+            line_length,
+            mmio_start,
+            mmio_len,
+            accel,
+            capabilities
+        ]
+    );
     for (name, value) in [
         ("FBIOGET_VSCREENINFO", fb::FBIOGET_VSCREENINFO),
         ("FBIOPUT_VSCREENINFO", fb::FBIOPUT_VSCREENINFO),
@@ -82,7 +198,9 @@ fn fb_lines() -> (Vec<String>, String) {
         ("KD_GRAPHICS", fb::KD_GRAPHICS),
     ] {
         rust.push(format!("value {name} 0x{:x}", u64::from(value)));
-        c.push_str(&format!("P(\"value {name} 0x%llx\\n\", (unsigned long long)({name}));\n"));
+        c.push_str(&format!(
+            "P(\"value {name} 0x%llx\\n\", (unsigned long long)({name}));\n"
+        ));
     }
     (rust, c)
 }
@@ -107,29 +225,55 @@ fn run_c(name: &str, includes: &str, body: &str, extra: &[&str]) -> Vec<String> 
         .arg(&program)
         .output()
         .expect("a C compiler (Debian package gcc) is needed");
-    assert!(built.status.success(), "cc {extra:?} failed:\n{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "cc {extra:?} failed:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let out = Command::new(&program).output().unwrap();
     assert!(out.status.success());
     std::fs::remove_dir_all(&dir).unwrap();
-    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn assert_same(what: &str, c: &[String], rust: &[String]) {
-    let differ: Vec<String> = c.iter().zip(rust).filter(|(c, r)| c != r).map(|(c, r)| format!("C `{c}`, Rust `{r}`")).collect();
-    assert!(differ.is_empty() && c.len() == rust.len(), "{what}: {} lines against {}; {differ:#?}", c.len(), rust.len());
+    let differ: Vec<String> = c
+        .iter()
+        .zip(rust)
+        .filter(|(c, r)| c != r)
+        .map(|(c, r)| format!("C `{c}`, Rust `{r}`"))
+        .collect();
+    assert!(
+        differ.is_empty() && c.len() == rust.len(),
+        "{what}: {} lines against {}; {differ:#?}",
+        c.len(),
+        rust.len()
+    );
 }
 
 #[test]
 fn the_c_header_matches_the_rust_abi_on_the_host() {
     let (rust, c) = bochsfb_lines();
-    assert_same("bochsfb.h (host)", &run_c("host", "#include \"bochsfb.h\"", &c, &[]), &rust);
+    assert_same(
+        "bochsfb.h (host)",
+        &run_c("host", "#include \"bochsfb.h\"", &c, &[]),
+        &rust,
+    );
 }
 
 /// The structs have no padding and fixed-size fields, so a 32-bit process sees the same layout.
 #[test]
 fn the_c_header_has_the_same_layout_with_m32() {
     let (rust, c) = bochsfb_lines();
-    assert_same("bochsfb.h (-m32)", &run_c("m32", "#include \"bochsfb.h\"", &c, &["-m32", "-static"]), &rust);
+    assert_same(
+        "bochsfb.h (-m32)",
+        &run_c("m32", "#include \"bochsfb.h\"", &c, &["-m32", "-static"]),
+        &rust,
+    );
 }
 
 #[test]

@@ -33,7 +33,7 @@ struct Args {
     /// The device node [default: the backend's, e.g. /dev/bochsfb0, /dev/fb0, /dev/dri/card0].
     #[arg(long)]
     device: Option<PathBuf>,
-    /// Mode to set, WIDTHxHEIGHT[xBPP] [default: the device's; memory and window 1024x768].
+    /// Mode to set, `WIDTHxHEIGHT[xBPP]` [default: the device's; memory and window 1024x768].
     #[arg(long)]
     mode: Option<Mode>,
     /// Frames to draw; 0 runs until interrupted (Ctrl-C, SIGTERM, `q`).

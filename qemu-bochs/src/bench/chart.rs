@@ -386,9 +386,16 @@ mod tests {
     #[test]
     fn every_path_has_its_own_colour() {
         assert_eq!(PATH_COLOURS.len(), bochsfb_bench::paths::PATHS.len());
-        let colours: Vec<RGBColor> = bochsfb_bench::paths::PATHS.iter().map(|p| path_colour(p.name)).collect();
+        let colours: Vec<RGBColor> = bochsfb_bench::paths::PATHS
+            .iter()
+            .map(|p| path_colour(p.name))
+            .collect();
         for (i, c) in colours.iter().enumerate() {
-            assert!(!colours[..i].contains(c), "{} shares a colour", bochsfb_bench::paths::PATHS[i].name);
+            assert!(
+                !colours[..i].contains(c),
+                "{} shares a colour",
+                bochsfb_bench::paths::PATHS[i].name
+            );
         }
         assert_eq!(size_label(1000.0), "1 kB");
         assert_eq!(size_label(10.0), "10 B");

@@ -143,7 +143,11 @@ pub fn crossover(points: &[CurvePoint], mode: &str, path: &str) -> Option<String
         ));
     };
     let tail = &curve[from..];
-    let write_wins = tail.iter().copied().filter(|p| p.ratio.high < 1.0).min_by(|a, b| a.ratio.value.total_cmp(&b.ratio.value));
+    let write_wins = tail
+        .iter()
+        .copied()
+        .filter(|p| p.ratio.high < 1.0)
+        .min_by(|a, b| a.ratio.value.total_cmp(&b.ratio.value));
     let after = match write_wins {
         None => format!(
             "no difference could be measured ({:.2}× [{:.2}–{:.2}] there)",
@@ -158,7 +162,10 @@ pub fn crossover(points: &[CurvePoint], mode: &str, path: &str) -> Option<String
         ),
     };
     Some(if from == 0 {
-        format!("{path}: at no size is {} measurably faster; {after}", first.mmap_path)
+        format!(
+            "{path}: at no size is {} measurably faster; {after}",
+            first.mmap_path
+        )
     } else {
         let before = curve[from - 1];
         format!(
@@ -225,9 +232,16 @@ mod tests {
             "{always}"
         );
         let never = crossover(&curve[2..], "m", "w").unwrap();
-        assert!(never.contains("at no size is mm measurably faster"), "{never}");
+        assert!(
+            never.contains("at no size is mm measurably faster"),
+            "{never}"
+        );
         // Write faster at the large end: said so, with the size where it wins most.
-        let faster = [point("1 KiB", 3.0, 2.5, 3.5), point("64 KiB", 0.7, 0.6, 0.8), point("1 frame", 0.6, 0.5, 0.7)];
+        let faster = [
+            point("1 KiB", 3.0, 2.5, 3.5),
+            point("64 KiB", 0.7, 0.6, 0.8),
+            point("1 frame", 0.6, 0.5, 0.7),
+        ];
         let text = crossover(&faster, "m", "w").unwrap();
         assert!(
             text.contains("from 64 KiB up mmap is no faster, and write is measurably faster at 1 frame (mmap 0.60× [0.50–0.70] of it)"),

@@ -285,7 +285,9 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
                     number(r.mb_per_s.median, 1),
                     cpu_figure(r),
                     // Only paths whose present makes a call (DIRTYFB, FLUSH).
-                    if r.syscalls_per_frame > 0.0 && !matches!(r.access, Access::Write | Access::Pwrite) {
+                    if r.syscalls_per_frame > 0.0
+                        && !matches!(r.access, Access::Write | Access::Pwrite)
+                    {
                         format!("{:.0}", r.present_us_per_frame)
                     } else {
                         "–".into()
@@ -299,9 +301,10 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
          dumb buffer (an atomic commit that copies the damage from the shmem buffer to VRAM), \
          FLUSH for bochsfb's shadow (a copy of the damage to VRAM).\n",
     );
-    if let (Some(fbdev), Some(ours)) =
-        (stats::find(rows, mode, "fbdev write", "frame copy"), stats::find(rows, mode, "bochsfb mmap", "frame copy"))
-    {
+    if let (Some(fbdev), Some(ours)) = (
+        stats::find(rows, mode, "fbdev write", "frame copy"),
+        stats::find(rows, mode, "bochsfb mmap", "frame copy"),
+    ) {
         if fbdev.mb_per_s.median > fbdev.memcpy_mb_per_s {
             let _ = writeln!(
                 md,

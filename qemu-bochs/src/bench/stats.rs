@@ -109,7 +109,7 @@ fn interval(value: f64, mut estimates: Vec<f64>) -> Interval {
 }
 
 /// median(a) / median(b), with a percentile bootstrap interval: both samples resampled with
-/// replacement, independently, [`RESAMPLES`] times.
+/// replacement, independently, `RESAMPLES` times.
 pub fn ratio_of_medians(a: &[f64], b: &[f64]) -> Option<Interval> {
     let value = median(a)? / median(b)?;
     let mut random = Random(BOOTSTRAP_SEED);

@@ -38,8 +38,15 @@ pub fn resolve(requested: Accel, artifacts: &Artifacts) -> Result<Accel> {
 }
 
 fn decide(artifacts: &Artifacts) -> Result<Decision> {
-    if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/kvm") {
-        return Ok(Decision { accel: Accel::Tcg, reason: Some(format!("/dev/kvm cannot be opened ({e})")) });
+    if let Err(e) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+    {
+        return Ok(Decision {
+            accel: Accel::Tcg,
+            reason: Some(format!("/dev/kvm cannot be opened ({e})")),
+        });
     }
     let cache = cache_file()?;
     if let Some(parent) = cache.parent() {
@@ -54,13 +61,26 @@ fn decide(artifacts: &Artifacts) -> Result<Decision> {
             return Ok(decision);
         }
     }
-    eprintln!("accel: auto: probing KVM with a guest boot (at most {} s, once per host kernel)", PROBE_TIMEOUT.as_secs());
-    let config = VmConfig { accel: Accel::Kvm, boot_timeout: PROBE_TIMEOUT, ..VmConfig::default() };
+    eprintln!(
+        "accel: auto: probing KVM with a guest boot (at most {} s, once per host kernel)",
+        PROBE_TIMEOUT.as_secs()
+    );
+    let config = VmConfig {
+        accel: Accel::Kvm,
+        boot_timeout: PROBE_TIMEOUT,
+        ..VmConfig::default()
+    };
     let decision = match Vm::boot(artifacts, &config).and_then(Vm::shutdown) {
-        Ok(()) => Decision { accel: Accel::Kvm, reason: None },
+        Ok(()) => Decision {
+            accel: Accel::Kvm,
+            reason: None,
+        },
         Err(e) => Decision {
             accel: Accel::Tcg,
-            reason: Some(format!("a KVM boot of the guest failed here: {}", first_line(&format!("{e:#}")))),
+            reason: Some(format!(
+                "a KVM boot of the guest failed here: {}",
+                first_line(&format!("{e:#}"))
+            )),
         },
     };
     paths::write_atomically(&cache, render(&decision))?;
@@ -70,9 +90,15 @@ fn decide(artifacts: &Artifacts) -> Result<Decision> {
 /// `<cache>/accel/<host kernel>-<QEMU version>`.
 fn cache_file() -> Result<PathBuf> {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let qemu = crate::steps::output_of(std::process::Command::new(super::QEMU).arg("--version")).unwrap_or_default();
-    let key = paths::CacheKey::new().part("host kernel", kernel.trim()).part("qemu", qemu.trim()).finish();
-    Ok(paths::cache_root()?.join("accel").join(format!("{}-{key}", paths::path_safe(kernel.trim()))))
+    let qemu = crate::steps::output_of(std::process::Command::new(super::QEMU).arg("--version"))
+        .unwrap_or_default();
+    let key = paths::CacheKey::new()
+        .part("host kernel", kernel.trim())
+        .part("qemu", qemu.trim())
+        .finish();
+    Ok(paths::cache_root()?
+        .join("accel")
+        .join(format!("{}-{key}", paths::path_safe(kernel.trim()))))
 }
 
 fn first_line(text: &str) -> &str {
@@ -90,8 +116,17 @@ fn render(decision: &Decision) -> String {
 fn parse(text: &str) -> Option<Decision> {
     let mut lines = text.lines();
     match lines.next()? {
-        "kvm" => Some(Decision { accel: Accel::Kvm, reason: None }),
-        "tcg" => Some(Decision { accel: Accel::Tcg, reason: Some(format!("{} (cached)", lines.next().unwrap_or("the probe failed"))) }),
+        "kvm" => Some(Decision {
+            accel: Accel::Kvm,
+            reason: None,
+        }),
+        "tcg" => Some(Decision {
+            accel: Accel::Tcg,
+            reason: Some(format!(
+                "{} (cached)",
+                lines.next().unwrap_or("the probe failed")
+            )),
+        }),
         _ => None,
     }
 }
@@ -102,10 +137,19 @@ mod tests {
 
     #[test]
     fn decisions_survive_the_cache() {
-        let kvm = Decision { accel: Accel::Kvm, reason: None };
+        let kvm = Decision {
+            accel: Accel::Kvm,
+            reason: None,
+        };
         assert_eq!(parse(&render(&kvm)), Some(kvm));
-        let tcg = Decision { accel: Accel::Tcg, reason: Some("it hung".into()) };
-        assert_eq!(parse(&render(&tcg)).unwrap().reason.as_deref(), Some("it hung (cached)"));
+        let tcg = Decision {
+            accel: Accel::Tcg,
+            reason: Some("it hung".into()),
+        };
+        assert_eq!(
+            parse(&render(&tcg)).unwrap().reason.as_deref(),
+            Some("it hung (cached)")
+        );
         assert_eq!(parse("garbage"), None);
     }
 

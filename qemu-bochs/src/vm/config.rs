@@ -141,7 +141,9 @@ pub fn qemu_args(
     let accel = match config.accel {
         Accel::Tcg => "tcg,thread=multi",
         Accel::Kvm => "kvm",
-        Accel::Auto => anyhow::bail!("--accel auto must be resolved before QEMU's command line is made (vm::resolve_accel)"),
+        Accel::Auto => anyhow::bail!(
+            "--accel auto must be resolved before QEMU's command line is made (vm::resolve_accel)"
+        ),
     };
     let display = match config.display {
         Display::Headless => "none".to_string(),
@@ -220,11 +222,15 @@ pub fn ensure_window_display() -> Result<String> {
         return Ok(ui);
     }
     if !has_graphical_session() {
-        anyhow::bail!("--window needs a graphical session ($DISPLAY or $WAYLAND_DISPLAY); try --vnc or --web");
+        anyhow::bail!(
+            "--window needs a graphical session ($DISPLAY or $WAYLAND_DISPLAY); try --vnc or --web"
+        );
     }
     eprintln!("window: QEMU has no gtk or sdl UI here; installing {QEMU_GUI_PACKAGE}");
     crate::prereqs::ensure_debian_packages(&[QEMU_GUI_PACKAGE])?;
-    window_display().with_context(|| format!("{QEMU_GUI_PACKAGE} is installed but QEMU still lists no gtk or sdl display"))
+    window_display().with_context(|| {
+        format!("{QEMU_GUI_PACKAGE} is installed but QEMU still lists no gtk or sdl display")
+    })
 }
 
 fn has_graphical_session() -> bool {
@@ -256,7 +262,10 @@ mod tests {
             edid_mode: Some((800, 600)),
             ..VmConfig::default()
         };
-        assert_eq!(card_device(&config), "bochs-display,vgamem=16M,xres=800,yres=600");
+        assert_eq!(
+            card_device(&config),
+            "bochs-display,vgamem=16M,xres=800,yres=600"
+        );
         let config = VmConfig {
             edid_mode: None,
             ..VmConfig::default()
@@ -303,8 +312,13 @@ mod tests {
             vnc_display: Some(7),
             ..VmConfig::default()
         };
-        let args = qemu_args(&artifacts, &vnc, Path::new("/q")).unwrap().join(" ");
-        assert!(args.contains("-display none") && args.contains("-vnc 127.0.0.1:7"), "{args}");
+        let args = qemu_args(&artifacts, &vnc, Path::new("/q"))
+            .unwrap()
+            .join(" ");
+        assert!(
+            args.contains("-display none") && args.contains("-vnc 127.0.0.1:7"),
+            "{args}"
+        );
         let kvm = VmConfig {
             accel: Accel::Kvm,
             ..VmConfig::default()

@@ -82,7 +82,10 @@ pub(super) fn read_console(
     })
 }
 
-pub(super) fn read_qemu_stderr(stderr: impl Read + Send + 'static, serial: Arc<SerialLog>) -> JoinHandle<()> {
+pub(super) fn read_qemu_stderr(
+    stderr: impl Read + Send + 'static,
+    serial: Arc<SerialLog>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             serial.note(&format!("qemu: {line}"));

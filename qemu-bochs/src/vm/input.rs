@@ -18,7 +18,8 @@ pub fn absolute(pixel: u32, size: u32) -> i64 {
 impl Vm {
     /// Sends one batch of input events; the guest sees them as one evdev report.
     pub fn send_input(&self, events: Value) -> Result<()> {
-        self.qmp("input-send-event", json!({ "events": events })).map(drop)
+        self.qmp("input-send-event", json!({ "events": events }))
+            .map(drop)
     }
 
     /// Moves the pointer to pixel `(x, y)` of a `screen` of (width, height).

@@ -1,6 +1,6 @@
 //! Boots the guest in QEMU and talks to its `/init` over the serial console: [`Vm`] runs
 //! commands and takes screenshots. The configuration and QEMU's command line are in
-//! [`config`], the serial log and console readers in `console`, the QEMU process and its
+//! `config`, the serial log and console readers in `console`, the QEMU process and its
 //! private directory in `process`.
 
 mod accel;
@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 pub use accel::resolve as resolve_accel;
-pub use input::{absolute, ABS_MAX};
 pub use config::{free_vnc_display, qemu_args, window_display, Accel, Display, VmConfig, QEMU};
 use console::{default_log_path, read_console, read_qemu_stderr, SerialLog};
+pub use input::{absolute, ABS_MAX};
 use process::{QemuProcess, RunDir};
 
 use crate::artifacts::Artifacts;
@@ -68,7 +68,10 @@ impl Vm {
     pub fn boot(artifacts: &Artifacts, config: &VmConfig) -> Result<Vm> {
         let resolved;
         let config = if config.accel == Accel::Auto {
-            resolved = VmConfig { accel: accel::resolve(Accel::Auto, artifacts)?, ..config.clone() };
+            resolved = VmConfig {
+                accel: accel::resolve(Accel::Auto, artifacts)?,
+                ..config.clone()
+            };
             &resolved
         } else {
             config
@@ -236,7 +239,9 @@ impl Vm {
     /// Runs a QMP command (e.g. `device_del` for hot-unplug) and returns its result.
     pub fn qmp(&self, command: &str, arguments: serde_json::Value) -> Result<serde_json::Value> {
         let mut qmp = self.qmp.lock().unwrap();
-        qmp.as_mut().context("no QMP connection")?.execute(command, arguments)
+        qmp.as_mut()
+            .context("no QMP connection")?
+            .execute(command, arguments)
     }
 
     /// Serial-log lines that report kernel bugs, warnings or crashes, each once (the console

@@ -28,7 +28,12 @@ impl Device {
     /// asks for a virtual screen of two frames if `two_frames`. A driver
     /// without SET_MODE (`ENOTTY`) keeps its mode: fine unless another one
     /// was asked for.
-    fn open(backend: &'static str, path: &Path, wanted: Option<Mode>, two_frames: bool) -> Result<Device, Error> {
+    fn open(
+        backend: &'static str,
+        path: &Path,
+        wanted: Option<Mode>,
+        two_frames: bool,
+    ) -> Result<Device, Error> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -37,7 +42,8 @@ impl Device {
         let mut raw = sys::get_mode(&file).map_err(failed(Syscall::GetMode, path))?;
         let current = Mode::from(raw);
         let target = wanted.unwrap_or(current);
-        let other_mode = (target.width, target.height, target.bpp) != (current.width, current.height, current.bpp);
+        let other_mode = (target.width, target.height, target.bpp)
+            != (current.width, current.height, current.bpp);
         if other_mode || (two_frames && raw.virtual_height < 2 * raw.height) {
             let ask = BochsfbMode {
                 width: target.width,
@@ -70,7 +76,12 @@ impl Device {
         }
         let mode = Mode::from(raw);
         mode.validate(usize::try_from(raw.fb_size).unwrap_or(usize::MAX))?;
-        Ok(Device { file, path: path.to_owned(), raw, mode })
+        Ok(Device {
+            file,
+            path: path.to_owned(),
+            raw,
+            mode,
+        })
     }
 }
 
@@ -104,7 +115,10 @@ impl MmapBackend {
     pub fn open_with(path: &Path, mode: Option<Mode>, double_buffer: bool) -> Result<Self, Error> {
         let dev = Device::open("mmap", path, mode, double_buffer)?;
         let (mode, raw) = (dev.mode, dev.raw);
-        let map = |len| Mapping::new(&dev.file, len, mmap_region::WRITE_COMBINED).map_err(failed(Syscall::Mmap, path));
+        let map = |len| {
+            Mapping::new(&dev.file, len, mmap_region::WRITE_COMBINED)
+                .map_err(failed(Syscall::Mmap, path))
+        };
         let can_flip = double_buffer
             && u64::from(raw.virtual_height) >= 2 * u64::from(raw.height)
             && raw.fb_size >= 2 * mode.frame_len() as u64
@@ -118,7 +132,11 @@ impl MmapBackend {
         } else {
             Scanout::direct(map(mode.frame_len())?, mode)
         };
-        Ok(MmapBackend { file: dev.file, path: dev.path, scanout })
+        Ok(MmapBackend {
+            file: dev.file,
+            path: dev.path,
+            scanout,
+        })
     }
 }
 
@@ -152,7 +170,9 @@ impl Backend for MmapBackend {
     }
     fn present(&mut self) -> Result<(), Error> {
         let file = &self.file;
-        self.scanout.present(|y| sys::pan(file, y)).map_err(failed(Syscall::Pan, &self.path))
+        self.scanout
+            .present(|y| sys::pan(file, y))
+            .map_err(failed(Syscall::Pan, &self.path))
     }
     fn wait_vsync(&mut self) -> Result<(), Error> {
         sys::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
@@ -199,9 +219,19 @@ impl WriteBackend {
     pub fn open_with(path: &Path, mode: Option<Mode>) -> Result<Self, Error> {
         let dev = Device::open("write", path, mode, false)?;
         let mut frame = vec![0; dev.mode.frame_len()];
-        dev.file.read_exact_at(&mut frame, 0).map_err(failed(Syscall::Read, path))?;
+        dev.file
+            .read_exact_at(&mut frame, 0)
+            .map_err(failed(Syscall::Read, path))?;
         let direct = sys::try_direct_io(&dev.file).map_err(failed(Syscall::Open, path))?;
-        Ok(WriteBackend { file: dev.file, path: dev.path, frame, mode: dev.mode, drawn: Damage::new(), writes: 0, direct })
+        Ok(WriteBackend {
+            file: dev.file,
+            path: dev.path,
+            frame,
+            mode: dev.mode,
+            drawn: Damage::new(),
+            writes: 0,
+            direct,
+        })
     }
 
     /// `write(2)` calls made so far.
@@ -292,8 +322,15 @@ impl ShadowBackend {
     pub fn open_with(path: &Path, mode: Option<Mode>) -> Result<Self, Error> {
         let dev = Device::open("shadow", path, mode, false)?;
         // Both keep the errno: Syscall errors made while opening fall back (Error::can_fall_back).
-        let shadow = Mapping::new(&dev.file, dev.mode.frame_len(), mmap_region::SHADOW).map_err(failed(Syscall::Mmap, path))?;
-        let mut backend = ShadowBackend { file: dev.file, path: dev.path, shadow, mode: dev.mode, drawn: Damage::new() };
+        let shadow = Mapping::new(&dev.file, dev.mode.frame_len(), mmap_region::SHADOW)
+            .map_err(failed(Syscall::Mmap, path))?;
+        let mut backend = ShadowBackend {
+            file: dev.file,
+            path: dev.path,
+            shadow,
+            mode: dev.mode,
+            drawn: Damage::new(),
+        };
         // Probe FLUSH with no damage rectangle... which means "all": flush
         // once so the shadow (zeroed) and the screen agree from the start.
         sys::flush(&backend.file, &[]).map_err(failed(Syscall::Flush, path))?;
@@ -314,7 +351,11 @@ impl Backend for ShadowBackend {
     }
     fn surface(&mut self) -> Surface<'_> {
         let len = self.mode.frame_len();
-        Surface::new_validated(&mut self.shadow.as_mut_slice()[..len], self.mode, Some(&mut self.drawn))
+        Surface::new_validated(
+            &mut self.shadow.as_mut_slice()[..len],
+            self.mode,
+            Some(&mut self.drawn),
+        )
     }
     fn present(&mut self) -> Result<(), Error> {
         if self.drawn.is_empty() {
@@ -324,7 +365,12 @@ impl Backend for ShadowBackend {
             .drawn
             .rects()
             .iter()
-            .map(|r| BochsfbRect { x: r.x, y: r.y, width: r.width, height: r.height })
+            .map(|r| BochsfbRect {
+                x: r.x,
+                y: r.y,
+                width: r.width,
+                height: r.height,
+            })
             .collect();
         debug_assert!(rects.len() <= BOCHSFB_MAX_DAMAGE_RECTS as usize);
         sys::flush(&self.file, &rects).map_err(failed(Syscall::Flush, &self.path))?;
@@ -342,7 +388,12 @@ mod tests {
     use crate::{Damage, Mode, Rect};
 
     /// 8x6 at 32 bpp with rows padded to 40 bytes.
-    const MODE: Mode = Mode { width: 8, height: 6, bpp: 32, stride: 40 };
+    const MODE: Mode = Mode {
+        width: 8,
+        height: 6,
+        bpp: 32,
+        stride: 40,
+    };
 
     fn spans(rect: Rect) -> Vec<std::ops::Range<usize>> {
         let mut damage = Damage::new();

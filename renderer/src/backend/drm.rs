@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use drm::buffer::{Buffer, DrmFourcc};
 use drm::control::{
-    connector, crtc, dumbbuffer::DumbBuffer, framebuffer, ClipRect, Device as _, Event, ModeTypeFlags, PageFlipFlags,
+    connector, crtc, dumbbuffer::DumbBuffer, framebuffer, ClipRect, Device as _, Event,
+    ModeTypeFlags, PageFlipFlags,
 };
 
 use crate::backend::{copy_damage, failed, Backend, Presentation};
@@ -99,15 +100,22 @@ impl DrmBackend {
             .map_err(failed(Syscall::Open, path))?;
         let card = Card(file);
         let drm_err = |call: &'static str| failed(Syscall::Drm(call), path);
-        let unsupported = |reason: String| Error::Unsupported { backend: "drm", reason };
-        let resources = card.resource_handles().map_err(drm_err("DRM_IOCTL_MODE_GETRESOURCES"))?;
+        let unsupported = |reason: String| Error::Unsupported {
+            backend: "drm",
+            reason,
+        };
+        let resources = card
+            .resource_handles()
+            .map_err(drm_err("DRM_IOCTL_MODE_GETRESOURCES"))?;
         let connector = resources
             .connectors()
             .iter()
             .filter_map(|&c| card.get_connector(c, false).ok())
             .find(|c| c.state() == connector::State::Connected)
             .ok_or_else(|| unsupported(format!("no connected connector on {}", path.display())))?;
-        let encoder = connector.current_encoder().or_else(|| connector.encoders().first().copied());
+        let encoder = connector
+            .current_encoder()
+            .or_else(|| connector.encoders().first().copied());
         let crtc = encoder
             .and_then(|e| card.get_encoder(e).ok())
             .and_then(|e| {
@@ -139,7 +147,13 @@ impl DrmBackend {
                     })?
             }
             None => current
-                .or_else(|| connector.modes().iter().find(|m| m.mode_type().contains(ModeTypeFlags::PREFERRED)).copied())
+                .or_else(|| {
+                    connector
+                        .modes()
+                        .iter()
+                        .find(|m| m.mode_type().contains(ModeTypeFlags::PREFERRED))
+                        .copied()
+                })
                 .or_else(|| connector.modes().first().copied())
                 .ok_or_else(|| unsupported("the connector lists no modes".into()))?,
         };
@@ -150,16 +164,30 @@ impl DrmBackend {
                 .create_dumb_buffer((width, height), DrmFourcc::Xrgb8888, 32)
                 .map_err(drm_err("DRM_IOCTL_MODE_CREATE_DUMB"))?;
             let pitch = buffer.pitch();
-            let fb = card.add_framebuffer(&buffer, 24, 32).map_err(drm_err("DRM_IOCTL_MODE_ADDFB"))?;
+            let fb = card
+                .add_framebuffer(&buffer, 24, 32)
+                .map_err(drm_err("DRM_IOCTL_MODE_ADDFB"))?;
             let offset = drm_ffi::mode::dumbbuffer::map(card.as_fd(), buffer.handle().into(), 0, 0)
                 .map_err(drm_err("DRM_IOCTL_MODE_MAP_DUMB"))?
                 .offset;
             let len = pitch as usize * height as usize;
             let map = Mapping::new(card, len, offset).map_err(failed(Syscall::Mmap, path))?;
-            Ok((DumbFrame { map, buffer: Some(buffer), fb }, pitch))
+            Ok((
+                DumbFrame {
+                    map,
+                    buffer: Some(buffer),
+                    fb,
+                },
+                pitch,
+            ))
         };
         let (first, pitch) = new_frame(&card)?;
-        let mode = Mode { width, height, bpp: 32, stride: pitch };
+        let mode = Mode {
+            width,
+            height,
+            bpp: 32,
+            stride: pitch,
+        };
         let mut backend = DrmBackend {
             frames: vec![first],
             shown: 0,
@@ -176,7 +204,13 @@ impl DrmBackend {
         // Dumb buffers start zeroed: black, like the damage-free state.
         backend
             .card
-            .set_crtc(crtc, Some(backend.frames[0].fb), (0, 0), &[connector.handle()], Some(drm_mode))
+            .set_crtc(
+                crtc,
+                Some(backend.frames[0].fb),
+                (0, 0),
+                &[connector.handle()],
+                Some(drm_mode),
+            )
             .map_err(drm_err("DRM_IOCTL_MODE_SETCRTC"))?;
         // A second (also black) buffer, flipped to once: if that works the driver flips.
         let (second, _) = new_frame(&backend.card)?;
@@ -196,10 +230,14 @@ impl DrmBackend {
 
     /// Flips the CRTC to frame `index` at the next vertical blank and waits until it did.
     fn flip_to(&mut self, index: usize) -> std::io::Result<()> {
-        self.card.page_flip(self.crtc, self.frames[index].fb, PageFlipFlags::EVENT, None)?;
+        self.card
+            .page_flip(self.crtc, self.frames[index].fb, PageFlipFlags::EVENT, None)?;
         loop {
             if !crate::sys::wait_readable(self.card.as_fd(), FLIP_TIMEOUT_MS)? {
-                return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no page-flip event within a second"));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "no page-flip event within a second",
+                ));
             }
             for event in self.card.receive_events()? {
                 if matches!(event, Event::PageFlip(flip) if flip.crtc == self.crtc) {
@@ -225,7 +263,13 @@ impl Drop for DrmBackend {
         // when it goes; the kernel would restore fbdev emulation when the last client closes,
         // but only then.
         if let Some(saved) = self.saved.take().filter(|s| s.framebuffer().is_some()) {
-            let _ = self.card.set_crtc(self.crtc, saved.framebuffer(), saved.position(), &[self.connector], saved.mode());
+            let _ = self.card.set_crtc(
+                self.crtc,
+                saved.framebuffer(),
+                saved.position(),
+                &[self.connector],
+                saved.mode(),
+            );
         }
         while !self.frames.is_empty() {
             self.destroy_frame(0);
@@ -255,14 +299,31 @@ impl Backend for DrmBackend {
     }
     fn surface(&mut self) -> Surface<'_> {
         let len = self.mode.frame_len();
-        let back = if self.flips() { 1 - self.shown } else { self.shown };
+        let back = if self.flips() {
+            1 - self.shown
+        } else {
+            self.shown
+        };
         if self.flips() && !self.stale.is_empty() {
             let (low, high) = self.frames.split_at_mut(1);
-            let (shown, hidden) = if back == 1 { (&mut low[0], &mut high[0]) } else { (&mut high[0], &mut low[0]) };
-            copy_damage(&self.stale, &shown.map.as_mut_slice()[..len], &mut hidden.map.as_mut_slice()[..len], self.mode);
+            let (shown, hidden) = if back == 1 {
+                (&mut low[0], &mut high[0])
+            } else {
+                (&mut high[0], &mut low[0])
+            };
+            copy_damage(
+                &self.stale,
+                &shown.map.as_mut_slice()[..len],
+                &mut hidden.map.as_mut_slice()[..len],
+                self.mode,
+            );
             self.stale.clear();
         }
-        Surface::new_validated(&mut self.frames[back].map.as_mut_slice()[..len], self.mode, Some(&mut self.drawn))
+        Surface::new_validated(
+            &mut self.frames[back].map.as_mut_slice()[..len],
+            self.mode,
+            Some(&mut self.drawn),
+        )
     }
     fn will_redraw_all(&mut self) {
         self.stale.clear();
@@ -273,7 +334,8 @@ impl Backend for DrmBackend {
         }
         if self.flips() {
             let back = 1 - self.shown;
-            self.flip_to(back).map_err(failed(Syscall::DrmPageFlip, &self.path))?;
+            self.flip_to(back)
+                .map_err(failed(Syscall::DrmPageFlip, &self.path))?;
             self.shown = back;
             // The buffer now hidden lacks what this frame drew.
             self.stale = std::mem::take(&mut self.drawn);
@@ -284,7 +346,10 @@ impl Backend for DrmBackend {
             return Ok(());
         }
         let clips: Vec<ClipRect> = self.drawn.rects().iter().map(clip).collect();
-        match self.card.dirty_framebuffer(self.frames[self.shown].fb, &clips) {
+        match self
+            .card
+            .dirty_framebuffer(self.frames[self.shown].fb, &clips)
+        {
             Ok(()) => {}
             Err(e) if dirtyfb_unsupported(&e) => self.dirtyfb = false,
             Err(e) => return Err(failed(Syscall::DrmDirtyFb, &self.path)(e)),

@@ -19,7 +19,11 @@ struct GraphicsConsole(Option<File>);
 impl GraphicsConsole {
     fn enter() -> GraphicsConsole {
         // No virtual terminal (or no permission): nothing draws over us then.
-        let tty = OpenOptions::new().read(true).write(true).open("/dev/tty0").ok();
+        let tty = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty0")
+            .ok();
         let tty = tty.filter(|tty| sys::kd_set_mode(tty, KD_GRAPHICS).is_ok());
         GraphicsConsole(tty)
     }
@@ -90,7 +94,8 @@ impl FbdevBackend {
         let mut var = sys::fb_get_var(&file).map_err(info)?;
         let original = var;
         if let Some(wanted) = mode {
-            if (wanted.width, wanted.height, wanted.bpp) != (var.xres, var.yres, var.bits_per_pixel) {
+            if (wanted.width, wanted.height, wanted.bpp) != (var.xres, var.yres, var.bits_per_pixel)
+            {
                 let ask = FbVarScreeninfo {
                     xres: wanted.width,
                     yres: wanted.height,
@@ -116,7 +121,12 @@ impl FbdevBackend {
         Ok(backend)
     }
 
-    fn with_file(file: File, path: &Path, mut var: FbVarScreeninfo, double_buffer: bool) -> Result<Self, Error> {
+    fn with_file(
+        file: File,
+        path: &Path,
+        mut var: FbVarScreeninfo,
+        double_buffer: bool,
+    ) -> Result<Self, Error> {
         let fix = sys::fb_get_fix(&file).map_err(failed(Syscall::FbGetInfo, path))?;
         let format = format_of(&var).ok_or_else(|| Error::Unsupported {
             backend: "fbdev",
@@ -127,20 +137,40 @@ impl FbdevBackend {
         })?;
         // Show the first frame, whatever a previous program panned to.
         if var.yoffset != 0 || var.xoffset != 0 {
-            let home = FbVarScreeninfo { xoffset: 0, yoffset: 0, ..var };
+            let home = FbVarScreeninfo {
+                xoffset: 0,
+                yoffset: 0,
+                ..var
+            };
             if sys::fb_pan(&file, &home).is_ok() {
                 var = home;
             }
         }
-        let mode = Mode { width: var.xres, height: var.yres, bpp: format.bpp(), stride: fix.line_length };
+        let mode = Mode {
+            width: var.xres,
+            height: var.yres,
+            bpp: format.bpp(),
+            stride: fix.line_length,
+        };
         let frame_len = mode.frame_len();
         mode.validate(fix.smem_len as usize)?;
 
-        let mut can_flip = double_buffer && fix.ypanstep != 0 && fix.smem_len as usize >= 2 * frame_len;
+        let mut can_flip =
+            double_buffer && fix.ypanstep != 0 && fix.smem_len as usize >= 2 * frame_len;
         if can_flip && var.yres_virtual < 2 * var.yres {
-            let ask = FbVarScreeninfo { yres_virtual: 2 * var.yres, yoffset: 0, activate: FB_ACTIVATE_NOW, ..var };
+            let ask = FbVarScreeninfo {
+                yres_virtual: 2 * var.yres,
+                yoffset: 0,
+                activate: FB_ACTIVATE_NOW,
+                ..var
+            };
             match sys::fb_put_var(&file, &ask) {
-                Ok(set) if set.yres_virtual >= 2 * set.yres && (set.xres, set.yres) == (var.xres, var.yres) => var = set,
+                Ok(set)
+                    if set.yres_virtual >= 2 * set.yres
+                        && (set.xres, set.yres) == (var.xres, var.yres) =>
+                {
+                    var = set
+                }
                 _ => can_flip = false,
             }
         }
@@ -154,7 +184,14 @@ impl FbdevBackend {
         } else {
             Scanout::direct(map(frame_len)?, mode)
         };
-        Ok(FbdevBackend { file, path: path.to_owned(), var, original: var, scanout, _console: GraphicsConsole(None) })
+        Ok(FbdevBackend {
+            file,
+            path: path.to_owned(),
+            var,
+            original: var,
+            scanout,
+            _console: GraphicsConsole(None),
+        })
     }
 }
 
@@ -169,9 +206,22 @@ impl Drop for FbdevBackend {
             var.xoffset = 0;
             sys::fb_pan(file, var)
         });
-        let geometry = |v: &FbVarScreeninfo| (v.xres, v.yres, v.xres_virtual, v.yres_virtual, v.bits_per_pixel);
+        let geometry = |v: &FbVarScreeninfo| {
+            (
+                v.xres,
+                v.yres,
+                v.xres_virtual,
+                v.yres_virtual,
+                v.bits_per_pixel,
+            )
+        };
         if geometry(&self.var) != geometry(&self.original) {
-            let back = FbVarScreeninfo { xoffset: 0, yoffset: 0, activate: FB_ACTIVATE_NOW, ..self.original };
+            let back = FbVarScreeninfo {
+                xoffset: 0,
+                yoffset: 0,
+                activate: FB_ACTIVATE_NOW,
+                ..self.original
+            };
             let _ = sys::fb_put_var(&self.file, &back);
         }
     }

@@ -99,10 +99,10 @@ impl Backend for MemoryBackend {
 mod tests {
     use super::*;
     use crate::{Rect, Syscall};
-    use std::io;
     use embedded_graphics::pixelcolor::Rgb888;
     use embedded_graphics::prelude::{DrawTarget, Point, Size};
     use embedded_graphics::primitives::Rectangle;
+    use std::io;
 
     #[test]
     fn memory_backend_converts_to_an_rgb_image() {
@@ -127,11 +127,19 @@ mod tests {
     #[test]
     fn a_raw_frame_drawn_by_hand_presents_the_damage_it_is_given() {
         // 3x2 RGB565 with 2 bytes of padding per row (stride 8).
-        let mode = Mode { width: 3, height: 2, bpp: 16, stride: 8 };
+        let mode = Mode {
+            width: 3,
+            height: 2,
+            bpp: 16,
+            stride: 8,
+        };
         let mut memory = MemoryBackend::new(mode).unwrap();
         let mut surface = memory.surface();
         let mut raw = surface.raw();
-        assert_eq!((raw.width, raw.height, raw.stride, raw.format), (3, 2, 8, crate::PixelFormat::Rgb565));
+        assert_eq!(
+            (raw.width, raw.height, raw.stride, raw.format),
+            (3, 2, 8, crate::PixelFormat::Rgb565)
+        );
         let mut rows = 0;
         for (y, row) in raw.rows_mut().enumerate() {
             assert_eq!(row.len(), 6, "visible bytes only");
@@ -144,7 +152,9 @@ mod tests {
         assert_eq!(rows, 2);
         drop(surface);
         // A rectangle hanging off the frame is clipped to it.
-        memory.present_with_damage(&[Rect::new(2, 1, 5, 5)]).unwrap();
+        memory
+            .present_with_damage(&[Rect::new(2, 1, 5, 5)])
+            .unwrap();
         assert_eq!(memory.presented_damage().rects(), &[Rect::new(2, 1, 1, 1)]);
         assert_eq!(memory.frame()[8 + 4..8 + 6], [0x00, 0xf8]);
         assert_eq!(memory.to_rgb_image().get_pixel(2, 1).0, [255, 0, 0]);

@@ -15,8 +15,13 @@ enum Buffers {
     /// Frames `0` and `1` lie one after the other in the mapping; `back` is
     /// drawn on while the other is shown. `stale` is what the back buffer
     /// lacks of the shown frame (what the last frame drew in the other one).
-    Flip { back: usize, stale: Damage },
-    Copy { frame: Vec<u8> },
+    Flip {
+        back: usize,
+        stale: Damage,
+    },
+    Copy {
+        frame: Vec<u8>,
+    },
 }
 
 /// A mapped framebuffer with a presentation strategy.
@@ -45,11 +50,23 @@ impl Scanout {
     /// the one on screen now.
     pub(crate) fn flip(map: Mapping, mode: Mode, shown: usize) -> Scanout {
         let stale = Damage::full(mode.width, mode.height);
-        Scanout::new(map, mode, Buffers::Flip { back: 1 - shown, stale })
+        Scanout::new(
+            map,
+            mode,
+            Buffers::Flip {
+                back: 1 - shown,
+                stale,
+            },
+        )
     }
 
     fn new(map: Mapping, mode: Mode, buffers: Buffers) -> Scanout {
-        Scanout { map, mode, buffers, drawn: Damage::new() }
+        Scanout {
+            map,
+            mode,
+            buffers,
+            drawn: Damage::new(),
+        }
     }
 
     pub(crate) fn mode(&self) -> Mode {
@@ -94,7 +111,11 @@ impl Scanout {
                 return;
             }
             let (first, second) = self.map.as_mut_slice().split_at_mut(frame_bytes);
-            let (front, back_buf) = if *back == 1 { (&*first, second) } else { (&*second, first) };
+            let (front, back_buf) = if *back == 1 {
+                (&*first, second)
+            } else {
+                (&*second, first)
+            };
             copy_damage(stale, front, back_buf, self.mode);
             stale.clear();
         }
@@ -131,7 +152,9 @@ impl Scanout {
         self.catch_up();
         match &mut self.buffers {
             Buffers::Direct => {}
-            Buffers::Copy { frame } => copy_damage(&self.drawn, frame, self.map.as_mut_slice(), self.mode),
+            Buffers::Copy { frame } => {
+                copy_damage(&self.drawn, frame, self.map.as_mut_slice(), self.mode)
+            }
             Buffers::Flip { back, stale } => {
                 pan(*back as u32 * self.mode.height)?;
                 *back = 1 - *back;
@@ -157,7 +180,13 @@ mod tests {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!("bochsfb-scanout-{}-{n}", std::process::id()));
-        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
         file.set_len(len as u64).unwrap();
         std::fs::remove_file(&path).unwrap();
         Mapping::new(&file, len, 0).unwrap()
@@ -176,11 +205,18 @@ mod tests {
         let mut pans = Vec::new();
         let mut memory = crate::backend::MemoryBackend::new(mode).unwrap();
         let rect = |x, c| (Rectangle::new(Point::new(x, 1), Size::new(2, 2)), c);
-        let frames = [vec![(Rectangle::new(Point::zero(), Size::new(8, 4)), Rgb888::BLUE)], vec![rect(0, Rgb888::RED)], vec![rect(4, Rgb888::GREEN)], vec![rect(2, Rgb888::WHITE)]];
+        let frames = [
+            vec![(Rectangle::new(Point::zero(), Size::new(8, 4)), Rgb888::BLUE)],
+            vec![rect(0, Rgb888::RED)],
+            vec![rect(4, Rgb888::GREEN)],
+            vec![rect(2, Rgb888::WHITE)],
+        ];
         for draws in frames {
             for (area, c) in &draws {
                 s.surface().fill_solid(area, *c).unwrap();
-                crate::Backend::surface(&mut memory).fill_solid(area, *c).unwrap();
+                crate::Backend::surface(&mut memory)
+                    .fill_solid(area, *c)
+                    .unwrap();
             }
             s.present(|y| {
                 pans.push(y);
@@ -197,7 +233,12 @@ mod tests {
     fn copying_sends_only_the_damage() {
         let mode = Mode::xrgb8888(8, 4);
         let mut s = Scanout::copy(vram(mode.frame_len()), mode);
-        s.surface().fill_solid(&Rectangle::new(Point::new(1, 1), Size::new(2, 1)), Rgb888::RED).unwrap();
+        s.surface()
+            .fill_solid(
+                &Rectangle::new(Point::new(1, 1), Size::new(2, 1)),
+                Rgb888::RED,
+            )
+            .unwrap();
         // Scribble outside the damage directly into "VRAM": it must survive.
         s.map.as_mut_slice()[0] = 0x55;
         s.present(|_| unreachable!()).unwrap();
@@ -216,7 +257,12 @@ mod tests {
     }
 
     /// The frame a program's steps should show, computed by hand: XRGB8888 bytes `B, G, R, 0`.
-    fn model_fill(frame: &mut [u8], mode: Mode, (x, y, w, h): (i32, i32, u32, u32), [r, g, b]: [u8; 3]) {
+    fn model_fill(
+        frame: &mut [u8],
+        mode: Mode,
+        (x, y, w, h): (i32, i32, u32, u32),
+        [r, g, b]: [u8; 3],
+    ) {
         for row in y as usize..y as usize + h as usize {
             for col in x as usize..x as usize + w as usize {
                 let at = row * mode.stride as usize + col * 4;
@@ -237,12 +283,18 @@ mod tests {
             match *step {
                 Step::Fill(x, y, w, h, rgb) => {
                     let area = Rectangle::new(Point::new(x, y), Size::new(w, h));
-                    scanout.surface().fill_solid(&area, Rgb888::new(rgb[0], rgb[1], rgb[2])).unwrap();
+                    scanout
+                        .surface()
+                        .fill_solid(&area, Rgb888::new(rgb[0], rgb[1], rgb[2]))
+                        .unwrap();
                     model_fill(&mut model, mode, (x, y, w, h), rgb);
                 }
                 Step::RedrawAll(rgb) => {
                     scanout.will_redraw_all();
-                    scanout.surface().clear(Rgb888::new(rgb[0], rgb[1], rgb[2])).unwrap();
+                    scanout
+                        .surface()
+                        .clear(Rgb888::new(rgb[0], rgb[1], rgb[2]))
+                        .unwrap();
                     model_fill(&mut model, mode, (0, 0, mode.width, mode.height), rgb);
                 }
                 Step::Present => {
@@ -252,7 +304,11 @@ mod tests {
                             Ok(())
                         })
                         .unwrap();
-                    assert_eq!(shown(&mut scanout, shown_at), model, "{name}: after step {i} ({step:?})");
+                    assert_eq!(
+                        shown(&mut scanout, shown_at),
+                        model,
+                        "{name}: after step {i} ({step:?})"
+                    );
                 }
             }
         }
@@ -268,7 +324,9 @@ mod tests {
             let mut pans = Vec::new();
             for i in 0..presents {
                 let rgb = [40 * i as u8, 7, 200];
-                s.surface().clear(Rgb888::new(rgb[0], rgb[1], rgb[2])).unwrap();
+                s.surface()
+                    .clear(Rgb888::new(rgb[0], rgb[1], rgb[2]))
+                    .unwrap();
                 model_fill(&mut model, mode, (0, 0, 8, 4), rgb);
                 s.present(|y| {
                     pans.push(y);
@@ -283,7 +341,11 @@ mod tests {
             .unwrap();
             assert_eq!(shown(&mut s, 0), model, "after {presents} presents");
             // Panned back to 0 only when a flip had left the second frame shown.
-            let expected_last = if presents % 2 == 1 { Some(&0) } else { pans.last() };
+            let expected_last = if presents % 2 == 1 {
+                Some(&0)
+            } else {
+                pans.last()
+            };
             assert_eq!(pans.last(), expected_last);
             assert_eq!(pans.len(), presents + usize::from(presents % 2 == 1));
         }
@@ -299,22 +361,80 @@ mod tests {
         const C: [u8; 3] = [0, 255, 0];
         const D: [u8; 3] = [255, 255, 255];
         let patterns: [(&str, Vec<Step>); 4] = [
-            ("present without drawing", vec![Fill(0, 0, 8, 4, A), Present, Present, Present, Fill(1, 1, 2, 2, B), Present, Present]),
+            (
+                "present without drawing",
+                vec![
+                    Fill(0, 0, 8, 4, A),
+                    Present,
+                    Present,
+                    Present,
+                    Fill(1, 1, 2, 2, B),
+                    Present,
+                    Present,
+                ],
+            ),
             (
                 "partial redraws",
-                vec![Fill(0, 0, 8, 4, A), Present, Fill(0, 1, 2, 2, B), Present, Fill(4, 1, 2, 2, C), Present, Present, Fill(2, 0, 1, 1, D), Present],
+                vec![
+                    Fill(0, 0, 8, 4, A),
+                    Present,
+                    Fill(0, 1, 2, 2, B),
+                    Present,
+                    Fill(4, 1, 2, 2, C),
+                    Present,
+                    Present,
+                    Fill(2, 0, 1, 1, D),
+                    Present,
+                ],
             ),
-            ("redraw all", vec![RedrawAll(A), Present, RedrawAll(B), Present, Present, Fill(1, 1, 1, 1, C), Present, RedrawAll(D), Present]),
+            (
+                "redraw all",
+                vec![
+                    RedrawAll(A),
+                    Present,
+                    RedrawAll(B),
+                    Present,
+                    Present,
+                    Fill(1, 1, 1, 1, C),
+                    Present,
+                    RedrawAll(D),
+                    Present,
+                ],
+            ),
             (
                 "alternating",
-                vec![Fill(0, 0, 8, 4, A), Present, Fill(0, 0, 8, 4, B), Present, Fill(0, 0, 1, 1, C), Present, Present, Fill(0, 0, 8, 4, D), Present, Fill(7, 3, 1, 1, A), Present],
+                vec![
+                    Fill(0, 0, 8, 4, A),
+                    Present,
+                    Fill(0, 0, 8, 4, B),
+                    Present,
+                    Fill(0, 0, 1, 1, C),
+                    Present,
+                    Present,
+                    Fill(0, 0, 8, 4, D),
+                    Present,
+                    Fill(7, 3, 1, 1, A),
+                    Present,
+                ],
             ),
         ];
         let mode = Mode::xrgb8888(8, 4);
         for (name, steps) in &patterns {
-            check_pattern(&format!("direct, {name}"), Scanout::direct(vram(mode.frame_len()), mode), steps);
-            check_pattern(&format!("copy, {name}"), Scanout::copy(vram(mode.frame_len()), mode), steps);
-            check_pattern(&format!("flip, {name}"), Scanout::flip(vram(2 * mode.frame_len()), mode, 0), steps);
+            check_pattern(
+                &format!("direct, {name}"),
+                Scanout::direct(vram(mode.frame_len()), mode),
+                steps,
+            );
+            check_pattern(
+                &format!("copy, {name}"),
+                Scanout::copy(vram(mode.frame_len()), mode),
+                steps,
+            );
+            check_pattern(
+                &format!("flip, {name}"),
+                Scanout::flip(vram(2 * mode.frame_len()), mode, 0),
+                steps,
+            );
         }
     }
 }

@@ -34,8 +34,11 @@ pub struct WindowBackend {
 }
 
 /// minifb's buttons, in the order of `WindowBackend::buttons`.
-const BUTTONS: [(MouseButton, Button); 3] =
-    [(MouseButton::Left, Button::Left), (MouseButton::Right, Button::Right), (MouseButton::Middle, Button::Middle)];
+const BUTTONS: [(MouseButton, Button); 3] = [
+    (MouseButton::Left, Button::Left),
+    (MouseButton::Right, Button::Right),
+    (MouseButton::Middle, Button::Middle),
+];
 
 /// The key minifb calls `key`; `None` for keys the input API has no name for.
 fn key(key: minifb::Key) -> Option<Key> {
@@ -43,9 +46,16 @@ fn key(key: minifb::Key) -> Option<Key> {
     let index = key as usize;
     Some(match key {
         // minifb numbers Key0..Key9 0..9 and A..Z 10..35.
-        K::Key0 | K::Key1 | K::Key2 | K::Key3 | K::Key4 | K::Key5 | K::Key6 | K::Key7 | K::Key8 | K::Key9 => {
-            Key::for_char(char::from(b'0' + index as u8))?
-        }
+        K::Key0
+        | K::Key1
+        | K::Key2
+        | K::Key3
+        | K::Key4
+        | K::Key5
+        | K::Key6
+        | K::Key7
+        | K::Key8
+        | K::Key9 => Key::for_char(char::from(b'0' + index as u8))?,
         _ if (10..36).contains(&index) => Key::for_char(char::from(b'A' + (index - 10) as u8))?,
         K::Escape => Key::Escape,
         K::Enter => Key::Enter,
@@ -70,7 +80,9 @@ fn key(key: minifb::Key) -> Option<Key> {
 
 impl std::fmt::Debug for WindowBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WindowBackend").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("WindowBackend")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -78,8 +90,16 @@ impl WindowBackend {
     /// Opens a window of `mode`'s size (drawn in XRGB8888 whatever its bpp).
     pub fn open(title: &str, mode: Mode) -> Result<Self, Error> {
         let mode = Mode::xrgb8888(mode.width, mode.height);
-        let window = Window::new(title, mode.width as usize, mode.height as usize, WindowOptions::default())
-            .map_err(|e| Error::Unsupported { backend: "window", reason: e.to_string() })?;
+        let window = Window::new(
+            title,
+            mode.width as usize,
+            mode.height as usize,
+            WindowOptions::default(),
+        )
+        .map_err(|e| Error::Unsupported {
+            backend: "window",
+            reason: e.to_string(),
+        })?;
         Ok(WindowBackend {
             window,
             pixels: vec![0; mode.width as usize * mode.height as usize],
@@ -116,8 +136,15 @@ impl Backend for WindowBackend {
             return Err(Error::Closed { backend: "window" });
         }
         self.window
-            .update_with_buffer(&self.pixels, self.mode.width as usize, self.mode.height as usize)
-            .map_err(|e| Error::Present { backend: "window", reason: e.to_string() })
+            .update_with_buffer(
+                &self.pixels,
+                self.mode.width as usize,
+                self.mode.height as usize,
+            )
+            .map_err(|e| Error::Present {
+                backend: "window",
+                reason: e.to_string(),
+            })
     }
     /// minifb updates its input state in `update_with_buffer`, so events arrive with
     /// [`Backend::present`]; this turns the change since the last call into events.
@@ -131,17 +158,36 @@ impl Backend for WindowBackend {
             }
         }
         if let Some((x, y)) = self.window.get_scroll_wheel() {
-            events.push(Event::Wheel { x: x.signum() as i32, y: y.signum() as i32 });
+            events.push(Event::Wheel {
+                x: x.signum() as i32,
+                y: y.signum() as i32,
+            });
         }
         for (held, (mouse, button)) in self.buttons.iter_mut().zip(BUTTONS) {
             let down = self.window.get_mouse_down(mouse);
             if down != *held {
                 *held = down;
-                events.push(if down { Event::ButtonDown(button) } else { Event::ButtonUp(button) });
+                events.push(if down {
+                    Event::ButtonDown(button)
+                } else {
+                    Event::ButtonUp(button)
+                });
             }
         }
-        events.extend(self.window.get_keys_pressed(KeyRepeat::No).into_iter().filter_map(key).map(Event::KeyDown));
-        events.extend(self.window.get_keys_released().into_iter().filter_map(key).map(Event::KeyUp));
+        events.extend(
+            self.window
+                .get_keys_pressed(KeyRepeat::No)
+                .into_iter()
+                .filter_map(key)
+                .map(Event::KeyDown),
+        );
+        events.extend(
+            self.window
+                .get_keys_released()
+                .into_iter()
+                .filter_map(key)
+                .map(Event::KeyUp),
+        );
         Ok(events)
     }
 }

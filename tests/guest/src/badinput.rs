@@ -173,7 +173,7 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     report.check(
         "mmap off u64::MAX page -> EOVERFLOW",
         expect_errno(
-            device.mmap(page, u64::MAX & !(pg - 1), MAP_SHARED),
+            device.mmap(page, u64::MAX - (pg - 1), MAP_SHARED),
             libc::EOVERFLOW,
         ),
     );
@@ -325,12 +325,13 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
             Ok(ret)
         }
     };
-    // SAFETY (the calls below): NULL and kernel addresses are never valid user
-    // memory, so the kernel must fail with EFAULT without touching ours.
+    // NULL and kernel addresses are never valid user memory, so the kernel must fail the
+    // calls below with EFAULT without touching ours.
     let kernel = 0xffff_ffff_8100_0000usize as *mut libc::c_void;
     report.check(
         "pread into NULL -> EFAULT",
         expect_errno(
+            // SAFETY: NULL is never user memory: the kernel fails with EFAULT, writing nothing.
             raw("pread", unsafe {
                 libc::pread(device.raw_fd(), std::ptr::null_mut(), 4096, 0)
             }),
@@ -340,6 +341,7 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     report.check(
         "pwrite from NULL -> EFAULT",
         expect_errno(
+            // SAFETY: pwrite only reads the buffer, and NULL is never user memory (EFAULT).
             raw("pwrite", unsafe {
                 libc::pwrite(device.raw_fd(), std::ptr::null(), 4096, 0)
             }),
@@ -349,6 +351,8 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     report.check(
         "pread into a kernel address -> EFAULT",
         expect_errno(
+            // SAFETY: a kernel address is never user memory: the kernel fails with EFAULT and
+            // writes nothing of this process.
             raw("pread", unsafe {
                 libc::pread(device.raw_fd(), kernel, 4096, 0)
             }),
@@ -358,6 +362,7 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     report.check(
         "pwrite from a kernel address -> EFAULT",
         expect_errno(
+            // SAFETY: pwrite only reads the buffer, and a kernel address is never user memory.
             raw("pwrite", unsafe {
                 libc::pwrite(device.raw_fd(), kernel, 4096, 0)
             }),
@@ -367,8 +372,8 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     let mut buf = vec![0u8; 4096];
     report.check(
         "pread count 1 GiB, 4096 bytes before the end -> 4096",
-        // SAFETY: only 4096 bytes remain before the end, and buf holds 4096.
         expect_value(
+            // SAFETY: only 4096 bytes remain before the end, and buf holds 4096.
             raw("pread", unsafe {
                 libc::pread(
                     device.raw_fd(),
@@ -382,8 +387,8 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     );
     report.check(
         "pwrite count 1 GiB, 4096 bytes before the end -> 4096",
-        // SAFETY: the kernel reads at most the 4096 bytes left before the end from buf.
         expect_value(
+            // SAFETY: the kernel reads at most the 4096 bytes left before the end from buf.
             raw("pwrite", unsafe {
                 libc::pwrite(device.raw_fd(), buf.as_ptr().cast(), 1 << 30, end - 4096)
             }),
@@ -392,8 +397,9 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     );
     report.check(
         "pread count usize::MAX -> EFAULT (buffer range not user memory)",
-        // SAFETY: the VFS refuses the range before the driver runs.
         expect_errno(
+            // SAFETY: the VFS refuses the range (not user memory) before the driver runs, so
+            // nothing is written to buf.
             raw("pread", unsafe {
                 libc::pread(device.raw_fd(), buf.as_mut_ptr().cast(), usize::MAX, 0)
             }),
@@ -402,8 +408,9 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     );
     report.check(
         "pwrite count isize::MAX -> EFAULT (buffer range not user memory)",
-        // SAFETY: as above.
         expect_errno(
+            // SAFETY: pwrite only reads buf, and the VFS refuses the range (not user memory)
+            // before the driver runs.
             raw("pwrite", unsafe {
                 libc::pwrite(device.raw_fd(), buf.as_ptr().cast(), isize::MAX as usize, 0)
             }),
@@ -413,6 +420,7 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     report.check(
         "pread offset -1 -> EINVAL",
         expect_errno(
+            // SAFETY: buf holds the 16 bytes asked for, and a negative offset is refused first.
             raw("pread", unsafe {
                 libc::pread(device.raw_fd(), buf.as_mut_ptr().cast(), 16, -1)
             }),
@@ -432,8 +440,9 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     for (name, arg) in [("NULL", std::ptr::null_mut()), ("a kernel address", kernel)] {
         report.check(
             &format!("GET_MODE into {name} -> EFAULT"),
-            // SAFETY: the argument is never valid user memory.
             expect_errno(
+                // SAFETY: the argument is never valid user memory: GET_MODE fails with EFAULT
+                // without writing anything of this process.
                 unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_GET_MODE, arg) },
                 libc::EFAULT,
             ),
@@ -565,8 +574,8 @@ fn set_mode_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     }
     report.check(
         "SET_MODE from NULL -> EFAULT",
-        // SAFETY: NULL is never valid user memory.
         expect_errno(
+            // SAFETY: NULL is never valid user memory.
             unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, std::ptr::null_mut()) },
             libc::EFAULT,
         ),
@@ -587,8 +596,8 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
         let mut y = y;
         report.check(
             &format!("PAN to {name} -> EINVAL"),
-            // SAFETY: PAN reads one u32.
             expect_errno(
+                // SAFETY: PAN reads one u32, and `y` is one.
                 unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, (&mut y as *mut u32).cast()) },
                 EINVAL,
             ),
@@ -596,8 +605,8 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     }
     report.check(
         "PAN from NULL -> EFAULT",
-        // SAFETY: NULL is never valid user memory.
         expect_errno(
+            // SAFETY: PAN only reads its argument, and NULL is never valid user memory.
             unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, std::ptr::null_mut()) },
             libc::EFAULT,
         ),
@@ -654,9 +663,10 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
         };
         report.check(
             &format!("FLUSH {name} -> {}", errno_name(errno)),
-            // SAFETY: FLUSH reads the damage struct and `count` rects; where `count` exceeds
-            // what `rects` holds, the driver must refuse the count before reading them.
             expect_errno(
+                // SAFETY: FLUSH only reads: the damage struct and `count` rects; where `count`
+                // exceeds what `rects` holds, the driver must refuse the count before reading
+                // them, and a NULL `rects` is never valid user memory.
                 unsafe {
                     device.ioctl_ptr(
                         BOCHSFB_IOCTL_FLUSH,

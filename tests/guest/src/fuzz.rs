@@ -405,7 +405,7 @@ impl Fuzzer<'_> {
         };
         let offset = match self.rng.below(12) {
             0 => self.rng.next_u64() & !(page - 1),
-            1 => u64::MAX & !(page - 1),
+            1 => u64::MAX - (page - 1),
             2 => region + within + 1 + self.rng.below(page - 1),
             _ => region + within,
         };
@@ -413,7 +413,7 @@ impl Fuzzer<'_> {
             0 => 0,
             1 => self.fb_size,
             2 => self.fb_size + page,
-            3 => self.rng.pick(&[u64::MAX & !(page - 1), 1 << 40, 1 << 47]),
+            3 => self.rng.pick(&[u64::MAX - (page - 1), 1 << 40, 1 << 47]),
             4 => self.fb_size.saturating_sub(within).max(page),
             _ => (1 + self.rng.below(64)) * page,
         };
@@ -496,7 +496,8 @@ impl Fuzzer<'_> {
             }
         } else {
             self.trace(n, &format!("munmap {m:?}"));
-            // SAFETY: as above, the whole mapping.
+            // SAFETY: `m` is a whole device mapping this fuzzer made; no Rust reference points
+            // into device mappings.
             let result = sys(unsafe { libc::munmap(m.addr as *mut _, m.len as usize) } as i64);
             self.record("munmap", result).ok();
             self.maps.swap_remove(i);
@@ -589,7 +590,7 @@ impl Fuzzer<'_> {
                 self.trace(n, &format!("mlock+munlock {m:?}"));
                 // SAFETY: locks and unlocks a device mapping only.
                 let ret = unsafe { libc::mlock(addr, len) };
-                // SAFETY: as above.
+                // SAFETY: unlocks the same device mapping only.
                 unsafe { libc::munlock(addr, len) };
                 ("mlock", ret)
             }

@@ -402,7 +402,8 @@ unsafe fn shows_vram(device: &Device, addr: *mut u8, offset: u64, expected: &[u8
     unsafe { ptr::copy_nonoverlapping(addr, seen.as_mut_ptr(), seen.len()) };
     compare(&seen, expected).map_err(|e| format!("the mapping does not show VRAM: {e}"))?;
     let fresh = pattern(offset ^ 0x5eed, expected.len());
-    // SAFETY: as above.
+    // SAFETY: the caller vouches for `addr..addr + expected.len()` (live, writable, no Rust
+    // reference into it), and `fresh` is that long.
     unsafe { ptr::copy_nonoverlapping(fresh.as_ptr(), addr, fresh.len()) };
     let mut back = vec![0u8; fresh.len()];
     device
@@ -899,7 +900,9 @@ fn read_only_file(path: &Path, report: &mut Report) {
     (pan.xoffset, pan.yoffset) = (0, 32);
     report.check(
         "hole 3: O_RDONLY, no write permission on the node: FBIOPAN_DISPLAY -> EBADF",
-        without_write_permission(|| expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF)),
+        without_write_permission(|| {
+            expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF)
+        }),
     );
     report.check(
         "hole 3: O_RDONLY: FLUSH (whole frame) -> EBADF",
@@ -1007,7 +1010,10 @@ fn without_write_permission(call: impl FnOnce() -> Outcome) -> Outcome {
                 && libc::setuid(65534) == 0
         };
         if !dropped {
-            return Err(format!("dropping root: {}", describe(&io::Error::last_os_error())));
+            return Err(format!(
+                "dropping root: {}",
+                describe(&io::Error::last_os_error())
+            ));
         }
         child.step("the ioctl on the read-only file");
         call()

@@ -149,7 +149,12 @@ pub fn run(path: &Path, options: &RaceOptions, report: &mut Report) {
     for id in 0..options.workers {
         // SAFETY: the checker is single-threaded, so the child may run any code after fork.
         match unsafe { libc::fork() } {
-            -1 => return report.check("fork workers", Err(std::io::Error::last_os_error().to_string())),
+            -1 => {
+                return report.check(
+                    "fork workers",
+                    Err(std::io::Error::last_os_error().to_string()),
+                )
+            }
             0 => {
                 let status = match worker(path, id, control) {
                     Ok(()) => 0,
@@ -208,12 +213,19 @@ pub fn run(path: &Path, options: &RaceOptions, report: &mut Report) {
     );
     report.check(
         "workers ended cleanly",
-        if failures.is_empty() { Ok(()) } else { Err(failures.join("; ")) },
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures.join("; "))
+        },
     );
     if !path.exists() {
         report.check("bind the card again", sysfs_write("bind", &pci));
     }
-    report.check("the device works afterwards", crate::fuzz::device_works(path));
+    report.check(
+        "the device works afterwards",
+        crate::fuzz::device_works(path),
+    );
 }
 
 fn expect_none(checked: u32, survivors: u32) -> Outcome {
@@ -320,7 +332,9 @@ fn worker(path: &Path, id: u32, control: &Control) -> Result<(), String> {
                 // Every other mapping is touched at once, so faults race with the zaps too. A
                 // touch that faults means the mapping is already revoked: it is RAM from now on
                 // and proves nothing at the check.
-                if n.is_multiple_of(2) && (touch_faults(&mapping, 0) || touch_faults(&mapping, PAST_SMALL)) {
+                if n.is_multiple_of(2)
+                    && (touch_faults(&mapping, 0) || touch_faults(&mapping, PAST_SMALL))
+                {
                     continue;
                 }
                 if held.len() >= MAX_HELD {

@@ -90,7 +90,13 @@ pub fn get_mode(device: &Device) -> Result<Geometry, String> {
 }
 
 /// `BOCHSFB_IOCTL_SET_MODE`; returns what the driver wrote back.
-pub fn set_mode(device: &Device, width: u32, height: u32, bpp: u32, virtual_height: u32) -> std::io::Result<Geometry> {
+pub fn set_mode(
+    device: &Device,
+    width: u32,
+    height: u32,
+    bpp: u32,
+    virtual_height: u32,
+) -> std::io::Result<Geometry> {
     let mut buf = [0u8; 40];
     for (at, value) in [(0, width), (4, height), (8, bpp), (16, virtual_height)] {
         put_u32(&mut buf, at, value);
@@ -129,8 +135,14 @@ pub fn run(device: &Device, report: &mut Report) {
         "GET_MODE: 1024x768x32, all of VRAM as virtual screen",
         expect_eq(start, Geometry::expected(1024, 768, 32, 0, vram)),
     );
-    report.check("sysfs card = std-vga", sysfs("card").and_then(|s| expect_eq(s.as_str(), "std-vga")));
-    report.check("sysfs mode = 1024x768-32", sysfs("mode").and_then(|s| expect_eq(s.as_str(), "1024x768-32")));
+    report.check(
+        "sysfs card = std-vga",
+        sysfs("card").and_then(|s| expect_eq(s.as_str(), "std-vga")),
+    );
+    report.check(
+        "sysfs mode = 1024x768-32",
+        sysfs("mode").and_then(|s| expect_eq(s.as_str(), "1024x768-32")),
+    );
     report.check(
         "sysfs vram_size = GET_MODE vram_size",
         sysfs("vram_size").and_then(|s| expect_eq(s, vram.to_string())),
@@ -189,7 +201,10 @@ fn shrinking_zaps_mappings_past_the_frame(device: &Device, vram: u64, report: &m
             .map_err(|e| describe(&e))
             .and_then(|got| expect_eq(got, expected)),
     );
-    report.check("sysfs mode = 800x600-32", sysfs("mode").and_then(|s| expect_eq(s.as_str(), "800x600-32")));
+    report.check(
+        "sysfs mode = 800x600-32",
+        sysfs("mode").and_then(|s| expect_eq(s.as_str(), "800x600-32")),
+    );
     let page = page_size() as u64;
     let frame_end = expected.fb_size.div_ceil(page) * page;
     // SAFETY: `frame_end < vram`, so the address lies inside the mapping `old`.
@@ -220,7 +235,10 @@ fn fbdev_ioctls(device: &Device, vram: u64, report: &mut Report) {
             // xres yres xres_virtual yres_virtual xoffset yoffset bpp red(16,8) green(8,8) blue(0,8)
             report.check(
                 "FBIOGET_VSCREENINFO: 800x600, 600 rows, XRGB8888 bitfields",
-                expect_eq(fields, vec![800, 600, 800, 600, 0, 0, 32, 16, 8, 8, 8, 0, 8]),
+                expect_eq(
+                    fields,
+                    vec![800, 600, 800, 600, 0, 0, 32, 16, 8, 8, 8, 0, 8],
+                ),
             );
         }
         Err(e) => report.check("FBIOGET_VSCREENINFO", Err(describe(&e))),
@@ -232,9 +250,17 @@ fn fbdev_ioctls(device: &Device, vram: u64, report: &mut Report) {
             .ioctl_struct(FBIOGET_FSCREENINFO, &mut fix)
             .map_err(|e| describe(&e))
             .and_then(|_| {
-                let id = String::from_utf8_lossy(&fix[..16]).trim_end_matches('\0').to_string();
+                let id = String::from_utf8_lossy(&fix[..16])
+                    .trim_end_matches('\0')
+                    .to_string();
                 expect_eq(
-                    (id, u64_at(&fix, 16), u32_at(&fix, 24), u32_at(&fix, 48), u64_at(&fix, 56)),
+                    (
+                        id,
+                        u64_at(&fix, 16),
+                        u32_at(&fix, 24),
+                        u32_at(&fix, 48),
+                        u64_at(&fix, 56),
+                    ),
                     ("bochsfb".to_string(), 0, 800 * 4 * 600, 800 * 4, 0),
                 )
             }),
@@ -243,7 +269,14 @@ fn fbdev_ioctls(device: &Device, vram: u64, report: &mut Report) {
     // 640x480 at 16 bpp with two screens of rows, as fbset would ask for it.
     let request = |activate: u32| {
         let mut var = [0u8; 160];
-        for (at, value) in [(0, 640), (4, 480), (8, 640), (12, 960), (24, 16), (84, activate)] {
+        for (at, value) in [
+            (0, 640),
+            (4, 480),
+            (8, 640),
+            (12, 960),
+            (24, 16),
+            (84, activate),
+        ] {
             put_u32(&mut var, at, value);
         }
         var
@@ -303,7 +336,10 @@ fn fbdev_ioctls(device: &Device, vram: u64, report: &mut Report) {
     let mut crtc = 0u32.to_ne_bytes();
     report.check(
         "FBIO_WAITFORVSYNC crtc 0",
-        device.ioctl_struct(FBIO_WAITFORVSYNC, &mut crtc).map(drop).map_err(|e| describe(&e)),
+        device
+            .ioctl_struct(FBIO_WAITFORVSYNC, &mut crtc)
+            .map(drop)
+            .map_err(|e| describe(&e)),
     );
 }
 
@@ -314,9 +350,15 @@ fn pan_and_vsync(device: &Device, vram: u64, report: &mut Report) {
         mode.map_err(|e| describe(&e))
             .and_then(|got| expect_eq(got, Geometry::expected(640, 480, 32, 960, vram))),
     );
-    report.check("PAN 480", pan(device, 480).map(drop).map_err(|e| describe(&e)));
+    report.check(
+        "PAN 480",
+        pan(device, 480).map(drop).map_err(|e| describe(&e)),
+    );
     report.check("PAN 481 -> EINVAL", expect_errno(pan(device, 481), EINVAL));
-    report.check("PAN u32::MAX -> EINVAL", expect_errno(pan(device, u32::MAX), EINVAL));
+    report.check(
+        "PAN u32::MAX -> EINVAL",
+        expect_errno(pan(device, u32::MAX), EINVAL),
+    );
     report.check(
         "a refused PAN keeps the offset",
         get_mode(device).and_then(|now| expect_eq(now.y_offset, 480)),

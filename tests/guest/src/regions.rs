@@ -41,7 +41,8 @@ fn request_screendump(name: &str) -> Outcome {
 fn fill32(mapping: &mut Mapping, first: usize, rows: usize, color: u32) {
     let stride = WIDTH as usize * 4;
     let bytes = color.to_le_bytes();
-    for pixel in mapping.as_mut_slice()[first * stride..(first + rows) * stride].chunks_exact_mut(4) {
+    for pixel in mapping.as_mut_slice()[first * stride..(first + rows) * stride].chunks_exact_mut(4)
+    {
         pixel.copy_from_slice(&bytes);
     }
 }
@@ -54,7 +55,11 @@ fn map(device: &Device, len: usize, offset: u64) -> Result<Mapping, String> {
 
 /// `struct bochsfb_damage` for `rects` (`x, y, width, height` each), plus `flags`.
 fn flush(device: &Device, rects: &[[u32; 4]], count: u32, flags: u32) -> io::Result<libc::c_int> {
-    let raw: Vec<u8> = rects.iter().flatten().flat_map(|v| v.to_ne_bytes()).collect();
+    let raw: Vec<u8> = rects
+        .iter()
+        .flatten()
+        .flat_map(|v| v.to_ne_bytes())
+        .collect();
     let mut damage = [0u8; 16];
     damage[..8].copy_from_slice(&(raw.as_ptr() as u64).to_ne_bytes());
     damage[8..12].copy_from_slice(&count.to_ne_bytes());
@@ -73,23 +78,35 @@ pub fn run(device: &Device, report: &mut Report) {
         ("region-on-demand", mmap_region::ON_DEMAND, GREEN),
         ("region-uncached", mmap_region::UNCACHED, BLUE),
     ] {
-        let drawn = map(device, frame, region).map(|mut mapping| fill32(&mut mapping, 0, HEIGHT as usize, color));
-        report.check(&format!("{name}: fill the frame"), drawn.and_then(|()| request_screendump(name)));
+        let drawn = map(device, frame, region)
+            .map(|mut mapping| fill32(&mut mapping, 0, HEIGHT as usize, color));
+        report.check(
+            &format!("{name}: fill the frame"),
+            drawn.and_then(|()| request_screendump(name)),
+        );
     }
 
-    report.check("on demand: a partial mapping grown with mremap", on_demand_mremap(device));
+    report.check(
+        "on demand: a partial mapping grown with mremap",
+        on_demand_mremap(device),
+    );
     shadow(device, frame, report);
 
     // Page flip: the back buffer (rows 480..960) in yellow, then pan to it and back.
-    let back = map(device, frame * 2, 0).map(|mut m| fill32(&mut m, HEIGHT as usize, HEIGHT as usize, YELLOW));
+    let back = map(device, frame * 2, 0)
+        .map(|mut m| fill32(&mut m, HEIGHT as usize, HEIGHT as usize, YELLOW));
     report.check("draw the back buffer", back);
     report.check(
         "pan to the back buffer",
-        pan(device, HEIGHT).map_err(|e| describe(&e)).and_then(|_| request_screendump("pan-back")),
+        pan(device, HEIGHT)
+            .map_err(|e| describe(&e))
+            .and_then(|_| request_screendump("pan-back")),
     );
     report.check(
         "pan back to the front buffer",
-        pan(device, 0).map_err(|e| describe(&e)).and_then(|_| request_screendump("pan-front")),
+        pan(device, 0)
+            .map_err(|e| describe(&e))
+            .and_then(|_| request_screendump("pan-front")),
     );
 
     // Other pixel formats: one solid colour each.
@@ -111,7 +128,9 @@ pub fn run(device: &Device, report: &mut Report) {
     }
     report.check(
         "back to 1024x768x32",
-        set_mode(device, 1024, 768, 32, 0).map(drop).map_err(|e| describe(&e)),
+        set_mode(device, 1024, 768, 32, 0)
+            .map(drop)
+            .map_err(|e| describe(&e)),
     );
 }
 
@@ -159,7 +178,10 @@ fn shadow(device: &Device, frame: usize, report: &mut Report) {
         },
     );
     fill32(&mut mapping, 0, HEIGHT as usize, WHITE);
-    report.check("shadow drawn, not flushed", request_screendump("shadow-unflushed"));
+    report.check(
+        "shadow drawn, not flushed",
+        request_screendump("shadow-unflushed"),
+    );
     report.check(
         "flush the top half",
         flush(device, &[[0, 0, WIDTH, HEIGHT / 2]], 1, 0)
@@ -169,18 +191,33 @@ fn shadow(device: &Device, frame: usize, report: &mut Report) {
     for (what, result) in [
         ("flags 1", flush(device, &[[0, 0, 8, 8]], 1, 1)),
         ("count 257", flush(device, &[[0, 0, 8, 8]], 257, 0)),
-        ("a rect past the right edge", flush(device, &[[WIDTH - 8, 0, 16, 8]], 1, 0)),
-        ("a rect past the last row", flush(device, &[[0, 2 * HEIGHT - 1, 8, 2]], 1, 0)),
-        ("x + width overflowing u32", flush(device, &[[u32::MAX, 0, 2, 1]], 1, 0)),
+        (
+            "a rect past the right edge",
+            flush(device, &[[WIDTH - 8, 0, 16, 8]], 1, 0),
+        ),
+        (
+            "a rect past the last row",
+            flush(device, &[[0, 2 * HEIGHT - 1, 8, 2]], 1, 0),
+        ),
+        (
+            "x + width overflowing u32",
+            flush(device, &[[u32::MAX, 0, 2, 1]], 1, 0),
+        ),
     ] {
-        report.check(&format!("FLUSH {what} -> EINVAL"), expect_errno(result, EINVAL));
+        report.check(
+            &format!("FLUSH {what} -> EINVAL"),
+            expect_errno(result, EINVAL),
+        );
     }
     let mut damage = [0u8; 16];
     damage[..8].copy_from_slice(&8u64.to_ne_bytes());
     damage[8..12].copy_from_slice(&1u32.to_ne_bytes());
     report.check(
         "FLUSH with a bad rects pointer -> EFAULT",
-        expect_errno(device.ioctl_struct(BOCHSFB_IOCTL_FLUSH, &mut damage), EFAULT),
+        expect_errno(
+            device.ioctl_struct(BOCHSFB_IOCTL_FLUSH, &mut damage),
+            EFAULT,
+        ),
     );
     report.check(
         "flush everything (count 0)",

@@ -280,7 +280,9 @@ fn content_is_vram(device: &Device, map: &Mapping, fb: u64) -> Outcome {
     for (i, chunk) in map.as_slice().chunks(page).enumerate() {
         let tag = u64::from_le_bytes(chunk[..8].try_into().unwrap());
         if tag != salt + i as u64 {
-            return Err(format!("page {i} of the mapping holds {tag:#x}, not its VRAM tag"));
+            return Err(format!(
+                "page {i} of the mapping holds {tag:#x}, not its VRAM tag"
+            ));
         }
     }
     Ok(())

@@ -39,7 +39,10 @@ pub fn run(path: &Path, readers: u32, rounds: u32, report: &mut Report) {
 
 fn one_round(path: &Path, readers: u32) -> Outcome {
     let device = Device::open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let fb = device.mode().map_err(|e| format!("GET_MODE: {}", describe(&e)))?.fb_size as usize;
+    let fb = device
+        .mode()
+        .map_err(|e| format!("GET_MODE: {}", describe(&e)))?
+        .fb_size as usize;
     let pages = fb / PAGE;
     for page in 0..pages {
         let tag = (page as u64).to_ne_bytes();
@@ -47,7 +50,9 @@ fn one_round(path: &Path, readers: u32) -> Outcome {
             .pwrite(&tag, (page * PAGE) as u64)
             .map_err(|e| format!("pwrite tag: {}", describe(&e)))?;
     }
-    device.lseek(0, libc::SEEK_SET).map_err(|e| format!("lseek: {}", describe(&e)))?;
+    device
+        .lseek(0, libc::SEEK_SET)
+        .map_err(|e| format!("lseek: {}", describe(&e)))?;
 
     // SAFETY: a fresh anonymous shared mapping, zeroed, one counter per page (zero is a valid
     // AtomicU32); it stays mapped until the end of this function, after every child exited.
@@ -97,7 +102,11 @@ fn one_round(path: &Path, readers: u32) -> Outcome {
     for pid in pids {
         match wait(pid) {
             Ok(Exit::Code(0)) => {}
-            other => failed = Some(format!("reader {pid}: {other:?} (2: unknown tag, 3: short read)")),
+            other => {
+                failed = Some(format!(
+                    "reader {pid}: {other:?} (2: unknown tag, 3: short read)"
+                ))
+            }
         }
     }
     let mut status = 0;
@@ -112,13 +121,21 @@ fn one_round(path: &Path, readers: u32) -> Outcome {
     if let Some(why) = failed {
         return Err(why);
     }
-    let twice = counts.iter().filter(|c| c.load(Ordering::SeqCst) > 1).count();
-    let never = counts.iter().filter(|c| c.load(Ordering::SeqCst) == 0).count();
+    let twice = counts
+        .iter()
+        .filter(|c| c.load(Ordering::SeqCst) > 1)
+        .count();
+    let never = counts
+        .iter()
+        .filter(|c| c.load(Ordering::SeqCst) == 0)
+        .count();
     // SAFETY: unmaps the counters mapped above; `counts` is not used afterwards.
     unsafe { libc::munmap(counts.as_ptr() as *mut libc::c_void, pages * 4) };
     match (twice, never) {
         (0, 0) => Ok(()),
-        _ => Err(format!("of {pages} pages, {twice} were read more than once and {never} never")),
+        _ => Err(format!(
+            "of {pages} pages, {twice} were read more than once and {never} never"
+        )),
     }
 }
 
@@ -142,7 +159,10 @@ fn spawn_flush_hog(path: &Path, fb: usize) -> Result<libc::pid_t, String> {
                 loop {
                     // SAFETY: `damage` is a valid struct for FLUSH; count 0 names no rectangles.
                     let ret = unsafe {
-                        device.ioctl_ptr(BOCHSFB_IOCTL_FLUSH, &damage as *const _ as *mut libc::c_void)
+                        device.ioctl_ptr(
+                            BOCHSFB_IOCTL_FLUSH,
+                            &damage as *const _ as *mut libc::c_void,
+                        )
                     };
                     ret.ok()?;
                 }

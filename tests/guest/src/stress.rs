@@ -219,7 +219,11 @@ fn worker(
     let mut buf = vec![0u8; 3 * page];
     while Instant::now() < deadline {
         // Half the workers' files write through O_DIRECT's one-copy path.
-        let open = if rng.below(2) == 0 { Device::open(path) } else { Device::open_direct(path) };
+        let open = if rng.below(2) == 0 {
+            Device::open(path)
+        } else {
+            Device::open_direct(path)
+        };
         let Some(device) = errors.check("open", open, &[])? else {
             // The card is unbound right now: wait for the node to come back.
             std::thread::sleep(Duration::from_millis(2));

@@ -29,12 +29,18 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
 
     let unbound = sysfs_write("unbind", &pci);
     let ok = unbound.is_ok();
-    report.check(&format!("unbind {pci} with the device open and mapped"), unbound);
+    report.check(
+        &format!("unbind {pci} with the device open and mapped"),
+        unbound,
+    );
     if !ok {
         return;
     }
 
-    report.check("touching the old mapping -> SIGBUS", touch_in_child(mapping.as_ptr(), true));
+    report.check(
+        "touching the old mapping -> SIGBUS",
+        touch_in_child(mapping.as_ptr(), true),
+    );
     let mut buf = [0u8; 16];
     report.check("pread -> ENODEV", expect_enodev(device.pread(&mut buf, 0)));
     report.check("pwrite -> ENODEV", expect_enodev(device.pwrite(&buf, 0)));
@@ -50,7 +56,11 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
     );
     report.check(
         &format!("{} is gone", path.display()),
-        if path.exists() { Err("still exists".into()) } else { Ok(()) },
+        if path.exists() {
+            Err("still exists".into())
+        } else {
+            Ok(())
+        },
     );
     drop(mapping);
 
