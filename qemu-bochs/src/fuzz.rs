@@ -84,20 +84,31 @@ pub fn default_corpus_dir() -> Result<PathBuf> {
 /// many PCs KCOV can report for it.
 pub fn trace_pc_sites(module: &Path) -> Option<u64> {
     let text = output_of(Command::new("objdump").arg("-r").arg(module)).ok()?;
-    let n = text.lines().filter(|l| l.contains("__sanitizer_cov_trace_pc")).count();
+    let n = text
+        .lines()
+        .filter(|l| l.contains("__sanitizer_cov_trace_pc"))
+        .count();
     (n > 0).then_some(n as u64)
 }
 
 /// FNV-1a, 64 bits, as the guest checksums corpus entries.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// A console line the kernel printed (`[   12.345678] ...`), not the guest program.
 fn is_kernel_line(line: &str) -> bool {
     line.strip_prefix('[')
         .and_then(|rest| rest.split_once(']'))
-        .is_some_and(|(stamp, _)| stamp.trim().replace('.', "").chars().all(|c| c.is_ascii_digit()))
+        .is_some_and(|(stamp, _)| {
+            stamp
+                .trim()
+                .replace('.', "")
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
 }
 
 /// The text between `@@kfuzz:<what>-begin` and `@@kfuzz:<what>-end` lines, each block once, in
@@ -133,7 +144,8 @@ fn initramfs_with(base: &Path, files: &[(String, String)], dir: &Path) -> Result
         cpio.file(&format!("kfuzz/{name}"), 0o644, text.as_bytes())?;
     }
     let overlay = cpio.finish()?.finish()?;
-    let mut bytes = std::fs::read(base).with_context(|| format!("cannot read {}", base.display()))?;
+    let mut bytes =
+        std::fs::read(base).with_context(|| format!("cannot read {}", base.display()))?;
     bytes.extend_from_slice(&overlay);
     std::fs::create_dir_all(dir)?;
     let path = dir.join("initramfs-kfuzz.cpio.gz");
@@ -193,7 +205,12 @@ fn finding_in(lines: &[String]) -> Option<Finding> {
         .rev()
         .find_map(|l| l.strip_prefix("@@kfuzz:finding "))
         .map(|k| k.split_whitespace().next().unwrap_or("").to_string())?;
-    let summary = lines.iter().rev().find(|l| l.contains("FINDING")).cloned().unwrap_or_default();
+    let summary = lines
+        .iter()
+        .rev()
+        .find(|l| l.contains("FINDING"))
+        .cloned()
+        .unwrap_or_default();
     let last = |what| blocks(lines, what).pop().map(|(_, text)| text);
     Some(Finding {
         kind,
@@ -237,7 +254,10 @@ fn boot_and_run(
     };
     let log = options.out_dir.join(format!("vm-{}.log", logs.len()));
     logs.push(log.clone());
-    let config = VmConfig { log_path: Some(log), ..options.vm.clone() };
+    let config = VmConfig {
+        log_path: Some(log),
+        ..options.vm.clone()
+    };
     let vm = Vm::boot(&artifacts, &config)?;
     let result = vm.run_with(command, timeout, |line| {
         if line.starts_with("kfuzz:") {
@@ -247,15 +267,27 @@ fn boot_and_run(
     let lines = command_lines(&vm, &result);
     let reports = vm.kernel_reports();
     let shutdown = vm.shutdown();
-    Ok(Boot { lines, result, reports, shutdown })
+    Ok(Boot {
+        lines,
+        result,
+        reports,
+        shutdown,
+    })
 }
 
 /// Runs the fuzzer in one boot and, if a finding wedged the card, minimises it across boots.
 pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
     let start = Instant::now();
     std::fs::create_dir_all(&options.out_dir)?;
-    let mut report = FuzzReport { pc_sites: trace_pc_sites(&artifacts.module), ..FuzzReport::default() };
-    let corpus = options.corpus_dir.as_deref().map(read_corpus).unwrap_or_default();
+    let mut report = FuzzReport {
+        pc_sites: trace_pc_sites(&artifacts.module),
+        ..FuzzReport::default()
+    };
+    let corpus = options
+        .corpus_dir
+        .as_deref()
+        .map(read_corpus)
+        .unwrap_or_default();
     eprintln!(
         "fuzz: {} s from seed {}; {} corpus programs from {}; bochsfb.ko has {} trace_pc call sites",
         options.seconds,
@@ -264,7 +296,10 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         options.corpus_dir.as_deref().map_or("nowhere (seeds only)".into(), |d| d.display().to_string()),
         report.pc_sites.map_or("unknown".into(), |n| n.to_string())
     );
-    let files: Vec<(String, String)> = corpus.iter().map(|(name, text)| (format!("corpus/{name}"), text.clone())).collect();
+    let files: Vec<(String, String)> = corpus
+        .iter()
+        .map(|(name, text)| (format!("corpus/{name}"), text.clone()))
+        .collect();
     let mut command = format!(
         "bochsfb-check kfuzz --seconds {} --seed {} --print-corpus --corpus /kfuzz/corpus --minimize-seconds {}",
         options.seconds, options.seed, options.minimize_seconds
@@ -277,12 +312,25 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         command.push_str(arg);
     }
     let timeout = Duration::from_secs(options.seconds + options.minimize_seconds + 600);
-    let Boot { lines, result, reports, shutdown } =
-        boot_and_run(artifacts, options, &files, &command, timeout, &mut report.logs)?;
+    let Boot {
+        lines,
+        result,
+        reports,
+        shutdown,
+    } = boot_and_run(
+        artifacts,
+        options,
+        &files,
+        &command,
+        timeout,
+        &mut report.logs,
+    )?;
     report.summary = lines
         .iter()
         .rev()
-        .find(|l| l.starts_with("kfuzz: summary") || l.starts_with("kfuzz: ") && l.contains(" execs "))
+        .find(|l| {
+            l.starts_with("kfuzz: summary") || l.starts_with("kfuzz: ") && l.contains(" execs ")
+        })
         .cloned()
         .unwrap_or_default();
     if let Some(dir) = &options.corpus_dir {
@@ -293,7 +341,11 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         // Reports in the whole dmesg that the guest's scan did not stop at.
         finding = Some(Finding {
             kind: "kernel-report".into(),
-            summary: format!("{e:#}").lines().take(12).collect::<Vec<_>>().join("\n"),
+            summary: format!("{e:#}")
+                .lines()
+                .take(12)
+                .collect::<Vec<_>>()
+                .join("\n"),
             ..Finding::default()
         });
     }
@@ -305,10 +357,21 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
             .map(|(_, text)| text)
             .unwrap_or_default();
         finding = Some(Finding {
-            kind: if reports.is_empty() { "stuck" } else { "kernel-report" }.into(),
+            kind: if reports.is_empty() {
+                "stuck"
+            } else {
+                "kernel-report"
+            }
+            .into(),
             summary: match &result {
-                Err(e) => format!("the guest did not finish: {}", e.to_string().lines().next().unwrap_or("")),
-                Ok(out) => format!("kfuzz exited with {} and the kernel reported problems", out.status),
+                Err(e) => format!(
+                    "the guest did not finish: {}",
+                    e.to_string().lines().next().unwrap_or("")
+                ),
+                Ok(out) => format!(
+                    "kfuzz exited with {} and the kernel reported problems",
+                    out.status
+                ),
             },
             program,
             ..Finding::default()
@@ -350,11 +413,15 @@ fn minimize_across_boots(
         );
         let files = [("min.txt".to_string(), current.clone())];
         let timeout = Duration::from_secs(options.minimize_seconds + 600);
-        let Boot { lines, result, .. } = boot_and_run(artifacts, options, &files, &command, timeout, logs)?;
+        let Boot { lines, result, .. } =
+            boot_and_run(artifacts, options, &files, &command, timeout, logs)?;
         if let Some(found) = finding_in(&lines).filter(|f| f.reproducer.is_some()) {
             // The guest only knows the kind; the header says what the first boot saw.
             finding.reproducer = found.reproducer.map(|r| {
-                format!("# first seen: {}\n{r}", finding.summary.trim_start_matches("kfuzz: FINDING "))
+                format!(
+                    "# first seen: {}\n{r}",
+                    finding.summary.trim_start_matches("kfuzz: FINDING ")
+                )
             });
             finding.c = found.c;
             return Ok(());
@@ -366,24 +433,35 @@ fn minimize_across_boots(
         match blocks(&lines, "candidate").pop() {
             Some((_, candidate)) if candidate != current => current = candidate,
             _ => {
-                eprintln!("fuzz: no smaller candidate wedged the card; keeping {} calls", program_calls(&current));
+                eprintln!(
+                    "fuzz: no smaller candidate wedged the card; keeping {} calls",
+                    program_calls(&current)
+                );
                 break;
             }
         }
     }
-    finding.reproducer = Some(format!("# found: {} (minimised across boots, maybe not minimal)\n# kfuzz program\n{current}", finding.kind));
+    finding.reproducer = Some(format!(
+        "# found: {} (minimised across boots, maybe not minimal)\n# kfuzz program\n{current}",
+        finding.kind
+    ));
     Ok(())
 }
 
 fn program_calls(text: &str) -> usize {
-    text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).count()
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .count()
 }
 
 /// `finding.txt`, `reproducer.txt`, `reproducer.c` in `dir`.
 fn write_finding(dir: &Path, f: &Finding) -> Result<()> {
     let mut text = format!("{}\n\nprogram:\n{}\n", f.summary, f.program);
     if !f.kernel_report.is_empty() {
-        text.push_str(&format!("kernel report:\n  {}\n", f.kernel_report.join("\n  ")));
+        text.push_str(&format!(
+            "kernel report:\n  {}\n",
+            f.kernel_report.join("\n  ")
+        ));
     }
     paths::write_atomically(&dir.join("finding.txt"), text)?;
     if let Some(r) = &f.reproducer {
@@ -405,14 +483,27 @@ pub fn command(artifacts: &Artifacts, options: &FuzzOptions) -> Result<bool> {
             "corpus: {} programs came back, {} new, kept in {}",
             report.corpus_returned,
             report.corpus_new,
-            options.corpus_dir.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
+            options
+                .corpus_dir
+                .as_deref()
+                .map(Path::display)
+                .map(|d| d.to_string())
+                .unwrap_or_default()
         );
     }
     match &report.finding {
         None => Ok(true),
         Some(f) => {
             println!("FINDING {}", describe(f, &options.out_dir));
-            println!("serial logs: {}", report.logs.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", "));
+            println!(
+                "serial logs: {}",
+                report
+                    .logs
+                    .iter()
+                    .map(|l| l.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             Ok(false)
         }
     }
@@ -420,9 +511,22 @@ pub fn command(artifacts: &Artifacts, options: &FuzzOptions) -> Result<bool> {
 
 /// A line for people: what was found, and where the reproducer is.
 pub fn describe(f: &Finding, out_dir: &Path) -> String {
-    let mut text = format!("{}\n", f.summary.trim_start_matches("kfuzz: ").trim_start_matches("FINDING "));
+    let mut text = format!(
+        "{}\n",
+        f.summary
+            .trim_start_matches("kfuzz: ")
+            .trim_start_matches("FINDING ")
+    );
     if !f.kernel_report.is_empty() {
-        text.push_str(&format!("kernel report:\n  {}\n", f.kernel_report.iter().take(12).cloned().collect::<Vec<_>>().join("\n  ")));
+        text.push_str(&format!(
+            "kernel report:\n  {}\n",
+            f.kernel_report
+                .iter()
+                .take(12)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ));
     }
     match &f.reproducer {
         Some(r) => text.push_str(&format!(
@@ -432,7 +536,10 @@ pub fn describe(f: &Finding, out_dir: &Path) -> String {
         None => text.push_str(&format!("program (not minimised):\n{}", f.program)),
     }
     if f.minimize_boots > 0 {
-        text.push_str(&format!("(minimised over {} more boots)\n", f.minimize_boots));
+        text.push_str(&format!(
+            "(minimised over {} more boots)\n",
+            f.minimize_boots
+        ));
     }
     text
 }
@@ -454,7 +561,10 @@ mod tests {
         );
         assert_eq!(
             blocks(&out, "program"),
-            vec![(String::new(), "open f0 node=dev flags=rdwr\ntouch m0 at=0x0 len=0x1 op=w\n".to_string())]
+            vec![(
+                String::new(),
+                "open f0 node=dev flags=rdwr\ntouch m0 at=0x0 len=0x1 op=w\n".to_string()
+            )]
         );
         assert_eq!(blocks(&out, "candidate").len(), 1);
     }
@@ -491,7 +601,10 @@ mod tests {
     fn the_guest_stops_at_every_report_the_harness_fails_on() {
         let guest = include_str!("../../tests/guest/src/kfuzz/watch.rs");
         for pattern in crate::protocol::KERNEL_REPORT_PATTERNS {
-            assert!(guest.contains(&format!("{pattern:?},")), "kfuzz's REPORT_PATTERNS lacks {pattern:?}");
+            assert!(
+                guest.contains(&format!("{pattern:?},")),
+                "kfuzz's REPORT_PATTERNS lacks {pattern:?}"
+            );
         }
     }
 

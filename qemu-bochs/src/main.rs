@@ -498,7 +498,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 out_dir: paths::out_dir().join("fuzz"),
             };
             let clean = qemu_bochs::fuzz::command(&artifacts, &options)?;
-            Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if clean {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Cmd::Test { kernel, cargo_args } => test(kernel, &cargo_args),
         Cmd::Check => {

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Result};
 use bochsfb_tests::with_guest_config;
-use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::fuzz::FuzzOptions;
+use qemu_bochs::kernel_build::KernelVariant;
 use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
 
 /// Generous: the debug kernel under TCG is several times slower than the standard one.
@@ -233,7 +233,10 @@ fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
     let report = qemu_bochs::fuzz::run(&artifacts, &options)?;
     println!("{}", report.summary);
     if let Some(f) = &report.finding {
-        bail!("kfuzz found a problem: {}", qemu_bochs::fuzz::describe(f, &options.out_dir));
+        bail!(
+            "kfuzz found a problem: {}",
+            qemu_bochs::fuzz::describe(f, &options.out_dir)
+        );
     }
     // KCOV must have guided it: a summary with edges of bochsfb.ko.
     let edges: u64 = report
@@ -241,7 +244,11 @@ fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
         .split(", ")
         .find_map(|part| part.strip_suffix(" edges")?.parse().ok())
         .unwrap_or(0);
-    ensure!(report.summary.contains("summary") && edges > 100, "no coverage summary: {:?}", report.summary);
+    ensure!(
+        report.summary.contains("summary") && edges > 100,
+        "no coverage summary: {:?}",
+        report.summary
+    );
     Ok(())
 }
 

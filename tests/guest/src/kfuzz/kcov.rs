@@ -43,9 +43,8 @@ impl Kcov {
         let fd = sys(unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) } as i64)?
             as i32;
         // SAFETY: KCOV_INIT_TRACE takes the buffer size in words as a plain integer.
-        if let Err(e) =
-            sys(unsafe { libc::ioctl(fd, KCOV_INIT_TRACE as _, WORDS as libc::c_ulong) } as i64)
-        {
+        let init = unsafe { libc::ioctl(fd, KCOV_INIT_TRACE as _, WORDS as libc::c_ulong) };
+        if let Err(e) = sys(init as i64) {
             // SAFETY: our own descriptor.
             unsafe { libc::close(fd) };
             return Err(e);
