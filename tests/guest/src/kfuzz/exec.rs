@@ -982,7 +982,10 @@ impl<'a> Exec<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the fields of `Op::Mmap`, as the program names them"
+    )]
     fn mmap(
         &mut self,
         m: u8,
