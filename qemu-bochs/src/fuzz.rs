@@ -70,7 +70,7 @@ pub struct FuzzReport {
     pub corpus_returned: usize,
     pub corpus_new: usize,
     /// `__sanitizer_cov_trace_pc` call sites in bochsfb.ko.
-    pub pc_sites: Option<u64>,
+    pub pc_sites: Option<PcSites>,
     /// The serial logs of every boot.
     pub logs: Vec<PathBuf>,
 }
@@ -80,15 +80,56 @@ pub fn default_corpus_dir() -> Result<PathBuf> {
     Ok(paths::cache_root()?.join("fuzz-corpus"))
 }
 
-/// `__sanitizer_cov_trace_pc` call sites in `module` (its relocations against the symbol): how
-/// many PCs KCOV can report for it.
-pub fn trace_pc_sites(module: &Path) -> Option<u64> {
-    let text = output_of(Command::new("objdump").arg("-r").arg(module)).ok()?;
-    let n = text
-        .lines()
-        .filter(|l| l.contains("__sanitizer_cov_trace_pc"))
-        .count();
-    (n > 0).then_some(n as u64)
+/// The `__sanitizer_cov_trace_pc` call sites of bochsfb.ko: the PCs KCOV can report for it. The
+/// kernel's Rust KCOV flags ask SanitizerCoverage for its edge level (`scripts/Makefile.kcov`:
+/// `-sanitizer-coverage-level=3`), which splits critical edges and instruments blocks, so each
+/// site stands for one edge of the module's control flow graph (less those its pruning
+/// proves redundant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PcSites {
+    /// Every site.
+    pub all: u64,
+    /// Sites in the KUnit suites (functions under a `mod tests`), which run when the module
+    /// loads, before any process can call it: no program can reach them.
+    pub kunit: u64,
+}
+
+impl PcSites {
+    /// The sites a program can reach: every one outside the KUnit suites.
+    pub fn reachable(&self) -> u64 {
+        self.all - self.kunit
+    }
+}
+
+/// Counts the sites in `module` from its disassembly with relocations (`objdump -dr`): one
+/// relocation against `__sanitizer_cov_trace_pc` per site, under the function it lies in.
+pub fn trace_pc_sites(module: &Path) -> Option<PcSites> {
+    let text = output_of(Command::new("objdump").arg("-dr").arg(module)).ok()?;
+    count_sites(&text)
+}
+
+fn count_sites(disassembly: &str) -> Option<PcSites> {
+    let mut sites = PcSites { all: 0, kunit: 0 };
+    let mut in_tests = false;
+    for line in disassembly.lines() {
+        // A function starts with `<address> <symbol>:`.
+        if let Some((_, symbol)) = line.strip_suffix(">:").and_then(|l| l.split_once(" <")) {
+            in_tests = in_test_module(symbol);
+        } else if line.contains("R_X86_64") && line.contains("__sanitizer_cov_trace_pc") {
+            sites.all += 1;
+            sites.kunit += u64::from(in_tests);
+        }
+    }
+    (sites.all > 0).then_some(sites)
+}
+
+/// Whether a Rust (v0-mangled) symbol lies under a module named `tests`: an identifier is its
+/// length and its text, so the path holds `5tests` not preceded by another digit.
+fn in_test_module(symbol: &str) -> bool {
+    symbol.starts_with("_R")
+        && symbol
+            .match_indices("5tests")
+            .any(|(at, _)| !symbol[..at].ends_with(|c: char| c.is_ascii_digit()))
 }
 
 /// FNV-1a, 64 bits, as the guest checksums corpus entries.
@@ -294,7 +335,11 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         options.seed,
         corpus.len(),
         options.corpus_dir.as_deref().map_or("nowhere (seeds only)".into(), |d| d.display().to_string()),
-        report.pc_sites.map_or("unknown".into(), |n| n.to_string())
+        report.pc_sites.map_or("unknown".into(), |n| format!(
+            "{} (edges; {} of them outside the KUnit suites, which only module load runs)",
+            n.all,
+            n.reachable()
+        ))
     );
     let files: Vec<(String, String)> = corpus
         .iter()
@@ -305,7 +350,7 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
         options.seconds, options.seed, options.minimize_seconds
     );
     if let Some(n) = report.pc_sites {
-        command.push_str(&format!(" --pc-sites {n}"));
+        command.push_str(&format!(" --pc-sites {}", n.reachable()));
     }
     for arg in &options.guest_args {
         command.push(' ');
@@ -606,6 +651,29 @@ mod tests {
                 "kfuzz's REPORT_PATTERNS lacks {pattern:?}"
             );
         }
+    }
+
+    #[test]
+    fn sites_in_kunit_suites_are_counted_apart() {
+        let disassembly = "\
+0000000000000000 <_RNvMs0_NtCs1_7bochsfb4cardNtB5_4Card5flush>:
+   4:\te8 00 00 00 00       \tcall   9 <_RNvMs0_NtCs1_7bochsfb4cardNtB5_4Card5flush+0x9>
+\t\t\t5: R_X86_64_PLT32\t__sanitizer_cov_trace_pc-0x4
+  10:\te8 00 00 00 00       \tcall   15 <_RNvMs0_NtCs1_7bochsfb4cardNtB5_4Card5flush+0x15>
+\t\t\t11: R_X86_64_PLT32\t__sanitizer_cov_trace_pc-0x4
+
+0000000000000020 <_RNvNtNtCs1_7bochsfb4mode5tests70kunit_rust_wrapper_damage>:
+  24:\te8 00 00 00 00       \tcall   29 <_RNvNtNtCs1_7bochsfb4mode5tests70kunit_rust_wrapper_damage+0x9>
+\t\t\t25: R_X86_64_PLT32\t__sanitizer_cov_trace_pc-0x4
+
+0000000000000040 <_RNvNtCs1_7bochsfb4mode25tests_are_not_this_module>:
+  44:\te8 00 00 00 00       \tcall   49 <_RNvNtCs1_7bochsfb4mode25tests_are_not_this_module+0x9>
+\t\t\t45: R_X86_64_PLT32\t__sanitizer_cov_trace_pc-0x4
+";
+        let sites = count_sites(disassembly).unwrap();
+        assert_eq!(sites, PcSites { all: 4, kunit: 1 });
+        assert_eq!(sites.reachable(), 3);
+        assert_eq!(count_sites("no code\n"), None);
     }
 
     #[test]

@@ -88,7 +88,8 @@ pub struct Options {
     /// A call (or a child's calls) taking longer than this is stuck (invariant e).
     pub stuck: Duration,
     pub progress: Duration,
-    /// `__sanitizer_cov_trace_pc` call sites in bochsfb.ko (the host counts them).
+    /// `__sanitizer_cov_trace_pc` call sites in bochsfb.ko outside its KUnit suites, which no
+    /// program can reach (the host counts them).
     pub pc_sites: Option<u64>,
     /// Time minimisation may take in this boot.
     pub minimize_time: Duration,
@@ -661,7 +662,7 @@ impl Fuzzer<'_> {
         let pcs = self.cov.pcs.len();
         let sites = match pc_sites {
             Some(n) if n > 0 => format!(
-                " of {n} trace_pc sites ({:.1}%)",
+                " of {n} trace_pc sites outside KUnit ({:.1}%)",
                 100.0 * pcs as f64 / n as f64
             ),
             _ => String::new(),

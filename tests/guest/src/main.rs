@@ -161,7 +161,8 @@ struct KfuzzArgs {
     /// Seconds between progress lines.
     #[arg(long, default_value_t = 5)]
     progress_seconds: u64,
-    /// `__sanitizer_cov_trace_pc` call sites in bochsfb.ko, for the coverage figure.
+    /// `__sanitizer_cov_trace_pc` call sites in bochsfb.ko outside its KUnit suites (which run
+    /// at load, not from a call), for the coverage figure.
     #[arg(long)]
     pc_sites: Option<u64>,
     /// Seconds minimising a finding may take.
