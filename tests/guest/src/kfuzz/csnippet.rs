@@ -14,6 +14,7 @@ use crate::raw::KERNEL_ADDR;
 const PRELUDE: &str = r#"#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/fb.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -76,6 +77,28 @@ __attribute__((unused)) static void show(int n, const char *call, long r)
 		printf("%2d %-9s = -1 %s\n", n, call, strerror(errno));
 	else
 		printf("%2d %-9s = %#lx\n", n, call, r);
+}
+
+/* kfuzz's check of fbdev's display-changing ioctls on a read-only file: the same call from a
+ * process without write permission on the node (uid and gid 65534, no groups) must fail with
+ * EBADF. Printed as call n again, "as nobody". */
+__attribute__((unused)) static void as_nobody(int n, const char *call, int fd, unsigned long cmd, void *arg)
+{
+	if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY)
+		return;
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) == 0 && setgid(65534) == 0 && setuid(65534) == 0) {
+			printf("   as nobody: ");
+			show(n, call, ioctl(fd, cmd, arg));
+			fflush(stdout);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	mode(fd);
 }
 
 /* `at..at+len` inside mapping k, clamped to its end; 0 if at is outside it. */
@@ -567,6 +590,9 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             };
             let _ = writeln!(b, "long r = ioctl(f[{f}], {cmd}, {a});");
             let _ = writeln!(b, "show({n}, \"{}\", r);", req.name());
+            if req.changes_display_through_fbdev() {
+                let _ = writeln!(b, "as_nobody({n}, \"{}\", f[{f}], {cmd}, {a});", req.name());
+            }
             if matches!(req, Req::SetMode { .. } | Req::FbPutV { .. }) {
                 let _ = writeln!(b, "if (r == 0) mode(f[{f}]);");
             }
@@ -672,7 +698,8 @@ mod tests {
             program.calls.extend(g.mutate(&p, None).calls);
         }
         program.calls.extend(
-            "touch m0 at=len-0x1 len=0x1 op=w\n&2 flush f0 count=256 rects=rand:3\nreadv f1 iov=s:0x0/0x10,m1:0x0/fb\nwait\n"
+            "touch m0 at=len-0x1 len=0x1 op=w\n&2 flush f0 count=256 rects=rand:3\nreadv f1 iov=s:0x0/0x10,m1:0x0/fb\nwait\n\
+             fbpan f0 x=0 y=pan\n"
                 .parse::<Program>()
                 .unwrap()
                 .calls,

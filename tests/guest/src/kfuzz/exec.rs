@@ -1373,7 +1373,25 @@ impl<'a> Exec<'a> {
                 ));
             }
         }
-        if result.is_ok() && matches!(req, Req::SetMode { .. } | Req::FbPutV { .. }) {
+        // Invariant (a) for fbdev's ioctls, which root may issue on a read-only file: the same
+        // call on the same file from a process without write permission on the node must be
+        // refused.
+        let mut changed = result.is_ok();
+        if file.access == libc::O_RDONLY && req.changes_display_through_fbdev() {
+            let unprivileged = ioctl_unprivileged(file.fd, cmd, value, self.env.stuck);
+            if unprivileged == Some(true) {
+                changed = true;
+                self.findings.push(Finding::new(
+                    Kind::ReadOnly,
+                    format!(
+                        "{} on a file opened O_RDONLY worked for a process without write \
+                         permission on the node (uid {NOBODY}, no video group); expected EBADF",
+                        req.name()
+                    ),
+                ));
+            }
+        }
+        if changed && matches!(req, Req::SetMode { .. } | Req::FbPutV { .. }) {
             self.refresh_ctx(Some(file.fd));
         }
         Some(result)
@@ -1388,6 +1406,50 @@ impl<'a> Exec<'a> {
         let mut bytes = vec![0u8; std::mem::size_of::<T>()];
         write_struct(&mut bytes, value);
         self.put(b, &bytes);
+    }
+}
+
+/// The unprivileged user [`ioctl_unprivileged`] becomes: `nobody`.
+const NOBODY: libc::uid_t = 65534;
+
+/// `ioctl(fd, cmd, value)` from a child process that dropped root: uid and gid [`NOBODY`], no
+/// supplementary groups, so no write permission on the card's nodes (root:video 0660, the
+/// `/tmp` node root's 0660). Whether the call worked; `None` if the child could not drop root
+/// or did not end within `timeout`.
+fn ioctl_unprivileged(fd: libc::c_int, cmd: u32, value: u64, timeout: Duration) -> Option<bool> {
+    // SAFETY: the fuzzer is single-threaded; the child makes four system calls and `_exit`s.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: plain system calls on this process's credentials and its own descriptor
+        // (`value` is an address the parent's call used, copied by fork, or an integer).
+        let status = unsafe {
+            if libc::setgroups(0, ptr::null()) != 0
+                || libc::setgid(NOBODY) != 0
+                || libc::setuid(NOBODY) != 0
+            {
+                2
+            } else if libc::ioctl(fd, cmd as _, value) >= 0 {
+                0
+            } else {
+                1
+            }
+        };
+        // SAFETY: ends the child without running the fuzzer's destructors.
+        unsafe { libc::_exit(status) }
+    }
+    if pid < 0 {
+        return None;
+    }
+    match wait_timeout(pid, timeout) {
+        Ok(Some(Exit::Code(0))) => Some(true),
+        Ok(Some(Exit::Code(1))) => Some(false),
+        Ok(None) => {
+            // SAFETY: kills our own child (the stuck check of its caller reports the call).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = wait_timeout(pid, Duration::from_secs(5));
+            None
+        }
+        _ => None,
     }
 }
 

@@ -607,8 +607,8 @@ impl Req {
 
     /// Needs a file open for writing (docs/architecture.md): bochsfb's own SET_MODE, PAN and
     /// FLUSH on an `O_RDONLY` file must fail with `EBADF`. (fbdev's FBIOPUT_VSCREENINFO and
-    /// FBIOPAN_DISPLAY need write permission on the node instead, which root, running kfuzz,
-    /// always has.)
+    /// FBIOPAN_DISPLAY need write permission on the node instead: see
+    /// [`Req::changes_display_through_fbdev`].)
     pub fn needs_write_access(&self) -> bool {
         use bochsfb_renderer::abi::{
             BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE,
@@ -621,6 +621,21 @@ impl Req {
                 BOCHSFB_IOCTL_FLUSH,
             ]
             .contains(cmd),
+            _ => false,
+        }
+    }
+
+    /// Changes the display through one of fbdev's ioctls (FBIOPUT_VSCREENINFO without
+    /// `FB_ACTIVATE_TEST`, FBIOPAN_DISPLAY). On an `O_RDONLY` file these keep fbdev's
+    /// convention (Debian's `fbset` sets modes through a read-only file): they need the
+    /// caller's write permission on the node, which root, running kfuzz, always has; a process
+    /// without it must get `EBADF`.
+    pub fn changes_display_through_fbdev(&self) -> bool {
+        use bochsfb_renderer::fb_abi::{FBIOPAN_DISPLAY, FB_ACTIVATE_TEST};
+        match self {
+            Req::FbPutV { activate, .. } => activate & FB_ACTIVATE_TEST == 0,
+            Req::FbPan { .. } => true,
+            Req::Raw { cmd, .. } => *cmd == FBIOPAN_DISPLAY,
             _ => false,
         }
     }
