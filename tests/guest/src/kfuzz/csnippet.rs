@@ -46,6 +46,7 @@ struct bochsfb_damage { uint64_t rects; uint32_t count, flags; };
 static int f[4] = { -1, -1, -1, -1 };
 static char *m[8];
 static uint64_t mlen[8];
+static uint64_t moff[8]; /* the file offset each mapping maps from */
 static uint64_t fb, vram, w, h, vh;
 static char *scratch; /* SCRATCH bytes, then a PROT_NONE guard page */
 static char pci[64];
@@ -235,14 +236,17 @@ int main(void)
 	setup();
 "#;
 
-/// `val` as a C expression; `len` is what `len` stands for there.
-fn val(v: Val, len: &str) -> String {
+/// `val` as a C expression; `len` is what `len` stands for there, `off` the file offset of the
+/// mapping `edge` counts from.
+fn val(v: Val, len: &str, off: &str) -> String {
+    let edge = format!("(G4 - ((uint64_t){off} & (G4 - 1)))");
     let base = match v.base {
         Base::Zero => "0",
         Base::Fb => "fb",
         Base::Vram => "vram",
         Base::G4 => "G4",
         Base::Len => len,
+        Base::Edge => &edge,
         Base::H => "h",
         Base::Vh => "vh",
         Base::W => "w",
@@ -270,7 +274,10 @@ fn buf_expr(b: Buf) -> String {
         Buf::Guard(n) => format!("(scratch + SCRATCH - {n:#x})"),
         Buf::Null => "(char *)0".into(),
         Buf::Kernel => format!("(char *){KERNEL_ADDR:#x}ull"),
-        Buf::Map(k, at) => format!("(m[{k}] + {})", val(at, &format!("mlen[{k}]"))),
+        Buf::Map(k, at) => format!(
+            "(m[{k}] + {})",
+            val(at, &format!("mlen[{k}]"), &format!("moff[{k}]"))
+        ),
     }
 }
 
@@ -351,22 +358,26 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             at,
         } => {
             conds.push(format!("f[{f}] >= 0"));
-            let offset = format!("(((uint64_t){region} << 32) + {})", val(*within, "0"));
+            let offset = format!("(((uint64_t){region} << 32) + {})", val(*within, "0", "0"));
             match at {
                 Some((t, v)) => {
                     conds.push(format!("m[{t}]"));
                     let _ = writeln!(
                         b,
                         "uint64_t at = {} & ~4095ull;",
-                        val(*v, &format!("mlen[{t}]"))
+                        val(*v, &format!("mlen[{t}]"), &format!("moff[{t}]"))
                     );
-                    let _ = writeln!(b, "uint64_t len = {};", val(*len, &format!("mlen[{t}]")));
+                    let _ = writeln!(
+                        b,
+                        "uint64_t len = {};",
+                        val(*len, &format!("mlen[{t}]"), &offset)
+                    );
                     let _ = writeln!(b, "if (at < mlen[{t}]) {{");
                     let _ = writeln!(b, "\tif (len > mlen[{t}] - at) len = mlen[{t}] - at;");
                     let _ = writeln!(b, "\tvoid *r = mmap(m[{t}] + at, len, {prot:#x}, {flags:#x} | MAP_FIXED, f[{f}], {offset});");
                 }
                 None => {
-                    let _ = writeln!(b, "uint64_t len = {};", val(*len, "0"));
+                    let _ = writeln!(b, "uint64_t len = {};", val(*len, "0", &offset));
                     let _ = writeln!(b, "{{");
                     let _ = writeln!(
                         b,
@@ -377,7 +388,7 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             let _ = writeln!(b, "\tshow({n}, \"mmap\", r == MAP_FAILED ? -1 : 0);");
             let _ = writeln!(
                 b,
-                "\tif (r != MAP_FAILED) {{ m[{m}] = r; mlen[{m}] = (len + 4095) & ~4095ull; }}"
+                "\tif (r != MAP_FAILED) {{ m[{m}] = r; mlen[{m}] = (len + 4095) & ~4095ull; moff[{m}] = {offset}; }}"
             );
             let _ = writeln!(b, "}}");
         }
@@ -391,17 +402,18 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
         } => {
             conds.push(format!("m[{from}]"));
             let l = format!("mlen[{from}]");
+            let o = format!("moff[{from}]");
             let _ = writeln!(
                 b,
                 "uint64_t old = {};",
-                old.map_or(l.clone(), |o| val(o, &l))
+                old.map_or(l.clone(), |v| val(v, &l, &o))
             );
-            let _ = writeln!(b, "uint64_t len = {};", val(*len, &l));
+            let _ = writeln!(b, "uint64_t len = {};", val(*len, &l, &o));
             let target = match at {
                 Some((t, v)) if flags & libc::MREMAP_FIXED != 0 => {
                     format!(
                         "m[{t}] ? m[{t}] + ({} & ~4095ull) : NULL",
-                        val(*v, &format!("mlen[{t}]"))
+                        val(*v, &format!("mlen[{t}]"), &format!("moff[{t}]"))
                     )
                 }
                 _ => "NULL".into(),
@@ -414,7 +426,7 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             let keep_source = flags & libc::MREMAP_DONTUNMAP != 0;
             let _ = writeln!(
                 b,
-                "if (r != MAP_FAILED) {{ if (old && !{}) m[{from}] = NULL; m[{m}] = r; mlen[{m}] = (len + 4095) & ~4095ull; }}",
+                "if (r != MAP_FAILED) {{ uint64_t o = moff[{from}]; if (old && !{}) m[{from}] = NULL; m[{m}] = r; mlen[{m}] = (len + 4095) & ~4095ull; moff[{m}] = o; }}",
                 u8::from(keep_source)
             );
         }
@@ -426,12 +438,13 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
         | Op::Touch { m, at, len, .. }
         | Op::ProcMem { m, at, len } => {
             let l = format!("mlen[{m}]");
+            let o = format!("moff[{m}]");
             let _ = writeln!(b, "char *p; uint64_t l;");
             let _ = writeln!(
                 b,
                 "if (in_map({m}, {}, {}, &p, &l)) {{",
-                val(*at, &l),
-                val(*len, &l)
+                val(*at, &l, &o),
+                val(*len, &l, &o)
             );
             let name = call.op.name();
             let expr = match &call.op {
@@ -471,11 +484,11 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
         } => {
             conds.push(format!("f[{f}] >= 0"));
             conds.extend(iov.iter().filter_map(|(bb, _)| buf_cond(*bb)));
-            let offset = format!("(off_t){}", val(*off, "0"));
+            let offset = format!("(off_t){}", val(*off, "0", "0"));
             if kind.vectored() {
                 let entries: Vec<String> = iov
                     .iter()
-                    .map(|(bb, l)| format!("{{ {}, N({}) }}", buf(*bb), val(*l, "0")))
+                    .map(|(bb, l)| format!("{{ {}, N({}) }}", buf(*bb), val(*l, "0", "0")))
                     .collect();
                 let _ = writeln!(
                     b,
@@ -495,7 +508,7 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 };
                 let _ = writeln!(b, "show({n}, \"{}\", {expr});", kind.name());
             } else if let Some((bb, l)) = iov.first() {
-                let (p, l) = (buf(*bb), format!("N({})", val(*l, "0")));
+                let (p, l) = (buf(*bb), format!("N({})", val(*l, "0", "0")));
                 let expr = match kind {
                     IoKind::Read => format!("read(f[{f}], {p}, {l})"),
                     IoKind::Write => format!("write(f[{f}], {p}, {l})"),
@@ -510,7 +523,7 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
             let _ = writeln!(
                 b,
                 "show({n}, \"lseek\", lseek(f[{f}], (off_t){}, {whence}));",
-                val(*off, "0")
+                val(*off, "0", "0")
             );
         }
         Op::Ioctl { f, req, arg } => {
@@ -528,7 +541,7 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                     "0xc0284202u".into()
                 }
                 Req::Pan { y } => {
-                    let _ = writeln!(b, "uint32_t y = (uint32_t){};", val(*y, "0"));
+                    let _ = writeln!(b, "uint32_t y = (uint32_t){};", val(*y, "0", "0"));
                     let _ = writeln!(b, "put({a}, &y, sizeof y);");
                     "0x40044203u".into()
                 }
@@ -564,13 +577,13 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                         b,
                         "struct fb_var_screeninfo v = {{ .xres = {w}u, .yres = {h}u, .xres_virtual = {w}u, .yres_virtual = {vyres}u, \
                          .xoffset = {xoff}u, .yoffset = (uint32_t){}, .bits_per_pixel = {bpp}u, .activate = {activate:#x} }};",
-                        val(*yoff, "0")
+                        val(*yoff, "0", "0")
                     );
                     let _ = writeln!(b, "put({a}, &v, sizeof v);");
                     "FBIOPUT_VSCREENINFO".into()
                 }
                 Req::FbPan { x, y } => {
-                    let _ = writeln!(b, "struct fb_var_screeninfo v = {{ .xoffset = {x}u, .yoffset = (uint32_t){} }};", val(*y, "0"));
+                    let _ = writeln!(b, "struct fb_var_screeninfo v = {{ .xoffset = {x}u, .yoffset = (uint32_t){} }};", val(*y, "0", "0"));
                     let _ = writeln!(b, "put({a}, &v, sizeof v);");
                     "FBIOPAN_DISPLAY".into()
                 }

@@ -600,6 +600,7 @@ impl<'a> Exec<'a> {
             fb: mode.fb_size,
             vram: mode.vram_size,
             len: 0,
+            map_off: 0,
             w: mode.width.into(),
             h: mode.height.into(),
             vh: mode.virtual_height.into(),
@@ -622,7 +623,7 @@ impl<'a> Exec<'a> {
         len: super::program::Val,
     ) -> Option<(Range, MapSlot)> {
         let s = self.map(m)?;
-        let ctx = self.ctx.with_len(s.range.len);
+        let ctx = self.ctx.with_map(s.range.len, s.file_off);
         let start = s.range.addr.wrapping_add(ctx.eval(at));
         if start < s.range.addr || start >= s.range.end() {
             return None;
@@ -719,7 +720,7 @@ impl<'a> Exec<'a> {
                 let addr = s
                     .range
                     .addr
-                    .wrapping_add(self.ctx.with_len(s.range.len).eval(at));
+                    .wrapping_add(self.ctx.with_map(s.range.len, s.file_off).eval(at));
                 if addr < s.range.addr || addr >= s.range.end() {
                     return None;
                 }
@@ -1002,15 +1003,20 @@ impl<'a> Exec<'a> {
         let (hint, len, fixed) = match at {
             Some((t, v)) => {
                 let target = self.map(t)?;
-                let ctx = self.ctx.with_len(target.range.len);
+                let ctx = self.ctx.with_map(target.range.len, target.file_off);
                 let addr = target.range.addr.wrapping_add(ctx.eval(v)) & !(self.env.page - 1);
                 if addr < target.range.addr || addr >= target.range.end() {
                     return None;
                 }
-                let len = ctx.eval(len).min(target.range.end() - addr);
+                // `len` counts from the target, `edge` from the mapping this makes.
+                let len = self
+                    .ctx
+                    .with_map(target.range.len, offset)
+                    .eval(len)
+                    .min(target.range.end() - addr);
                 (addr, len, libc::MAP_FIXED)
             }
-            None => (0, self.ctx.eval(len), 0),
+            None => (0, self.ctx.with_map(0, offset).eval(len), 0),
         };
         let map = |flags: i32| {
             // SAFETY: a NULL hint lets the kernel choose a free range; a MAP_FIXED one lies
@@ -1089,7 +1095,7 @@ impl<'a> Exec<'a> {
         at: Option<(u8, super::program::Val)>,
     ) -> Outcome {
         let src = self.map(from)?;
-        let ctx = self.ctx.with_len(src.range.len);
+        let ctx = self.ctx.with_map(src.range.len, src.file_off);
         let old_len = old.map_or(src.range.len, |v| ctx.eval(v));
         let new_len = ctx.eval(len);
         let mut flags = flags;
@@ -1101,7 +1107,7 @@ impl<'a> Exec<'a> {
                 let addr = t
                     .range
                     .addr
-                    .wrapping_add(self.ctx.with_len(t.range.len).eval(v))
+                    .wrapping_add(self.ctx.with_map(t.range.len, t.file_off).eval(v))
                     & !(self.env.page - 1);
                 let r = Range { addr, len: new_len };
                 (addr >= t.range.addr && new_len <= t.range.len && r.within(&t.range))

@@ -103,6 +103,8 @@ impl Gen<'_> {
                 Val::of(Base::Fb, PAGE),
                 Val::of(Base::G4, 0),
                 Val::of(Base::G4, PAGE),
+                Val::of(Base::Edge, 0),
+                Val::of(Base::Edge, PAGE),
                 Val::of(Base::Vram, 0),
                 Val::lit(0),
                 Val::lit(1),
@@ -125,6 +127,7 @@ impl Gen<'_> {
                 Val::of(Base::Len, -1),
                 Val::of(Base::Len, 0),
                 Val::of(Base::G4, 0),
+                Val::of(Base::Edge, 0),
                 Val::lit(1),
             ],
         )
@@ -159,7 +162,8 @@ impl Gen<'_> {
                 Val::of(Base::Fb, PAGE),
                 Val::of(Base::G4, 0),
                 Val::of(Base::G4, PAGE),
-                Val::of(Base::G4, PAGE),
+                Val::of(Base::Edge, 0),
+                Val::of(Base::Edge, PAGE),
                 Val::of(Base::Vram, 0),
             ],
         )
@@ -758,7 +762,7 @@ impl Gen<'_> {
 
     /// Inserts a new call at `at` (at most the end). A call that makes or reshapes a mapping is
     /// followed half the time by one that uses the new shape: a touch where the change shows
-    /// (the first page, the last, 4 GiB in), or for a new mapping, now and then an `mremap` of
+    /// (the first page, the last, the first past its region's end), or for a new mapping, now and then an `mremap` of
     /// it first (followed the same way). A mapping's shape matters when a fault comes, and such
     /// calls seldom meet by chance: an `mremap` across the end of a region and a touch past it
     /// took thousands of programs to meet.
@@ -786,7 +790,7 @@ impl Gen<'_> {
                         Val::lit(0),
                         Val::of(Base::Len, -PAGE),
                         Val::of(Base::Len, -1),
-                        Val::of(Base::G4, 0),
+                        Val::of(Base::Edge, 0),
                     ]),
                     len: Val::lit(1),
                     write: self.rng.chance(1, 2),
@@ -812,9 +816,14 @@ impl Gen<'_> {
             ]);
             Val { delta, ..v }
         } else {
-            let base = self
-                .rng
-                .pick(&[Base::Zero, Base::Fb, Base::Vram, Base::G4, Base::Len]);
+            let base = self.rng.pick(&[
+                Base::Zero,
+                Base::Fb,
+                Base::Vram,
+                Base::G4,
+                Base::Len,
+                Base::Edge,
+            ]);
             Val { base, ..v }
         }
     }

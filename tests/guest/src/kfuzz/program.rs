@@ -42,6 +42,10 @@ pub enum Base {
     G4,
     /// The length of the mapping the call works on.
     Len,
+    /// From the start of the mapping the call works on (for `mmap`, of the one it makes) to the
+    /// end of its mmap region: `4g` less the offset inside the region it maps from. A length
+    /// of `edge` ends exactly at the region's end; `edge+0x1000` crosses it.
+    Edge,
     /// Visible rows.
     H,
     /// Rows of the virtual screen.
@@ -53,9 +57,10 @@ pub enum Base {
 }
 
 impl Base {
-    const NAMES: [(Base, &'static str); 8] = [
+    const NAMES: [(Base, &'static str); 9] = [
         (Base::Vram, "vram"),
         (Base::Len, "len"),
+        (Base::Edge, "edge"),
         (Base::Fb, "fb"),
         (Base::G4, "4g"),
         (Base::Vh, "vh"),
@@ -98,6 +103,8 @@ pub struct Ctx {
     pub fb: u64,
     pub vram: u64,
     pub len: u64,
+    /// The file offset the mapping maps from (for [`Base::Edge`]).
+    pub map_off: u64,
     pub w: u64,
     pub h: u64,
     pub vh: u64,
@@ -111,6 +118,7 @@ impl Ctx {
             Base::Vram => self.vram,
             Base::G4 => 1 << 32,
             Base::Len => self.len,
+            Base::Edge => (1 << 32) - (self.map_off & 0xffff_ffff),
             Base::H => self.h,
             Base::Vh => self.vh,
             Base::W => self.w,
@@ -119,8 +127,13 @@ impl Ctx {
         base.wrapping_add(v.delta as u64)
     }
 
-    pub fn with_len(&self, len: u64) -> Ctx {
-        Ctx { len, ..*self }
+    /// The values of a call on a mapping of `len` bytes from file offset `map_off`.
+    pub fn with_map(&self, len: u64, map_off: u64) -> Ctx {
+        Ctx {
+            len,
+            map_off,
+            ..*self
+        }
     }
 }
 
