@@ -718,6 +718,18 @@ impl Gen<'_> {
     fn mutate_once(&mut self, p: &mut Program, other: Option<&Program>) {
         let n = p.calls.len();
         match self.rng.below(20) {
+            // Follow a call that makes or reshapes a mapping with one that uses it.
+            8 if p
+                .calls
+                .iter()
+                .any(|c| matches!(c.op, Op::Mmap { .. } | Op::Mremap { .. })) =>
+            {
+                let at: Vec<usize> = (0..n)
+                    .filter(|&i| matches!(p.calls[i].op, Op::Mmap { .. } | Op::Mremap { .. }))
+                    .collect();
+                let i = self.rng.pick(&at);
+                self.follow(p, i);
+            }
             // Change one argument of one call.
             0..=8 if n > 0 => {
                 let i = self.rng.index(n);
@@ -760,27 +772,33 @@ impl Gen<'_> {
         }
     }
 
-    /// Inserts a new call at `at` (at most the end). A call that makes or reshapes a mapping is
-    /// followed half the time by one that uses the new shape: a touch where the change shows
-    /// (the first page, the last, the first past its region's end), or for a new mapping, now and then an `mremap` of
-    /// it first (followed the same way). A mapping's shape matters when a fault comes, and such
-    /// calls seldom meet by chance: an `mremap` across the end of a region and a touch past it
-    /// took thousands of programs to meet.
+    /// Inserts a new call at `at` (at most the end), and half the time a follow-up if it makes
+    /// or reshapes a mapping (see [`Gen::follow`]).
     fn insert_call(&mut self, p: &mut Program, at: usize) {
-        let mut at = at.min(p.calls.len());
-        let mut call = self.call(p, at);
+        let at = at.min(p.calls.len());
+        let call = self.call(p, at);
+        p.calls.insert(at, call);
+        if self.rng.chance(1, 2) {
+            self.follow(p, at);
+        }
+    }
+
+    /// If the call at `at` makes or reshapes a mapping, inserts after it a call that uses the
+    /// new shape: a touch where the change shows (the first page, the last, the first past its
+    /// region's end), or for a new mapping, now and then an `mremap` of it (followed the same
+    /// way half the time). A mapping's shape matters when a fault comes, and such calls seldom
+    /// meet by chance: an `mremap` across the end of a region and a touch past it took
+    /// thousands of programs to meet.
+    fn follow(&mut self, p: &mut Program, mut at: usize) {
         loop {
+            let Some(call) = p.calls.get(at) else { return };
             let proc = call.proc;
-            let follow = match call.op {
-                Op::Mmap { m, .. } => Some((m, true)),
-                Op::Mremap { m, .. } => Some((m, false)),
-                _ => None,
+            let (m, new) = match call.op {
+                Op::Mmap { m, .. } => (m, true),
+                Op::Mremap { m, .. } => (m, false),
+                _ => return,
             };
-            p.calls.insert(at, call);
             at += 1;
-            let Some((m, new)) = follow.filter(|_| self.rng.chance(1, 2)) else {
-                return;
-            };
             let op = if new && self.rng.chance(1, 3) {
                 self.mremap(Live::before(p, at), m)
             } else {
@@ -796,7 +814,10 @@ impl Gen<'_> {
                     write: self.rng.chance(1, 2),
                 }
             };
-            call = Call { proc, op };
+            p.calls.insert(at, Call { proc, op });
+            if !self.rng.chance(1, 2) {
+                return;
+            }
         }
     }
 
