@@ -785,8 +785,9 @@ impl Gen<'_> {
 
     /// If the call at `at` makes or reshapes a mapping, inserts after it a call that uses the
     /// new shape: a touch where the change shows (the first page, the last, the first past its
-    /// region's end), or for a new mapping, now and then an `mremap` of it (followed the same
-    /// way half the time). A mapping's shape matters when a fault comes, and such calls seldom
+    /// region's end), or for a new mapping, half the time an `mremap` that may move it and grows
+    /// it to a boundary (a page more, the frame, VRAM, the region's end, a page past it),
+    /// followed the same way half the time. A mapping's shape matters when a fault comes, and such calls seldom
     /// meet by chance: an `mremap` across the end of a region and a touch past it took
     /// thousands of programs to meet.
     fn follow(&mut self, p: &mut Program, mut at: usize) {
@@ -799,8 +800,23 @@ impl Gen<'_> {
                 _ => return,
             };
             at += 1;
-            let op = if new && self.rng.chance(1, 3) {
-                self.mremap(Live::before(p, at), m)
+            let op = if new && self.rng.chance(1, 2) {
+                // Grown where it may move: to each boundary a mapping can reach.
+                Op::Mremap {
+                    m,
+                    from: m,
+                    old: None,
+                    len: self.rng.pick(&[
+                        Val::of(Base::Len, PAGE),
+                        Val::of(Base::Fb, 0),
+                        Val::of(Base::Fb, PAGE),
+                        Val::of(Base::Vram, 0),
+                        Val::of(Base::Edge, 0),
+                        Val::of(Base::Edge, PAGE),
+                    ]),
+                    flags: libc::MREMAP_MAYMOVE,
+                    at: None,
+                }
             } else {
                 Op::Touch {
                     m,
