@@ -1040,17 +1040,44 @@ impl<'a> Exec<'a> {
         let result = map(flags | fixed);
         let page = self.env.page;
         let mapped_len = len.saturating_add(page - 1) & !(page - 1);
+        // Invariant (d): READ_IMPLIES_EXEC must not cost a readable mapping (the kernel adds
+        // PROT_EXEC to every one such a task makes). Checked both ways: a mapping that fails
+        // for such a task is retried without it, and one a plain task got is made again with it.
+        let wants_read = prot & libc::PROT_READ != 0 && prot & libc::PROT_EXEC == 0;
         match &result {
-            Ok(addr) => self.set_map(
-                m,
-                MapSlot {
-                    range: Range {
-                        addr: *addr as u64,
-                        len: mapped_len,
+            Ok(addr) => {
+                self.set_map(
+                    m,
+                    MapSlot {
+                        range: Range {
+                            addr: *addr as u64,
+                            len: mapped_len,
+                        },
+                        file_off: offset,
                     },
-                    file_off: offset,
-                },
-            ),
+                );
+                if !self.rie && fixed == 0 && wants_read {
+                    // SAFETY: READ_IMPLIES_EXEC for one more mapping, then back.
+                    unsafe { libc::personality(self.env.persona | READ_IMPLIES_EXEC) };
+                    let again = map(flags & !(libc::MAP_POPULATE | libc::MAP_LOCKED));
+                    // SAFETY: as above.
+                    unsafe { libc::personality(self.env.persona) };
+                    match again {
+                        // SAFETY: exactly the mapping just made again.
+                        Ok(addr) => unsafe {
+                            libc::munmap(addr as *mut _, len as usize);
+                        },
+                        Err(e) => self.findings.push(Finding::new(
+                            Kind::ReadImpliesExec,
+                            format!(
+                                "mmap(len {len:#x}, prot {prot:#x}, offset {offset:#x}) works, but fails \
+                                 with {} under READ_IMPLIES_EXEC",
+                                errno_name(e.raw_os_error().unwrap_or(0))
+                            ),
+                        )),
+                    }
+                }
+            }
             Err(e) if fixed != 0 => {
                 let _ = e;
                 self.after_failed_fixed(Range {
@@ -1059,8 +1086,6 @@ impl<'a> Exec<'a> {
                 });
             }
             Err(e) => {
-                // Invariant (d): READ_IMPLIES_EXEC must not cost a PROT_READ mapping.
-                let wants_read = prot & libc::PROT_READ != 0 && prot & libc::PROT_EXEC == 0;
                 if self.rie && wants_read {
                     // SAFETY: plain Linux personality for one retry, then back.
                     unsafe { libc::personality(self.env.persona) };
