@@ -3,12 +3,12 @@
 //! path makes while drawing is counted.
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::DerefMut;
-use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use bochsfb_bench::Geometry;
+use bochsfb_renderer::Mode;
 
 /// A rectangle of pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct Rect {
 }
 
 impl Rect {
-    pub fn full(geometry: &Geometry) -> Rect {
+    pub fn full(geometry: &Mode) -> Rect {
         Rect {
             x: 0,
             y: 0,
@@ -46,7 +46,7 @@ impl Rect {
 
 /// Where workloads draw.
 pub trait Canvas {
-    fn geometry(&self) -> Geometry;
+    fn geometry(&self) -> Mode;
     /// Copies `rect` from `src`, whose rows are `src_stride` bytes apart.
     fn blit(&mut self, rect: Rect, src: &[u8], src_stride: usize) -> io::Result<()>;
     /// Fills `rect` with `pixel` (one pixel in the device's byte order).
@@ -64,15 +64,15 @@ pub trait Canvas {
 }
 
 /// Byte offset of `(x, y)` in the frame.
-fn offset(geometry: &Geometry, x: u32, y: u32) -> usize {
+fn offset(geometry: &Mode, x: u32, y: u32) -> usize {
     y as usize * geometry.stride as usize + x as usize * geometry.bytes_per_pixel()
 }
 
 /// Whether `rect` of a source with `src_stride` is one run of bytes in the frame too.
-fn is_contiguous(geometry: &Geometry, rect: Rect, src_stride: usize) -> bool {
+fn is_contiguous(geometry: &Mode, rect: Rect, src_stride: usize) -> bool {
     rect.x == 0
         && rect.w == geometry.width
-        && geometry.row_bytes() == geometry.stride as usize
+        && geometry.row_len() == geometry.stride as usize
         && src_stride == geometry.stride as usize
 }
 
@@ -107,7 +107,7 @@ fn fill_words<T: Copy>(row: &mut [u8], word: T) -> bool {
 /// and returns the system calls it made (DIRTYFB for a dumb buffer, else 0).
 pub struct MmapCanvas<M, F> {
     frame: M,
-    geometry: Geometry,
+    geometry: Mode,
     flush: F,
     syscalls: u64,
     flush_time: Duration,
@@ -118,9 +118,9 @@ where
     M: DerefMut<Target = [u8]>,
     F: FnMut(&[Rect]) -> io::Result<u64>,
 {
-    pub fn new(frame: M, geometry: Geometry, flush: F) -> Self {
+    pub fn new(frame: M, geometry: Mode, flush: F) -> Self {
         assert!(
-            frame.len() >= geometry.frame_bytes(),
+            frame.len() >= geometry.frame_len(),
             "the mapping holds the frame"
         );
         Self {
@@ -138,7 +138,7 @@ where
     M: DerefMut<Target = [u8]>,
     F: FnMut(&[Rect]) -> io::Result<u64>,
 {
-    fn geometry(&self) -> Geometry {
+    fn geometry(&self) -> Mode {
         self.geometry
     }
 
@@ -203,14 +203,14 @@ pub enum WriteCall {
 pub struct WriteCanvas {
     file: File,
     call: WriteCall,
-    geometry: Geometry,
+    geometry: Mode,
     syscalls: u64,
     /// The source of `fill`: a write path has to copy the colour from somewhere.
     fill_source: Vec<u8>,
 }
 
 impl WriteCanvas {
-    pub fn new(file: File, call: WriteCall, geometry: Geometry) -> Self {
+    pub fn new(file: File, call: WriteCall, geometry: Mode) -> Self {
         Self {
             file,
             call,
@@ -220,50 +220,35 @@ impl WriteCanvas {
         }
     }
 
-    /// Puts all of `bytes` at `offset`.
+    /// Puts all of `bytes` at `offset`: one `lseek` and `write` calls, or `pwrite` calls, until
+    /// the device took them all (std's `File` makes exactly the one system call each).
     fn put(&mut self, offset: usize, bytes: &[u8]) -> io::Result<()> {
-        let fd = self.file.as_raw_fd();
         let mut done = 0;
         if self.call == WriteCall::LseekWrite {
             self.syscalls += 1;
-            // SAFETY: plain integer arguments; no memory is passed.
-            if unsafe { libc::lseek(fd, offset as libc::off_t, libc::SEEK_SET) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
+            (&self.file).seek(SeekFrom::Start(offset as u64))?;
         }
         while done < bytes.len() {
             let rest = &bytes[done..];
             self.syscalls += 1;
-            // SAFETY: the kernel reads at most rest.len() bytes from rest,
-            // which is valid for the whole call; the offset is an integer.
-            let n = unsafe {
-                match self.call {
-                    WriteCall::LseekWrite => libc::write(fd, rest.as_ptr().cast(), rest.len()),
-                    WriteCall::Pwrite => libc::pwrite(
-                        fd,
-                        rest.as_ptr().cast(),
-                        rest.len(),
-                        (offset + done) as libc::off_t,
-                    ),
-                }
+            let n = match self.call {
+                WriteCall::LseekWrite => (&self.file).write(rest)?,
+                WriteCall::Pwrite => self.file.write_at(rest, (offset + done) as u64)?,
             };
-            match n {
-                n if n < 0 => return Err(io::Error::last_os_error()),
-                0 => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "device took no bytes",
-                    ))
-                }
-                n => done += n as usize,
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "device took no bytes",
+                ));
             }
+            done += n;
         }
         Ok(())
     }
 }
 
 impl Canvas for WriteCanvas {
-    fn geometry(&self) -> Geometry {
+    fn geometry(&self) -> Mode {
         self.geometry
     }
 
@@ -285,11 +270,11 @@ impl Canvas for WriteCanvas {
 
     fn fill(&mut self, rect: Rect, pixel: &[u8]) -> io::Result<()> {
         let g = self.geometry;
-        if !self.fill_source.starts_with(pixel) || self.fill_source.len() < g.frame_bytes() {
-            self.fill_source = vec![0; g.frame_bytes()];
+        if !self.fill_source.starts_with(pixel) || self.fill_source.len() < g.frame_len() {
+            self.fill_source = vec![0; g.frame_len()];
             for y in 0..g.height {
                 let start = offset(&g, 0, y);
-                fill_row(&mut self.fill_source[start..start + g.row_bytes()], pixel);
+                fill_row(&mut self.fill_source[start..start + g.row_len()], pixel);
             }
         }
         let source = std::mem::take(&mut self.fill_source);
@@ -319,7 +304,7 @@ impl Canvas for WriteCanvas {
 mod tests {
     use super::*;
 
-    const G: Geometry = Geometry {
+    const G: Mode = Mode {
         width: 4,
         height: 3,
         bpp: 32,
@@ -334,7 +319,7 @@ mod tests {
 
     #[test]
     fn mmap_blit_and_fill_land_at_their_offsets() {
-        let mut frame = vec![0u8; G.frame_bytes()];
+        let mut frame = vec![0u8; G.frame_len()];
         let mut c = canvas(&mut frame);
         let rect = Rect {
             x: 1,
@@ -412,7 +397,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.syscalls(), 6, "stride > row: one lseek + write per row");
         let file = File::options().write(true).open("/dev/null").unwrap();
-        let packed = Geometry { stride: 16, ..G };
+        let packed = Mode { stride: 16, ..G };
         let mut c = WriteCanvas::new(file, WriteCall::Pwrite, packed);
         c.fill(Rect::full(&packed), &[1, 2, 3, 4]).unwrap();
         assert_eq!(c.syscalls(), 1, "a packed full frame is one pwrite");

@@ -9,6 +9,7 @@
 pub mod paths;
 pub mod pattern;
 
+use bochsfb_renderer::Mode;
 use serde::{Deserialize, Serialize};
 
 /// Printed on its own line before the JSON report.
@@ -16,20 +17,27 @@ pub const JSON_BEGIN: &str = "@@bench:json-begin";
 /// Printed on its own line after the JSON report.
 pub const JSON_END: &str = "@@bench:json-end";
 
-/// Which kernel driver the guest loaded, and so which paths can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+/// The display driver in the guest: which one the harness boots (`/init` loads it; the
+/// kernel command line names it), and so which paths `bochsfb-bench` can run. The one enum
+/// of the three for the benchmark, the harness (`qemu_bochs::Driver`) and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Driver {
-    /// This project's `bochsfb.ko`: `/dev/bochsfb0`.
+    /// This project's `bochsfb.ko`, with the module parameters: `/dev/bochsfb0`.
+    #[default]
     Bochsfb,
-    /// The kernel's C `bochs` DRM driver: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
+    /// The kernel's C `bochs` DRM driver (`bochs.ko` and the DRM modules it needs), the
+    /// benchmark's peer: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
     BochsDrm,
-    /// The kernel's classic fbdev driver `vesafb` on the VBE mode the firmware set at boot
-    /// (`vga=`): `/dev/fb0` reads, writes and maps VRAM itself (`fb_io_write`, `fb_io_mmap`).
+    /// No module: the kernel's built-in classic fbdev driver `vesafb` keeps the VBE mode that
+    /// `vga=` had the firmware set at boot; `/dev/fb0` reads, writes and maps VRAM itself
+    /// (`fb_io_write`, `fb_io_mmap`).
     Vesafb,
 }
 
 impl Driver {
+    /// `bochsfb`, `bochs-drm` or `vesafb`: the value of `qemu_bochs.driver=` on the guest's
+    /// kernel command line and of `bochsfb-bench --driver`.
     pub fn name(self) -> &'static str {
         match self {
             Driver::Bochsfb => "bochsfb",
@@ -80,11 +88,11 @@ pub enum CallSize {
 }
 
 impl CallSize {
-    pub fn bytes(self, geometry: &Geometry) -> usize {
+    pub fn bytes(self, geometry: &Mode) -> usize {
         match self {
             CallSize::Bytes(n) => n as usize,
-            CallSize::Row => geometry.row_bytes(),
-            CallSize::Frame => geometry.frame_bytes(),
+            CallSize::Row => geometry.row_len(),
+            CallSize::Frame => geometry.frame_len(),
         }
     }
 
@@ -155,37 +163,6 @@ pub enum Access {
     Pwrite,
 }
 
-/// The frame a path draws into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Geometry {
-    pub width: u32,
-    pub height: u32,
-    pub bpp: u32,
-    /// Bytes from one row to the next.
-    pub stride: u32,
-}
-
-impl Geometry {
-    pub fn bytes_per_pixel(&self) -> usize {
-        self.bpp.div_ceil(8) as usize
-    }
-
-    /// Visible bytes of one row (`stride` may be larger).
-    pub fn row_bytes(&self) -> usize {
-        self.width as usize * self.bytes_per_pixel()
-    }
-
-    /// Bytes from the first visible byte to the last, rows `stride` apart.
-    pub fn frame_bytes(&self) -> usize {
-        self.stride as usize * self.height as usize
-    }
-
-    /// `640x480x32`: used in names of screenshots and charts.
-    pub fn label(&self) -> String {
-        format!("{}x{}x{}", self.width, self.height, self.bpp)
-    }
-}
-
 /// One timed run: a whole number of frames of one workload through one path.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Run {
@@ -246,7 +223,8 @@ pub struct PathReport {
     pub access: Access,
     /// Device node(s) the path used.
     pub device: String,
-    pub geometry: Geometry,
+    /// The mode the path drew in.
+    pub geometry: Mode,
     /// Seed of the [`pattern`] frame left on screen when the path finished.
     pub final_pattern: u32,
     /// The screenshot the guest asked for after the path finished.

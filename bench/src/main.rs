@@ -20,6 +20,7 @@ use bochsfb_bench::paths::{Path, PATHS};
 use bochsfb_bench::{
     Driver, GuestReport, Measurement, PathReport, JSON_BEGIN, JSON_END, WORKLOADS,
 };
+use bochsfb_renderer::Mode;
 use clap::Parser;
 
 use crate::measure::{Budget, Memcpy};
@@ -94,7 +95,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
                 .iter()
                 .flatten()
                 .next()
-                .map_or(1 << 20, |r| r.geometry.frame_bytes());
+                .map_or(1 << 20, |r| r.geometry.frame_len());
             Memcpy::new(bytes)
         });
         memcpy_runs.push(memcpy.run(budget.run_time));
@@ -163,7 +164,7 @@ fn run_path(
     })
 }
 
-fn screenshot_name(path: &Path, geometry: &bochsfb_bench::Geometry) -> String {
+fn screenshot_name(path: &Path, geometry: &Mode) -> String {
     format!("bench-{}-{}", geometry.label(), path.name.replace(' ', "-"))
 }
 

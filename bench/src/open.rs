@@ -2,17 +2,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsFd, BorrowedFd};
 
 use bochsfb_bench::paths::{Device, Path};
-use bochsfb_bench::{Access, Geometry};
-use bochsfb_renderer::abi::{
-    mmap_region, BochsfbDamage, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_MAX_DAMAGE_RECTS,
-};
-use bochsfb_renderer::fb_abi::{
-    FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO,
-};
+use bochsfb_bench::Access;
+use bochsfb_renderer::abi::{mmap_region, BochsfbRect, BOCHSFB_MAX_DAMAGE_RECTS};
+use bochsfb_renderer::device::{self, GraphicsConsole, Mapping};
+use bochsfb_renderer::Mode;
 use drm::buffer::{Buffer, DrmFourcc};
 use drm::control::{connector, ClipRect, Device as _};
 
@@ -29,11 +25,10 @@ pub fn with_canvas(
     let file = OpenOptions::new()
         .read(true)
         .write(true)
-        .custom_flags(if path.direct { libc::O_DIRECT } else { 0 })
         .open(path.device.node())?;
-    let (geometry, _console) = match path.device {
-        Device::Bochsfb => (bochsfb_geometry(&file)?, None),
-        _ => (fbdev_geometry(&file)?, Some(GraphicsConsole::enter()?)),
+    let (mode, _console) = match path.device {
+        Device::Bochsfb => (Mode::from(device::get_mode(&file)?), None),
+        _ => (fbdev_mode(&file)?, Some(GraphicsConsole::enter()?)),
     };
     let region = match path.access {
         Access::MmapOnDemand => mmap_region::ON_DEMAND,
@@ -43,25 +38,18 @@ pub fn with_canvas(
     };
     match path.access {
         Access::Mmap | Access::MmapOnDemand | Access::MmapUncached | Access::MmapShadow => {
-            // SAFETY: a MAP_SHARED mapping of device memory (or of the driver's
-            // shadow pages). Nothing in this process truncates or otherwise
-            // changes it behind the slice's back: the write paths run only
+            // Device memory (or the driver's shadow pages), shared; the write paths run only
             // after this mapping is gone.
-            let map = unsafe {
-                memmap2::MmapOptions::new()
-                    .offset(region)
-                    .len(geometry.frame_bytes())
-                    .map_mut(&file)?
-            };
+            let map = Mapping::new(&file, mode.frame_len(), region)?;
             if path.access == Access::MmapShadow {
                 let flush = |damage: &[Rect]| flush_shadow(&file, damage);
-                draw(&mut MmapCanvas::new(map, geometry, flush))
+                draw(&mut MmapCanvas::new(map, mode, flush))
             } else {
-                draw(&mut MmapCanvas::new(map, geometry, |_: &[Rect]| Ok(0)))
+                draw(&mut MmapCanvas::new(map, mode, |_: &[Rect]| Ok(0)))
             }
         }
-        Access::Write => draw(&mut WriteCanvas::new(file, WriteCall::LseekWrite, geometry)),
-        Access::Pwrite => draw(&mut WriteCanvas::new(file, WriteCall::Pwrite, geometry)),
+        Access::Write => draw(&mut WriteCanvas::new(file, WriteCall::LseekWrite, mode)),
+        Access::Pwrite => draw(&mut WriteCanvas::new(file, WriteCall::Pwrite, mode)),
     }
 }
 
@@ -79,107 +67,23 @@ fn flush_shadow(file: &File, damage: &[Rect]) -> io::Result<u64> {
                 height: r.h,
             })
             .collect();
-        let mut request = BochsfbDamage {
-            rects: rects.as_ptr() as u64,
-            count: rects.len() as u32,
-            flags: 0,
-        };
-        // SAFETY: the request reads one `BochsfbDamage` and, through it,
-        // `count` rectangles from `rects`, both alive through the call.
-        unsafe {
-            ioctl(
-                file.as_fd(),
-                libc::c_ulong::from(BOCHSFB_IOCTL_FLUSH),
-                std::ptr::from_mut(&mut request).cast(),
-            )?;
-        }
+        device::flush(file, &rects)?;
         calls += 1;
     }
     Ok(calls)
 }
 
-fn bochsfb_geometry(file: &File) -> io::Result<Geometry> {
-    let mode = bochsfb_renderer::abi::get_mode(file)?;
-    Ok(Geometry {
-        width: mode.width,
-        height: mode.height,
-        bpp: mode.bpp,
-        stride: mode.stride,
-    })
-}
-
-fn fbdev_geometry(file: &File) -> io::Result<Geometry> {
-    let mut var = FbVarScreeninfo::default();
-    let mut fix = FbFixScreeninfo::default();
-    // SAFETY: each request fills exactly its struct (bochsfb_uapi::fb has the kernel's
-    // layout), and each lives, writable, through the call.
-    unsafe {
-        ioctl(
-            file.as_fd(),
-            FBIOGET_VSCREENINFO.into(),
-            (&mut var as *mut FbVarScreeninfo).cast(),
-        )?;
-        ioctl(
-            file.as_fd(),
-            FBIOGET_FSCREENINFO.into(),
-            (&mut fix as *mut FbFixScreeninfo).cast(),
-        )?;
-    }
-    Ok(Geometry {
+/// The mode of an fbdev device: size and depth from its variable screen info, the stride from
+/// its fixed one.
+fn fbdev_mode(file: &File) -> io::Result<Mode> {
+    let var = device::fb_get_var(file)?;
+    let fix = device::fb_get_fix(file)?;
+    Ok(Mode {
         width: var.xres,
         height: var.yres,
         bpp: var.bits_per_pixel,
         stride: fix.line_length,
     })
-}
-
-/// # Safety
-/// `arg` must be valid for whatever `request` reads or writes.
-unsafe fn ioctl(fd: BorrowedFd<'_>, request: libc::c_ulong, arg: *mut u8) -> io::Result<()> {
-    // SAFETY: the caller vouches for arg; the fd is open while borrowed.
-    if unsafe { libc::ioctl(fd.as_raw_fd(), request, arg) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// linux/kd.h
-const KDSETMODE: libc::c_ulong = 0x4b3a;
-const KD_TEXT: libc::c_ulong = 0;
-const KD_GRAPHICS: libc::c_ulong = 1;
-
-/// The virtual terminal in graphics mode, as any fbdev program sets it:
-/// otherwise fbcon keeps drawing its text console and blinking cursor into
-/// `/dev/fb0`. Back to text mode on drop.
-struct GraphicsConsole(Option<File>);
-
-impl GraphicsConsole {
-    fn enter() -> io::Result<GraphicsConsole> {
-        let tty = match OpenOptions::new().read(true).write(true).open("/dev/tty0") {
-            Ok(tty) => tty,
-            // No virtual terminals, so no fbcon either.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(GraphicsConsole(None)),
-            Err(e) => return Err(e),
-        };
-        set_kd_mode(&tty, KD_GRAPHICS)?;
-        Ok(GraphicsConsole(Some(tty)))
-    }
-}
-
-impl Drop for GraphicsConsole {
-    fn drop(&mut self) {
-        if let Some(tty) = &self.0 {
-            let _ = set_kd_mode(tty, KD_TEXT);
-        }
-    }
-}
-
-fn set_kd_mode(tty: &File, mode: libc::c_ulong) -> io::Result<()> {
-    // SAFETY: KDSETMODE takes its argument by value; no memory is passed.
-    if unsafe { libc::ioctl(tty.as_raw_fd(), KDSETMODE, mode) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// `/dev/dri/card0` as a `drm` crate device.
@@ -226,7 +130,7 @@ fn with_dumb_buffer(draw: &mut dyn FnMut(&mut dyn Canvas) -> io::Result<()>) -> 
     let mut buffer =
         card.create_dumb_buffer((width.into(), height.into()), DrmFourcc::Xrgb8888, 32)?;
     let fb = card.add_framebuffer(&buffer, 24, 32)?;
-    let geometry = Geometry {
+    let frame = Mode {
         width: width.into(),
         height: height.into(),
         bpp: 32,
@@ -246,7 +150,7 @@ fn with_dumb_buffer(draw: &mut dyn FnMut(&mut dyn Canvas) -> io::Result<()>) -> 
                 let clips: Vec<ClipRect> = damage.iter().map(clip).collect();
                 card.dirty_framebuffer(fb, &clips).map(|()| 1)
             };
-            draw(&mut MmapCanvas::new(mapping, geometry, dirty))
+            draw(&mut MmapCanvas::new(mapping, frame, dirty))
         });
     // Best effort: closing the card frees both anyway.
     let _ = card.destroy_framebuffer(fb);

@@ -12,8 +12,6 @@ pub struct Path {
     pub driver: Driver,
     pub access: Access,
     pub device: Device,
-    /// Opened with `O_DIRECT`: bochsfb's one-copy write (the caller's pages straight into VRAM).
-    pub direct: bool,
     /// How long after the last frame the screen shows it: the fbdev
     /// emulation copies its RAM frame to VRAM 50 ms (HZ/20) after a write.
     pub settle: Duration,
@@ -65,21 +63,19 @@ const DEFERRED_IO: Duration = Duration::from_millis(300);
 /// from the fbdev emulation would hide what the fbdev paths drew).
 #[rustfmt::skip]
 pub const PATHS: &[Path] = &[
-    Path { name: "bochsfb mmap", driver: Driver::Bochsfb, access: Access::Mmap, device: Device::Bochsfb, direct: false, settle: NOW },
-    Path { name: "bochsfb write", driver: Driver::Bochsfb, access: Access::Write, device: Device::Bochsfb, direct: false, settle: NOW },
-    Path { name: "bochsfb pwrite", driver: Driver::Bochsfb, access: Access::Pwrite, device: Device::Bochsfb, direct: false, settle: NOW },
-    Path { name: "bochsfb write O_DIRECT", driver: Driver::Bochsfb, access: Access::Write, device: Device::Bochsfb, direct: true, settle: NOW },
-    Path { name: "bochsfb pwrite O_DIRECT", driver: Driver::Bochsfb, access: Access::Pwrite, device: Device::Bochsfb, direct: true, settle: NOW },
-    Path { name: "bochsfb on-demand", driver: Driver::Bochsfb, access: Access::MmapOnDemand, device: Device::Bochsfb, direct: false, settle: NOW },
-    Path { name: "bochsfb uncached", driver: Driver::Bochsfb, access: Access::MmapUncached, device: Device::Bochsfb, direct: false, settle: NOW },
-    Path { name: "bochsfb shadow", driver: Driver::Bochsfb, access: Access::MmapShadow, device: Device::Bochsfb, direct: false, settle: NOW },
-    Path { name: "vesafb mmap", driver: Driver::Vesafb, access: Access::Mmap, device: Device::Fbdev, direct: false, settle: NOW },
-    Path { name: "vesafb write", driver: Driver::Vesafb, access: Access::Write, device: Device::Fbdev, direct: false, settle: NOW },
-    Path { name: "vesafb pwrite", driver: Driver::Vesafb, access: Access::Pwrite, device: Device::Fbdev, direct: false, settle: NOW },
-    Path { name: "fbdev mmap", driver: Driver::BochsDrm, access: Access::Mmap, device: Device::Fbdev, direct: false, settle: DEFERRED_IO },
-    Path { name: "fbdev write", driver: Driver::BochsDrm, access: Access::Write, device: Device::Fbdev, direct: false, settle: DEFERRED_IO },
-    Path { name: "fbdev pwrite", driver: Driver::BochsDrm, access: Access::Pwrite, device: Device::Fbdev, direct: false, settle: DEFERRED_IO },
-    Path { name: "drm dumb mmap", driver: Driver::BochsDrm, access: Access::Mmap, device: Device::DrmDumb, direct: false, settle: NOW },
+    Path { name: "bochsfb mmap", driver: Driver::Bochsfb, access: Access::Mmap, device: Device::Bochsfb, settle: NOW },
+    Path { name: "bochsfb write", driver: Driver::Bochsfb, access: Access::Write, device: Device::Bochsfb, settle: NOW },
+    Path { name: "bochsfb pwrite", driver: Driver::Bochsfb, access: Access::Pwrite, device: Device::Bochsfb, settle: NOW },
+    Path { name: "bochsfb on-demand", driver: Driver::Bochsfb, access: Access::MmapOnDemand, device: Device::Bochsfb, settle: NOW },
+    Path { name: "bochsfb uncached", driver: Driver::Bochsfb, access: Access::MmapUncached, device: Device::Bochsfb, settle: NOW },
+    Path { name: "bochsfb shadow", driver: Driver::Bochsfb, access: Access::MmapShadow, device: Device::Bochsfb, settle: NOW },
+    Path { name: "vesafb mmap", driver: Driver::Vesafb, access: Access::Mmap, device: Device::Fbdev, settle: NOW },
+    Path { name: "vesafb write", driver: Driver::Vesafb, access: Access::Write, device: Device::Fbdev, settle: NOW },
+    Path { name: "vesafb pwrite", driver: Driver::Vesafb, access: Access::Pwrite, device: Device::Fbdev, settle: NOW },
+    Path { name: "fbdev mmap", driver: Driver::BochsDrm, access: Access::Mmap, device: Device::Fbdev, settle: DEFERRED_IO },
+    Path { name: "fbdev write", driver: Driver::BochsDrm, access: Access::Write, device: Device::Fbdev, settle: DEFERRED_IO },
+    Path { name: "fbdev pwrite", driver: Driver::BochsDrm, access: Access::Pwrite, device: Device::Fbdev, settle: DEFERRED_IO },
+    Path { name: "drm dumb mmap", driver: Driver::BochsDrm, access: Access::Mmap, device: Device::DrmDumb, settle: NOW },
 ];
 
 /// The paths of one driver, in order.
@@ -103,8 +99,6 @@ mod tests {
             [
                 ("bochsfb write", "bochsfb mmap"),
                 ("bochsfb pwrite", "bochsfb mmap"),
-                ("bochsfb write O_DIRECT", "bochsfb mmap"),
-                ("bochsfb pwrite O_DIRECT", "bochsfb mmap"),
                 ("vesafb write", "vesafb mmap"),
                 ("vesafb pwrite", "vesafb mmap"),
                 ("fbdev write", "fbdev mmap"),

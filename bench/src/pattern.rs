@@ -3,7 +3,7 @@
 //! landed in the right place and that they came from that path, not from the
 //! one before it.
 
-use crate::Geometry;
+use bochsfb_renderer::Mode;
 
 /// The colour of pixel `(x, y)` for `seed`, as `[r, g, b]`.
 pub fn rgb(x: u32, y: u32, seed: u32) -> [u8; 3] {
@@ -33,11 +33,11 @@ fn rgb565([r, g, b]: [u8; 3]) -> u16 {
 
 /// The whole frame for `seed`, laid out as the device lays it out
 /// (`stride` bytes per row; padding bytes are zero).
-pub fn frame(geometry: &Geometry, seed: u32) -> Vec<u8> {
-    let mut frame = vec![0; geometry.frame_bytes()];
+pub fn frame(geometry: &Mode, seed: u32) -> Vec<u8> {
+    let mut frame = vec![0; geometry.frame_len()];
     let bytes = geometry.bytes_per_pixel();
     for y in 0..geometry.height {
-        let row = &mut frame[y as usize * geometry.stride as usize..][..geometry.row_bytes()];
+        let row = &mut frame[y as usize * geometry.stride as usize..][..geometry.row_len()];
         for (x, pixel) in (0..).zip(row.chunks_exact_mut(bytes)) {
             pixel.copy_from_slice(&encode(rgb(x, y, seed), geometry.bpp));
         }
@@ -51,7 +51,7 @@ pub fn frame(geometry: &Geometry, seed: u32) -> Vec<u8> {
 pub fn check_screenshot(
     rgb_pixels: &[u8],
     (width, height): (u32, u32),
-    geometry: &Geometry,
+    geometry: &Mode,
     seed: u32,
 ) -> Result<(), String> {
     if (width, height) != (geometry.width, geometry.height) {
@@ -87,14 +87,14 @@ pub fn check_screenshot(
 mod tests {
     use super::*;
 
-    const GEOMETRY: Geometry = Geometry {
+    const GEOMETRY: Mode = Mode {
         width: 64,
         height: 48,
         bpp: 32,
         stride: 64 * 4 + 16,
     };
 
-    fn screenshot(geometry: &Geometry, seed: u32) -> Vec<u8> {
+    fn screenshot(geometry: &Mode, seed: u32) -> Vec<u8> {
         (0..geometry.height)
             .flat_map(|y| (0..geometry.width).flat_map(move |x| rgb(x, y, seed)))
             .collect()
@@ -106,10 +106,7 @@ mod tests {
         let at = |x: usize, y: usize| &frame[y * GEOMETRY.stride as usize + x * 4..][..4];
         let [r, g, b] = rgb(5, 7, 3);
         assert_eq!(at(5, 7), [b, g, r, 0]);
-        assert_eq!(
-            frame[GEOMETRY.row_bytes()..GEOMETRY.stride as usize],
-            [0; 16]
-        );
+        assert_eq!(frame[GEOMETRY.row_len()..GEOMETRY.stride as usize], [0; 16]);
     }
 
     #[test]
@@ -130,7 +127,7 @@ mod tests {
 
     #[test]
     fn rgb565_screenshots_compare_in_565() {
-        let geometry = Geometry {
+        let geometry = Mode {
             bpp: 16,
             stride: 128,
             ..GEOMETRY

@@ -3,7 +3,8 @@
 
 use std::io;
 
-use bochsfb_bench::{pattern, Geometry, Workload};
+use bochsfb_bench::{pattern, Workload};
+use bochsfb_renderer::Mode;
 
 use crate::canvas::{Canvas, Rect};
 
@@ -22,7 +23,7 @@ const FILL_RGB: [u8; 3] = [0x20, 0x60, 0xa0];
 /// Everything a workload needs, prepared before the clock starts.
 pub struct Scene {
     workload: Workload,
-    geometry: Geometry,
+    geometry: Mode,
     /// The path's test image, laid out like the frame.
     image: Vec<u8>,
     /// Where each op draws (sprites and pixels).
@@ -34,7 +35,7 @@ pub struct Scene {
 }
 
 impl Scene {
-    pub fn new(workload: Workload, geometry: Geometry, image_seed: u32) -> Scene {
+    pub fn new(workload: Workload, geometry: Mode, image_seed: u32) -> Scene {
         let mut random = XorShift(POSITION_SEED);
         let mut random_rects = |count: u32, size: u32| -> Vec<Rect> {
             (0..count)
@@ -56,7 +57,7 @@ impl Scene {
                 let len = size.bytes(&geometry);
                 let bytes = geometry.bytes_per_pixel();
                 // Pixel-aligned offsets at which `len` bytes still fit in the frame.
-                let offsets = (geometry.frame_bytes() - len) / bytes + 1;
+                let offsets = (geometry.frame_len() - len) / bytes + 1;
                 let calls = (CALL_BYTES_PER_FRAME / len).max(1);
                 (0..calls)
                     .map(|_| (random.below(offsets as u32) as usize * bytes, len))
@@ -144,7 +145,7 @@ impl Scene {
 
 /// The rows that `spans` touch, merged into runs of whole rows; their bounding box if that
 /// makes too many rectangles for one DIRTYFB.
-fn rows_of(spans: &[(usize, usize)], geometry: &Geometry) -> Vec<Rect> {
+fn rows_of(spans: &[(usize, usize)], geometry: &Mode) -> Vec<Rect> {
     let stride = geometry.stride as usize;
     let mut rows: Vec<(u32, u32)> = spans
         .iter()
@@ -193,7 +194,7 @@ mod tests {
     use crate::canvas::MmapCanvas;
     use bochsfb_bench::WORKLOADS;
 
-    const G: Geometry = Geometry {
+    const G: Mode = Mode {
         width: 200,
         height: 100,
         bpp: 32,
@@ -205,7 +206,7 @@ mod tests {
         let image = pattern::frame(&G, 7);
         for workload in WORKLOADS {
             let scene = Scene::new(workload, G, 7);
-            let mut frame = vec![0u8; G.frame_bytes()];
+            let mut frame = vec![0u8; G.frame_len()];
             let mut presents = 0;
             let present = |damage: &[Rect]| {
                 assert!(!damage.is_empty() && damage.len() <= MAX_DAMAGE_RECTS);
@@ -267,7 +268,7 @@ mod tests {
             assert!(scene
                 .spans
                 .iter()
-                .all(|&(at, l)| l == len && at % 4 == 0 && at + l <= G.frame_bytes()));
+                .all(|&(at, l)| l == len && at % 4 == 0 && at + l <= G.frame_len()));
             // The damage covers every byte written.
             for &(at, l) in &scene.spans {
                 let (first, last) = ((at / 800) as u32, ((at + l - 1) / 800) as u32);

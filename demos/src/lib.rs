@@ -23,41 +23,95 @@ mod testcard;
 use bochsfb_renderer::backend::{Backend, MemoryBackend};
 use bochsfb_renderer::clock::{FrameCounter, FrameStats, Pacer};
 use bochsfb_renderer::input::{Event, InputState, Key};
-use bochsfb_renderer::{Error, Surface};
+use bochsfb_renderer::{Error, Mode, Surface};
 
 pub use console::Clock;
 
-/// Every demo's name, in the order the gallery shows them.
-pub const DEMOS: [&str; 8] = [
-    "testcard",
-    "plasma",
-    "mandelbrot",
-    "sprites",
-    "starfield",
-    "console",
-    "slideshow",
-    "paint",
-];
-
-/// One line about demo `name` (for `qemu-bochs demos` and `--help`); `None` for an unknown name.
-pub fn about(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "testcard" => "colour bars, a one-pixel grid, corner markers, the mode, a frame counter",
-        "plasma" => "the classic plasma: sums of sines through a cycling palette",
-        "mandelbrot" => "a zoom into the Mandelbrot set's seahorse valley",
-        "sprites" => "alpha-blended PNG balls bouncing over a checkerboard (partial redraws); arrows steer the first",
-        "starfield" => "flying through a field of 500 stars",
-        "console" => "a scrolling text console with a clock (partial redraws)",
-        "slideshow" => "PNG and JPEG images scaled to fit, with a wipe between them",
-        "paint" => "draw with the pointer while the button is held; 1-8 colour, - and = brush size, c clears",
-        _ => return None,
-    })
+/// A demo as the CLI, the harness and the tests know it: one row of [`DEMOS`].
+#[derive(Debug, Clone, Copy)]
+pub struct DemoInfo {
+    /// Its name on command lines (`bochsfb-demo NAME`, `qemu-bochs demo --demo NAME`).
+    pub name: &'static str,
+    /// One line about it (`qemu-bochs demos`, `--help`).
+    pub about: &'static str,
+    /// Waits for input rather than animating: it should run until `q`, not for a number of
+    /// frames.
+    pub interactive: bool,
+    /// A still picture: one frame shows all of it (`qemu-bochs demo` draws one unless asked
+    /// for more).
+    pub still: bool,
+    /// Makes the demo for a mode.
+    pub new: fn(&Mode, Clock) -> Box<dyn Demo>,
 }
 
-/// Whether demo `name` waits for input rather than animating (it should run until `q`, not
-/// for a number of frames).
-pub fn is_interactive(name: &str) -> bool {
-    name == "paint"
+/// Every demo, in the order the gallery shows them.
+pub const DEMOS: [DemoInfo; 8] = [
+    DemoInfo {
+        name: "testcard",
+        about: "colour bars, a one-pixel grid, corner markers, the mode, a frame counter",
+        interactive: false,
+        still: true,
+        new: |mode, _| Box::new(testcard::TestcardDemo::new(*mode)),
+    },
+    DemoInfo {
+        name: "plasma",
+        about: "the classic plasma: sums of sines through a cycling palette",
+        interactive: false,
+        still: false,
+        new: |mode, _| Box::new(plasma::Plasma::new(*mode)),
+    },
+    DemoInfo {
+        name: "mandelbrot",
+        about: "a zoom into the Mandelbrot set's seahorse valley",
+        interactive: false,
+        still: false,
+        new: |mode, _| Box::new(mandelbrot::Mandelbrot::new(*mode)),
+    },
+    DemoInfo {
+        name: "sprites",
+        about: "alpha-blended PNG balls bouncing over a checkerboard (partial redraws); arrows steer the first",
+        interactive: false,
+        still: false,
+        new: |mode, _| Box::new(sprites::Sprites::new(*mode)),
+    },
+    DemoInfo {
+        name: "starfield",
+        about: "flying through a field of 500 stars",
+        interactive: false,
+        still: false,
+        new: |mode, _| Box::new(starfield::Starfield::new(*mode)),
+    },
+    DemoInfo {
+        name: "console",
+        about: "a scrolling text console with a clock (partial redraws)",
+        interactive: false,
+        still: false,
+        new: |mode, clock| Box::new(console::Console::new(*mode, clock)),
+    },
+    DemoInfo {
+        name: "slideshow",
+        about: "PNG and JPEG images scaled to fit, with a wipe between them",
+        interactive: false,
+        still: false,
+        new: |mode, _| Box::new(slideshow::Slideshow::new(*mode)),
+    },
+    DemoInfo {
+        name: "paint",
+        about: "draw with the pointer while the button is held; 1-8 colour, - and = brush size, c clears",
+        interactive: true,
+        still: false,
+        new: |mode, _| Box::new(paint::Paint::new(*mode)),
+    },
+];
+
+/// The demo called `name`; `None` for an unknown name.
+pub fn find(name: &str) -> Option<&'static DemoInfo> {
+    DEMOS.iter().find(|d| d.name == name)
+}
+
+/// Every demo's name, in table order (for a command line's possible values).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    DEMOS.iter().map(|d| d.name)
 }
 
 /// A demo: draws frame after frame onto a surface.
@@ -70,21 +124,6 @@ pub trait Demo {
     fn draw(&mut self, surface: &mut Surface<'_>, frame: u64);
     /// Takes an input event, before the next frame is drawn; `input` already includes it.
     fn on_event(&mut self, _event: &Event, _input: &InputState) {}
-}
-
-/// The demo called `name` for `mode`; `None` for an unknown name.
-pub fn demo(name: &str, mode: &Mode, clock: Clock) -> Option<Box<dyn Demo>> {
-    Some(match name {
-        "testcard" => Box::new(testcard::TestcardDemo::new(*mode)),
-        "plasma" => Box::new(plasma::Plasma::new(*mode)),
-        "mandelbrot" => Box::new(mandelbrot::Mandelbrot::new(*mode)),
-        "sprites" => Box::new(sprites::Sprites::new(*mode)),
-        "starfield" => Box::new(starfield::Starfield::new(*mode)),
-        "console" => Box::new(console::Console::new(*mode, clock)),
-        "slideshow" => Box::new(slideshow::Slideshow::new(*mode)),
-        "paint" => Box::new(paint::Paint::new(*mode)),
-        _ => return None,
-    })
 }
 
 /// Runs `demo` on `backend` for frames `0..frames` (`None`: until an error, `q` or
@@ -126,10 +165,11 @@ pub fn run(
 /// frames `0..=last` (what any backend shows after `--frames last+1`).
 pub fn render(name: &str, mode: Mode, last: u64) -> Result<MemoryBackend, Error> {
     let mut memory = MemoryBackend::new(mode)?;
-    let mut demo = demo(name, &mode, Clock::Frame).ok_or_else(|| Error::Unsupported {
+    let info = find(name).ok_or_else(|| Error::Unsupported {
         backend: "memory",
         reason: format!("no demo called {name}"),
     })?;
+    let mut demo = (info.new)(&mode, Clock::Frame);
     run(
         demo.as_mut(),
         &mut memory,
@@ -140,7 +180,6 @@ pub fn render(name: &str, mode: Mode, last: u64) -> Result<MemoryBackend, Error>
     Ok(memory)
 }
 
-use bochsfb_renderer::Mode;
 use embedded_graphics::mono_font::ascii::FONT_10X20;
 use embedded_graphics::mono_font::MonoTextStyleBuilder;
 use embedded_graphics::pixelcolor::{Rgb888, RgbColor, WebColors};
@@ -240,11 +279,24 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn every_demo_has_a_line_about_it() {
-        for name in super::DEMOS {
-            assert!(super::about(name).is_some_and(|s| !s.is_empty()), "{name}");
+    fn every_demo_has_a_line_about_it_and_one_name() {
+        for (i, demo) in DEMOS.iter().enumerate() {
+            assert!(!demo.about.is_empty(), "{}", demo.name);
+            assert_eq!(
+                find(demo.name).map(|d| d.name),
+                Some(demo.name),
+                "{} is found by its name",
+                demo.name
+            );
+            assert!(
+                DEMOS[..i].iter().all(|d| d.name != demo.name),
+                "{} twice",
+                demo.name
+            );
         }
-        assert_eq!(super::about("nope"), None);
+        assert!(find("nope").is_none());
     }
 }

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use bochsfb_demos::{render, DEMOS};
+use bochsfb_demos::{names, render};
 use bochsfb_renderer::{Mode, PixelFormat};
 
 /// The frame each reference image shows: far enough in to show motion (the
@@ -47,7 +47,7 @@ fn check_references(format: PixelFormat) {
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     let mode = Mode::packed(MODE.width, MODE.height, format);
-    for name in DEMOS {
+    for name in names() {
         let actual = render(name, mode, FRAME).unwrap().to_rgb_image();
         let path = golden(name, format);
         if bless {
@@ -78,7 +78,7 @@ fn check_references(format: PixelFormat) {
 
 #[test]
 fn frames_depend_only_on_the_frame_number() {
-    for name in DEMOS {
+    for name in names() {
         let a = render(name, Mode::xrgb8888(96, 64), 4).unwrap();
         let b = render(name, Mode::xrgb8888(96, 64), 4).unwrap();
         assert!(a.frame() == b.frame(), "{name} is not deterministic");
@@ -87,7 +87,7 @@ fn frames_depend_only_on_the_frame_number() {
 
 #[test]
 fn every_demo_draws_in_every_pixel_format() {
-    for name in DEMOS {
+    for name in names() {
         for bpp in [8, 16, 24, 32] {
             let mode: Mode = format!("96x64x{bpp}").parse().unwrap();
             let memory = render(name, mode, 2).unwrap();

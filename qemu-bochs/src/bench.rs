@@ -13,55 +13,29 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use bochsfb_bench::{pattern, Driver, GuestReport};
+use bochsfb_renderer::Mode;
 use serde::{Deserialize, Serialize};
 
 use crate::steps::output_of;
 use crate::vm::QEMU;
-use crate::{Accel, Artifacts, GuestDriver, Vm, VmConfig};
+use crate::{Accel, Artifacts, Vm, VmConfig};
 
-/// A display mode the benchmark runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Mode {
-    pub width: u32,
-    pub height: u32,
-    pub bpp: u32,
-}
-
-impl Mode {
-    pub const fn new(width: u32, height: u32, bpp: u32) -> Mode {
-        Mode { width, height, bpp }
-    }
-
-    /// `1024x768x32`, as [`bochsfb_bench::Geometry::label`] writes it.
-    pub fn label(&self) -> String {
-        format!("{}x{}x{}", self.width, self.height, self.bpp)
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-
-    /// `1024x768x32`.
-    fn from_str(s: &str) -> Result<Mode, String> {
-        let numbers: Vec<u32> = s
-            .split('x')
-            .map(|n| {
-                n.parse()
-                    .map_err(|_| format!("`{s}` is not WIDTHxHEIGHTxBPP"))
-            })
-            .collect::<Result<_, _>>()?;
-        match numbers[..] {
-            [width, height, bpp] if matches!(bpp, 16 | 24 | 32) => Ok(Mode { width, height, bpp }),
-            [_, _, bpp] => Err(format!("{bpp} bpp: the benchmark runs 16, 24 or 32")),
-            _ => Err(format!("`{s}` is not WIDTHxHEIGHTxBPP")),
-        }
+/// `--mode`: `WIDTHxHEIGHTxBPP` (all three; 16, 24 or 32 bpp), rows packed.
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    let [_, _, bpp] = s.split('x').collect::<Vec<_>>()[..] else {
+        return Err(format!("`{s}` is not WIDTHxHEIGHTxBPP"));
+    };
+    match bpp.parse::<u32>() {
+        Ok(16 | 24 | 32) => s.parse(),
+        Ok(bpp) => Err(format!("{bpp} bpp: the benchmark runs 16, 24 or 32")),
+        Err(_) => Err(format!("`{s}` is not WIDTHxHEIGHTxBPP")),
     }
 }
 
 /// The mode of the full benchmark, where the sweep and its cost model are measured.
-pub const FULL_MODES: &[Mode] = &[Mode::new(1024, 768, 32)];
+pub const FULL_MODES: &[Mode] = &[Mode::xrgb8888(1024, 768)];
 /// `--quick`: one small mode, enough to prove every path works.
-pub const QUICK_MODES: &[Mode] = &[Mode::new(640, 480, 32)];
+pub const QUICK_MODES: &[Mode] = &[Mode::xrgb8888(640, 480)];
 /// Every driver: ours, the kernel's C DRM driver, and the classic fbdev driver vesafb.
 pub const DRIVERS: [Driver; 3] = [Driver::Bochsfb, Driver::BochsDrm, Driver::Vesafb];
 /// Boots per driver of the full benchmark: the spread between boots is part of the noise.
@@ -132,13 +106,13 @@ impl BenchOptions {
 pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
     let config = VmConfig {
         accel,
+        driver,
         // 1920x1080x32 is 8 MiB; room to spare.
         vgamem_mb: 16,
         ..VmConfig::default()
     };
     match driver {
         Driver::Bochsfb => Some(VmConfig {
-            driver: GuestDriver::Bochsfb,
             module_params: [
                 ("width", mode.width),
                 ("height", mode.height),
@@ -149,14 +123,12 @@ pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
             ..config
         }),
         Driver::BochsDrm if mode.bpp == 32 => Some(VmConfig {
-            driver: GuestDriver::BochsDrm,
             // The fbdev emulation takes this mode; the DRM path keeps it.
             kernel_args: vec![format!("video={}x{}", mode.width, mode.height)],
             ..config
         }),
         Driver::BochsDrm => None,
         Driver::Vesafb => Some(VmConfig {
-            driver: GuestDriver::Vesafb,
             kernel_args: vec![vga_parameter(mode)?],
             ..config
         }),
@@ -478,14 +450,14 @@ fn host_cpu() -> String {
 mod tests {
     use super::*;
     use bochsfb_bench::paths::PATHS;
-    use bochsfb_bench::{Geometry, Measurement, PathReport, Run, WORKLOADS};
+    use bochsfb_bench::{Measurement, PathReport, Run, WORKLOADS};
+    use bochsfb_renderer::PixelFormat;
 
-    const MODE: Mode = Mode::new(640, 480, 32);
-    const GEOMETRY: Geometry = Geometry {
-        width: 640,
-        height: 480,
-        bpp: 32,
+    const MODE: Mode = Mode::xrgb8888(640, 480);
+    /// What the guest reports for [`MODE`]: the same, with the driver's stride.
+    const GEOMETRY: Mode = Mode {
         stride: 2560,
+        ..MODE
     };
 
     /// 100 ops of `bytes` each at `fixed_us + bytes / 1000` µs per op (1 ns per byte), with
@@ -564,28 +536,38 @@ mod tests {
             "{err}"
         );
 
-        let other = Mode::new(1024, 768, 32);
+        let other = Mode::xrgb8888(1024, 768);
         assert!(check_complete(&report(Driver::Bochsfb), Driver::Bochsfb, other).is_err());
     }
 
     #[test]
     fn each_driver_boots_as_it_must_for_its_mode() {
         let config = vm_config(Driver::BochsDrm, MODE, Accel::Tcg).unwrap();
-        assert_eq!(config.driver, GuestDriver::BochsDrm);
+        assert_eq!(config.driver, Driver::BochsDrm);
         assert_eq!(config.kernel_args, ["video=640x480"]);
-        assert!(vm_config(Driver::BochsDrm, Mode::new(1024, 768, 16), Accel::Tcg).is_none());
-        let ours = vm_config(Driver::Bochsfb, Mode::new(1024, 768, 16), Accel::Tcg).unwrap();
+        assert!(vm_config(
+            Driver::BochsDrm,
+            Mode::packed(1024, 768, PixelFormat::Rgb565),
+            Accel::Tcg
+        )
+        .is_none());
+        let ours = vm_config(
+            Driver::Bochsfb,
+            Mode::packed(1024, 768, PixelFormat::Rgb565),
+            Accel::Tcg,
+        )
+        .unwrap();
         assert!(ours.module_params.contains(&("bpp".into(), "16".into())));
         // VBE 0x144 is 1024x768x32 in SeaBIOS's bochs VGA BIOS; vga= adds 0x200.
-        let vesa = vm_config(Driver::Vesafb, Mode::new(1024, 768, 32), Accel::Tcg).unwrap();
+        let vesa = vm_config(Driver::Vesafb, Mode::xrgb8888(1024, 768), Accel::Tcg).unwrap();
         assert_eq!(
             (vesa.driver, vesa.kernel_args),
-            (GuestDriver::Vesafb, vec!["vga=0x344".into()])
+            (Driver::Vesafb, vec!["vga=0x344".into()])
         );
-        assert!(vm_config(Driver::Vesafb, Mode::new(1000, 700, 32), Accel::Tcg).is_none());
-        assert_eq!("1024x768x32".parse::<Mode>(), Ok(Mode::new(1024, 768, 32)));
-        assert!("1024x768".parse::<Mode>().is_err());
-        assert!("1024x768x8".parse::<Mode>().unwrap_err().contains("8 bpp"));
+        assert!(vm_config(Driver::Vesafb, Mode::xrgb8888(1000, 700), Accel::Tcg).is_none());
+        assert_eq!(parse_mode("1024x768x32"), Ok(Mode::xrgb8888(1024, 768)));
+        assert!(parse_mode("1024x768").is_err());
+        assert!(parse_mode("1024x768x8").unwrap_err().contains("8 bpp"));
     }
 
     #[test]
@@ -626,7 +608,7 @@ mod tests {
             .iter()
             .any(|r| r.path == "bochsfb mmap" && r.over == "vesafb mmap"));
         assert!(results.ratios.iter().any(|r| r.path == "bochsfb mmap"
-            && r.over == "bochsfb write O_DIRECT"
+            && r.over == "bochsfb write"
             && r.workload == "frame copy"));
         assert_eq!(results.summary.len(), PATHS.len() * WORKLOADS.len());
         assert!(results.summary.iter().all(|r| r.boots == 2 && r.runs == 6));
@@ -663,7 +645,6 @@ mod tests {
             "| 4 B | 29× [",
             "| bochsfb write | 3.00 [",
             "full-frame `bochsfb write` ≥ 0.8 × our mmap full-frame copy",
-            "full-frame `bochsfb write O_DIRECT` ≥ 0.8",
             "4-byte `bochsfb pwrite` minus a null syscall ≤ vesafb's",
             "Accelerator: **TCG**",
             "booted 2 time(s)",

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use flate2::{write::GzEncoder, Compression};
 
-use crate::cpio::CpioWriter;
+use crate::build::cpio::CpioWriter;
+use crate::cache::{self, write_atomically};
 use crate::steps::output_of;
-use crate::{paths, Artifacts, RunOutput, Vm, VmConfig};
+use crate::{Artifacts, RunOutput, Vm, VmConfig};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -77,7 +78,7 @@ pub struct FuzzReport {
 
 /// The corpus kept between runs: `<cache>/fuzz-corpus`.
 pub fn default_corpus_dir() -> Result<PathBuf> {
-    Ok(paths::cache_root()?.join("fuzz-corpus"))
+    Ok(cache::cache_root()?.join("fuzz-corpus"))
 }
 
 /// The `__sanitizer_cov_trace_pc` call sites of bochsfb.ko: the PCs KCOV can report for it. The
@@ -190,7 +191,7 @@ fn initramfs_with(base: &Path, files: &[(String, String)], dir: &Path) -> Result
     bytes.extend_from_slice(&overlay);
     std::fs::create_dir_all(dir)?;
     let path = dir.join("initramfs-kfuzz.cpio.gz");
-    paths::write_atomically(&path, bytes)?;
+    write_atomically(&path, bytes)?;
     Ok(path)
 }
 
@@ -223,7 +224,7 @@ fn save_corpus(lines: &[String], dir: &Path) -> Result<(usize, usize)> {
         returned += 1;
         let path = dir.join(format!("{sum}.txt"));
         if !path.exists() {
-            paths::write_atomically(&path, format!("# kfuzz program\n{text}"))?;
+            write_atomically(&path, format!("# kfuzz program\n{text}"))?;
             new += 1;
         }
     }
@@ -508,50 +509,14 @@ fn write_finding(dir: &Path, f: &Finding) -> Result<()> {
             f.kernel_report.join("\n  ")
         ));
     }
-    paths::write_atomically(&dir.join("finding.txt"), text)?;
+    write_atomically(&dir.join("finding.txt"), text)?;
     if let Some(r) = &f.reproducer {
-        paths::write_atomically(&dir.join("reproducer.txt"), r)?;
+        write_atomically(&dir.join("reproducer.txt"), r)?;
     }
     if let Some(c) = &f.c {
-        paths::write_atomically(&dir.join("reproducer.c"), c)?;
+        write_atomically(&dir.join("reproducer.c"), c)?;
     }
     Ok(())
-}
-
-/// The `fuzz` command: runs, prints the summary and any finding with its reproducer; whether
-/// nothing was found.
-pub fn command(artifacts: &Artifacts, options: &FuzzOptions) -> Result<bool> {
-    let report = run(artifacts, options)?;
-    println!("{}", report.summary.trim_start_matches("kfuzz: "));
-    if options.corpus_dir.is_some() {
-        println!(
-            "corpus: {} programs came back, {} new, kept in {}",
-            report.corpus_returned,
-            report.corpus_new,
-            options
-                .corpus_dir
-                .as_deref()
-                .map(Path::display)
-                .map(|d| d.to_string())
-                .unwrap_or_default()
-        );
-    }
-    match &report.finding {
-        None => Ok(true),
-        Some(f) => {
-            println!("FINDING {}", describe(f, &options.out_dir));
-            println!(
-                "serial logs: {}",
-                report
-                    .logs
-                    .iter()
-                    .map(|l| l.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            Ok(false)
-        }
-    }
 }
 
 /// A line for people: what was found, and where the reproducer is.
@@ -645,7 +610,7 @@ mod tests {
     #[test]
     fn the_guest_stops_at_every_report_the_harness_fails_on() {
         let guest = include_str!("../../tests/guest/src/kfuzz/watch.rs");
-        for pattern in crate::protocol::KERNEL_REPORT_PATTERNS {
+        for pattern in crate::vm::protocol::KERNEL_REPORT_PATTERNS {
             assert!(
                 guest.contains(&format!("{pattern:?},")),
                 "kfuzz's REPORT_PATTERNS lacks {pattern:?}"

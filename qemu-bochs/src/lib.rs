@@ -14,28 +14,16 @@
 //! # anyhow::Ok(())
 //! ```
 
-pub mod apt;
-pub mod artifacts;
 pub mod bench;
-pub mod cpio;
-pub mod debian_tools;
+pub mod build;
+pub(crate) mod cache;
 pub mod fuzz;
-pub mod guest_programs;
-pub mod initramfs;
-pub mod kernel_build;
-pub mod kernel_source;
-pub mod live_view;
-pub mod module;
 pub mod paths;
-pub mod peer_modules;
-pub mod prereqs;
-pub mod protocol;
-pub mod qmp;
-pub mod record;
 pub mod steps;
 pub mod style;
 pub mod vm;
 
-pub use artifacts::{build_all, Artifacts, BuildOptions};
-pub use protocol::GuestDriver;
+pub use bochsfb_bench::Driver;
+pub use build::artifacts::{build_all, Artifacts, BuildOptions};
+pub use build::kernel_build::KernelVariant;
 pub use vm::{Accel, Display, RunOutput, Vm, VmConfig};

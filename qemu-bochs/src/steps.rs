@@ -16,7 +16,7 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// Runs `cmd` with stdout and stderr appended to `log_path`.
 ///
 /// Prints `label` first, then every 10 s the elapsed time and the last Kbuild
-/// line (`CC`, `RUSTC`, `LD`, ...). On failure prints the last `tail_lines`
+/// line (`CC`, `RUSTC`, `LD`, ...) or cargo line (`Compiling foo v1.0`). On failure prints the last `tail_lines`
 /// lines of the log and returns an error naming the log.
 pub fn run_logged(
     label: &str,
@@ -75,7 +75,7 @@ pub fn run_logged(
 }
 
 /// Runs a quick command and returns its stdout, failing with its stderr.
-pub fn output_of(cmd: &mut Command) -> Result<String> {
+pub(crate) fn output_of(cmd: &mut Command) -> Result<String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -102,7 +102,7 @@ fn copy_lines(
         while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
             let line = String::from_utf8_lossy(&buf);
             let _ = log.lock().unwrap().write_all(line.as_bytes());
-            if let Some(progress) = kbuild_progress(&line) {
+            if let Some(progress) = kbuild_progress(&line).or_else(|| cargo_progress(&line)) {
                 *last_progress.lock().unwrap() = Some(progress.to_string());
             }
             buf.clear();
@@ -110,46 +110,86 @@ fn copy_lines(
     })
 }
 
-/// The phases this process ran and how long each took, for the summary `qemu-bochs test`
-/// prints at the end.
-static PHASES: Mutex<Vec<(String, Duration, bool)>> = Mutex::new(Vec::new());
+/// One phase: its name, when it started (from the first phase's start), how long it took,
+/// whether it succeeded.
+#[derive(Debug, Clone)]
+pub struct Phase {
+    pub name: String,
+    pub start: Duration,
+    pub took: Duration,
+    pub ok: bool,
+}
 
-/// Runs `f` as the phase `name`, recording its wall time and whether it succeeded.
+/// The phases this process ran, for the summary `qemu-bochs test` and a first `demo` print
+/// at the end. Phases may run at once on several threads.
+static PHASES: Mutex<Vec<Phase>> = Mutex::new(Vec::new());
+static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Runs `f` as the phase `name`, recording when it started, its wall time and whether it
+/// succeeded.
 pub fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let start = Instant::now();
+    let origin = *ORIGIN.get_or_init(|| start);
     let result = f();
-    PHASES.lock().unwrap_or_else(|e| e.into_inner()).push((
-        name.to_string(),
-        start.elapsed(),
-        result.is_ok(),
-    ));
+    PHASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Phase {
+            name: name.to_string(),
+            start: start - origin,
+            took: start.elapsed(),
+            ok: result.is_ok(),
+        });
     result
 }
 
-/// One line per phase recorded so far (`  12.3 min  ok      kernel build (debug)`), and the
-/// total.
-pub fn phase_summary() -> String {
-    let phases = PHASES.lock().unwrap_or_else(|e| e.into_inner());
-    format_phases(&phases)
+/// The phases recorded so far, in the order they started.
+pub fn phases() -> Vec<Phase> {
+    let mut phases = PHASES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    phases.sort_by_key(|p| p.start);
+    phases
 }
 
-fn format_phases(phases: &[(String, Duration, bool)]) -> String {
-    let mut text = String::new();
-    let mut total = Duration::ZERO;
-    for (name, took, ok) in phases {
-        total += *took;
-        let state = if *ok { "ok" } else { "FAILED" };
+/// One line per phase recorded so far (`+ 0.4 min   5.5 min  ok      kernel build (debug)`:
+/// start, duration), and the wall time from the first start to the last end.
+pub fn phase_summary() -> String {
+    format_phases(&phases())
+}
+
+fn format_phases(phases: &[Phase]) -> String {
+    let minutes = |d: Duration| d.as_secs_f64() / 60.0;
+    let mut text = String::from("  start    took  state   phase\n");
+    let mut end = Duration::ZERO;
+    for p in phases {
+        end = end.max(p.start + p.took);
+        let state = if p.ok { "ok" } else { "FAILED" };
         text.push_str(&format!(
-            "{:>7.1} min  {state:<7} {name}\n",
-            took.as_secs_f64() / 60.0
+            "{:>+7.1} {:>7.1}  {state:<7} {}\n",
+            minutes(p.start),
+            minutes(p.took),
+            p.name
         ));
     }
-    text.push_str(&format!("{:>7.1} min  total\n", total.as_secs_f64() / 60.0));
+    text.push_str(&format!(
+        "{:>15.1}  total (wall, minutes; phases that overlap ran at once)\n",
+        minutes(end)
+    ));
     text
 }
 
+/// Cargo's lines look like `   Compiling serde v1.0.219` (and `Finished`, `Installing`).
+pub(crate) fn cargo_progress(line: &str) -> Option<&str> {
+    let rest = line.trim();
+    let verb = rest.split(' ').next()?;
+    matches!(
+        verb,
+        "Compiling" | "Installing" | "Finished" | "Downloaded" | "Building"
+    )
+    .then_some(rest)
+}
+
 /// Kbuild's quiet lines look like `  CC      kernel/fork.o` or `  RUSTC L rust/core.o`.
-pub fn kbuild_progress(line: &str) -> Option<&str> {
+pub(crate) fn kbuild_progress(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("  ")?;
     let tag = rest.split(char::is_whitespace).next()?;
     let is_tag = tag.len() >= 2
@@ -161,7 +201,7 @@ pub fn kbuild_progress(line: &str) -> Option<&str> {
 }
 
 /// The last `n` lines of a text file (lossy UTF-8), or a note if it cannot be read.
-pub fn tail_of_file(path: &Path, n: usize) -> String {
+pub(crate) fn tail_of_file(path: &Path, n: usize) -> String {
     match std::fs::read(path) {
         Ok(bytes) => tail_lines(&String::from_utf8_lossy(&bytes), n),
         Err(e) => format!("(cannot read {}: {e})", path.display()),
@@ -169,7 +209,7 @@ pub fn tail_of_file(path: &Path, n: usize) -> String {
 }
 
 /// The last `n` lines of `text`.
-pub fn tail_lines(text: &str, n: usize) -> String {
+pub(crate) fn tail_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
@@ -201,25 +241,37 @@ mod tests {
     }
 
     #[test]
-    fn phases_are_listed_with_minutes_state_and_total() {
+    fn phases_are_listed_with_start_minutes_state_and_wall_total() {
+        let phase = |name: &str, start: u64, took: u64, ok: bool| Phase {
+            name: name.into(),
+            start: Duration::from_secs(start),
+            took: Duration::from_secs(took),
+            ok,
+        };
         let text = format_phases(&[
-            (
-                "kernel build (standard)".into(),
-                Duration::from_secs(330),
-                true,
-            ),
-            (
-                "tests (debug kernel)".into(),
-                Duration::from_secs(90),
-                false,
-            ),
+            phase("bindgen-cli", 0, 120, true),
+            phase("guest programs (demo)", 0, 60, true),
+            phase("kernel build (standard)", 120, 330, true),
+            phase("tests (debug kernel)", 450, 90, false),
         ]);
         assert_eq!(
             text,
-            "    5.5 min  ok      kernel build (standard)\n\
-             \x20   1.5 min  FAILED  tests (debug kernel)\n\
-             \x20   7.0 min  total\n"
+            "  start    took  state   phase\n\
+             \x20  +0.0     2.0  ok      bindgen-cli\n\
+             \x20  +0.0     1.0  ok      guest programs (demo)\n\
+             \x20  +2.0     5.5  ok      kernel build (standard)\n\
+             \x20  +7.5     1.5  FAILED  tests (debug kernel)\n\
+             \x20           9.0  total (wall, minutes; phases that overlap ran at once)\n"
         );
+    }
+
+    #[test]
+    fn recognises_cargo_lines() {
+        assert_eq!(
+            cargo_progress("   Compiling serde v1.0.219\n"),
+            Some("Compiling serde v1.0.219")
+        );
+        assert_eq!(cargo_progress("warning: unused"), None);
     }
 
     #[test]

@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
-use crate::{module, paths, prereqs};
+use crate::build::{module, prereqs};
+use crate::paths;
 
 /// One check: a command run from the repository root.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub(crate) struct Check {
     /// What the summary calls it.
     pub name: &'static str,
     /// `cargo` (whichever runs this harness) or `rustfmt`.
@@ -26,14 +27,17 @@ pub struct Check {
 
 /// The program a [`Check`] runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Program {
+pub(crate) enum Program {
     Cargo,
     Rustfmt,
 }
 
 /// The checks, quickest first, for the module sources `kmod_sources` (`module::sources`).
 /// `rustdocflags` is the caller's `RUSTDOCFLAGS`, which the doc check extends.
-pub fn checks(kmod_sources: &[impl AsRef<Path>], rustdocflags: Option<OsString>) -> Vec<Check> {
+pub(crate) fn checks(
+    kmod_sources: &[impl AsRef<Path>],
+    rustdocflags: Option<OsString>,
+) -> Vec<Check> {
     let words = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
     let mut kmod = words(&module::RUSTFMT_ARGS);
     kmod.push("--check".into());
@@ -55,7 +59,7 @@ pub fn checks(kmod_sources: &[impl AsRef<Path>], rustdocflags: Option<OsString>)
             env: Vec::new(),
         },
         Check {
-            name: "rustfmt --check kmod/*.rs (the kernel's settings)",
+            name: "rustfmt --check kmod/**/*.rs (the kernel's settings)",
             program: Program::Rustfmt,
             args: kmod,
             env: Vec::new(),

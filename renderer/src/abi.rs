@@ -1,7 +1,5 @@
 //! The kernel ABI of `/dev/bochsfbN`: defined once in the `bochsfb-uapi` crate
-//! (the file the kernel module compiles too), re-exported here with the
-//! renderer's `GET_MODE` call.
+//! (the file the kernel module compiles too), re-exported here; [`crate::device`]
+//! makes the calls.
 
 pub use bochsfb_uapi::*;
-
-pub use crate::sys::get_mode;

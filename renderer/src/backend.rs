@@ -5,15 +5,9 @@
 //! changed), then [`Backend::present`] it. Each drawing call is recorded as
 //! damage, and presenting sends only the damaged parts.
 //!
-//! | backend | device | back buffer | present |
-//! | --- | --- | --- | --- |
-//! | [`MmapBackend`] | `/dev/bochsfbN` | second half of VRAM, or RAM | `PAN` (flip), or row copies of the damage |
-//! | [`WriteBackend`] | `/dev/bochsfbN` | RAM | `pwrite` of the damaged spans |
-//! | [`ShadowBackend`] | `/dev/bochsfbN` | the driver's shadow (mmap region 2) | `BOCHSFB_IOCTL_FLUSH` of the damage |
-//! | [`FbdevBackend`] | `/dev/fbN` (any fbdev) | second half of the framebuffer, or RAM | `FBIOPAN_DISPLAY`, or row copies |
-//! | `DrmBackend` (feature `drm`) | `/dev/dri/cardN` | a dumb buffer | `DIRTYFB` with the damage clips |
-//! | `WindowBackend` (feature `window`) | a minifb window on the host | RAM | `update_with_buffer` |
-//! | [`MemoryBackend`] | none | RAM | nothing (tests, PNG output) |
+//! The [crate documentation](crate#backends) has a table of what each one draws into and what
+//! presenting sends: [`MmapBackend`], [`WriteBackend`], [`ShadowBackend`], [`FbdevBackend`],
+//! `DrmBackend` (feature `drm`), `WindowBackend` (feature `window`) and [`MemoryBackend`].
 //!
 //! [`open`] opens any of them by [`Kind`]; [`open_best`] opens the first of a
 //! list that works here ([`BEST_FIRST`] by default, or `"auto"` parsed as a

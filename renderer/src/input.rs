@@ -6,22 +6,8 @@
 //! [`backend::open`](crate::backend::open) read the kernel's evdev devices ([`Evdev`]), on
 //! the host window minifb's keys and mouse, and memory has none.
 //!
-//! ```no_run
-//! # use bochsfb_renderer::backend::{self, Options, BEST_FIRST};
-//! # use bochsfb_renderer::input::{Button, InputState};
-//! # use embedded_graphics::{pixelcolor::{Rgb888, RgbColor}, prelude::*, primitives::Rectangle};
-//! // Draws where the pointer is while the button is held (README's example).
-//! let mut display = backend::open_best(&BEST_FIRST, &Options::default())?.backend;
-//! let mut input = InputState::default();
-//! loop {
-//!     for event in display.poll_events()? { input.apply(&event); }
-//!     if let (true, Some(at)) = (input.is_pressed(Button::Left), input.pointer()) {
-//!         display.surface().fill_solid(&Rectangle::new(at, Size::new(4, 4)), Rgb888::RED).unwrap();
-//!     }
-//!     display.present()?;
-//! }
-//! # Ok::<(), bochsfb_renderer::Error>(())
-//! ```
+//! The crate documentation's [frame loop](crate#a-frame-loop-with-input) draws where the
+//! pointer is while the button is held.
 //!
 //! [`Evdev`] reads `struct input_event` records itself (the ABI is in `bochsfb-uapi`): the
 //! `evdev` crate would bring a dependency tree and an async layer for four ioctls and one
@@ -381,10 +367,10 @@ impl Device {
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(path)?;
-        crate::sys::evdev_grab(&file)?;
+        crate::device::evdev_grab(&file)?;
         let absolute = match (
-            crate::sys::evdev_absinfo(&file, abi::ABS_X),
-            crate::sys::evdev_absinfo(&file, abi::ABS_Y),
+            crate::device::evdev_absinfo(&file, abi::ABS_X),
+            crate::device::evdev_absinfo(&file, abi::ABS_Y),
         ) {
             (Ok(x), Ok(y)) if x.maximum > x.minimum && y.maximum > y.minimum => Some((x, y)),
             _ => None,

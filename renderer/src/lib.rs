@@ -1,13 +1,4 @@
-//! Userspace renderer for bochsfb and any other Linux display.
-//!
-//! Drawing goes through [`Surface`], an [`embedded_graphics`] draw target
-//! over a frame in one of the [`PixelFormat`]s (XRGB8888, RGB888, RGB565,
-//! RGB332), with row-copy fast paths for fills, clears and image blits
-//! (clipped, converted, alpha-blended, scaled). Each drawing call records its
-//! [`Damage`]. The [`backend`] module decides where the frame lives and how
-//! it reaches the screen (mmap, write, shadow + flush, fbdev, DRM, a window,
-//! memory); [`input`] gives keyboard and pointer events on every backend;
-//! [`clock`] paces frames and counts fps.
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
@@ -16,6 +7,7 @@ pub mod backend;
 mod blit;
 pub mod clock;
 mod damage;
+pub mod device;
 mod error;
 pub mod fb_abi;
 mod format;

@@ -3,8 +3,15 @@ use std::fmt;
 use crate::abi::BochsfbMode;
 use crate::{Error, PixelFormat};
 
-/// The geometry of a frame: its visible size and memory layout.
+/// The geometry of a frame: its visible size and memory layout. The one mode type of the
+/// workspace: what a backend draws in, what the benchmark measures in and what the harness
+/// boots a guest in.
+///
+/// With the `serde` feature it is `{"width", "height", "bpp", "stride"}`; a mode written
+/// without `stride` has tightly packed rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(from = "serde_form::ModeForm"))]
 pub struct Mode {
     /// Visible pixels per row.
     pub width: u32,
@@ -37,9 +44,25 @@ impl Mode {
         PixelFormat::from_bpp(self.bpp)
     }
 
+    /// Bytes of one pixel (`bpp` rounded up to whole bytes).
+    pub const fn bytes_per_pixel(&self) -> usize {
+        self.bpp.div_ceil(8) as usize
+    }
+
+    /// Visible bytes of one row (`stride` may be larger).
+    pub const fn row_len(&self) -> usize {
+        self.width as usize * self.bytes_per_pixel()
+    }
+
     /// Bytes from the first row to the end of the last one (`stride * height`).
-    pub fn frame_len(&self) -> usize {
+    pub const fn frame_len(&self) -> usize {
         self.stride as usize * self.height as usize
+    }
+
+    /// `1024x768x32`: the mode as [`FromStr`](std::str::FromStr) reads it (rows packed), for
+    /// names of files and charts.
+    pub fn label(&self) -> String {
+        format!("{}x{}x{}", self.width, self.height, self.bpp)
     }
 
     /// Checks that this crate can draw the mode into `available` bytes.
@@ -105,6 +128,37 @@ impl std::str::FromStr for Mode {
     }
 }
 
+#[cfg(feature = "serde")]
+mod serde_form {
+    /// [`super::Mode`] as it is read: `stride` may be missing (a mode given by width, height
+    /// and bpp alone, as the benchmark's `--mode`), and then the rows are packed.
+    #[derive(serde::Deserialize)]
+    pub(super) struct ModeForm {
+        width: u32,
+        height: u32,
+        bpp: u32,
+        stride: Option<u32>,
+    }
+
+    impl From<ModeForm> for super::Mode {
+        fn from(m: ModeForm) -> super::Mode {
+            let packed = super::Mode {
+                width: m.width,
+                height: m.height,
+                bpp: m.bpp,
+                stride: 0,
+            }
+            .row_len() as u32;
+            super::Mode {
+                width: m.width,
+                height: m.height,
+                bpp: m.bpp,
+                stride: m.stride.unwrap_or(packed),
+            }
+        }
+    }
+}
+
 /// Formats as `1024x768 32bpp stride 4096`.
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -126,6 +180,36 @@ mod tests {
             Mode::xrgb8888(1024, 768).to_string(),
             "1024x768 32bpp stride 4096"
         );
+    }
+
+    #[test]
+    fn labels_as_it_parses() {
+        let mode = Mode::packed(800, 600, PixelFormat::Rgb565);
+        assert_eq!(mode.label(), "800x600x16");
+        assert_eq!(mode.label().parse(), Ok(mode));
+        assert_eq!(mode.row_len(), 1600);
+        assert_eq!(
+            Mode {
+                stride: 1664,
+                ..mode
+            }
+            .row_len(),
+            1600
+        );
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn reads_with_or_without_a_stride() {
+        let packed: Mode = serde_json::from_str(r#"{"width":640,"height":480,"bpp":32}"#).unwrap();
+        assert_eq!(packed, Mode::xrgb8888(640, 480));
+        let padded = Mode {
+            stride: 4096,
+            ..packed
+        };
+        let text = serde_json::to_string(&padded).unwrap();
+        assert_eq!(text, r#"{"width":640,"height":480,"bpp":32,"stride":4096}"#);
+        assert_eq!(serde_json::from_str::<Mode>(&text).unwrap(), padded);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use anyhow::{ensure, Result};
 use bochsfb_renderer::Mode;
-use bochsfb_tests::{assert_testcard, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT};
+use bochsfb_tests::{
+    assert_testcard, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT, TESTCARD,
+};
 use qemu_bochs::{paths, VmConfig};
 
 /// One emulated card and what the guest should make of it.
@@ -84,7 +86,7 @@ fn three_cards_each_get_a_node_their_edid_mode_and_their_own_screen() -> Result<
                 out.output
             );
 
-            run_ok(vm, &format!("testcard --device {node}"))?;
+            run_ok(vm, &format!("{TESTCARD} --backend mmap --device {node}"))?;
             let shot = paths::out_dir()
                 .join("screenshots")
                 .join(format!("cards-{name}.png"));
@@ -184,7 +186,7 @@ fn bochsfb_takes_the_card_over_from_the_firmware_framebuffer() -> Result<()> {
             vm,
             "cat /sys/class/misc/bochsfb0/card && bochsfb-check roundtrip",
         )?;
-        run_ok(vm, "testcard")?;
+        run_ok(vm, &format!("{TESTCARD} --backend mmap"))?;
         let shot = paths::out_dir()
             .join("screenshots")
             .join("takeover-testcard.png");

@@ -7,12 +7,12 @@
 //! One guest boot per driver, all demos in it.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use bochsfb_demos::{render, DEMOS};
+use bochsfb_demos::{names, render};
 use bochsfb_renderer::{Mode, PixelFormat};
 use bochsfb_tests::{
     assert_same_pixels, load_png, oracles, run_ok, with_guest_config, COMMAND_TIMEOUT,
 };
-use qemu_bochs::{GuestDriver, Vm, VmConfig};
+use qemu_bochs::{Driver, Vm, VmConfig};
 
 /// Frames each demo draws; the screen then shows frame `FRAMES - 1`, after
 /// partial redraws (sprites, console, test card) and, where the driver can,
@@ -66,7 +66,7 @@ fn check(vm: &Vm, demo: &str, label: &str, backend_args: &str, mode: Mode) -> Re
 /// Runs every demo on each `(label, args, mode)` backend; every run must pass.
 fn check_all(vm: &Vm, backends: &[(&str, &str, Mode)]) -> Result<()> {
     let mut failures = Vec::new();
-    for demo in DEMOS {
+    for demo in names() {
         for &(label, args, mode) in backends {
             if let Err(e) = check(vm, demo, label, args, mode) {
                 failures.push(format!("{e:#}"));
@@ -115,7 +115,7 @@ fn demos_on_bochsfb_match_the_memory_backend() -> Result<()> {
 #[test]
 fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
     let config = VmConfig {
-        driver: GuestDriver::BochsDrm,
+        driver: Driver::BochsDrm,
         kernel_args: vec!["video=640x480".into()],
         ..VmConfig::default()
     };

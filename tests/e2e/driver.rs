@@ -92,7 +92,8 @@ fn modes_pan_vsync_fbdev_and_sysfs_behave_as_documented() -> Result<()> {
 }
 
 /// The driver's KUnit suites (`#[kunit_tests]` in kmod/), which run when the module loads.
-const KUNIT_SUITES: [&str; 4] = [
+const KUNIT_SUITES: [&str; 5] = [
+    "bochsfb_abi",
     "bochsfb_card",
     "bochsfb_edid",
     "bochsfb_fbdev",

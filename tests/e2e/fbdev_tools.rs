@@ -1,5 +1,5 @@
 //! Real fbdev tools from Debian packages (the harness puts `fbset` and its libraries into the
-//! guest, see qemu-bochs/src/debian_tools.rs) against both drivers: the kernel's C bochs DRM
+//! guest, see qemu-bochs/src/build/debian_tools.rs) against both drivers: the kernel's C bochs DRM
 //! driver's `/dev/fb0` first, as the reference, then bochsfb's `/dev/bochsfb0`. The expected
 //! modes are the ones the test asked for; every tool's output goes into the test log and into
 //! `out/fbdev-tools/<driver>.log`.
@@ -11,7 +11,7 @@ use anyhow::{ensure, Context, Result};
 use bochsfb_tests::fbset::{parse_info, FbsetInfo};
 use bochsfb_tests::{load_png, run_logged, with_guest_config};
 use qemu_bochs::paths::out_dir;
-use qemu_bochs::{GuestDriver, Vm, VmConfig};
+use qemu_bochs::{Driver, Vm, VmConfig};
 
 /// Collects every command and its output of one boot, and writes them to a file at the end.
 struct Transcript {
@@ -120,7 +120,7 @@ fn check_mode(info: &FbsetInfo, width: u32, height: u32) -> Result<()> {
 #[test]
 fn fbset_shows_the_c_drivers_mode() -> Result<()> {
     let config = VmConfig {
-        driver: GuestDriver::BochsDrm,
+        driver: Driver::BochsDrm,
         kernel_args: vec!["video=800x600".into()],
         ..VmConfig::default()
     };

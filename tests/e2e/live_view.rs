@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use bochsfb_tests::{oracles, run_ok, with_guest_config};
+use bochsfb_tests::{oracles, run_ok, with_guest_config, TESTCARD};
 use qemu_bochs::{vm, VmConfig};
 
 /// Boots a guest serving VNC on 127.0.0.1, draws the test card, and runs `body` with the
@@ -17,7 +17,7 @@ fn with_testcard_on_vnc(body: impl FnOnce(u16) -> Result<()>) -> Result<()> {
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
-        run_ok(vm, "testcard --backend mmap")?;
+        run_ok(vm, &format!("{TESTCARD} --backend mmap"))?;
         body(display)
     })
 }
@@ -110,9 +110,9 @@ fn bar_runs(screen: &image::RgbImage, y: u32, min_run: u32) -> Vec<[u8; 3]> {
 /// test card's seven coloured bars in order, whatever the page's scaling.
 #[test]
 fn a_browser_on_the_web_view_sees_the_test_card() -> Result<()> {
-    qemu_bochs::prereqs::ensure_debian_packages(&["chromium"])?;
+    qemu_bochs::build::prereqs::ensure_debian_packages(&["chromium"])?;
     with_testcard_on_vnc(|display| {
-        let view = qemu_bochs::live_view::WebView::start(5900 + display)?;
+        let view = qemu_bochs::vm::live_view::WebView::start(5900 + display)?;
         ensure!(
             view.url.starts_with("http://127.0.0.1:"),
             "the web view is not on loopback: {}",

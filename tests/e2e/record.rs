@@ -11,7 +11,7 @@ use bochsfb_renderer::backend::{Backend, MemoryBackend};
 use bochsfb_renderer::Mode;
 use bochsfb_tests::with_guest_config;
 use image::{AnimationDecoder, RgbImage};
-use qemu_bochs::record::{self, Options};
+use qemu_bochs::vm::record::{self, Options};
 use qemu_bochs::VmConfig;
 
 const MODE: Mode = Mode::xrgb8888(640, 480);
@@ -20,7 +20,8 @@ const FRAMES: u64 = 40;
 /// Every frame of the plasma, as the memory backend draws them.
 fn plasma_frames() -> Result<Vec<RgbImage>> {
     let mut memory = MemoryBackend::new(MODE)?;
-    let mut plasma = bochsfb_demos::demo("plasma", &MODE, Clock::Frame).context("no plasma")?;
+    let plasma = bochsfb_demos::find("plasma").context("no plasma")?;
+    let mut plasma = (plasma.new)(&MODE, Clock::Frame);
     Ok((0..FRAMES)
         .map(|frame| {
             plasma.draw(&mut memory.surface(), frame);

@@ -1,7 +1,7 @@
 //! Robustness and security (issue #6): the bad-input matrix, a seeded fuzzer, a coverage-guided
 //! one (debug kernel), concurrent workers under 100 unbind/bind cycles, module unload attempts,
-//! hot-unplug, and the security checks. Each boot's serial log must hold no kernel report (BUG, WARNING, KASAN, lockdep,
-//! UBSAN, ...): `with_guest_config` fails the test otherwise.
+//! hot-unplug, and the security checks. Each boot's serial log must hold no kernel report (BUG,
+//! WARNING, KASAN, lockdep, UBSAN, ...): `with_guest_config` fails the test otherwise.
 //!
 //! They boot the kernel of `$BOCHSFB_ARTIFACTS`: `qemu-bochs test` runs them on the standard
 //! kernel, then again on the debug kernel (KASAN, lockdep, DEBUG_VM, ...). Tests that need the
@@ -17,8 +17,7 @@ use std::time::Duration;
 use anyhow::{bail, ensure, Result};
 use bochsfb_tests::with_guest_config;
 use qemu_bochs::fuzz::FuzzOptions;
-use qemu_bochs::kernel_build::KernelVariant;
-use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
+use qemu_bochs::{Artifacts, KernelVariant, RunOutput, Vm, VmConfig};
 
 /// Generous: the debug kernel under TCG is several times slower than the standard one.
 const TIMEOUT: Duration = Duration::from_secs(900);
@@ -194,6 +193,31 @@ fn the_holes_found_by_the_review_stay_closed() -> Result<()> {
     with_guest_config(&VmConfig::default(), |vm| {
         let out = run(vm, "bochsfb-check holes")?;
         ensure!(out.output.contains(" 0 failed"), "holes reported failures");
+        Ok(())
+    })
+}
+
+/// Writes whose source is what the one-copy write path (page faults off, under the revocation
+/// guard) finds hardest (`bochsfb-check writesrc`, tests/guest/src/writesrc.rs): the card's own
+/// untouched VRAM mapping in each region, the destination bytes themselves, the shadow (untouched
+/// and drawn into), a read-only file's mapping, a buffer running into a `PROT_NONE` page (the
+/// count stops exactly there, nothing past it reaches VRAM) and a mixed `pwritev`. Then
+/// `writerace`: workers write from mappings of the card while it is unbound and bound in a loop;
+/// every write returns a count, `ENODEV` or `EFAULT`. On the debug kernel, KASAN, lockdep and
+/// "sleeping function called from invalid context" would fail the boot's shutdown check.
+#[test]
+fn writes_from_the_cards_own_mappings_and_during_unbind() -> Result<()> {
+    with_guest_config(&VmConfig::default(), |vm| {
+        for command in [
+            "bochsfb-check writesrc",
+            "bochsfb-check writerace --cycles 10",
+        ] {
+            let out = run(vm, command)?;
+            ensure!(
+                out.output.contains(" 0 failed"),
+                "{command} reported failures"
+            );
+        }
         Ok(())
     })
 }

@@ -4,7 +4,7 @@
 
 use anyhow::{ensure, Result};
 use bochsfb_renderer::Mode;
-use bochsfb_tests::{assert_testcard, load_png, run_ok, with_guest};
+use bochsfb_tests::{assert_testcard, load_png, run_ok, with_guest, TESTCARD};
 
 /// Draws the test card with `backend` in a guest whose driver was loaded with `params`, and
 /// compares QEMU's screendump with the host rendering for `mode`.
@@ -13,7 +13,7 @@ fn check_testcard(backend: &str, params: &[(&str, &str)], mode: Mode) -> Result<
         let name = format!("testcard-{backend}-{}x{}", mode.width, mode.height);
         let out = run_ok(
             vm,
-            &format!("testcard --backend {backend} --screendump {name}"),
+            &format!("{TESTCARD} --backend {backend} --screendump {name}"),
         )?;
         ensure!(
             out.screenshots.len() == 1,

@@ -142,7 +142,7 @@ fn frame_path() -> Result<PathBuf> {
 
 #[test]
 fn paint_in_a_host_window_follows_the_x_pointer_and_keys() -> Result<()> {
-    qemu_bochs::prereqs::ensure_debian_packages(&["xvfb", "xdotool"])?;
+    qemu_bochs::build::prereqs::ensure_debian_packages(&["xvfb", "xdotool"])?;
     let demo = demo_binary()?;
     let (_xvfb, display) = start_xvfb()?;
     let out = frame_path()?;

@@ -9,7 +9,7 @@
 //! [    1.70] not ok 3 bochsfb_mode
 //! ```
 
-use qemu_bochs::protocol::{ktap_result, KtapResult};
+use qemu_bochs::vm::protocol::{ktap_result, KtapResult};
 
 /// One suite's outcome.
 #[derive(Debug, PartialEq, Eq)]

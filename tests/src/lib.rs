@@ -2,10 +2,7 @@
 //! with an independently rendered expectation.
 
 use anyhow::{bail, ensure, Context, Result};
-use bochsfb_renderer::{
-    backend::{Backend, MemoryBackend},
-    Mode,
-};
+use bochsfb_renderer::Mode;
 use image::RgbImage;
 use qemu_bochs::{Artifacts, RunOutput, Vm, VmConfig};
 use std::{path::Path, time::Duration};
@@ -78,12 +75,16 @@ pub fn run_ok(vm: &Vm, command: &str) -> Result<RunOutput> {
     Ok(out)
 }
 
-/// The frame the guest's `testcard` should put on screen for `mode`, rendered on the host by the
+/// The guest command that draws the test card once and exits, leaving it on screen (add
+/// `--backend`, `--device`, `--screendump`).
+pub const TESTCARD: &str = "bochsfb-demo testcard --frames 1";
+
+/// The frame [`TESTCARD`] should put on screen for `mode`, rendered on the host by the
 /// memory backend (no device, no kernel involved).
 pub fn expected_testcard(mode: Mode) -> RgbImage {
-    let mut memory = MemoryBackend::new(mode).expect("valid test card mode");
-    bochsfb_demos::draw_testcard(&mut memory.surface(), &mode).expect("memory never fails");
-    memory.to_rgb_image()
+    bochsfb_demos::render("testcard", mode, 0)
+        .expect("valid test card mode")
+        .to_rgb_image()
 }
 
 /// Fails unless `actual` shows the test card for `mode`: its bars, markers and grid where the

@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn every_demo_has_probes_inside_the_screen() {
-        for demo in bochsfb_demos::DEMOS {
+        for demo in bochsfb_demos::names() {
             for (w, h) in [(640, 480), (320, 240)] {
                 let probes =
                     probes(demo, w, h, 4).unwrap_or_else(|| panic!("no probes for {demo}"));
@@ -488,7 +488,7 @@ mod tests {
             Mode::packed(320, 240, PixelFormat::Rgb565),
             Mode::packed(320, 240, PixelFormat::Rgb888),
         ] {
-            for demo in bochsfb_demos::DEMOS {
+            for demo in bochsfb_demos::names() {
                 let screen = bochsfb_demos::render(demo, mode, 4).unwrap().to_rgb_image();
                 let probes = probes(demo, mode.width, mode.height, 4).unwrap();
                 check(&screen, &probes, slack(mode.bpp))

@@ -4,7 +4,7 @@ use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bochsfb_demos::{Clock, DEMOS};
+use bochsfb_demos::Clock;
 use bochsfb_renderer::backend::{self, Backend, Kind, Options, Selection};
 use bochsfb_renderer::clock::Pacer;
 use bochsfb_renderer::{Error, Mode};
@@ -24,7 +24,7 @@ enum ClockArg {
 #[command(name = "bochsfb-demo", version)]
 struct Args {
     /// The demo; `q` or Escape ends any of them, where the backend has a keyboard.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(DEMOS))]
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(bochsfb_demos::names()))]
     demo: String,
     /// Where frames go: mmap, write, shadow, fbdev, drm, window, memory, or
     /// `auto` (the first of mmap, shadow, write, fbdev, drm that opens).
@@ -122,7 +122,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         ClockArg::Frame => Clock::Frame,
         ClockArg::Wall => Clock::Wall,
     };
-    let mut demo = bochsfb_demos::demo(&args.demo, &mode, clock).ok_or("unknown demo")?;
+    let info = bochsfb_demos::find(&args.demo).ok_or("unknown demo")?;
+    let mut demo = (info.new)(&mode, clock);
     let frames = (args.frames > 0).then_some(args.frames);
     let mut pacer = Pacer::new((args.fps > 0.0).then_some(args.fps));
     let stats = bochsfb_demos::run(demo.as_mut(), backend.as_mut(), frames, &mut pacer, |_| {})?;

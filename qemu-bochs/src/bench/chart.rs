@@ -18,14 +18,12 @@ use super::BenchResults;
 pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT_FAMILY: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 520);
-/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours (purples our
-/// O_DIRECT writes), greens vesafb's, oranges and red the C driver's.
-const PATH_COLOURS: [RGBColor; 15] = [
+/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours, greens vesafb's,
+/// oranges and red the C driver's.
+const PATH_COLOURS: [RGBColor; 13] = [
     RGBColor(20, 60, 140),
     RGBColor(40, 100, 190),
     RGBColor(80, 140, 220),
-    RGBColor(120, 60, 170),
-    RGBColor(170, 110, 210),
     RGBColor(120, 170, 230),
     RGBColor(160, 200, 240),
     RGBColor(100, 110, 200),

@@ -373,7 +373,7 @@ pub fn headline_table(rows: &[Row], mode: &str) -> String {
 fn targets(rows: &[Row], modes: &[String]) -> String {
     let mut md = String::from("| target | mode | measured | met |\n| --- | --- | ---: | --- |\n");
     for mode in modes {
-        for write in ["bochsfb write", "bochsfb write O_DIRECT"] {
+        for write in ["bochsfb write"] {
             if let Some(r) = stats::ratio(rows, mode, "frame copy", write, "bochsfb mmap") {
                 let _ = writeln!(
                     md,
@@ -387,7 +387,7 @@ fn targets(rows: &[Row], modes: &[String]) -> String {
             let r = stats::find(rows, mode, path, "calls of 4 B")?;
             Some(r.us_per_op() - r.null_syscall_us? * r.syscalls_per_op)
         };
-        for ours in ["bochsfb pwrite", "bochsfb pwrite O_DIRECT"] {
+        for ours in ["bochsfb pwrite"] {
             if let (Some(us), Some(theirs)) = (overhead(ours), overhead("vesafb pwrite")) {
                 let _ = writeln!(
                     md,

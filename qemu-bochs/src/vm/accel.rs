@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::{Accel, Vm, VmConfig};
-use crate::artifacts::Artifacts;
-use crate::paths;
+use crate::build::artifacts::Artifacts;
+use crate::{cache, paths};
 
 /// How long the probe's guest may take to reach `/init`'s ready line under KVM (TCG needs
 /// about 3 s here; KVM far less).
@@ -55,7 +55,7 @@ fn decide(artifacts: &Artifacts) -> Result<Decision> {
     // One probe at a time: tests and commands may start together.
     let mut lock = cache.clone().into_os_string();
     lock.push(".lock");
-    let _lock = paths::CacheLock::acquire(lock.into())?;
+    let _lock = cache::CacheLock::acquire(lock.into())?;
     if let Ok(text) = std::fs::read_to_string(&cache) {
         if let Some(decision) = parse(&text) {
             return Ok(decision);
@@ -83,7 +83,7 @@ fn decide(artifacts: &Artifacts) -> Result<Decision> {
             )),
         },
     };
-    paths::write_atomically(&cache, render(&decision))?;
+    cache::write_atomically(&cache, render(&decision))?;
     Ok(decision)
 }
 
@@ -92,11 +92,11 @@ fn cache_file() -> Result<PathBuf> {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let qemu = crate::steps::output_of(std::process::Command::new(super::QEMU).arg("--version"))
         .unwrap_or_default();
-    let key = paths::CacheKey::new()
+    let key = cache::CacheKey::new()
         .part("host kernel", kernel.trim())
         .part("qemu", qemu.trim())
         .finish();
-    Ok(paths::cache_root()?
+    Ok(cache::cache_root()?
         .join("accel")
         .join(format!("{}-{key}", paths::path_safe(kernel.trim()))))
 }

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::artifacts::Artifacts;
+use crate::build::artifacts::Artifacts;
 use crate::paths;
-use crate::protocol::{self, GuestDriver};
 use crate::steps::output_of;
+use crate::vm::protocol;
+use crate::Driver;
 
 /// The QEMU binary (Debian package qemu-system-x86).
 pub const QEMU: &str = "qemu-system-x86_64";
@@ -58,7 +59,7 @@ pub struct VmConfig {
     pub accel: Accel,
     pub display: Display,
     /// Which display driver `/init` loads.
-    pub driver: GuestDriver,
+    pub driver: Driver,
     /// `(name, value)` module parameters, passed as `bochsfb.name=value`.
     pub module_params: Vec<(String, String)>,
     /// More kernel command line words (e.g. `video=1024x768` for the C driver).
@@ -94,7 +95,7 @@ impl Default for VmConfig {
             vgamem_mb: 16,
             accel: Accel::Tcg,
             display: Display::Headless,
-            driver: GuestDriver::Bochsfb,
+            driver: Driver::Bochsfb,
             module_params: Vec::new(),
             kernel_args: Vec::new(),
             memory_mb: 512,
@@ -227,7 +228,7 @@ pub fn ensure_window_display() -> Result<String> {
         );
     }
     eprintln!("window: QEMU has no gtk or sdl UI here; installing {QEMU_GUI_PACKAGE}");
-    crate::prereqs::ensure_debian_packages(&[QEMU_GUI_PACKAGE])?;
+    crate::build::prereqs::ensure_debian_packages(&[QEMU_GUI_PACKAGE])?;
     window_display().with_context(|| {
         format!("{QEMU_GUI_PACKAGE} is installed but QEMU still lists no gtk or sdl display")
     })

@@ -7,7 +7,11 @@ mod accel;
 mod config;
 mod console;
 mod input;
+pub mod live_view;
 mod process;
+pub mod protocol;
+pub(crate) mod qmp;
+pub mod record;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -25,11 +29,11 @@ use console::{default_log_path, read_console, read_qemu_stderr, SerialLog};
 pub use input::{absolute, ABS_MAX};
 use process::{QemuProcess, RunDir};
 
-use crate::artifacts::Artifacts;
+use crate::build::artifacts::Artifacts;
 use crate::paths;
-use crate::protocol::{self, GuestEvent};
-use crate::qmp::Qmp;
 use crate::steps::tail_lines;
+use protocol::GuestEvent;
+use qmp::Qmp;
 
 /// Lines of serial log shown with every failure.
 const TAIL_LINES: usize = 40;

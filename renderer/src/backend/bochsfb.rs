@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::abi::{mmap_region, BochsfbMode, BochsfbRect, BOCHSFB_MAX_DAMAGE_RECTS};
 use crate::backend::scanout::Scanout;
 use crate::backend::{failed, Backend, Presentation};
-use crate::sys::{self, Mapping};
+use crate::device::{self, Mapping};
 use crate::{Damage, Error, Mode, Surface, Syscall};
 
 fn enotty(e: &std::io::Error) -> bool {
@@ -39,7 +39,7 @@ impl Device {
             .write(true)
             .open(path)
             .map_err(failed(Syscall::Open, path))?;
-        let mut raw = sys::get_mode(&file).map_err(failed(Syscall::GetMode, path))?;
+        let mut raw = device::get_mode(&file).map_err(failed(Syscall::GetMode, path))?;
         let current = Mode::from(raw);
         let target = wanted.unwrap_or(current);
         let other_mode = (target.width, target.height, target.bpp)
@@ -52,7 +52,7 @@ impl Device {
                 virtual_height: 0,
                 ..BochsfbMode::default()
             };
-            match sys::set_mode(&file, &ask) {
+            match device::set_mode(&file, &ask) {
                 Ok(set) => raw = set,
                 Err(e) if other_mode => {
                     return Err(Error::ModeNotAvailable {
@@ -71,7 +71,7 @@ impl Device {
         }
         // Show the first frame: a previous program may have left the display
         // panned to its back buffer, where writes from offset 0 would not show.
-        if raw.y_offset != 0 && sys::pan(&file, 0).is_ok() {
+        if raw.y_offset != 0 && device::pan(&file, 0).is_ok() {
             raw.y_offset = 0;
         }
         let mode = Mode::from(raw);
@@ -123,7 +123,7 @@ impl MmapBackend {
             && u64::from(raw.virtual_height) >= 2 * u64::from(raw.height)
             && raw.fb_size >= 2 * mode.frame_len() as u64
             // A driver without PAN answers ENOTTY; fall back to copying.
-            && sys::pan(&dev.file, raw.y_offset).is_ok();
+            && device::pan(&dev.file, raw.y_offset).is_ok();
         let scanout = if can_flip {
             let shown = usize::from(raw.y_offset >= raw.height);
             Scanout::flip(map(2 * mode.frame_len())?, mode, shown)
@@ -148,7 +148,7 @@ impl Drop for MmapBackend {
     fn drop(&mut self) {
         let file = &self.file;
         // Best effort: the card may be gone (ENODEV).
-        let _ = self.scanout.settle(|y| sys::pan(file, y));
+        let _ = self.scanout.settle(|y| device::pan(file, y));
     }
 }
 
@@ -171,20 +171,19 @@ impl Backend for MmapBackend {
     fn present(&mut self) -> Result<(), Error> {
         let file = &self.file;
         self.scanout
-            .present(|y| sys::pan(file, y))
+            .present(|y| device::pan(file, y))
             .map_err(failed(Syscall::Pan, &self.path))
     }
     fn wait_vsync(&mut self) -> Result<(), Error> {
-        sys::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
+        device::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
     }
 }
 
 /// Draws into RAM and writes the damaged spans to the device with
 /// `pwrite(2)` (a damaged rectangle at least half a row wide goes out as
-/// one write of all its rows; narrower ones one write per row). The file is
-/// switched to `O_DIRECT` where the driver takes it: bochsfb then copies each
-/// write once, from this frame straight into VRAM, instead of through a kernel
-/// buffer (2.5–2.8 times the bytes per second for whole frames, docs/bench/).
+/// one write of all its rows; narrower ones one write per row). bochsfb copies
+/// each write once, from this frame straight into VRAM, where the pages are
+/// present (docs/bench/).
 ///
 /// ```no_run
 /// # use bochsfb_renderer::backend::{Backend, WriteBackend};
@@ -205,7 +204,6 @@ pub struct WriteBackend {
     mode: Mode,
     drawn: Damage,
     writes: u64,
-    direct: bool,
 }
 
 impl WriteBackend {
@@ -222,7 +220,6 @@ impl WriteBackend {
         dev.file
             .read_exact_at(&mut frame, 0)
             .map_err(failed(Syscall::Read, path))?;
-        let direct = sys::try_direct_io(&dev.file).map_err(failed(Syscall::Open, path))?;
         Ok(WriteBackend {
             file: dev.file,
             path: dev.path,
@@ -230,18 +227,12 @@ impl WriteBackend {
             mode: dev.mode,
             drawn: Damage::new(),
             writes: 0,
-            direct,
         })
     }
 
     /// `write(2)` calls made so far.
     pub fn writes(&self) -> u64 {
         self.writes
-    }
-
-    /// Whether writes go out with `O_DIRECT` (the driver took it).
-    pub fn direct_io(&self) -> bool {
-        self.direct
     }
 }
 
@@ -333,7 +324,7 @@ impl ShadowBackend {
         };
         // Probe FLUSH with no damage rectangle... which means "all": flush
         // once so the shadow (zeroed) and the screen agree from the start.
-        sys::flush(&backend.file, &[]).map_err(failed(Syscall::Flush, path))?;
+        device::flush(&backend.file, &[]).map_err(failed(Syscall::Flush, path))?;
         backend.drawn.clear();
         Ok(backend)
     }
@@ -373,12 +364,12 @@ impl Backend for ShadowBackend {
             })
             .collect();
         debug_assert!(rects.len() <= BOCHSFB_MAX_DAMAGE_RECTS as usize);
-        sys::flush(&self.file, &rects).map_err(failed(Syscall::Flush, &self.path))?;
+        device::flush(&self.file, &rects).map_err(failed(Syscall::Flush, &self.path))?;
         self.drawn.clear();
         Ok(())
     }
     fn wait_vsync(&mut self) -> Result<(), Error> {
-        sys::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
+        device::wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
     }
 }
 

@@ -13,7 +13,7 @@ use drm::control::{
 };
 
 use crate::backend::{copy_damage, failed, Backend, Presentation};
-use crate::sys::Mapping;
+use crate::device::Mapping;
 use crate::{Damage, Error, Mode, Surface, Syscall};
 
 /// A DRM device node as a `drm` crate device.
@@ -233,7 +233,7 @@ impl DrmBackend {
         self.card
             .page_flip(self.crtc, self.frames[index].fb, PageFlipFlags::EVENT, None)?;
         loop {
-            if !crate::sys::wait_readable(self.card.as_fd(), FLIP_TIMEOUT_MS)? {
+            if !crate::device::wait_readable(self.card.as_fd(), FLIP_TIMEOUT_MS)? {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     "no page-flip event within a second",

@@ -6,36 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::backend::scanout::Scanout;
 use crate::backend::{failed, Backend, Presentation};
-use crate::fb_abi::{FbVarScreeninfo, FB_ACTIVATE_NOW, KD_GRAPHICS, KD_TEXT};
-use crate::sys::{self, Mapping};
+use crate::device::{self, GraphicsConsole, Mapping};
+use crate::fb_abi::{FbVarScreeninfo, FB_ACTIVATE_NOW};
 use crate::{Error, Mode, PixelFormat, Surface, Syscall};
-
-/// The virtual terminal in graphics mode while the backend is open, as any
-/// fbdev program sets it: otherwise fbcon keeps drawing its text and cursor
-/// into the framebuffer. Back to text mode on drop.
-#[derive(Debug)]
-struct GraphicsConsole(Option<File>);
-
-impl GraphicsConsole {
-    fn enter() -> GraphicsConsole {
-        // No virtual terminal (or no permission): nothing draws over us then.
-        let tty = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty0")
-            .ok();
-        let tty = tty.filter(|tty| sys::kd_set_mode(tty, KD_GRAPHICS).is_ok());
-        GraphicsConsole(tty)
-    }
-}
-
-impl Drop for GraphicsConsole {
-    fn drop(&mut self) {
-        if let Some(tty) = &self.0 {
-            let _ = sys::kd_set_mode(tty, KD_TEXT);
-        }
-    }
-}
 
 /// The pixel format an fbdev mode describes, if the renderer draws it
 /// (truecolour, red above green above blue).
@@ -91,7 +64,7 @@ impl FbdevBackend {
             .open(path)
             .map_err(failed(Syscall::Open, path))?;
         let info = failed(Syscall::FbGetInfo, path);
-        let mut var = sys::fb_get_var(&file).map_err(info)?;
+        let mut var = device::fb_get_var(&file).map_err(info)?;
         let original = var;
         if let Some(wanted) = mode {
             if (wanted.width, wanted.height, wanted.bpp) != (var.xres, var.yres, var.bits_per_pixel)
@@ -107,14 +80,15 @@ impl FbdevBackend {
                     activate: FB_ACTIVATE_NOW,
                     ..var
                 };
-                var = sys::fb_put_var(&file, &ask).map_err(|e| Error::ModeNotAvailable {
+                var = device::fb_put_var(&file, &ask).map_err(|e| Error::ModeNotAvailable {
                     backend: "fbdev",
                     wanted,
                     reason: format!("FBIOPUT_VSCREENINFO: {e}"),
                 })?;
             }
         }
-        let console = GraphicsConsole::enter();
+        // No virtual terminal (or no permission): nothing draws over us then.
+        let console = GraphicsConsole::enter().unwrap_or_default();
         let mut backend = FbdevBackend::with_file(file, path, var, double_buffer)?;
         backend._console = console;
         backend.original = original;
@@ -127,7 +101,7 @@ impl FbdevBackend {
         mut var: FbVarScreeninfo,
         double_buffer: bool,
     ) -> Result<Self, Error> {
-        let fix = sys::fb_get_fix(&file).map_err(failed(Syscall::FbGetInfo, path))?;
+        let fix = device::fb_get_fix(&file).map_err(failed(Syscall::FbGetInfo, path))?;
         let format = format_of(&var).ok_or_else(|| Error::Unsupported {
             backend: "fbdev",
             reason: format!(
@@ -142,7 +116,7 @@ impl FbdevBackend {
                 yoffset: 0,
                 ..var
             };
-            if sys::fb_pan(&file, &home).is_ok() {
+            if device::fb_pan(&file, &home).is_ok() {
                 var = home;
             }
         }
@@ -164,7 +138,7 @@ impl FbdevBackend {
                 activate: FB_ACTIVATE_NOW,
                 ..var
             };
-            match sys::fb_put_var(&file, &ask) {
+            match device::fb_put_var(&file, &ask) {
                 Ok(set)
                     if set.yres_virtual >= 2 * set.yres
                         && (set.xres, set.yres) == (var.xres, var.yres) =>
@@ -174,7 +148,7 @@ impl FbdevBackend {
                 _ => can_flip = false,
             }
         }
-        can_flip = can_flip && sys::fb_pan(&file, &var).is_ok();
+        can_flip = can_flip && device::fb_pan(&file, &var).is_ok();
         let map = |len| Mapping::new(&file, len, 0).map_err(failed(Syscall::Mmap, path));
         let scanout = if can_flip {
             let shown = usize::from(var.yoffset >= var.yres);
@@ -190,7 +164,7 @@ impl FbdevBackend {
             var,
             original: var,
             scanout,
-            _console: GraphicsConsole(None),
+            _console: GraphicsConsole::default(),
         })
     }
 }
@@ -204,7 +178,7 @@ impl Drop for FbdevBackend {
         let _ = self.scanout.settle(|y| {
             var.yoffset = y;
             var.xoffset = 0;
-            sys::fb_pan(file, var)
+            device::fb_pan(file, var)
         });
         let geometry = |v: &FbVarScreeninfo| {
             (
@@ -222,7 +196,7 @@ impl Drop for FbdevBackend {
                 activate: FB_ACTIVATE_NOW,
                 ..self.original
             };
-            let _ = sys::fb_put_var(&self.file, &back);
+            let _ = device::fb_put_var(&self.file, &back);
         }
     }
 }
@@ -249,11 +223,11 @@ impl Backend for FbdevBackend {
             .present(|y| -> io::Result<()> {
                 var.yoffset = y;
                 var.xoffset = 0;
-                sys::fb_pan(file, var)
+                device::fb_pan(file, var)
             })
             .map_err(failed(Syscall::FbPan, &self.path))
     }
     fn wait_vsync(&mut self) -> Result<(), Error> {
-        sys::fb_wait_vsync(&self.file).map_err(failed(Syscall::WaitVsync, &self.path))
+        device::fb_wait_vsync(&self.file, 0).map_err(failed(Syscall::WaitVsync, &self.path))
     }
 }

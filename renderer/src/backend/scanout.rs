@@ -6,7 +6,7 @@
 use std::io;
 
 use crate::backend::{copy_damage, Presentation};
-use crate::sys::Mapping;
+use crate::device::Mapping;
 use crate::{Damage, Mode, Surface};
 
 #[derive(Debug)]

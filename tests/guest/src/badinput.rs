@@ -5,8 +5,10 @@ use std::io;
 
 use bochsfb_renderer::abi::{
     ior, BochsfbDamage, BochsfbMode, BochsfbRect, BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_GET_MODE,
-    BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
+    BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE,
 };
+use bochsfb_renderer::device::{self as calls, fb_get_var, fb_pan, fb_put_var, flush, pan};
+use bochsfb_renderer::fb_abi::FbVarScreeninfo;
 use libc::{EINVAL, ENOMEM, ENOSPC, ENOTTY, MAP_PRIVATE, MAP_SHARED, SEEK_CUR, SEEK_END, SEEK_SET};
 
 use crate::device::{page_size, Device};
@@ -88,11 +90,11 @@ pub fn run(device: &Device, path: &std::path::Path, mode: &BochsfbMode, report: 
 
     report.check(
         "ioctl _IOR('B', 0x7f, u32) -> ENOTTY",
-        expect_errno(device.ioctl(ior(b'B', 0x7f, 4), &mut [0; 64]), ENOTTY),
+        expect_errno(device.ioctl_bytes(ior(b'B', 0x7f, 4), &mut [0; 64]), ENOTTY),
     );
     report.check(
         "ioctl 0x1234 -> ENOTTY",
-        expect_errno(device.ioctl(0x1234, &mut [0; 64]), ENOTTY),
+        expect_errno(device.ioctl_bytes(0x1234, &mut [0; 64]), ENOTTY),
     );
 
     extended(device, path, mode, report);
@@ -450,7 +452,10 @@ pub fn extended(device: &Device, path: &std::path::Path, mode: &BochsfbMode, rep
     }
     report.check(
         "GET_MODE with the old 24-byte size -> ENOTTY",
-        expect_errno(device.ioctl(ior(b'B', 0x01, 24), &mut [0; 64]), ENOTTY),
+        expect_errno(
+            device.ioctl_bytes(ior(b'B', 0x01, 24), &mut [0; 64]),
+            ENOTTY,
+        ),
     );
 
     set_mode_matrix(device, mode, report);
@@ -492,13 +497,6 @@ fn fork_shares(device: &Device, page: usize) -> Outcome {
             }
         }
     }
-}
-
-/// `SET_MODE` with `m`: the result, and whether the mode stayed as it was on failure.
-fn set_mode(device: &Device, m: &BochsfbMode) -> io::Result<libc::c_int> {
-    let mut m = *m;
-    // SAFETY: SET_MODE reads and writes one `struct bochsfb_mode`.
-    unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_SET_MODE, (&mut m as *mut BochsfbMode).cast()) }
 }
 
 fn set_mode_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
@@ -561,7 +559,7 @@ fn set_mode_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     ];
     for (name, m) in cases {
         let before = device.mode().ok();
-        let outcome = expect_errno(set_mode(device, m), EINVAL).and_then(|()| {
+        let outcome = expect_errno(calls::set_mode(device, m), EINVAL).and_then(|()| {
             match device.mode().ok() == before {
                 true => Ok(()),
                 false => Err("the mode changed although SET_MODE failed".into()),
@@ -582,7 +580,9 @@ fn set_mode_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
     );
     report.check(
         "SET_MODE the current mode again -> ok",
-        set_mode(device, &base).map(drop).map_err(|e| describe(&e)),
+        calls::set_mode(device, &base)
+            .map(drop)
+            .map_err(|e| describe(&e)),
     );
 }
 
@@ -593,14 +593,9 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
         ("virtual_height - height + 1", vh - current.height + 1),
         ("u32::MAX", u32::MAX),
     ] {
-        let mut y = y;
         report.check(
             &format!("PAN to {name} -> EINVAL"),
-            expect_errno(
-                // SAFETY: PAN reads one u32, and `y` is one.
-                unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_PAN, (&mut y as *mut u32).cast()) },
-                EINVAL,
-            ),
+            expect_errno(pan(device, y), EINVAL),
         );
     }
     report.check(
@@ -677,59 +672,42 @@ fn pan_flush_matrix(device: &Device, mode: &BochsfbMode, report: &mut Report) {
             ),
         );
     }
-    let mut whole = BochsfbDamage::default();
     report.check(
         "FLUSH count 0 (whole frame) -> ok",
-        // SAFETY: FLUSH reads one damage struct; count 0 reads no rects.
-        unsafe {
-            device.ioctl_ptr(
-                BOCHSFB_IOCTL_FLUSH,
-                (&mut whole as *mut BochsfbDamage).cast(),
-            )
-        }
-        .map(drop)
-        .map_err(|e| describe(&e)),
+        flush(device, &[]).map_err(|e| describe(&e)),
     );
     report.check(
         "WAIT_VSYNC -> ok",
-        // SAFETY: WAIT_VSYNC takes no argument.
-        unsafe { device.ioctl_ptr(BOCHSFB_IOCTL_WAIT_VSYNC, std::ptr::null_mut()) }
-            .map(drop)
-            .map_err(|e| describe(&e)),
+        calls::wait_vsync(device).map_err(|e| describe(&e)),
     );
     // fbdev ioctls: out-of-range values.
-    let mut var = [0u32; 40];
+    let var = fb_get_var(device);
     report.check(
         "fbdev FBIOGET_VSCREENINFO -> ok",
-        // SAFETY: FBIOGET_VSCREENINFO writes one 160-byte fb_var_screeninfo.
-        unsafe { device.ioctl_ptr(crate::fuzz::FBIOGET_VSCREENINFO, var.as_mut_ptr().cast()) }
-            .map(drop)
-            .map_err(|e| describe(&e)),
+        var.as_ref().map(drop).map_err(describe),
     );
-    for (name, field, value) in [
-        ("xres 0", 0usize, 0u32),
-        ("bits_per_pixel 7", 6, 7),
-        ("yoffset past the end", 5, u32::MAX),
+    let var = var.unwrap_or_default();
+    for (name, bad) in [
+        ("xres 0", FbVarScreeninfo { xres: 0, ..var }),
+        (
+            "bits_per_pixel 7",
+            FbVarScreeninfo {
+                bits_per_pixel: 7,
+                ..var
+            },
+        ),
     ] {
-        let mut bad = var;
-        bad[field] = value;
-        let request = if field == 5 {
-            crate::fuzz::FBIOPAN_DISPLAY
-        } else {
-            crate::fuzz::FBIOPUT_VSCREENINFO
-        };
-        // SAFETY: the fbdev ioctls read (and PUT writes back) one 160-byte struct.
-        let result = unsafe { device.ioctl_ptr(request, bad.as_mut_ptr().cast()) };
         report.check(
-            &format!(
-                "fbdev {} {name} -> EINVAL",
-                if field == 5 {
-                    "FBIOPAN_DISPLAY"
-                } else {
-                    "FBIOPUT_VSCREENINFO"
-                }
-            ),
-            expect_errno(result, EINVAL),
+            &format!("fbdev FBIOPUT_VSCREENINFO {name} -> EINVAL"),
+            expect_errno(fb_put_var(device, &bad), EINVAL),
         );
     }
+    let past_the_end = FbVarScreeninfo {
+        yoffset: u32::MAX,
+        ..var
+    };
+    report.check(
+        "fbdev FBIOPAN_DISPLAY yoffset past the end -> EINVAL",
+        expect_errno(fb_pan(device, &past_the_end), EINVAL),
+    );
 }

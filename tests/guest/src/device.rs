@@ -1,15 +1,17 @@
 //! Thin wrappers over the raw system calls on the device, one call each, so a
-//! check sees exactly what the driver returned (no retries, no std buffering).
+//! check sees exactly what the driver returned (no retries, no std buffering). The typed
+//! ioctls are [`bochsfb_renderer::device`]'s, on a [`Device`] (it is `AsFd`).
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 use std::ptr::{self, NonNull};
 use std::slice;
 
-use bochsfb_renderer::abi::{self, BochsfbMode};
+use bochsfb_renderer::abi::BochsfbMode;
+use bochsfb_renderer::device;
 
 /// The result of a raw call: `ret` unless it is negative, then errno.
 fn check<T: Default + PartialOrd>(ret: T) -> io::Result<T> {
@@ -46,13 +48,13 @@ impl Device {
         })
     }
 
-    /// Opens `path` read/write with `O_DIRECT`: writes copy once, from the caller's pages.
-    pub fn open_direct(path: &Path) -> io::Result<Device> {
+    /// Opens `path` read/write with extra `open` flags.
+    pub fn open_with_flags(path: &Path, flags: libc::c_int) -> io::Result<Device> {
         use std::os::unix::fs::OpenOptionsExt;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .custom_flags(libc::O_DIRECT)
+            .custom_flags(flags)
             .open(path)?;
         Ok(Device { file })
     }
@@ -68,65 +70,39 @@ impl Device {
 
     /// `BOCHSFB_IOCTL_GET_MODE`.
     pub fn mode(&self) -> io::Result<BochsfbMode> {
-        abi::get_mode(&self.file)
+        device::get_mode(&self.file)
     }
 
-    /// `ioctl(fd, request, buf)` with a scratch buffer as the argument.
-    pub fn ioctl(&self, request: u32, buf: &mut [u8; 64]) -> io::Result<libc::c_int> {
-        // SAFETY: the argument points to 64 writable bytes that outlive the
-        // call; the requests used here encode at most 4 bytes of payload, so a
-        // driver that honours the _IOC size stays inside the buffer.
-        check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
-    }
-
-    /// `ioctl(fd, request, arg)` with any argument.
-    ///
-    /// # Safety
-    ///
-    /// `arg` must be valid for every byte the driver may read or write for `request`.
-    pub unsafe fn ioctl_ptr(
-        &self,
-        request: u32,
-        arg: *mut libc::c_void,
-    ) -> io::Result<libc::c_int> {
-        // SAFETY: the caller vouches for `arg`.
-        check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
-    }
-
-    /// `ioctl(fd, request, buf)` for a request whose argument is a struct of at most
-    /// `buf.len()` bytes (the size encoded in `request` is checked).
-    pub fn ioctl_struct(&self, request: u32, buf: &mut [u8]) -> io::Result<libc::c_int> {
+    /// `ioctl(fd, request, buf)` for a request whose argument is at most `buf.len()` bytes of
+    /// plain data (the size encoded in `request` is checked), whatever its number: unknown ones,
+    /// old sizes, argument structs filled in by hand.
+    pub fn ioctl_bytes(&self, request: u32, buf: &mut [u8]) -> io::Result<libc::c_int> {
         let size = ((request >> 16) & 0x3fff) as usize;
         assert!(
             size <= buf.len(),
             "ioctl {request:#x} moves {size} bytes, buffer has {}",
             buf.len()
         );
-        // SAFETY: the driver reads or writes at most the encoded size, which fits `buf`; `buf`
-        // is valid and exclusively borrowed for the call.
-        check(unsafe { libc::ioctl(self.fd(), request as _, buf.as_mut_ptr()) })
+        // SAFETY: bochsfb reads or writes at most the size a request encodes, which fits `buf`,
+        // valid and exclusively borrowed for the call, and any bytes are valid u8s; an unknown
+        // number is refused (ENOTTY) without touching it. The one pointer an argument holds,
+        // FLUSH's `rects`, is only read from.
+        unsafe { self.ioctl_ptr(request, buf.as_mut_ptr().cast()) }
     }
 
-    /// `ioctl(fd, request, &mut value)` for a request whose argument is one `T` and nothing it
-    /// points to (the size encoded in `request` is checked against `T`).
-    pub fn ioctl_on<T>(&self, request: u32, value: &mut T) -> io::Result<libc::c_int> {
-        let size = ((request >> 16) & 0x3fff) as usize;
-        assert!(
-            size <= std::mem::size_of::<T>(),
-            "ioctl {request:#x} moves {size} bytes, its argument has {}",
-            std::mem::size_of::<T>()
-        );
-        let arg: *mut libc::c_void = (value as *mut T).cast();
-        // SAFETY: `value` is a live, exclusive `T` at least as large as what the request moves.
-        check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
-    }
-
-    /// `ioctl(fd, request, arg)` with an integer argument that is not dereferenced as memory the
-    /// process owns (no-argument requests, or deliberately bad pointers).
-    pub fn ioctl_value(&self, request: u32, arg: usize) -> io::Result<libc::c_int> {
-        // SAFETY: the kernel validates `arg` as a user address before touching it; nothing in
-        // this process is written unless `arg` points into it, which callers avoid.
-        check(unsafe { libc::ioctl(self.fd(), request as _, arg) })
+    /// `ioctl(fd, request, arg)` with any argument ([`device::ioctl`]).
+    ///
+    /// # Safety
+    ///
+    /// As for [`device::ioctl`]: `arg` must be valid for every byte the driver may read or
+    /// write for `request`, or point to no memory of this process.
+    pub unsafe fn ioctl_ptr(
+        &self,
+        request: u32,
+        arg: *mut libc::c_void,
+    ) -> io::Result<libc::c_int> {
+        // SAFETY: the caller vouches for `arg`.
+        unsafe { device::ioctl(&self.file, request, arg) }
     }
 
     /// `lseek(fd, offset, whence)`.
@@ -191,6 +167,32 @@ impl Device {
         let ptr = NonNull::new(addr.cast()).expect("mmap with a NULL hint never maps page 0");
         Ok(Mapping { ptr, len })
     }
+}
+
+/// The device is a file descriptor for [`bochsfb_renderer::device`]'s typed calls.
+impl AsFd for Device {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+/// `BOCHSFB_IOCTL_SET_MODE` of `width x height x bpp` with `virtual_height` rows (0: as many as
+/// VRAM holds); returns what the driver wrote back.
+pub fn set_mode(
+    device: &Device,
+    width: u32,
+    height: u32,
+    bpp: u32,
+    virtual_height: u32,
+) -> io::Result<BochsfbMode> {
+    let ask = BochsfbMode {
+        width,
+        height,
+        bpp,
+        virtual_height,
+        ..BochsfbMode::default()
+    };
+    device::set_mode(device, &ask)
 }
 
 /// A mapping of the device, unmapped on drop.

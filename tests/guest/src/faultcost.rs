@@ -38,9 +38,9 @@ use crate::report::{describe, Report};
 /// The two regions compared.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Region {
-    /// The first fault maps the whole vma (`Card::fault`, region 0).
+    /// The first fault maps the whole vma (`FbCard::fault`, region 0).
     AllAtOnce,
-    /// Each fault maps its own page (`Card::fault`, region 1).
+    /// Each fault maps its own page (`FbCard::fault`, region 1).
     OnDemand,
 }
 

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 use std::ptr;
 use std::time::{Duration, Instant};
@@ -327,7 +328,7 @@ impl Fuzzer<'_> {
             libc::O_RDWR | libc::O_NONBLOCK,
             libc::O_RDWR | libc::O_APPEND,
             libc::O_RDWR | libc::O_SYNC,
-            // The one-copy write path: user pages straight into VRAM, faults disabled.
+            // Refused (EINVAL): every write takes the one-copy path already.
             libc::O_RDWR | libc::O_DIRECT,
         ]) | libc::O_CLOEXEC;
         self.trace(n, &format!("open flags {flags:#x}"));
@@ -344,18 +345,21 @@ impl Fuzzer<'_> {
 
     /// Reads the mode, so offsets follow mode changes.
     fn refresh_mode(&mut self, fd: libc::c_int) {
-        let mut mode = BochsfbMode::default();
-        // SAFETY: GET_MODE writes one `struct bochsfb_mode` into `mode`.
-        let ret = unsafe { libc::ioctl(fd, BOCHSFB_IOCTL_GET_MODE as _, &mut mode) };
-        if ret == 0 && mode.fb_size > 0 {
-            self.fb_size = mode.fb_size;
-            self.mode = mode;
-        } else {
-            // A driver without GET_MODE: the end of the file is the frame's size.
-            // SAFETY: plain integers; moves only this fuzzer's file position.
-            let end = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
-            if end > 0 {
-                self.fb_size = end as u64;
+        // SAFETY: `fd` is one of this fuzzer's open files (just opened, or just used), open
+        // for the call.
+        let file = unsafe { BorrowedFd::borrow_raw(fd) };
+        match bochsfb_renderer::device::get_mode(file) {
+            Ok(mode) if mode.fb_size > 0 => {
+                self.fb_size = mode.fb_size;
+                self.mode = mode;
+            }
+            _ => {
+                // A driver without GET_MODE: the end of the file is the frame's size.
+                // SAFETY: plain integers; moves only this fuzzer's file position.
+                let end = unsafe { libc::lseek(fd, 0, libc::SEEK_END) };
+                if end > 0 {
+                    self.fb_size = end as u64;
+                }
             }
         }
     }

@@ -28,20 +28,16 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bochsfb_renderer::abi::{
-    mmap_region, BochsfbDamage, BochsfbMode, BochsfbRect, BOCHSFB_IOCTL_FLUSH,
-    BOCHSFB_IOCTL_GET_MODE, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
-    BOCHSFB_MAX_DAMAGE_RECTS,
+use bochsfb_renderer::abi::{mmap_region, BochsfbMode, BochsfbRect, BOCHSFB_MAX_DAMAGE_RECTS};
+use bochsfb_renderer::device::{
+    self as calls, fb_get_fix, fb_get_var, fb_pan, fb_put_var, fb_wait_vsync, flush, pan,
+    wait_vsync,
 };
-use bochsfb_renderer::fb_abi::{
-    FbFixScreeninfo, FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY,
-    FBIOPUT_VSCREENINFO, FBIO_WAITFORVSYNC, FB_ACTIVATE_NOW,
-};
+use bochsfb_renderer::fb_abi::{FbVarScreeninfo, FB_ACTIVATE_NOW};
 use libc::{MAP_SHARED, PROT_READ, PROT_WRITE};
 
-use crate::device::{page_size, Device, Mapping};
+use crate::device::{page_size, set_mode, Device, Mapping};
 use crate::fuzz::device_works;
-use crate::modes::{set_mode, Geometry};
 use crate::report::{describe, expect_errno, Outcome, Report};
 use crate::roundtrip::{compare, pattern};
 use crate::unbind::{bound_card, sysfs_write, wait_for_node};
@@ -452,23 +448,6 @@ unsafe fn remap(
     Some(new.cast())
 }
 
-/// `FLUSH` of `rects`.
-fn flush(device: &Device, rects: &[BochsfbRect]) -> io::Result<libc::c_int> {
-    let mut damage = BochsfbDamage {
-        rects: rects.as_ptr() as u64,
-        count: rects.len() as u32,
-        flags: 0,
-    };
-    // SAFETY: FLUSH reads the damage struct and `count` rects from `rects`, a live slice of
-    // exactly that many; it writes nothing.
-    unsafe {
-        device.ioctl_ptr(
-            BOCHSFB_IOCTL_FLUSH,
-            (&mut damage as *mut BochsfbDamage).cast(),
-        )
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Hole 1: a mapping reaches only its own region and frame.
 
@@ -665,7 +644,7 @@ fn fixed_over_another_region(child: &Progress, path: &Path) -> Outcome {
 // Hole 2: FLUSH and the card mutex.
 
 fn flush_holds_the_mutex(path: &Path, report: &mut Report) {
-    let setup = (|| -> Result<(Device, BochsfbMode, Geometry), String> {
+    let setup = (|| -> Result<(Device, BochsfbMode, BochsfbMode), String> {
         let device = open_rw(path)?;
         let start = mode_of(&device)?;
         // Virtual height 0: as many rows as VRAM holds, so the shadow is as big as it gets.
@@ -890,44 +869,32 @@ fn read_only_file(path: &Path, report: &mut Report) {
     };
 
     // The calls that change nothing but the pan offset first, so each line shows its own call.
-    let mut y = 16u32;
     report.check(
         "hole 3: O_RDONLY: PAN -> EBADF",
-        expect_errno(ro.ioctl_on(BOCHSFB_IOCTL_PAN, &mut y), libc::EBADF),
+        expect_errno(pan(&ro, 16), libc::EBADF),
     );
     let var = fb_var(&ro);
-    let mut pan = var.clone().unwrap_or_default();
-    (pan.xoffset, pan.yoffset) = (0, 32);
+    let mut to_32 = var.clone().unwrap_or_default();
+    (to_32.xoffset, to_32.yoffset) = (0, 32);
     report.check(
         "hole 3: O_RDONLY, no write permission on the node: FBIOPAN_DISPLAY -> EBADF",
-        without_write_permission(|| {
-            expect_errno(ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan), libc::EBADF)
-        }),
+        without_write_permission(|| expect_errno(fb_pan(&ro, &to_32), libc::EBADF)),
     );
     report.check(
         "hole 3: O_RDONLY: FLUSH (whole frame) -> EBADF",
         expect_errno(flush(&ro, &[]), libc::EBADF),
     );
     // Smaller frames than the mapping above: a mode change would zap its last page.
-    let mut mode = BochsfbMode {
-        width: 640,
-        height: 480,
-        bpp: 32,
-        virtual_height: 480,
-        ..BochsfbMode::default()
-    };
     report.check(
         "hole 3: O_RDONLY: SET_MODE 640x480x32 -> EBADF",
-        expect_errno(ro.ioctl_on(BOCHSFB_IOCTL_SET_MODE, &mut mode), libc::EBADF),
+        expect_errno(set_mode(&ro, 640, 480, 32, 480), libc::EBADF),
     );
     let mut put = var.clone().unwrap_or_default();
     (put.xres, put.yres, put.xres_virtual, put.yres_virtual) = (800, 600, 800, 600);
     (put.xoffset, put.yoffset, put.bits_per_pixel, put.activate) = (0, 0, 32, FB_ACTIVATE_NOW);
     report.check(
         "hole 3: O_RDONLY, no write permission on the node: FBIOPUT_VSCREENINFO 800x600x32 -> EBADF",
-        without_write_permission(|| {
-            expect_errno(ro.ioctl_on(FBIOPUT_VSCREENINFO, &mut put), libc::EBADF)
-        }),
+        without_write_permission(|| expect_errno(fb_put_var(&ro, &put), libc::EBADF)),
     );
 
     report.check(
@@ -949,12 +916,11 @@ fn read_only_file(path: &Path, report: &mut Report) {
     );
     // fbdev's tools set modes through read-only files (Debian's fbset opens O_RDONLY): with
     // write permission on the node (root here), fbdev's pan works on one, as fbdev's does.
-    let mut pan = fb_var(&ro).unwrap_or_default();
-    (pan.xoffset, pan.yoffset) = (0, 16);
+    let mut to_16 = fb_var(&ro).unwrap_or_default();
+    (to_16.xoffset, to_16.yoffset) = (0, 16);
     report.check(
         "hole 3: O_RDONLY, with write permission on the node: FBIOPAN_DISPLAY works (fbset)",
-        ro.ioctl_on(FBIOPAN_DISPLAY, &mut pan)
-            .map(drop)
+        fb_pan(&ro, &to_16)
             .map_err(|e| describe(&e))
             .and_then(|()| match mode_of(&rw) {
                 Ok(now) if now.y_offset == 16 => Ok(()),
@@ -989,11 +955,7 @@ fn still_mapped(addr: *mut u8) -> Outcome {
 }
 
 fn fb_var(device: &Device) -> Result<FbVarScreeninfo, String> {
-    let mut var = FbVarScreeninfo::default();
-    device
-        .ioctl_on(FBIOGET_VSCREENINFO, &mut var)
-        .map(|_| var)
-        .map_err(|e| format!("FBIOGET_VSCREENINFO: {}", describe(&e)))
+    fb_get_var(device).map_err(|e| format!("FBIOGET_VSCREENINFO: {}", describe(&e)))
 }
 
 /// What a read-only file may still do.
@@ -1025,18 +987,11 @@ fn read_only_queries(rw: &Device, ro: &Device, var: Result<FbVarScreeninfo, Stri
     // Marked now: a FLUSH that was let through above may have overwritten VRAM.
     let marker = mark(rw, 0, 0x401e_0302, page_size())?;
     let named = |what: &'static str| move |e: io::Error| format!("{what}: {}", describe(&e));
-    let mut mode = BochsfbMode::default();
-    ro.ioctl_on(BOCHSFB_IOCTL_GET_MODE, &mut mode)
-        .map_err(named("GET_MODE"))?;
+    calls::get_mode(ro).map_err(named("GET_MODE"))?;
     var?;
-    let mut fix = FbFixScreeninfo::default();
-    ro.ioctl_on(FBIOGET_FSCREENINFO, &mut fix)
-        .map_err(named("FBIOGET_FSCREENINFO"))?;
-    ro.ioctl_value(BOCHSFB_IOCTL_WAIT_VSYNC, 0)
-        .map_err(named("WAIT_VSYNC"))?;
-    let mut crtc = 0u32;
-    ro.ioctl_on(FBIO_WAITFORVSYNC, &mut crtc)
-        .map_err(named("FBIO_WAITFORVSYNC"))?;
+    fb_get_fix(ro).map_err(named("FBIOGET_FSCREENINFO"))?;
+    wait_vsync(ro).map_err(named("WAIT_VSYNC"))?;
+    fb_wait_vsync(ro, 0).map_err(named("FBIO_WAITFORVSYNC"))?;
     let mut bytes = vec![0u8; marker.len()];
     let n = ro.read(&mut bytes).map_err(named("read"))?;
     compare(&bytes[..n], &marker).map_err(|e| format!("read: {e}"))?;

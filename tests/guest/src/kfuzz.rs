@@ -376,7 +376,7 @@ fn card_responds(env: &Env) -> bool {
         let Ok(fd) = std::fs::File::open(&device) else {
             return 1;
         };
-        match bochsfb_renderer::abi::get_mode(&fd) {
+        match bochsfb_renderer::device::get_mode(&fd) {
             Ok(_) => 0,
             Err(_) => 1,
         }

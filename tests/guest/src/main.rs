@@ -19,6 +19,7 @@ mod sharedpos;
 mod stress;
 mod uevent;
 mod unbind;
+mod writesrc;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -95,6 +96,26 @@ enum Command {
         /// if not given.
         #[arg(long)]
         tsc_mhz: Option<f64>,
+    },
+    /// write() whose source is the card's own VRAM or shadow mapping, a read-only file's
+    /// mapping, or ends in a PROT_NONE page (review of the one-copy write path).
+    Writesrc(Target),
+    /// Workers write to one card from mappings of another (or the same) while that one is
+    /// unbound and bound in a loop.
+    Writerace {
+        /// The card written to.
+        #[arg(long, default_value = "/dev/bochsfb0")]
+        target: PathBuf,
+        /// The card whose mappings are the source, unbound and bound.
+        #[arg(long, default_value = "/dev/bochsfb0")]
+        source: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        workers: u32,
+        #[arg(long, default_value_t = 30)]
+        cycles: u32,
+        /// Map the source's shadow region instead of its VRAM.
+        #[arg(long)]
+        shadow: bool,
     },
     /// Asks for one mode with SET_MODE and prints `mode WxH-BPP` or `refused ERRNO`.
     SetMode {
@@ -323,6 +344,27 @@ fn main() -> ExitCode {
             uevent::run(&mut report);
             return report.finish();
         }
+        Command::Writesrc(target) => {
+            writesrc::run(&target.device, &mut report);
+            return report.finish();
+        }
+        Command::Writerace {
+            target,
+            source,
+            workers,
+            cycles,
+            shadow,
+        } => {
+            let options = writesrc::RaceOptions {
+                target: target.clone(),
+                source: source.clone(),
+                workers: *workers,
+                cycles: *cycles,
+                shadow: *shadow,
+            };
+            writesrc::race(&options, &mut report);
+            return report.finish();
+        }
         // Opens nothing here: one check needs every file of the card closed.
         Command::Holes(target) => {
             holes::run(&target.device, &mut report);
@@ -353,13 +395,15 @@ fn main() -> ExitCode {
                 | Command::Sharedpos { .. }
                 | Command::Security(_)
                 | Command::Holes(_)
+                | Command::Writesrc(_)
+                | Command::Writerace { .. }
                 | Command::Uevent => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
                     width, height, bpp, ..
                 } => {
-                    return match modes::set_mode(&device, width, height, bpp, 0) {
+                    return match device::set_mode(&device, width, height, bpp, 0) {
                         Ok(m) => {
                             println!("mode {}x{}-{}", m.width, m.height, m.bpp);
                             ExitCode::SUCCESS

@@ -6,108 +6,42 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use bochsfb_renderer::abi::{
-    BOCHSFB_IOCTL_GET_MODE, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
+use bochsfb_renderer::abi::BochsfbMode;
+use bochsfb_renderer::device::{
+    fb_get_fix, fb_get_var, fb_pan, fb_put_var, fb_wait_vsync, pan, wait_vsync,
 };
+use bochsfb_renderer::fb_abi::{FbVarScreeninfo, FB_ACTIVATE_TEST};
 use libc::{EINVAL, MAP_SHARED};
 
-use crate::device::{page_size, Device};
+use crate::device::{page_size, set_mode, Device};
 use crate::report::{describe, expect_errno, Outcome, Report};
 use crate::unbind::touch_in_child;
 
-use bochsfb_renderer::fb_abi::{
-    FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY, FBIOPUT_VSCREENINFO,
-    FBIO_WAITFORVSYNC, FB_ACTIVATE_TEST,
-};
-
-/// `struct bochsfb_mode` fields, in order. Decoded here from raw bytes rather than through
-/// `renderer::abi::BochsfbMode`, so a layout mismatch between the two sides shows up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Geometry {
-    pub width: u32,
-    pub height: u32,
-    pub bpp: u32,
-    pub stride: u32,
-    pub virtual_height: u32,
-    pub y_offset: u32,
-    pub fb_size: u64,
-    pub vram_size: u64,
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap())
-}
-
-fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
-    bytes[at..at + 4].copy_from_slice(&value.to_ne_bytes());
-}
-
-impl Geometry {
-    fn parse(bytes: &[u8; 40]) -> Self {
-        Self {
-            width: u32_at(bytes, 0),
-            height: u32_at(bytes, 4),
-            bpp: u32_at(bytes, 8),
-            stride: u32_at(bytes, 12),
-            virtual_height: u32_at(bytes, 16),
-            y_offset: u32_at(bytes, 20),
-            fb_size: u64_at(bytes, 24),
-            vram_size: u64_at(bytes, 32),
-        }
-    }
-
-    /// What a correct driver reports for `width x height x bpp` with `virtual_height` rows
-    /// (0: all that fit in `vram_size`, at most 65535).
-    fn expected(width: u32, height: u32, bpp: u32, virtual_height: u32, vram_size: u64) -> Self {
-        let stride = width * bpp / 8;
-        let virtual_height = match virtual_height {
-            0 => (vram_size / u64::from(stride)).min(65535) as u32,
-            rows => rows,
-        };
-        Self {
-            width,
-            height,
-            bpp,
-            stride,
-            virtual_height,
-            y_offset: 0,
-            fb_size: u64::from(stride) * u64::from(virtual_height),
-            vram_size,
-        }
+/// What a correct driver reports for `width x height x bpp` with `virtual_height` rows
+/// (0: all that fit in `vram_size`, at most 65535), computed here from the request.
+fn expected(width: u32, height: u32, bpp: u32, virtual_height: u32, vram_size: u64) -> BochsfbMode {
+    let stride = width * bpp / 8;
+    let virtual_height = match virtual_height {
+        0 => (vram_size / u64::from(stride)).min(65535) as u32,
+        rows => rows,
+    };
+    BochsfbMode {
+        width,
+        height,
+        bpp,
+        stride,
+        virtual_height,
+        y_offset: 0,
+        fb_size: u64::from(stride) * u64::from(virtual_height),
+        vram_size,
     }
 }
 
-pub fn get_mode(device: &Device) -> Result<Geometry, String> {
-    let mut buf = [0u8; 40];
+/// `BOCHSFB_IOCTL_GET_MODE`, its error as text.
+fn get_mode(device: &Device) -> Result<BochsfbMode, String> {
     device
-        .ioctl_struct(BOCHSFB_IOCTL_GET_MODE, &mut buf)
-        .map_err(|e| format!("GET_MODE: {}", describe(&e)))?;
-    Ok(Geometry::parse(&buf))
-}
-
-/// `BOCHSFB_IOCTL_SET_MODE`; returns what the driver wrote back.
-pub fn set_mode(
-    device: &Device,
-    width: u32,
-    height: u32,
-    bpp: u32,
-    virtual_height: u32,
-) -> std::io::Result<Geometry> {
-    let mut buf = [0u8; 40];
-    for (at, value) in [(0, width), (4, height), (8, bpp), (16, virtual_height)] {
-        put_u32(&mut buf, at, value);
-    }
-    device.ioctl_struct(BOCHSFB_IOCTL_SET_MODE, &mut buf)?;
-    Ok(Geometry::parse(&buf))
-}
-
-pub fn pan(device: &Device, y_offset: u32) -> std::io::Result<libc::c_int> {
-    let mut buf = y_offset.to_ne_bytes();
-    device.ioctl_struct(BOCHSFB_IOCTL_PAN, &mut buf)
+        .mode()
+        .map_err(|e| format!("GET_MODE: {}", describe(&e)))
 }
 
 fn expect_eq<T: std::fmt::Debug + PartialEq>(actual: T, expected: T) -> Outcome {
@@ -133,7 +67,7 @@ pub fn run(device: &Device, report: &mut Report) {
     let vram = start.vram_size;
     report.check(
         "GET_MODE: 1024x768x32, all of VRAM as virtual screen",
-        expect_eq(start, Geometry::expected(1024, 768, 32, 0, vram)),
+        expect_eq(start, expected(1024, 768, 32, 0, vram)),
     );
     report.check(
         "sysfs card = std-vga",
@@ -156,7 +90,7 @@ pub fn run(device: &Device, report: &mut Report) {
         "8 bpp (RGB332 palette) on std VGA",
         set_mode(device, 640, 480, 8, 0)
             .map_err(|e| describe(&e))
-            .and_then(|got| expect_eq(got, Geometry::expected(640, 480, 8, 0, vram))),
+            .and_then(|got| expect_eq(got, expected(640, 480, 8, 0, vram))),
     );
     report.check(
         "back to 1024x768x32",
@@ -166,7 +100,7 @@ pub fn run(device: &Device, report: &mut Report) {
     );
 }
 
-fn invalid_modes_are_refused(device: &Device, start: Geometry, report: &mut Report) {
+fn invalid_modes_are_refused(device: &Device, start: BochsfbMode, report: &mut Report) {
     for (what, w, h, bpp, vh) in [
         ("width 0", 0, 768, 32, 0),
         ("width not a multiple of 8", 1020, 768, 32, 0),
@@ -194,7 +128,7 @@ fn shrinking_zaps_mappings_past_the_frame(device: &Device, vram: u64, report: &m
         Ok(mapping) => mapping,
         Err(e) => return report.check("mmap all of VRAM", Err(describe(&e))),
     };
-    let expected = Geometry::expected(800, 600, 32, 600, vram);
+    let expected = expected(800, 600, 32, 600, vram);
     report.check(
         "SET_MODE 800x600x32, 600 rows",
         set_mode(device, 800, 600, 32, 600)
@@ -225,41 +159,45 @@ fn shrinking_zaps_mappings_past_the_frame(device: &Device, vram: u64, report: &m
 
 fn fbdev_ioctls(device: &Device, vram: u64, report: &mut Report) {
     // The mode is 800x600x32 with 600 rows here.
-    let mut var = [0u8; 160];
-    match device.ioctl_struct(FBIOGET_VSCREENINFO, &mut var) {
-        Ok(_) => {
-            let fields: Vec<u32> = [0, 4, 8, 12, 16, 20, 24, 32, 36, 44, 48, 56, 60]
-                .iter()
-                .map(|at| u32_at(&var, *at))
-                .collect();
-            // xres yres xres_virtual yres_virtual xoffset yoffset bpp red(16,8) green(8,8) blue(0,8)
+    match fb_get_var(device) {
+        Ok(var) => {
+            let fields = [
+                var.xres,
+                var.yres,
+                var.xres_virtual,
+                var.yres_virtual,
+                var.xoffset,
+                var.yoffset,
+                var.bits_per_pixel,
+                var.red.offset,
+                var.red.length,
+                var.green.offset,
+                var.green.length,
+                var.blue.offset,
+                var.blue.length,
+            ];
             report.check(
                 "FBIOGET_VSCREENINFO: 800x600, 600 rows, XRGB8888 bitfields",
-                expect_eq(
-                    fields,
-                    vec![800, 600, 800, 600, 0, 0, 32, 16, 8, 8, 8, 0, 8],
-                ),
+                expect_eq(fields, [800, 600, 800, 600, 0, 0, 32, 16, 8, 8, 8, 0, 8]),
             );
         }
         Err(e) => report.check("FBIOGET_VSCREENINFO", Err(describe(&e))),
     }
-    let mut fix = [0u8; 80];
     report.check(
         "FBIOGET_FSCREENINFO: id, smem_len, line_length; no physical addresses",
-        device
-            .ioctl_struct(FBIOGET_FSCREENINFO, &mut fix)
+        fb_get_fix(device)
             .map_err(|e| describe(&e))
-            .and_then(|_| {
-                let id = String::from_utf8_lossy(&fix[..16])
+            .and_then(|fix| {
+                let id = String::from_utf8_lossy(&fix.id)
                     .trim_end_matches('\0')
                     .to_string();
                 expect_eq(
                     (
                         id,
-                        u64_at(&fix, 16),
-                        u32_at(&fix, 24),
-                        u32_at(&fix, 48),
-                        u64_at(&fix, 56),
+                        fix.smem_start,
+                        fix.smem_len,
+                        fix.line_length,
+                        fix.mmio_start,
                     ),
                     ("bochsfb".to_string(), 0, 800 * 4 * 600, 800 * 4, 0),
                 )
@@ -267,79 +205,66 @@ fn fbdev_ioctls(device: &Device, vram: u64, report: &mut Report) {
     );
 
     // 640x480 at 16 bpp with two screens of rows, as fbset would ask for it.
-    let request = |activate: u32| {
-        let mut var = [0u8; 160];
-        for (at, value) in [
-            (0, 640),
-            (4, 480),
-            (8, 640),
-            (12, 960),
-            (24, 16),
-            (84, activate),
-        ] {
-            put_u32(&mut var, at, value);
-        }
-        var
+    let request = |activate: u32| FbVarScreeninfo {
+        xres: 640,
+        yres: 480,
+        xres_virtual: 640,
+        yres_virtual: 960,
+        bits_per_pixel: 16,
+        activate,
+        ..FbVarScreeninfo::default()
     };
-    let mut test = request(FB_ACTIVATE_TEST);
     report.check(
         "FBIOPUT_VSCREENINFO with FB_ACTIVATE_TEST changes nothing",
-        device
-            .ioctl_struct(FBIOPUT_VSCREENINFO, &mut test)
+        fb_put_var(device, &request(FB_ACTIVATE_TEST))
             .map_err(|e| describe(&e))
             .and_then(|_| get_mode(device))
             .and_then(|now| expect_eq((now.width, now.bpp), (800, 32))),
     );
-    let mut put = request(0);
     report.check(
         "FBIOPUT_VSCREENINFO 640x480x16, 960 rows",
-        device
-            .ioctl_struct(FBIOPUT_VSCREENINFO, &mut put)
+        fb_put_var(device, &request(0))
             .map_err(|e| describe(&e))
             .and_then(|_| get_mode(device))
-            .and_then(|now| expect_eq(now, Geometry::expected(640, 480, 16, 960, vram))),
+            .and_then(|now| expect_eq(now, expected(640, 480, 16, 960, vram))),
     );
-    let mut pan_var = request(0);
-    put_u32(&mut pan_var, 20, 480);
+    let pan_to = |xoffset, yoffset| FbVarScreeninfo {
+        xoffset,
+        yoffset,
+        ..request(0)
+    };
     report.check(
         "FBIOPAN_DISPLAY yoffset 480 -> GET_MODE and sysfs y_offset 480",
-        device
-            .ioctl_struct(FBIOPAN_DISPLAY, &mut pan_var)
+        fb_pan(device, &pan_to(0, 480))
             .map_err(|e| describe(&e))
             .and_then(|_| get_mode(device))
             .and_then(|now| expect_eq(now.y_offset, 480))
             .and_then(|_| sysfs("y_offset"))
             .and_then(|s| expect_eq(s.as_str(), "480")),
     );
-    put_u32(&mut pan_var, 20, 481);
     report.check(
         "FBIOPAN_DISPLAY yoffset 481 (past the virtual screen) -> EINVAL",
-        expect_errno(device.ioctl_struct(FBIOPAN_DISPLAY, &mut pan_var), EINVAL),
+        expect_errno(fb_pan(device, &pan_to(0, 481)), EINVAL),
     );
-    put_u32(&mut pan_var, 20, 0);
-    put_u32(&mut pan_var, 16, 8);
     report.check(
         "FBIOPAN_DISPLAY xoffset 8 -> EINVAL",
-        expect_errno(device.ioctl_struct(FBIOPAN_DISPLAY, &mut pan_var), EINVAL),
+        expect_errno(fb_pan(device, &pan_to(8, 0)), EINVAL),
     );
-    let mut bad = request(0);
-    put_u32(&mut bad, 24, 12);
+    let bad = FbVarScreeninfo {
+        bits_per_pixel: 12,
+        ..request(0)
+    };
     report.check(
         "FBIOPUT_VSCREENINFO bpp 12 -> EINVAL",
-        expect_errno(device.ioctl_struct(FBIOPUT_VSCREENINFO, &mut bad), EINVAL),
+        expect_errno(fb_put_var(device, &bad), EINVAL),
     );
-    let mut crtc = 1u32.to_ne_bytes();
     report.check(
         "FBIO_WAITFORVSYNC crtc 1 -> EINVAL",
-        expect_errno(device.ioctl_struct(FBIO_WAITFORVSYNC, &mut crtc), EINVAL),
+        expect_errno(fb_wait_vsync(device, 1), EINVAL),
     );
-    let mut crtc = 0u32.to_ne_bytes();
     report.check(
         "FBIO_WAITFORVSYNC crtc 0",
-        device
-            .ioctl_struct(FBIO_WAITFORVSYNC, &mut crtc)
-            .map(drop)
-            .map_err(|e| describe(&e)),
+        fb_wait_vsync(device, 0).map_err(|e| describe(&e)),
     );
 }
 
@@ -348,7 +273,7 @@ fn pan_and_vsync(device: &Device, vram: u64, report: &mut Report) {
     report.check(
         "SET_MODE 640x480x32, 960 rows (double buffer)",
         mode.map_err(|e| describe(&e))
-            .and_then(|got| expect_eq(got, Geometry::expected(640, 480, 32, 960, vram))),
+            .and_then(|got| expect_eq(got, expected(640, 480, 32, 960, vram))),
     );
     report.check(
         "PAN 480",
@@ -367,7 +292,7 @@ fn pan_and_vsync(device: &Device, vram: u64, report: &mut Report) {
     // Only this lower bound is checked: a loaded machine may make them take longer.
     let start = Instant::now();
     let waits: Result<(), String> = (0..10)
-        .try_for_each(|_| device.ioctl_value(BOCHSFB_IOCTL_WAIT_VSYNC, 0).map(drop))
+        .try_for_each(|_| wait_vsync(device))
         .map_err(|e| describe(&e));
     let elapsed = start.elapsed();
     report.check(

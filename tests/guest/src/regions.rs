@@ -9,10 +9,10 @@ use std::io::{self, BufRead, Write};
 use std::ptr;
 
 use bochsfb_renderer::abi::{mmap_region, BOCHSFB_IOCTL_FLUSH};
+use bochsfb_renderer::device::pan;
 use libc::{EFAULT, EINVAL, MAP_SHARED};
 
-use crate::device::{page_size, Device, Mapping};
-use crate::modes::{pan, set_mode};
+use crate::device::{page_size, set_mode, Device, Mapping};
 use crate::report::{describe, expect_errno, Outcome, Report};
 use crate::roundtrip::{compare, pattern};
 
@@ -53,7 +53,8 @@ fn map(device: &Device, len: usize, offset: u64) -> Result<Mapping, String> {
         .map_err(|e| format!("mmap {len} bytes at {offset:#x}: {}", describe(&e)))
 }
 
-/// `struct bochsfb_damage` for `rects` (`x, y, width, height` each), plus `flags`.
+/// `struct bochsfb_damage` for `rects` (`x, y, width, height` each), plus `flags`, written
+/// byte by byte: `count` and `flags` may be what no typed call would send.
 fn flush(device: &Device, rects: &[[u32; 4]], count: u32, flags: u32) -> io::Result<libc::c_int> {
     let raw: Vec<u8> = rects
         .iter()
@@ -64,7 +65,7 @@ fn flush(device: &Device, rects: &[[u32; 4]], count: u32, flags: u32) -> io::Res
     damage[..8].copy_from_slice(&(raw.as_ptr() as u64).to_ne_bytes());
     damage[8..12].copy_from_slice(&count.to_ne_bytes());
     damage[12..16].copy_from_slice(&flags.to_ne_bytes());
-    device.ioctl_struct(BOCHSFB_IOCTL_FLUSH, &mut damage)
+    device.ioctl_bytes(BOCHSFB_IOCTL_FLUSH, &mut damage)
 }
 
 pub fn run(device: &Device, report: &mut Report) {
@@ -214,10 +215,7 @@ fn shadow(device: &Device, frame: usize, report: &mut Report) {
     damage[8..12].copy_from_slice(&1u32.to_ne_bytes());
     report.check(
         "FLUSH with a bad rects pointer -> EFAULT",
-        expect_errno(
-            device.ioctl_struct(BOCHSFB_IOCTL_FLUSH, &mut damage),
-            EFAULT,
-        ),
+        expect_errno(device.ioctl_bytes(BOCHSFB_IOCTL_FLUSH, &mut damage), EFAULT),
     );
     report.check(
         "flush everything (count 0)",

@@ -48,36 +48,33 @@ pub fn run(device: &Device, path: &std::path::Path, fb_size: u64, report: &mut R
             mmap_to_fd(device, offset, &data(3), Seek),
         );
     }
-    // O_DIRECT writes take the one-copy path: the caller's pages straight into VRAM.
-    let direct = match Device::open_direct(path) {
-        Ok(direct) => direct,
-        Err(e) => return report.check("open with O_DIRECT", Err(describe(&e))),
-    };
+    // Every write first copies once, the caller's pages straight into VRAM with faults off.
+    // Source pages not mapped yet stop that copy at each of them, and the rest goes through the
+    // bounce buffer, which faults them in.
     for offset in offsets {
-        let data = |check: u64| pattern(offset * 4 + check + 100, LEN);
-        let name = |what: &str| format!("{what} at {offset:#x} ({LEN} bytes)");
-        use FdPath::*;
+        let data = pattern(offset * 4 + 100, LEN);
         report.check(
-            &name("O_DIRECT pwrite -> mmap"),
-            fd_to_mmap(&direct, offset, &data(0), Positional),
-        );
-        report.check(
-            &name("O_DIRECT lseek+write -> mmap"),
-            fd_to_mmap(&direct, offset, &data(1), Seek),
-        );
-        // Source pages not mapped yet: the copy without faults stops at each, and the rest
-        // goes through the bounce buffer, which faults them in.
-        report.check(
-            &name("O_DIRECT pwrite from unfaulted pages -> mmap"),
-            unfaulted_source(&data(2))
-                .and_then(|source| fd_to_mmap(&direct, offset, source.as_slice(), Positional)),
+            &format!("pwrite from unfaulted pages -> mmap at {offset:#x} ({LEN} bytes)"),
+            unfaulted_source(&data).and_then(|source| {
+                fd_to_mmap(device, offset, source.as_slice(), FdPath::Positional)
+            }),
         );
     }
     // A whole frame in one call, as the benchmark writes it.
     let frame = pattern(0xf4a3e, fb_size.min(8 << 20) as usize);
     report.check(
-        &format!("O_DIRECT pwrite of {} bytes -> mmap", frame.len()),
-        fd_to_mmap(&direct, 0, &frame, FdPath::Positional),
+        &format!("pwrite of {} bytes -> mmap", frame.len()),
+        fd_to_mmap(device, 0, &frame, FdPath::Positional),
+    );
+    // No O_DIRECT: every write already takes the one-copy path, so the flag has nothing to
+    // select (docs/architecture.md).
+    report.check(
+        "open with O_DIRECT -> EINVAL",
+        match Device::open_with_flags(path, libc::O_DIRECT) {
+            Ok(_) => Err("opened".to_string()),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+            Err(e) => Err(describe(&e)),
+        },
     );
 }
 

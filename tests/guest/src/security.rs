@@ -8,6 +8,7 @@
 use std::ffi::CString;
 use std::fs;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -137,16 +138,11 @@ fn open_as(path: &Path, uid: u32, groups: &[u32], expect_ok: bool) -> Outcome {
             } else {
                 let fd = libc::open(cpath.as_ptr(), libc::O_RDWR);
                 if fd >= 0 {
-                    let mut mode = bochsfb_renderer::abi::BochsfbMode::default();
-                    let ret = libc::ioctl(
-                        fd,
-                        bochsfb_renderer::abi::BOCHSFB_IOCTL_GET_MODE as _,
-                        &mut mode,
-                    );
-                    if ret == 0 {
-                        0
-                    } else {
-                        11
+                    // SAFETY: the descriptor just opened, open until the child exits.
+                    let file = BorrowedFd::borrow_raw(fd);
+                    match bochsfb_renderer::device::get_mode(file) {
+                        Ok(_) => 0,
+                        Err(_) => 11,
                     }
                 } else if io::Error::last_os_error().raw_os_error() == Some(libc::EACCES) {
                     1

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use bochsfb_renderer::abi::{BochsfbDamage, BOCHSFB_IOCTL_FLUSH};
+use bochsfb_renderer::device::flush;
 
 use crate::device::Device;
 use crate::raw::{wait, Exit};
@@ -155,16 +155,8 @@ fn spawn_flush_hog(path: &Path, fb: usize) -> Result<libc::pid_t, String> {
                 for (index, page) in shadow.as_mut_slice().chunks_mut(PAGE).enumerate() {
                     page[..8].copy_from_slice(&(index as u64).to_ne_bytes());
                 }
-                let damage = BochsfbDamage::default();
                 loop {
-                    // SAFETY: `damage` is a valid struct for FLUSH; count 0 names no rectangles.
-                    let ret = unsafe {
-                        device.ioctl_ptr(
-                            BOCHSFB_IOCTL_FLUSH,
-                            &damage as *const _ as *mut libc::c_void,
-                        )
-                    };
-                    ret.ok()?;
+                    flush(&device, &[]).ok()?;
                 }
             })();
             // Only reached if the hog could not run; the parent sees it exit and fails.

@@ -12,12 +12,9 @@ use std::path::Path;
 use std::ptr;
 use std::time::{Duration, Instant};
 
-use bochsfb_renderer::abi::{
-    BochsfbDamage, BochsfbMode, BOCHSFB_IOCTL_FLUSH, BOCHSFB_IOCTL_GET_MODE, BOCHSFB_IOCTL_PAN,
-    BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
-};
+use bochsfb_renderer::device::{flush, pan, wait_vsync};
 
-use crate::device::{page_size, Device};
+use crate::device::{page_size, set_mode, Device};
 use crate::fuzz::device_works;
 use crate::raw::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
@@ -218,13 +215,7 @@ fn worker(
     let page = page_size();
     let mut buf = vec![0u8; 3 * page];
     while Instant::now() < deadline {
-        // Half the workers' files write through O_DIRECT's one-copy path.
-        let open = if rng.below(2) == 0 {
-            Device::open(path)
-        } else {
-            Device::open_direct(path)
-        };
-        let Some(device) = errors.check("open", open, &[])? else {
+        let Some(device) = errors.check("open", Device::open(path), &[])? else {
             // The card is unbound right now: wait for the node to come back.
             std::thread::sleep(Duration::from_millis(2));
             continue;
@@ -253,41 +244,15 @@ fn worker(
                 // Mode setters: a valid mode each time (EINVAL only if VRAM is too small).
                 0 => {
                     let (width, height, bpp) = rng.pick(MODES);
-                    let mut m = BochsfbMode {
-                        width,
-                        height,
-                        bpp,
-                        ..BochsfbMode::default()
-                    };
-                    errors.check(
-                        "SET_MODE",
-                        device.ioctl_on(BOCHSFB_IOCTL_SET_MODE, &mut m),
-                        &[],
-                    )?;
+                    errors.check("SET_MODE", set_mode(&device, width, height, bpp, 0), &[])?;
                 }
                 // Flippers: pan to a random row of the virtual screen, then wait for vblank.
                 1 => {
-                    let mut current = BochsfbMode::default();
-                    if errors
-                        .check(
-                            "GET_MODE",
-                            device.ioctl_on(BOCHSFB_IOCTL_GET_MODE, &mut current),
-                            &[],
-                        )?
-                        .is_some()
-                    {
+                    if let Some(current) = errors.check("GET_MODE", device.mode(), &[])? {
                         let rows = current.virtual_height.saturating_sub(current.height) + 1;
-                        let mut y = rng.below(u64::from(rows)) as u32;
-                        errors.check(
-                            "PAN",
-                            device.ioctl_on(BOCHSFB_IOCTL_PAN, &mut y),
-                            MODE_CHANGED,
-                        )?;
-                        errors.check(
-                            "WAIT_VSYNC",
-                            device.ioctl_on(BOCHSFB_IOCTL_WAIT_VSYNC, &mut 0u64),
-                            &[],
-                        )?; // _IO: no argument
+                        let y = rng.below(u64::from(rows)) as u32;
+                        errors.check("PAN", pan(&device, y), MODE_CHANGED)?;
+                        errors.check("WAIT_VSYNC", wait_vsync(&device), &[])?;
                     }
                 }
                 // Shadow users: map the shadow region, draw, flush the whole frame.
@@ -300,12 +265,7 @@ fn worker(
                     )? {
                         map.as_mut_slice()[..64].fill(0x5a);
                     }
-                    let mut damage = BochsfbDamage::default();
-                    errors.check(
-                        "FLUSH",
-                        device.ioctl_on(BOCHSFB_IOCTL_FLUSH, &mut damage),
-                        MODE_CHANGED,
-                    )?;
+                    errors.check("FLUSH", flush(&device, &[]), MODE_CHANGED)?;
                 }
                 _ => {}
             }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::report::{Outcome, Report};
 use crate::unbind::{bound_card, sysfs_write};
 
-/// The attributes every node has (kmod/sysfs.rs, docs/architecture.md).
+/// The attributes every node has (kmod/misc/sysfs.rs, docs/architecture.md).
 const ATTRIBUTES: [&str; 5] = ["card", "mode", "virtual_height", "y_offset", "vram_size"];
 
 /// How long to wait for the `add` event after binding.

@@ -48,7 +48,7 @@ pub fn run(device: &Device, path: &Path, report: &mut Report) {
     let mut arg = [0u8; 64];
     report.check(
         "ioctl GET_MODE -> ENODEV",
-        expect_enodev(device.ioctl(BOCHSFB_IOCTL_GET_MODE, &mut arg)),
+        expect_enodev(device.ioctl_bytes(BOCHSFB_IOCTL_GET_MODE, &mut arg)),
     );
     report.check(
         "mmap -> ENODEV",
