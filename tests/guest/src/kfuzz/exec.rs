@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::fmt;
 use std::io;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::atomic::Ordering::SeqCst;
@@ -22,6 +23,7 @@ use bochsfb_renderer::abi::{
     BOCHSFB_IOCTL_GET_MODE, BOCHSFB_IOCTL_PAN, BOCHSFB_IOCTL_SET_MODE, BOCHSFB_IOCTL_WAIT_VSYNC,
     BOCHSFB_MAX_DAMAGE_RECTS,
 };
+use bochsfb_renderer::device;
 use bochsfb_renderer::fb_abi::{
     FbVarScreeninfo, FBIOGET_FSCREENINFO, FBIOGET_VSCREENINFO, FBIOPAN_DISPLAY,
     FBIOPUT_VSCREENINFO, FBIO_WAITFORVSYNC,
@@ -162,17 +164,18 @@ fn close(fd: libc::c_int) {
     unsafe { libc::close(fd) };
 }
 
+/// `device::get_mode` on one of the executor's descriptors, which are raw: it opens, dups and
+/// closes them as a program says.
 fn get_mode(fd: libc::c_int) -> io::Result<BochsfbMode> {
-    let mut mode = BochsfbMode::default();
-    // SAFETY: GET_MODE writes one `struct bochsfb_mode` into `mode`.
-    sys(unsafe { libc::ioctl(fd, BOCHSFB_IOCTL_GET_MODE as _, &mut mode) } as i64)?;
-    Ok(mode)
+    // SAFETY: callers pass one of the executor's open files; nothing closes it during the call
+    // (the executor is single-threaded).
+    device::get_mode(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
-fn set_mode(fd: libc::c_int, m: &BochsfbMode) -> io::Result<()> {
-    let mut mode = *m;
-    // SAFETY: SET_MODE reads and writes back one `struct bochsfb_mode`.
-    sys(unsafe { libc::ioctl(fd, BOCHSFB_IOCTL_SET_MODE as _, &mut mode) } as i64).map(drop)
+/// `device::set_mode` on one of the executor's descriptors.
+fn set_mode(fd: libc::c_int, mode: &BochsfbMode) -> io::Result<()> {
+    // SAFETY: as for `get_mode`.
+    device::set_mode(unsafe { BorrowedFd::borrow_raw(fd) }, mode).map(drop)
 }
 
 fn rdev_of(path: &Path) -> Option<u64> {
@@ -289,6 +292,8 @@ impl Env {
             .div_ceil(self.page);
         let mut found = None;
         for &page in pages.iter().filter(|&&p| p < limit).take(16) {
+            // Not `device::Mapping`: a broken driver may fault here, and only `touch` reads
+            // survive that.
             // SAFETY: a fresh shared mapping of one shadow page, placed by the kernel.
             let addr = unsafe {
                 libc::mmap(
@@ -1377,6 +1382,9 @@ impl<'a> Exec<'a> {
             None
         };
         let value = int.unwrap_or(addr);
+        // Raw on purpose: the program chose the number and the argument (garbage structs in
+        // place, pointers that fault, integers for unknown numbers), which `device`'s typed
+        // calls cannot express.
         // SAFETY: `value` is an address in the scratch buffer with room for any ioctl struct
         // (a guard page after it), in a mapping slot with room for one, an address the kernel
         // must refuse, or a plain integer the program chose for an unknown number.
@@ -1451,6 +1459,7 @@ fn ioctl_unprivileged(fd: libc::c_int, cmd: u32, value: u64, timeout: Duration) 
     // SAFETY: the fuzzer is single-threaded; the child makes four system calls and `_exit`s.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
+        // The ioctl is raw like the parent's: the same program-chosen number and argument.
         // SAFETY: plain system calls on this process's credentials and its own descriptor
         // (`value` is an address the parent's call used, copied by fork, or an integer).
         let status = unsafe {

@@ -9,8 +9,6 @@ use std::ptr;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering::SeqCst};
 use std::time::Duration;
 
-use bochsfb_renderer::abi::{BochsfbMode, BOCHSFB_IOCTL_GET_MODE};
-
 /// `CLOCK_MONOTONIC` in nanoseconds: comparable between processes.
 pub fn now_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -169,35 +167,32 @@ fn open_raw(path: &Path, flags: libc::c_int) -> libc::c_int {
 /// Follows the card through unbind and bind; closes its file while paused.
 pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
     let bound = bound.as_nanos() as u64;
-    let mut fd = -1;
+    let mut file: Option<std::fs::File> = None;
     loop {
         if shared.probe_stop.load(SeqCst) != 0 {
             // SAFETY: leaves at once, as a forked child should.
             unsafe { libc::_exit(0) };
         }
         if shared.probe_pause.load(SeqCst) != 0 {
-            if fd >= 0 {
-                // SAFETY: our own descriptor.
-                unsafe { libc::close(fd) };
-                fd = -1;
-            }
+            file = None;
             shared.probe_paused.store(1, SeqCst);
             std::thread::sleep(Duration::from_micros(500));
             continue;
         }
         shared.probe_paused.store(0, SeqCst);
-        if fd < 0 {
-            fd = open_raw(device, libc::O_RDONLY);
-            if fd < 0 {
-                std::thread::sleep(Duration::from_millis(2));
-                continue;
-            }
-        }
-        let mut mode = BochsfbMode::default();
+        let open = match &file {
+            Some(open) => open,
+            None => match std::fs::File::open(device) {
+                Ok(open) => file.insert(open),
+                Err(_) => {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+            },
+        };
         let start = now_ns();
         shared.probe_call_started.store(start, SeqCst);
-        // SAFETY: GET_MODE writes one `struct bochsfb_mode` into `mode`.
-        let ret = unsafe { libc::ioctl(fd, BOCHSFB_IOCTL_GET_MODE as _, &mut mode) };
+        let result = bochsfb_renderer::device::get_mode(open);
         let end = now_ns();
         shared.probe_call_started.store(0, SeqCst);
         let took = end - start;
@@ -211,17 +206,15 @@ pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
             e.store(end, SeqCst);
             shared.long_count.store(n as u64 + 1, SeqCst);
         }
-        if ret < 0 {
+        if result.is_err() {
             // Unbound (ENODEV): open the card again once it is back.
-            // SAFETY: our own descriptor.
-            unsafe { libc::close(fd) };
-            fd = -1;
+            file = None;
         }
         std::thread::sleep(Duration::from_millis(1));
     }
 }
 
-/// Texts that mark a kernel report: the harness's list (qemu-bochs/src/protocol.rs, checked by
+/// Texts that mark a kernel report: the harness's list (qemu-bochs/src/vm/protocol.rs, checked by
 /// a test there), so the guest stops at what would fail the boot.
 pub const REPORT_PATTERNS: &[&str] = &[
     "BUG:",
