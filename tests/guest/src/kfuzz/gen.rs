@@ -348,15 +348,15 @@ impl Gen<'_> {
         let access = self
             .rng
             .pick(&[libc::O_RDWR, libc::O_RDWR, libc::O_RDONLY, libc::O_WRONLY]);
-        let extra = self.rng.pick(&[
-            0,
-            0,
-            0,
-            libc::O_DIRECT,
-            libc::O_NONBLOCK,
-            libc::O_APPEND,
-            libc::O_SYNC,
-        ]);
+        // O_DIRECT now and then: it is refused (EINVAL, the driver does not set
+        // FMODE_CAN_ODIRECT), but only after the driver's `open` ran, so the call still reaches
+        // `open` and `release` back to back.
+        if self.rng.chance(1, 16) {
+            return access | libc::O_DIRECT;
+        }
+        let extra = self
+            .rng
+            .pick(&[0, 0, 0, libc::O_NONBLOCK, libc::O_APPEND, libc::O_SYNC]);
         access | extra
     }
 
@@ -516,11 +516,13 @@ impl Gen<'_> {
             },
             16..=17 => Op::Fcntl {
                 f: self.file(live),
+                // O_DIRECT is refused here too (EINVAL, the file unchanged).
                 flags: self.rng.pick(&[
-                    libc::O_DIRECT,
                     0,
                     libc::O_NONBLOCK,
-                    libc::O_APPEND | libc::O_DIRECT,
+                    libc::O_APPEND,
+                    libc::O_APPEND | libc::O_NONBLOCK,
+                    libc::O_DIRECT,
                 ]),
             },
             18..=31 => self.mmap(live),

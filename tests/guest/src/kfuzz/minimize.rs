@@ -263,7 +263,7 @@ mod tests {
     #[test]
     fn drops_every_call_the_finding_does_not_need() {
         let p = program(
-            "open f0 node=dev flags=rdwr|direct\n\
+            "open f0 node=dev flags=rdwr|sync\n\
              sysfs attr=mode\n\
              mmap m0 f0 off=1:0x0 len=0x1000 prot=r|w flags=shared\n\
              lseek f0 off=0x0 whence=set\n\

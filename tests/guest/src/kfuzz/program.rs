@@ -669,7 +669,7 @@ pub enum Op {
         f: u8,
         from: u8,
     },
-    /// `fcntl(F_SETFL)`: `O_DIRECT`, `O_NONBLOCK`, `O_APPEND` on an open file.
+    /// `fcntl(F_SETFL)`: `O_NONBLOCK`, `O_APPEND` (or the refused `O_DIRECT`) on an open file.
     Fcntl {
         f: u8,
         flags: i32,
@@ -1469,7 +1469,7 @@ mod tests {
     use super::*;
 
     const EXAMPLE: &str = "\
-open f0 node=dev flags=rdwr|direct
+open f0 node=dev flags=rdwr|append
 mmap m0 f0 off=1:0x0 len=0x1000 prot=r|w flags=shared
 mremap m1 from=m0 old=0x0 len=4g+0x1000 flags=maymove at=m2:len-0x1000
 touch m0 at=len-0x1 len=0x1 op=w
