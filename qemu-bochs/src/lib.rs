@@ -17,6 +17,7 @@
 pub mod bench;
 pub mod build;
 pub(crate) mod cache;
+pub mod fuzz;
 pub mod paths;
 pub mod steps;
 pub mod style;

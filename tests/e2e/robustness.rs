@@ -1,7 +1,7 @@
-//! Robustness and security (issue #6): the bad-input matrix, a seeded fuzzer, concurrent
-//! workers under 100 unbind/bind cycles, module unload attempts, hot-unplug, and the security
-//! checks. Each boot's serial log must hold no kernel report (BUG, WARNING, KASAN, lockdep,
-//! UBSAN, ...): `with_guest_config` fails the test otherwise.
+//! Robustness and security (issue #6): the bad-input matrix, a seeded fuzzer, a coverage-guided
+//! one (debug kernel), concurrent workers under 100 unbind/bind cycles, module unload attempts,
+//! hot-unplug, and the security checks. Each boot's serial log must hold no kernel report (BUG,
+//! WARNING, KASAN, lockdep, UBSAN, ...): `with_guest_config` fails the test otherwise.
 //!
 //! They boot the kernel of `$BOCHSFB_ARTIFACTS`: `qemu-bochs test` runs them on the standard
 //! kernel, then again on the debug kernel (KASAN, lockdep, DEBUG_VM, ...). Tests that need the
@@ -14,8 +14,9 @@
 
 use std::time::Duration;
 
-use anyhow::{ensure, Result};
+use anyhow::{bail, ensure, Result};
 use bochsfb_tests::with_guest_config;
+use qemu_bochs::fuzz::FuzzOptions;
 use qemu_bochs::{Artifacts, KernelVariant, RunOutput, Vm, VmConfig};
 
 /// Generous: the debug kernel under TCG is several times slower than the standard one.
@@ -226,6 +227,53 @@ fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> 
     with_guest_config(&VmConfig::default(), |vm| {
         run(vm, "bochsfb-check lifetime").map(drop)
     })
+}
+
+/// The coverage-guided fuzzer (`bochsfb-check kfuzz`, KCOV on the debug kernel) for a fixed
+/// budget from a fixed seed and the seed corpus alone (`tests/guest/kfuzz-seeds/`), so a run is
+/// repeatable: any finding fails the test with its minimised reproducer (a kernel report, a call
+/// stuck, the probe waiting over 250 ms for the card mutex, a read-only file changing the card,
+/// a fresh opener seeing an earlier client's shadow data, READ_IMPLIES_EXEC refused a mapping).
+/// Knobs: `BOCHSFB_KFUZZ_SECONDS` (default 180), `BOCHSFB_KFUZZ_SEED`.
+#[test]
+#[ignore = "needs the debug kernel (KCOV); `qemu-bochs test` runs it there"]
+fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
+    require_debug_kernel("KCOV")?;
+    let artifacts = Artifacts::from_manifest_env()?;
+    let options = FuzzOptions {
+        seconds: env_u64("BOCHSFB_KFUZZ_SECONDS", 180),
+        seed: env_u64("BOCHSFB_KFUZZ_SEED", 20261206),
+        corpus_dir: None,
+        guest_args: Vec::new(),
+        minimize_boots: 2,
+        minimize_seconds: 120,
+        vm: VmConfig::default(),
+        out_dir: qemu_bochs::paths::out_dir().join("kfuzz-e2e"),
+    };
+    println!(
+        "reproduce: cargo run -p qemu-bochs -- fuzz --no-corpus --minutes N --seed {} (or in the guest: bochsfb-check kfuzz --seconds {} --seed {})",
+        options.seed, options.seconds, options.seed
+    );
+    let report = qemu_bochs::fuzz::run(&artifacts, &options)?;
+    println!("{}", report.summary);
+    if let Some(f) = &report.finding {
+        bail!(
+            "kfuzz found a problem: {}",
+            qemu_bochs::fuzz::describe(f, &options.out_dir)
+        );
+    }
+    // KCOV must have guided it: a summary with edges of bochsfb.ko.
+    let edges: u64 = report
+        .summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" edges")?.parse().ok())
+        .unwrap_or(0);
+    ensure!(
+        report.summary.contains("summary") && edges > 100,
+        "no coverage summary: {:?}",
+        report.summary
+    );
+    Ok(())
 }
 
 /// A `bochs-display` behind a SHPC hotplug bridge (the `pc` machine without ACPI: the guest

@@ -11,6 +11,7 @@ mod build;
 mod check;
 mod demo;
 mod demos;
+mod fuzz;
 mod gallery;
 mod prereqs;
 mod run;
@@ -50,6 +51,10 @@ pub enum Cmd {
     /// mmap versus write: benchmark bochsfb, vesafb and the C bochs DRM driver, the
     /// call-size sweep and its cost model; writes results.json, results.md and PNG charts.
     Bench(bench::BenchArgs),
+    /// Coverage-guided fuzzing of the driver (`bochsfb-check kfuzz`, KCOV on the debug kernel):
+    /// one boot; the corpus is kept in the cache for the next run; a finding fails the command
+    /// with its minimised reproducer (across boots if it wedges the card) in out/fuzz/.
+    Fuzz(fuzz::FuzzArgs),
     /// Build everything, then `cargo test` with BOCHSFB_ARTIFACTS set. Without `--kernel` and
     /// arguments: the style phase (`check`) first, every suite on the standard kernel, then the
     /// robustness suite (its ignored, debug-only tests included) and the harness's protocol
@@ -73,6 +78,7 @@ impl Cmd {
             Cmd::Shell(args) => args.run(),
             Cmd::Run(args) => args.run(),
             Cmd::Bench(args) => args.run(),
+            Cmd::Fuzz(args) => args.run(),
             Cmd::Test(args) => args.run(),
             Cmd::Check => check::run(),
         }

@@ -27,8 +27,9 @@ impl TestArgs {
     }
 }
 
-/// The debug kernel's suite: the robustness tests, those that need the debug kernel included,
-/// and the harness's report-scan tests.
+/// The debug kernel's suite: the robustness tests, those that need the debug kernel included
+/// (hot-unplug, the detectors' reports, and three minutes of the KCOV-guided `kfuzz`), and the
+/// harness's report-scan tests.
 const DEBUG_SUITE: &[&str] = &[
     "--test",
     "robustness",

@@ -297,7 +297,7 @@ mod tests {
         for expected in [
             "-accel tcg,thread=multi",
             "-kernel /k/bzImage -initrd /k/initramfs.cpio.gz",
-            "-append console=ttyS0 panic=-1 bochsfb.vram_limit=4096",
+            "-append console=ttyS0 panic=-1 tsc=unstable bochsfb.vram_limit=4096",
             "-no-reboot",
             "-vga none -device VGA,vgamem_mb=32,xres=1024,yres=768",
             "-device virtio-keyboard-pci,id=keyboard -device virtio-tablet-pci,id=tablet",

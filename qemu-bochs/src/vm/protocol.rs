@@ -91,12 +91,19 @@ pub fn parse_module_param(s: &str) -> Result<(String, String)> {
 /// `qemu_bochs.driver=` (bochsfb when absent) and turns `bochsfb.NAME=VALUE`
 /// back into `insmod` arguments; `extra` words are for the kernel itself
 /// (e.g. `video=1024x768` for the C driver's mode).
+///
+/// `tsc=unstable` keeps the guest's clock on jiffies in every boot. The guest kernels have no
+/// HPET or ACPI PM timer to calibrate the TSC against, so under TCG the kernel usually gives up
+/// on it and uses jiffies; but when the host is busy while it calibrates against the PIT it
+/// can settle on a rate several times too low (148 MHz was seen for a TSC that runs at the
+/// host's), and then every time the guest measures runs that many times too fast: a boot's
+/// latency probes, timeouts and benchmark figures all wrong by that factor.
 pub(crate) fn kernel_cmdline(
     driver: Driver,
     module_params: &[(String, String)],
     extra: &[String],
 ) -> String {
-    let mut cmdline = String::from("console=ttyS0 panic=-1");
+    let mut cmdline = String::from("console=ttyS0 panic=-1 tsc=unstable");
     if driver != Driver::Bochsfb {
         cmdline.push_str(&format!(" qemu_bochs.driver={}", driver.name()));
     }
@@ -335,15 +342,15 @@ mod tests {
         ];
         assert_eq!(
             kernel_cmdline(Driver::Bochsfb, &params, &[]),
-            "console=ttyS0 panic=-1 bochsfb.vram_limit=4096 bochsfb.mode=640x480"
+            "console=ttyS0 panic=-1 tsc=unstable bochsfb.vram_limit=4096 bochsfb.mode=640x480"
         );
         assert_eq!(
             kernel_cmdline(Driver::Bochsfb, &[], &[]),
-            "console=ttyS0 panic=-1"
+            "console=ttyS0 panic=-1 tsc=unstable"
         );
         assert_eq!(
             kernel_cmdline(Driver::BochsDrm, &[], &["video=640x480".into()]),
-            "console=ttyS0 panic=-1 qemu_bochs.driver=bochs-drm video=640x480"
+            "console=ttyS0 panic=-1 tsc=unstable qemu_bochs.driver=bochs-drm video=640x480"
         );
         for bad in ["novalue", "=1", "a b=1", "x=", "x=a b", "x=\"q\""] {
             assert!(parse_module_param(bad).is_err(), "{bad} accepted");

@@ -23,6 +23,7 @@ use bochsfb_renderer::abi::{
 };
 
 use crate::device::page_size;
+use crate::raw::{sys, wait, write_struct, Exit, Guarded, KERNEL_ADDR};
 use crate::report::{errno_name, Outcome, Report};
 use crate::rng::Rng;
 
@@ -60,8 +61,6 @@ const MAX_MAPPINGS: usize = 8;
 const IO_LEN: usize = 1 << 20;
 /// ioctl argument buffer: the largest size an `_IOC` number can encode.
 const ARG_LEN: usize = 1 << 14;
-/// An address in the kernel half: never a valid user pointer.
-const KERNEL_ADDR: u64 = 0xffff_ffff_8100_0000;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -137,84 +136,6 @@ fn fuzz_many(path: &Path, options: &FuzzOptions) -> Outcome {
         Ok(())
     } else {
         Err(failures.join("; "))
-    }
-}
-
-/// How a child process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Code(i32),
-    Signal(i32),
-}
-
-/// Waits for child `pid`.
-pub fn wait(pid: libc::pid_t) -> io::Result<Exit> {
-    let mut status = 0;
-    loop {
-        // SAFETY: waits for our own child; `status` is a valid out-pointer.
-        let ret = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if ret == pid {
-            break;
-        }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() != Some(libc::EINTR) {
-            return Err(e);
-        }
-    }
-    Ok(if libc::WIFSIGNALED(status) {
-        Exit::Signal(libc::WTERMSIG(status))
-    } else {
-        Exit::Code(libc::WEXITSTATUS(status))
-    })
-}
-
-/// An anonymous read/write buffer followed by a `PROT_NONE` guard page.
-struct Guarded {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Guarded {
-    fn new(len: usize) -> io::Result<Guarded> {
-        let page = page_size();
-        // SAFETY: a fresh anonymous mapping chosen by the kernel; it overlaps nothing.
-        let base = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len + page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = base.cast::<u8>();
-        // SAFETY: the last page of the mapping just made is ours to protect.
-        if unsafe { libc::mprotect(base.add(len).cast(), page, libc::PROT_NONE) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(Guarded { base, len })
-    }
-
-    /// The guard page: every access faults.
-    fn guard(&self) -> u64 {
-        self.base as u64 + self.len as u64
-    }
-
-    fn bytes(&mut self) -> &mut [u8] {
-        // SAFETY: base..base+len is our private read/write mapping; the kernel
-        // writes it only during system calls made from this thread.
-        unsafe { std::slice::from_raw_parts_mut(self.base, self.len) }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        // SAFETY: exactly the mapping made in `new`.
-        unsafe { libc::munmap(self.base.cast(), self.len + page_size()) };
     }
 }
 
@@ -308,15 +229,6 @@ fn fuzz_one(path: &Path, seed: u64, options: &FuzzOptions) -> Result<Stats, Stri
     Ok(fuzzer.stats)
 }
 
-/// A raw call's result: the value, or errno.
-fn sys(ret: i64) -> io::Result<i64> {
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
-}
-
 impl Fuzzer<'_> {
     fn step(&mut self, n: u64) {
         if self.files.is_empty() || self.rng.chance(1, 40) {
@@ -382,7 +294,7 @@ impl Fuzzer<'_> {
     /// A user buffer for the kernel to read or write `count` bytes: mostly
     /// ours, sometimes one that faults partway or at once.
     fn buffer(&mut self, count: usize) -> u64 {
-        let io = self.io.base as u64;
+        let io = self.io.base();
         match self.rng.below(12) {
             0 => 0,
             1 => KERNEL_ADDR,
@@ -833,7 +745,7 @@ impl Fuzzer<'_> {
     /// The argument of an ioctl: a structure (valid-looking or garbage) in the
     /// argument buffer, a pointer that faults, or a plain integer.
     fn ioctl_arg(&mut self, request: u32) -> u64 {
-        let base = self.arg.base as u64;
+        let base = self.arg.base();
         let guard = self.arg.guard();
         match self.rng.below(10) {
             0 => return 0,
@@ -903,7 +815,7 @@ impl Fuzzer<'_> {
         if fd < 0 {
             return;
         }
-        let buf = self.io.base;
+        let buf = self.io.base() as *mut u8;
         // SAFETY: the kernel writes at most `count <= IO_LEN` bytes into our buffer.
         let result = sys(unsafe { libc::pread(fd, buf.cast(), count, addr as i64) } as i64);
         self.record("proc-mem", result).ok();
@@ -1029,14 +941,6 @@ fn random_rect(rng: &mut Rng, mode: &BochsfbMode) -> BochsfbRect {
         width: any(w),
         height: any(h),
     }
-}
-
-/// Copies `value` into the start of `bytes`.
-fn write_struct<T: Copy>(bytes: &mut [u8], value: &T) {
-    let size = std::mem::size_of::<T>();
-    assert!(bytes.len() >= size);
-    // SAFETY: `bytes` has room for `size` bytes; T is a plain-old-data ABI struct.
-    unsafe { ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), bytes.as_mut_ptr(), size) };
 }
 
 /// After everything: a fresh open, a sane GET_MODE, and a pattern written with

@@ -7,8 +7,10 @@ mod dumb;
 mod faultcost;
 mod fuzz;
 mod holes;
+mod kfuzz;
 mod maprace;
 mod modes;
+mod raw;
 mod regions;
 mod report;
 mod rng;
@@ -53,6 +55,9 @@ enum Command {
     Regions(Target),
     /// Seeded random system calls on the device; it must still work afterwards.
     Fuzz(FuzzArgs),
+    /// Coverage-guided fuzzing of the whole user surface, driven by KCOV (debug kernel);
+    /// `--replay FILE` runs one program file, `--minimize FILE` minimises one.
+    Kfuzz(KfuzzArgs),
     /// Processes map, write, set modes and flip at once (optionally while the card is
     /// unbound and rebound); the final state must be consistent.
     Stress(StressArgs),
@@ -152,6 +157,61 @@ struct FuzzArgs {
 }
 
 #[derive(Debug, Args)]
+struct KfuzzArgs {
+    #[command(flatten)]
+    target: Target,
+    /// Seed of the run (printed; default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop after this many seconds...
+    #[arg(long, conflicts_with = "minutes")]
+    seconds: Option<u64>,
+    /// ...or minutes...
+    #[arg(long)]
+    minutes: Option<u64>,
+    /// ...or this many programs (default: 60 seconds if neither is given).
+    #[arg(long)]
+    execs: Option<u64>,
+    /// A directory of program files to start from, besides the seed corpus (repeatable).
+    #[arg(long)]
+    corpus: Vec<PathBuf>,
+    /// Leave out the built-in seed corpus (tests/guest/kfuzz-seeds/).
+    #[arg(long)]
+    no_seeds: bool,
+    /// Print the corpus at the end, between markers, for the host to keep.
+    #[arg(long)]
+    print_corpus: bool,
+    /// The latency probe's GET_MODE waiting longer than this is a finding.
+    #[arg(long, default_value_t = 250)]
+    latency_ms: u64,
+    /// A call running longer than this is stuck (a finding).
+    #[arg(long, default_value_t = 20)]
+    stuck_seconds: u64,
+    /// Seconds between progress lines.
+    #[arg(long, default_value_t = 5)]
+    progress_seconds: u64,
+    /// `__sanitizer_cov_trace_pc` call sites in bochsfb.ko outside its KUnit suites (which run
+    /// at load, not from a call), for the coverage figure.
+    #[arg(long)]
+    pc_sites: Option<u64>,
+    /// Seconds minimising a finding may take.
+    #[arg(long, default_value_t = 180)]
+    minimize_seconds: u64,
+    /// Run this program file once; fail if it finds something.
+    #[arg(long, conflicts_with = "minimize")]
+    replay: Option<PathBuf>,
+    /// Minimise this program file.
+    #[arg(long)]
+    minimize: Option<PathBuf>,
+    /// With --minimize: what it found in an earlier boot (it is not replayed first).
+    #[arg(long, requires = "minimize")]
+    kind: Option<String>,
+    /// Count findings of this kind and go on (repeatable): to look past a known bug.
+    #[arg(long, value_parser = kfuzz::parse_kind)]
+    ignore: Vec<kfuzz::Kind>,
+}
+
+#[derive(Debug, Args)]
 struct StressArgs {
     #[command(flatten)]
     target: Target,
@@ -224,6 +284,33 @@ fn main() -> ExitCode {
             };
             fuzz::run(&args.target.device, &options, &mut report);
             return report.finish();
+        }
+        Command::Kfuzz(args) => {
+            let seed = args.seed.unwrap_or_else(clock_seed);
+            let seconds = args.seconds.or(args.minutes.map(|m| m * 60));
+            let duration = match (seconds, args.execs) {
+                (None, None) => Some(60),
+                (seconds, _) => seconds,
+            };
+            let options = kfuzz::Options {
+                device: args.target.device.clone(),
+                seed,
+                duration: duration.map(std::time::Duration::from_secs),
+                execs: args.execs,
+                corpus: args.corpus.clone(),
+                no_seeds: args.no_seeds,
+                print_corpus: args.print_corpus,
+                latency: std::time::Duration::from_millis(args.latency_ms),
+                stuck: std::time::Duration::from_secs(args.stuck_seconds),
+                progress: std::time::Duration::from_secs(args.progress_seconds),
+                pc_sites: args.pc_sites,
+                minimize_time: std::time::Duration::from_secs(args.minimize_seconds),
+                replay: args.replay.clone(),
+                minimize: args.minimize.clone(),
+                kind: args.kind.clone(),
+                ignore: args.ignore.clone(),
+            };
+            return kfuzz::run(&options);
         }
         Command::Stress(args) => {
             let options = stress::StressOptions {
@@ -313,6 +400,7 @@ fn main() -> ExitCode {
                     faultcost::run(&device, &mode, runs, tsc_mhz, &mut report)
                 }
                 Command::Fuzz(_)
+                | Command::Kfuzz(_)
                 | Command::Stress(_)
                 | Command::Lifetime(_)
                 | Command::Maprace(_)

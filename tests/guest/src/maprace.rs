@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 
 use libc::MAP_SHARED;
 
-use crate::device::set_mode;
-use crate::device::{page_size, Device, Mapping};
-use crate::fuzz::{wait, Exit};
+use crate::device::{page_size, set_mode, Device, Mapping};
+use crate::raw::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
 use crate::unbind::{bound_card, sysfs_write, wait_for_node};
 

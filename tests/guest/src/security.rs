@@ -15,7 +15,7 @@ use std::path::Path;
 use bochsfb_renderer::abi::mmap_region;
 
 use crate::device::{page_size, Device, Mapping};
-use crate::fuzz::{wait, Exit};
+use crate::raw::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
 use crate::unbind::bound_card;
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use bochsfb_renderer::device::flush;
 
 use crate::device::Device;
-use crate::fuzz::{wait, Exit};
+use crate::raw::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
 
 const PAGE: usize = 4096;

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use bochsfb_renderer::device::{flush, pan, wait_vsync};
 
 use crate::device::{page_size, set_mode, Device};
-use crate::fuzz::{device_works, wait, Exit};
+use crate::fuzz::device_works;
+use crate::raw::{wait, Exit};
 use crate::report::{describe, Outcome, Report};
 use crate::rng::Rng;
 use crate::unbind::{bound_card, sysfs_write, wait_for_node};
