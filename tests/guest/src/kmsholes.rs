@@ -1,6 +1,8 @@
 //! `kms-holes`: what an adversarial review of the DRM face (`face=1`, docs/drm.md) found, one
 //! check each, written to FAIL while the hole is there:
 //!
+//! - before any modeset the card still shows the probe mode from VRAM offset 0 while DRM's state
+//!   says the CRTC is off: the first dumb buffer, even a non-master's, is on screen as drawn;
 //! - a new dumb buffer is a VRAM range as the last owner left it: any process that can open the
 //!   card reads what another one drew into a buffer it freed (no auth needed for CREATE_DUMB);
 //! - a framebuffer whose line is more than 16000 pixels (`VBE_DISPI_MAX_XRES`) passes `check`,
@@ -190,13 +192,20 @@ fn set_crtc(file: &File, crtc: u32, conn: u32, fb: u32, mode: ModeInfo) -> io::R
 /// The DISPI registers `VIRT_WIDTH`, `X_OFFSET`, `Y_OFFSET` as QEMU keeps them, read through
 /// the MMIO BAR's sysfs resource (std VGA: DISPI at 0x500, one u16 per index).
 fn dispi_scanout(pci: &str) -> Result<(u16, u16, u16), String> {
-    let path = format!("/sys/bus/pci/devices/{pci}/resource2");
+    let regs = bar_page(pci, 2)?;
+    Ok((regs[0x50c / 2], regs[0x510 / 2], regs[0x512 / 2]))
+}
+
+/// The first page of BAR `bar` of `pci` (sysfs `resourceN`), as 16-bit words: VRAM for BAR 0,
+/// the DISPI registers at byte 0x500 for BAR 2 (std VGA).
+fn bar_page(pci: &str, bar: u32) -> Result<Vec<u16>, String> {
+    let path = format!("/sys/bus/pci/devices/{pci}/resource{bar}");
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .open(&path)
         .map_err(|e| format!("{path}: {e}"))?;
-    // SAFETY: a new shared mapping of the MMIO BAR's first page, unmapped below.
+    // SAFETY: a new shared mapping of the BAR's first page, unmapped below.
     let addr = unsafe {
         libc::mmap(
             ptr::null_mut(),
@@ -210,14 +219,38 @@ fn dispi_scanout(pci: &str) -> Result<(u16, u16, u16), String> {
     if addr == MAP_FAILED {
         return Err(format!("mmap {path}: {}", io::Error::last_os_error()));
     }
-    let reg = |index: usize| {
-        // SAFETY: inside the page mapped above; DISPI registers are 16-bit.
-        unsafe { ptr::read_volatile(addr.cast::<u8>().add(0x500 + 2 * index).cast::<u16>()) }
-    };
-    let regs = (reg(6), reg(8), reg(9));
+    let words = (0..2048)
+        // SAFETY: inside the page mapped above, read as 16-bit words (DISPI registers are).
+        .map(|i| unsafe { ptr::read_volatile(addr.cast::<u16>().add(i)) })
+        .collect();
     // SAFETY: the mapping made above.
     unsafe { libc::munmap(addr, 4096) };
-    Ok(regs)
+    Ok(words)
+}
+
+/// Before any modeset the CRTC is off in DRM's state; the card must not be showing VRAM that a
+/// client (here a second, non-master opener) can draw into.
+fn non_master_not_on_screen(path: &Path) -> Outcome {
+    let _master = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let dumb = create(&other, 1024, 768, 32).map_err(|e| describe(&e))?;
+    let mut mapped = Mapped::new(&other, &dumb).map_err(|e| describe(&e))?;
+    mapped.as_mut_slice().fill(0x5a);
+    let pci = card_of(path)?;
+    let regs = bar_page(&pci, 2)?;
+    let (enable, x, y) = (regs[0x508 / 2], regs[0x510 / 2], regs[0x512 / 2]);
+    let vram = bar_page(&pci, 0)?;
+    let drawn = vram.iter().all(|&w| w == 0x5a5a);
+    if enable & 1 != 0 && x == 0 && y == 0 && drawn {
+        Err(format!(
+            "DISPI ENABLE={enable:#x}, offset (0, 0): the screen shows VRAM offset 0, which is \
+             the non-master's buffer ({}x{} visible)",
+            regs[0x502 / 2],
+            regs[0x504 / 2]
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// A buffer another opener freed must not show through a new one.
@@ -356,6 +389,11 @@ fn prime_export_refused(path: &Path) -> Outcome {
 }
 
 pub fn run(path: &Path, report: &mut Report) {
+    // First: it needs the card as probe left it.
+    report.check(
+        "before any modeset, a non-master's buffer is not what the screen shows",
+        non_master_not_on_screen(path),
+    );
     report.check(
         "a new dumb buffer does not show what a freed one held (another opener's pixels)",
         freed_buffer_leaks(path),
