@@ -70,6 +70,9 @@ impl drm::Driver for KmsDriver {
     const IOCTLS: &'static [drm::ioctl::DrmIoctlDescriptor] = &[];
 }
 
+/// The highest refresh rate a mode may ask for: the vblank timer's rate (docs/drm.md).
+const MAX_REFRESH_HZ: u64 = 1000;
+
 /// What a checked pipe state shows: the mode, and where the scanout starts.
 struct Shown {
     mode: Mode,
@@ -108,6 +111,16 @@ impl SinglePipe for KmsDriver {
 
     fn mode_valid(dev: &KmsDevice, mode: &DisplayMode) -> ModeStatus {
         let (width, height) = (mode.width(), mode.height());
+        // The vblank timer ticks at the mode's refresh rate, which user space picks with the
+        // pixel clock: bound it (a 42 GHz 640x480 mode would tick at ~100 kHz). The refresh is
+        // at most clock / (width * height), the blanking being >= 0.
+        let pixels = u64::from(width).saturating_mul(u64::from(height));
+        let clock_hz = u64::try_from(mode.clock())
+            .unwrap_or(0)
+            .saturating_mul(1000);
+        if clock_hz == 0 || clock_hz > MAX_REFRESH_HZ.saturating_mul(pixels) {
+            return ModeStatus::Bad;
+        }
         // Every mode must fit VRAM at the largest format, from offset 0.
         match dev.hw.check_mode(width, height, 32, height) {
             Ok(_) => ModeStatus::Ok,
@@ -186,6 +199,10 @@ impl KmsFace {
                 preferred_depth: 24,
             },
         )?;
+        // DRM's state starts with the CRTC off (`drm_mode_config_reset`): so must the card, or
+        // the mode shown at probe keeps scanning out VRAM offset 0, where the first dumb buffer
+        // goes, and any opener (no master needed) draws straight onto the screen.
+        drm.hw.disable_output();
         // Every file of the DRM device maps through the device's own address space: VRAM's
         // frames go there, and are taken back from it at unbind.
         drm.hw.lend_frames_to(drm.address_space())?;

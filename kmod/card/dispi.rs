@@ -248,8 +248,8 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
     }
 }
 
-/// Largest `X_OFFSET` and `Y_OFFSET` QEMU keeps (`VBE_DISPI_MAX_XRES`, `VBE_DISPI_MAX_YRES`);
-/// larger ones are clamped.
+/// Largest `VIRT_WIDTH`, `X_OFFSET` and `Y_OFFSET` QEMU keeps (`VBE_DISPI_MAX_XRES`,
+/// `VBE_DISPI_MAX_YRES`); larger ones are clamped.
 #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
 const MAX_X_OFFSET: u32 = 16000;
 #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
@@ -282,8 +282,10 @@ impl Scanout {
     ) -> Result<Self> {
         let pixels_per_line = pitch.checked_div(cpp).ok_or(EINVAL)?;
         let whole_pixels = pitch.checked_rem(cpp) == Some(0);
+        // QEMU clamps `VIRT_WIDTH` to `VBE_DISPI_MAX_XRES` as it does `X_OFFSET`.
         if !whole_pixels
             || pixels_per_line.checked_rem(8) != Some(0)
+            || pixels_per_line > MAX_X_OFFSET
             || offset.checked_rem(4) != Some(0)
         {
             return Err(EINVAL);
@@ -354,6 +356,9 @@ mod tests {
         assert_eq!(Scanout::new(4098, 4096, 4, 768, 16 * MIB), Err(EINVAL));
         // A frame that ends past VRAM (QEMU would show offset 0 instead).
         assert_eq!(Scanout::new(15 * MIB, 4096, 4, 768, 16 * MIB), Err(EINVAL));
+        // Lines longer than QEMU's VIRT_WIDTH clamp of 16000 pixels.
+        assert!(Scanout::new(0, 16000 * 2, 2, 480, 16 * MIB).is_ok());
+        assert_eq!(Scanout::new(0, 16008 * 2, 2, 480, 16 * MIB), Err(EINVAL));
         // Past QEMU's Y_OFFSET clamp of 12000 rows.
         assert!(Scanout::new(12000 * 1280, 1280, 2, 480, 64 * MIB).is_ok());
         assert_eq!(

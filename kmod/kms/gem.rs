@@ -39,6 +39,17 @@ impl Drop for VramRange {
     }
 }
 
+/// Zeroes `range` of VRAM, a page at a time (each page in its own access of the BAR, so that a
+/// large buffer does not hold one long RCU read-side section); `ENODEV` once the card is unbound.
+fn zero(dev: &KmsDevice, range: Range<usize>) -> Result {
+    let zeros = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    for piece in vram::page_pieces(range) {
+        dev.hw
+            .with_vram(|vram| vram.try_copy_from_slice(piece.start, &zeros[..piece.len()]))?;
+    }
+    Ok(())
+}
+
 /// The driver data of a dumb buffer's GEM object: its VRAM.
 #[pin_data]
 pub(crate) struct VramBuffer {
@@ -75,6 +86,9 @@ impl io::DriverObject for VramBuffer {
         };
         let (_pitch, size) = buffer.size(pitch_align)?;
         let vram = VramRange::new(&dev.alloc, size)?;
+        // The range holds what its last owner (another client, the console) left there: a
+        // new buffer must not show it, as a shmem one would not.
+        zero(dev, vram.range.clone())?;
         let len = vram.range.len();
         Object::new(dev, len, vram)
     }

@@ -21,14 +21,14 @@ use crate::unbind::{sysfs_write, touch_in_child, wait_for_node};
 /// `struct drm_mode_create_dumb` (include/uapi/drm/drm_mode.h).
 #[repr(C)]
 #[derive(Default, Debug)]
-struct CreateDumb {
-    height: u32,
-    width: u32,
-    bpp: u32,
-    flags: u32,
-    handle: u32,
-    pitch: u32,
-    size: u64,
+pub(crate) struct CreateDumb {
+    pub(crate) height: u32,
+    pub(crate) width: u32,
+    pub(crate) bpp: u32,
+    pub(crate) flags: u32,
+    pub(crate) handle: u32,
+    pub(crate) pitch: u32,
+    pub(crate) size: u64,
 }
 
 /// `struct drm_mode_map_dumb`.
@@ -41,13 +41,13 @@ struct MapDumb {
 }
 
 /// `_IOWR('d', nr, size)`.
-const fn iowr(nr: c_ulong, size: usize) -> c_ulong {
+pub(crate) const fn iowr(nr: c_ulong, size: usize) -> c_ulong {
     (3 << 30) | ((size as c_ulong) << 16) | ((b'd' as c_ulong) << 8) | nr
 }
 const CREATE_DUMB: c_ulong = iowr(0xb2, size_of::<CreateDumb>());
 const MAP_DUMB: c_ulong = iowr(0xb3, size_of::<MapDumb>());
 
-fn ioctl<T>(file: &File, request: c_ulong, arg: &mut T) -> io::Result<()> {
+pub(crate) fn ioctl<T>(file: &File, request: c_ulong, arg: &mut T) -> io::Result<()> {
     // SAFETY: `arg` is the argument struct `request` reads and writes, valid and exclusive.
     if unsafe { libc::ioctl(file.as_raw_fd(), request, ptr::from_mut(arg)) } == 0 {
         Ok(())
@@ -56,7 +56,7 @@ fn ioctl<T>(file: &File, request: c_ulong, arg: &mut T) -> io::Result<()> {
     }
 }
 
-fn create(file: &File, width: u32, height: u32, bpp: u32) -> io::Result<CreateDumb> {
+pub(crate) fn create(file: &File, width: u32, height: u32, bpp: u32) -> io::Result<CreateDumb> {
     let mut dumb = CreateDumb {
         width,
         height,
@@ -68,13 +68,13 @@ fn create(file: &File, width: u32, height: u32, bpp: u32) -> io::Result<CreateDu
 }
 
 /// A shared, read-write mapping of a dumb buffer; unmapped when dropped.
-struct Mapped {
-    addr: *mut u8,
-    len: usize,
+pub(crate) struct Mapped {
+    pub(crate) addr: *mut u8,
+    pub(crate) len: usize,
 }
 
 impl Mapped {
-    fn new(file: &File, dumb: &CreateDumb) -> io::Result<Self> {
+    pub(crate) fn new(file: &File, dumb: &CreateDumb) -> io::Result<Self> {
         let mut map = MapDumb {
             handle: dumb.handle,
             ..Default::default()
@@ -103,7 +103,7 @@ impl Mapped {
         })
     }
 
-    fn as_mut_slice(&mut self) -> &mut [u8] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: `len` bytes mapped read-write for as long as `self` lives.
         unsafe { std::slice::from_raw_parts_mut(self.addr, self.len) }
     }
@@ -137,12 +137,12 @@ fn map_with(file: &File, width: u32, flags: libc::c_int, prot: libc::c_int, errn
     crate::report::expect_errno(Err::<(), _>(io::Error::last_os_error()), errno)
 }
 
-fn open(path: &Path) -> io::Result<File> {
+pub(crate) fn open(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)
 }
 
 /// The PCI address of the card behind `path` (`/dev/dri/cardN`).
-fn card_of(path: &Path) -> Result<String, String> {
+pub(crate) fn card_of(path: &Path) -> Result<String, String> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())

@@ -8,6 +8,7 @@ mod faultcost;
 mod fuzz;
 mod holes;
 mod kfuzz;
+mod kmsholes;
 mod maprace;
 mod modes;
 mod raw;
@@ -88,6 +89,13 @@ enum Command {
     /// The DRM face (`face=1`): dumb buffers are VRAM, sized as documented, ENOMEM when it is
     /// full, and SIGBUS/ENODEV after unbind; binding again works.
     Dumb {
+        /// The DRM device node.
+        #[arg(long, default_value = "/dev/dri/card0")]
+        device: std::path::PathBuf,
+    },
+    /// What an adversarial review of the DRM face found (`face=1`): a freed buffer's pixels in
+    /// a new one, lines QEMU clamps, absurd pixel clocks, PRIME export; fails while a hole is open.
+    KmsHoles {
         /// The DRM device node.
         #[arg(long, default_value = "/dev/dri/card0")]
         device: std::path::PathBuf,
@@ -356,6 +364,10 @@ fn main() -> ExitCode {
             dumb::run(device, &mut report);
             return report.finish();
         }
+        Command::KmsHoles { device } => {
+            kmsholes::run(device, &mut report);
+            return report.finish();
+        }
         Command::Writesrc(target) => {
             writesrc::run(&target.device, &mut report);
             return report.finish();
@@ -410,7 +422,8 @@ fn main() -> ExitCode {
                 | Command::Writesrc(_)
                 | Command::Writerace { .. }
                 | Command::Uevent
-                | Command::Dumb { .. } => {
+                | Command::Dumb { .. }
+                | Command::KmsHoles { .. } => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
