@@ -71,11 +71,11 @@ impl pci::Driver for BochsfbDriver {
         Self::setup(pdev)
     }
 
-    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+    fn unbind<'bound>(pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         match &*this {
             Face::Misc(misc) => misc.unbind(),
             #[cfg(CONFIG_DRM = "y")]
-            Face::Kms(kms) => kms.unbind(),
+            Face::Kms(kms) => kms.unbind(pdev),
         }
     }
 }

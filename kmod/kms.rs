@@ -217,9 +217,13 @@ impl KmsFace {
         Ok(Self { drm })
     }
 
-    /// At unbind: turns the pipe off (no more vblank ticks for clients that keep the device
-    /// open); the device resources unplug the DRM device and take VRAM back after this.
-    pub(crate) fn unbind(&self) {
+    /// At unbind: unplugs the DRM device first, so that no commit turns the display back on,
+    /// then turns the pipe off (no more vblank ticks for clients that keep the device open);
+    /// the device resources take VRAM back after this.
+    pub(crate) fn unbind(&self, pdev: &pci::Device<Core<'_>>) {
+        if let Err(e) = self.drm.unplug(pdev.as_ref()) {
+            dev_warn!(pdev, "cannot unplug the DRM device: {:?}\n", e);
+        }
         pipe::shutdown(&self.drm);
         self.drm.hw.disable_output();
     }
