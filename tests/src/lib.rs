@@ -14,6 +14,7 @@ pub mod ktap;
 pub mod modetest;
 pub mod oracles;
 pub mod paint_script;
+pub mod weston;
 
 /// Time allowed for one guest command; TCG is slow but these take seconds.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);

@@ -83,6 +83,59 @@ pub const TOOLS: &[DebianTool] = &[
             "usr/lib/x86_64-linux-gnu/kmscon/mod-bbulk.so",
         ],
     },
+    // Weston, the reference Wayland compositor, on its DRM backend with the pixman renderer,
+    // and its `weston-simple-shm` client (tests/e2e/drm_clients.rs), with the libraries the
+    // compositor links that the host lacks: libinput and what it loads, and libva for the DRM
+    // backend. No input device is used (`require-input=false`).
+    DebianTool {
+        package: "libgudev-1.0-0",
+        files: &["usr/lib/x86_64-linux-gnu/libgudev-1.0.so.0"],
+    },
+    DebianTool {
+        package: "libwacom9",
+        files: &["usr/lib/x86_64-linux-gnu/libwacom.so.9"],
+    },
+    DebianTool {
+        package: "libmtdev1",
+        files: &["usr/lib/x86_64-linux-gnu/libmtdev.so.1"],
+    },
+    DebianTool {
+        package: "libevdev2",
+        files: &["usr/lib/x86_64-linux-gnu/libevdev.so.2"],
+    },
+    DebianTool {
+        package: "libinput10",
+        files: &["usr/lib/x86_64-linux-gnu/libinput.so.10"],
+    },
+    DebianTool {
+        package: "libva2",
+        files: &["usr/lib/x86_64-linux-gnu/libva.so.2"],
+    },
+    DebianTool {
+        package: "libva-drm2",
+        files: &["usr/lib/x86_64-linux-gnu/libva-drm.so.2"],
+    },
+    DebianTool {
+        package: "libweston-10-0",
+        // libweston, and the DRM backend it loads by name from its module directory (the
+        // pixman renderer is built into libweston).
+        files: &[
+            "usr/lib/x86_64-linux-gnu/libweston-10.so.0",
+            "usr/lib/x86_64-linux-gnu/libweston-desktop-10.so.0",
+            "usr/lib/x86_64-linux-gnu/libweston-10/drm-backend.so",
+        ],
+    },
+    DebianTool {
+        package: "weston",
+        // The compositor (its code is in libexec_weston.so.0, found through its RUNPATH, the
+        // weston/ directory), fullscreen-shell, which shows one client centred on black and,
+        // unlike kiosk-shell, maps it with no input seat, and the client.
+        files: &[
+            "usr/bin/weston",
+            "usr/lib/x86_64-linux-gnu/weston/fullscreen-shell.so",
+            "usr/bin/weston-simple-shm",
+        ],
+    },
 ];
 
 /// One entry of the guest's root filesystem; paths have no leading `/`.
@@ -283,6 +336,9 @@ fn shared_libraries(roots: &[PathBuf], program: &Path) -> Result<Vec<PathBuf>> {
             [
                 "lib/x86_64-linux-gnu",
                 "usr/lib/x86_64-linux-gnu",
+                // Weston's programs find their private library here through an absolute
+                // RUNPATH, which ldd would look up on the host.
+                "usr/lib/x86_64-linux-gnu/weston",
                 "lib",
                 "usr/lib",
             ]
