@@ -28,15 +28,22 @@ impl TestArgs {
 }
 
 /// The debug kernel's suite: the robustness tests, those that need the debug kernel included
-/// (hot-unplug, the detectors' reports, and three minutes of the KCOV-guided `kfuzz`), and the
-/// harness's report-scan tests.
+/// (hot-unplug, the detectors' reports, and three minutes of the KCOV-guided `kfuzz`), the
+/// harness's report-scan tests, and bochsfb's DRM face with the clients that use it (`kms`,
+/// and `drm_clients` but for the C driver's face: that one is the peer, not under test).
 const DEBUG_SUITE: &[&str] = &[
     "--test",
     "robustness",
     "--test",
     "guest_protocol",
+    "--test",
+    "kms",
+    "--test",
+    "drm_clients",
     "--",
     "--include-ignored",
+    "--skip",
+    "c_bochs::",
 ];
 
 /// One phase of `qemu-bochs test`.
