@@ -39,3 +39,15 @@ fn review3_bochs_display_probe_mode_is_off() -> Result<()> {
         run_ok(vm, "bochsfb-check kms-holes3 --only probe-scanout").map(drop)
     })
 }
+
+/// Opt-in (`--ignored`): a mode whose vblank timer interval truncates to a negative `int`. Seen
+/// under TCG: SETCRTC is accepted, blocks ~1 s and WARNs ("vblank wait timed out",
+/// drm_atomic_helper_wait_for_vblanks); no interrupt storm there (low-resolution hrtimers), but
+/// with high-resolution ones `hrtimer_forward()` turns a negative interval into 1 ns.
+#[test]
+#[ignore]
+fn review3_negative_frame_duration_storm() -> Result<()> {
+    with_guest(&[("face", "1")], |vm| {
+        run_ok(vm, "bochsfb-check kms-holes3 --only storm").map(drop)
+    })
+}

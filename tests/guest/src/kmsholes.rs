@@ -880,6 +880,67 @@ fn low_clock_truncates_vblank_rate(path: &Path) -> Outcome {
     outcome
 }
 
+/// Interrupts so far (the total of `intr` in /proc/stat) and the time every CPU spent in hard
+/// and soft interrupts (the `irq` and `softirq` of its `cpu` line), in clock ticks.
+fn local_timer_interrupts() -> Result<(u64, u64), String> {
+    let text = std::fs::read_to_string("/proc/stat").map_err(|e| e.to_string())?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|w| w.parse::<u64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .ok_or_else(|| format!("no {name} in /proc/stat"))
+    };
+    let intr = field("intr")?.first().copied().unwrap_or(0);
+    let cpu = field("cpu")?;
+    let irq_ticks = cpu.get(5).copied().unwrap_or(0) + cpu.get(6).copied().unwrap_or(0);
+    Ok((intr, irq_ticks))
+}
+
+/// Opt-in (`--only storm`): a mode whose `framedur_ns` truncates to a negative `int` (htotal
+/// 65535, vtotal 32768, clock 9 kHz: -1254795947 ns). The vblank timer's interval is then
+/// negative, `hrtimer_forward()` raises it to `hrtimer_resolution` (1 ns), and the timer fires
+/// back to back: local timer interrupts per second are counted for one second.
+fn negative_frame_duration_storm(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let idle_start = local_timer_interrupts()?;
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let idle = local_timer_interrupts()?;
+    let idle = (idle.0 - idle_start.0, idle.1 - idle_start.1);
+    let mut mode = mode_640x480(9);
+    mode.htotal = 65535;
+    mode.vtotal = 32768;
+    let start = Instant::now();
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => {
+            let setcrtc = start.elapsed();
+            let before = local_timer_interrupts()?;
+            let t = Instant::now();
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let during = local_timer_interrupts()?;
+            let during = (during.0 - before.0, during.1 - before.1);
+            let slept = t.elapsed();
+            Err(format!(
+                "SETCRTC accepted htotal=65535 vtotal=32768 clock=9 kHz (took {setcrtc:?}); \
+                 (interrupts, ticks in irq+softirq): {idle:?} in 1 s idle, {during:?} in the \
+                 next {slept:?}"
+            ))
+        }
+    };
+    crtc_off(&file, crtc);
+    outcome
+}
+
 /// The third review's checks; `only` runs the one whose name contains it.
 pub fn run3(path: &Path, only: Option<&str>, report: &mut Report) {
     let checks: [Check; 5] = [
@@ -910,5 +971,12 @@ pub fn run3(path: &Path, only: Option<&str>, report: &mut Report) {
         if only.is_none_or(|only| name.contains(only)) {
             report.check(name, check(path));
         }
+    }
+    // Opt-in: it may wedge the guest.
+    if only.is_some_and(|only| only == "storm") {
+        report.check(
+            "storm: a mode whose frame duration truncates to a negative int is refused",
+            negative_frame_duration_storm(path),
+        );
     }
 }
