@@ -545,3 +545,438 @@ pub fn run(path: &Path, report: &mut Report) {
         absurd_clock_refused(path),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// `kms-holes3`: the third review's findings (see the commit message and docs/drm.md). Each check
+// FAILS while its hole is open.
+
+/// `struct drm_mode_set_plane`.
+#[repr(C)]
+#[derive(Default)]
+struct SetPlane {
+    plane_id: u32,
+    crtc_id: u32,
+    fb_id: u32,
+    flags: u32,
+    crtc_x: i32,
+    crtc_y: i32,
+    crtc_w: u32,
+    crtc_h: u32,
+    src_x: u32,
+    src_y: u32,
+    src_h: u32,
+    src_w: u32,
+}
+
+/// `struct drm_mode_destroy_dumb`.
+#[repr(C)]
+struct DestroyDumb {
+    handle: u32,
+}
+
+const SETPLANE: c_ulong = iowr(0xb7, size_of::<SetPlane>());
+const RMFB: c_ulong = iowr(0xaf, size_of::<u32>());
+const DESTROY_DUMB: c_ulong = iowr(0xb4, size_of::<DestroyDumb>());
+const CLIENT_CAP_UNIVERSAL_PLANES: u64 = 2;
+
+/// The primary plane (the only one), seen with universal planes on `file`.
+fn primary_plane(file: &File) -> Result<u32, String> {
+    let mut cap = ClientCap {
+        capability: CLIENT_CAP_UNIVERSAL_PLANES,
+        value: 1,
+    };
+    ioctl(file, SET_CLIENT_CAP, &mut cap)
+        .map_err(|e| format!("SET_CLIENT_CAP UNIVERSAL_PLANES: {}", describe(&e)))?;
+    let mut res = PlaneRes::default();
+    ioctl(file, GETPLANERESOURCES, &mut res).map_err(|e| describe(&e))?;
+    let mut planes = vec![0u32; res.count_planes as usize];
+    res.plane_id_ptr = planes.as_mut_ptr() as u64;
+    ioctl(file, GETPLANERESOURCES, &mut res).map_err(|e| describe(&e))?;
+    planes.first().copied().ok_or_else(|| "no plane".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn set_plane(
+    file: &File,
+    plane: u32,
+    crtc: u32,
+    fb: u32,
+    (crtc_x, crtc_y): (i32, i32),
+    (w, h): (u32, u32),
+    (src_x, src_y): (u32, u32),
+) -> io::Result<()> {
+    let mut set = SetPlane {
+        plane_id: plane,
+        crtc_id: crtc,
+        fb_id: fb,
+        crtc_x,
+        crtc_y,
+        crtc_w: w,
+        crtc_h: h,
+        src_x: src_x << 16,
+        src_y: src_y << 16,
+        src_w: w << 16,
+        src_h: h << 16,
+        ..Default::default()
+    };
+    ioctl(file, SETPLANE, &mut set)
+}
+
+/// `SETCRTC` with `(x, y)` as the framebuffer position.
+fn set_crtc_at(
+    file: &File,
+    crtc: u32,
+    conn: u32,
+    fb: u32,
+    (x, y): (u32, u32),
+    mode: ModeInfo,
+) -> io::Result<()> {
+    let conns = [conn];
+    let mut set = ModeCrtc {
+        set_connectors_ptr: conns.as_ptr() as u64,
+        count_connectors: 1,
+        crtc_id: crtc,
+        fb_id: fb,
+        x,
+        y,
+        mode_valid: 1,
+        mode,
+        ..Default::default()
+    };
+    ioctl(file, SETCRTC, &mut set)
+}
+
+/// Turns the CRTC off (`SETCRTC` without a framebuffer).
+fn crtc_off(file: &File, crtc: u32) {
+    let mut set = ModeCrtc {
+        crtc_id: crtc,
+        ..Default::default()
+    };
+    let _ = ioctl(file, SETCRTC, &mut set);
+}
+
+/// The 16-bit words of the page of BAR `bar` of `pci` at byte `offset` (rounded down).
+fn bar_words_at(pci: &str, bar: u32, offset: usize) -> Result<Vec<u16>, String> {
+    let path = format!("/sys/bus/pci/devices/{pci}/resource{bar}");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{path}: {e}"))?;
+    let page = offset & !4095;
+    // SAFETY: a new shared mapping of one page of the BAR, unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            4096,
+            PROT_READ,
+            MAP_SHARED,
+            file.as_raw_fd(),
+            page as libc::off_t,
+        )
+    };
+    if addr == MAP_FAILED {
+        return Err(format!(
+            "mmap {path}@{page:#x}: {}",
+            io::Error::last_os_error()
+        ));
+    }
+    let words = (0..2048)
+        // SAFETY: inside the page mapped above.
+        .map(|i| unsafe { ptr::read_volatile(addr.cast::<u16>().add(i)) })
+        .collect();
+    // SAFETY: the mapping made above.
+    unsafe { libc::munmap(addr, 4096) };
+    Ok(words)
+}
+
+/// The primary plane made larger than the CRTC and moved 64 pixels left (SETPLANE, `crtc_x` =
+/// -64): the core clips it, so the screen must show the framebuffer from column 64, exactly as
+/// `SETCRTC` with `x` = 64 does. `PipeState::source()` reads the unclipped `src_x` instead of
+/// `plane_state->src.x1`, so the card shows column 0: the picture is off by 64 pixels.
+fn clipped_plane_position(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let plane = primary_plane(&file)?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 704, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 704, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let pci = card_of(path)?;
+    let outcome = (|| {
+        set_crtc_at(&file, crtc, conn, fb, (64, 0), mode_640x480(25175))
+            .map_err(|e| format!("SETCRTC x=64: {}", describe(&e)))?;
+        let wanted = dispi_scanout(&pci)?;
+        set_plane(&file, plane, crtc, fb, (-64, 0), (704, 480), (0, 0))
+            .map_err(|e| format!("SETPLANE crtc_x=-64: {}", describe(&e)))?;
+        let shown = dispi_scanout(&pci)?;
+        if shown == wanted {
+            Ok(())
+        } else {
+            Err(format!(
+                "SETPLANE crtc_x=-64 crtc_w=704 src_x=0 shows (VIRT_WIDTH, X_OFFSET, Y_OFFSET) = \
+                 {shown:?}; the same visible pixels through SETCRTC x=64 are {wanted:?}"
+            ))
+        }
+    })();
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// A primary plane moved wholly off the screen is accepted with the CRTC on, and the card keeps
+/// scanning out the previous framebuffer's VRAM, which its owner then frees: the next dumb
+/// buffer (here a non-master's) gets that range, and the screen shows it.
+fn invisible_plane_keeps_freed_scanout(path: &Path) -> Outcome {
+    let master = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let plane = primary_plane(&master)?;
+    let (crtc, conn) = pipe(&master).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let pci = card_of(path)?;
+    let a = create(&master, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb_a =
+        add_fb(&master, &a, 640, 480, XRGB8888).map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let b = create(&master, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb_b =
+        add_fb(&master, &b, 640, 480, XRGB8888).map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let outcome = (|| {
+        set_crtc(&master, crtc, conn, fb_a, mode_640x480(25175))
+            .map_err(|e| format!("SETCRTC: {}", describe(&e)))?;
+        let before = dispi_scanout(&pci)?;
+        match set_plane(&master, plane, crtc, fb_b, (-4000, 0), (640, 480), (0, 0)) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(()),
+            Err(e) => return Err(format!("SETPLANE off screen: {}", describe(&e))),
+            Ok(()) => {}
+        }
+        let after = dispi_scanout(&pci)?;
+        // Framebuffer A and its buffer go away: its VRAM is free.
+        let mut id = fb_a;
+        ioctl(&master, RMFB, &mut id).map_err(|e| format!("RMFB: {}", describe(&e)))?;
+        let mut destroy = DestroyDumb { handle: a.handle };
+        ioctl(&master, DESTROY_DUMB, &mut destroy)
+            .map_err(|e| format!("DESTROY_DUMB: {}", describe(&e)))?;
+        // Another opener, no master, draws into a new buffer.
+        let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+        let c = create(&other, 640, 480, 32).map_err(|e| describe(&e))?;
+        let mut mapped = Mapped::new(&other, &c).map_err(|e| describe(&e))?;
+        mapped.as_mut_slice().fill(0x77);
+        let (virt, x, y) = after;
+        let start = (usize::from(y) * usize::from(virt) + usize::from(x)) * 4;
+        let shown = bar_words_at(&pci, 0, start)?;
+        let others = shown.iter().filter(|&&w| w == 0x7777).count();
+        Err(format!(
+            "SETPLANE with the plane off screen (crtc_x=-4000) accepted with the CRTC on; the \
+             scanout stays {before:?} -> {after:?} (framebuffer A's); after RMFB A and \
+             DESTROY_DUMB, a non-master's new buffer fills {others} of the 2048 words at the \
+             scanout start {start:#x}"
+        ))
+    })();
+    crtc_off(&master, crtc);
+    outcome
+}
+
+/// A 640x480 mode whose `vscan` = 2 and `vtotal` = 32769: `drm_mode_set_crtcinfo()` multiplies
+/// `crtc_vtotal` (a u16) by `vscan`, which wraps to 2, and the vblank timer ticks at
+/// clock / (htotal * 2): 15.7 kHz, past the 1000 Hz `mode_valid` means to bound (it bounds
+/// clock / (hdisplay * vdisplay) and never looks at vscan, interlace or doublescan).
+fn vscan_wraps_vblank_rate(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    set_crtc(&file, crtc, conn, fb, mode_640x480(25175))
+        .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
+    let mut mode = mode_640x480(25175);
+    mode.vtotal = 32769;
+    mode.vscan = 2;
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => {
+            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 1,
+                ..Default::default()
+            };
+            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let start = Instant::now();
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 2000,
+                ..Default::default()
+            };
+            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let elapsed = start.elapsed();
+            let rate = 2000.0 / elapsed.as_secs_f64();
+            if waited.is_ok() && rate <= 1100.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "SETCRTC accepted vtotal=32769 vscan=2 (clock 25.175 MHz); 2000 vblanks \
+                     (WAIT_VBLANK by a non-master: {}) took {:?}: {:.0} Hz",
+                    waited.map_or_else(|e| describe(&e), |()| "ok".into()),
+                    elapsed,
+                    rate
+                ))
+            }
+        }
+    };
+    let _ = set_crtc(&file, crtc, conn, fb, mode_640x480(25175));
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// A named check of the DRM node at a path.
+type Check = (&'static str, fn(&Path) -> Outcome);
+
+/// A 640x480 mode at a *low* pixel clock (75 kHz) with htotal = 65535 and vtotal = 32082: its
+/// refresh is far below 1000 Hz, so `mode_valid` accepts it, but `drm_calc_timestamping_constants()`
+/// computes `framedur_ns` = 65535 * 32082 * 10^6 / 75 into an `int`, which truncates it to 59008:
+/// a 16.9 kHz vblank timer. Other clocks make it negative (clock 9 kHz with vtotal 32768), which
+/// `hrtimer_forward()` rounds up to `hrtimer_resolution` (1 ns): an hrtimer storm.
+fn low_clock_truncates_vblank_rate(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let mut mode = mode_640x480(75);
+    mode.htotal = 65535;
+    mode.vtotal = 32082;
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => {
+            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 1,
+                ..Default::default()
+            };
+            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let start = Instant::now();
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 2000,
+                ..Default::default()
+            };
+            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let elapsed = start.elapsed();
+            let rate = 2000.0 / elapsed.as_secs_f64();
+            if waited.is_ok() && rate <= 1100.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "SETCRTC accepted htotal=65535 vtotal=32082 clock=75 kHz (a frame every \
+                     7.8 hours); 2000 vblanks (WAIT_VBLANK by a non-master: {}) took {:?}: \
+                     {:.0} Hz",
+                    waited.map_or_else(|e| describe(&e), |()| "ok".into()),
+                    elapsed,
+                    rate
+                ))
+            }
+        }
+    };
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// Interrupts so far (the total of `intr` in /proc/stat) and the time every CPU spent in hard
+/// and soft interrupts (the `irq` and `softirq` of its `cpu` line), in clock ticks.
+fn local_timer_interrupts() -> Result<(u64, u64), String> {
+    let text = std::fs::read_to_string("/proc/stat").map_err(|e| e.to_string())?;
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|w| w.parse::<u64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .ok_or_else(|| format!("no {name} in /proc/stat"))
+    };
+    let intr = field("intr")?.first().copied().unwrap_or(0);
+    let cpu = field("cpu")?;
+    let irq_ticks = cpu.get(5).copied().unwrap_or(0) + cpu.get(6).copied().unwrap_or(0);
+    Ok((intr, irq_ticks))
+}
+
+/// Opt-in (`--only storm`): a mode whose `framedur_ns` truncates to a negative `int` (htotal
+/// 65535, vtotal 32768, clock 9 kHz: -1254795947 ns). The vblank timer's interval is then
+/// negative, `hrtimer_forward()` raises it to `hrtimer_resolution` (1 ns), and the timer fires
+/// back to back: local timer interrupts per second are counted for one second.
+fn negative_frame_duration_storm(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let idle_start = local_timer_interrupts()?;
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let idle = local_timer_interrupts()?;
+    let idle = (idle.0 - idle_start.0, idle.1 - idle_start.1);
+    let mut mode = mode_640x480(9);
+    mode.htotal = 65535;
+    mode.vtotal = 32768;
+    let start = Instant::now();
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => {
+            let setcrtc = start.elapsed();
+            let before = local_timer_interrupts()?;
+            let t = Instant::now();
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let during = local_timer_interrupts()?;
+            let during = (during.0 - before.0, during.1 - before.1);
+            let slept = t.elapsed();
+            Err(format!(
+                "SETCRTC accepted htotal=65535 vtotal=32768 clock=9 kHz (took {setcrtc:?}); \
+                 (interrupts, ticks in irq+softirq): {idle:?} in 1 s idle, {during:?} in the \
+                 next {slept:?}"
+            ))
+        }
+    };
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// The third review's checks; `only` runs the one whose name contains it.
+pub fn run3(path: &Path, only: Option<&str>, report: &mut Report) {
+    let checks: [Check; 5] = [
+        (
+            "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
+            non_master_not_on_screen,
+        ),
+        (
+            "clip: a plane clipped by the CRTC (crtc_x < 0) shows its visible part, not column 0",
+            clipped_plane_position,
+        ),
+        (
+            "offscreen: an off-screen primary plane with the CRTC on is refused (or not scanning \
+             freed VRAM)",
+            invisible_plane_keeps_freed_scanout,
+        ),
+        (
+            "vscan: a mode whose vscan wraps crtc_vtotal is refused (vblank timer > 1000 Hz)",
+            vscan_wraps_vblank_rate,
+        ),
+        (
+            "lowclock: a mode whose frame duration overflows an int is refused (vblank timer > \
+             1000 Hz)",
+            low_clock_truncates_vblank_rate,
+        ),
+    ];
+    for (name, check) in checks {
+        if only.is_none_or(|only| name.contains(only)) {
+            report.check(name, check(path));
+        }
+    }
+    // Opt-in: it may wedge the guest.
+    if only.is_some_and(|only| only == "storm") {
+        report.check(
+            "storm: a mode whose frame duration truncates to a negative int is refused",
+            negative_frame_duration_storm(path),
+        );
+    }
+}

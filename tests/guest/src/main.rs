@@ -100,6 +100,16 @@ enum Command {
         #[arg(long, default_value = "/dev/dri/card0")]
         device: std::path::PathBuf,
     },
+    /// The third review of the DRM face (`face=1`): the probe mode left on bochs-display, clipped
+    /// plane positions, an off-screen plane scanning freed VRAM, vscan wrapping the vblank rate.
+    KmsHoles3 {
+        /// The DRM device node.
+        #[arg(long, default_value = "/dev/dri/card0")]
+        device: std::path::PathBuf,
+        /// Runs only the check whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Times first and second touches of every page of a whole-frame mapping, all at once
     /// (region 0) against one fault per page (region 1), and checks the fault counts.
     Faultcost {
@@ -368,6 +378,10 @@ fn main() -> ExitCode {
             kmsholes::run(device, &mut report);
             return report.finish();
         }
+        Command::KmsHoles3 { device, only } => {
+            kmsholes::run3(device, only.as_deref(), &mut report);
+            return report.finish();
+        }
         Command::Writesrc(target) => {
             writesrc::run(&target.device, &mut report);
             return report.finish();
@@ -423,7 +437,8 @@ fn main() -> ExitCode {
                 | Command::Writerace { .. }
                 | Command::Uevent
                 | Command::Dumb { .. }
-                | Command::KmsHoles { .. } => {
+                | Command::KmsHoles { .. }
+                | Command::KmsHoles3 { .. } => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
