@@ -153,8 +153,16 @@ impl Hardware {
         self.with_dispi(|dispi| dispi.show(mode))
     }
 
+    /// Switches the DISPI mode off on every kind of card, so that nothing is scanned out.
+    pub(crate) fn scanout_off(&self) -> Result {
+        self.with_dispi(|dispi| {
+            dispi.disable();
+            Ok(())
+        })
+    }
+
     /// Switches the DISPI mode off at unbind, handing the screen back to VGA text mode where
-    /// there is one.
+    /// there is one (a card without VGA keeps showing its last picture).
     pub(crate) fn disable_output(&self) {
         if self.kind.has_vga_ports() {
             let _ = self.with_dispi(|dispi| {

@@ -70,8 +70,11 @@ impl drm::Driver for KmsDriver {
     const IOCTLS: &'static [drm::ioctl::DrmIoctlDescriptor] = &[];
 }
 
-/// The highest refresh rate a mode may ask for: the vblank timer's rate (docs/drm.md).
+/// The refresh rates a mode may ask for: the vblank timer ticks at that rate (docs/drm.md).
+/// Above the highest, ticks would flood the machine; below the lowest, the frame duration in
+/// nanoseconds would not fit the `int` the vblank code keeps it in.
 const MAX_REFRESH_HZ: u64 = 1000;
+const MIN_REFRESH_HZ: u64 = 1;
 
 /// What a checked pipe state shows: the mode, and where the scanout starts.
 struct Shown {
@@ -111,14 +114,23 @@ impl SinglePipe for KmsDriver {
 
     fn mode_valid(dev: &KmsDevice, mode: &DisplayMode) -> ModeStatus {
         let (width, height) = (mode.width(), mode.height());
-        // The vblank timer ticks at the mode's refresh rate, which user space picks with the
-        // pixel clock: bound it (a 42 GHz 640x480 mode would tick at ~100 kHz). The refresh is
-        // at most clock / (width * height), the blanking being >= 0.
-        let pixels = u64::from(width).saturating_mul(u64::from(height));
+        // DISPI shows every line once per frame. The vblank timer ticks at the mode's refresh
+        // rate, which user space picks with the timings: for a progressive mode that is
+        // clock / (htotal * vtotal) (interlace, double scan and `vscan` would scale it, and
+        // wrap the 16-bit totals). Bound it (a 42 GHz 640x480 mode would tick at ~100 kHz).
+        if !mode.is_progressive() {
+            return ModeStatus::Bad;
+        }
+        // u32 * u32 and kHz * 1000 fit u64; the products with the rates saturate (exact for
+        // any 16-bit totals).
+        let frame = u64::from(mode.htotal()).saturating_mul(u64::from(mode.vtotal()));
         let clock_hz = u64::try_from(mode.clock())
             .unwrap_or(0)
             .saturating_mul(1000);
-        if clock_hz == 0 || clock_hz > MAX_REFRESH_HZ.saturating_mul(pixels) {
+        if frame == 0
+            || clock_hz > MAX_REFRESH_HZ.saturating_mul(frame)
+            || clock_hz < MIN_REFRESH_HZ.saturating_mul(frame)
+        {
             return ModeStatus::Bad;
         }
         // Every mode must fit VRAM at the largest format, from offset 0.
@@ -130,7 +142,7 @@ impl SinglePipe for KmsDriver {
     }
 
     fn modes(dev: &KmsDevice, modes: &mut ConnectorModes<'_>) -> Result {
-        let edid = dev.hw.with_dispi(|dispi| dispi.read_edid())?;
+        let edid = dev.hw.with_dispi(|dispi| dispi.read_edid_blocks())?;
         if modes.add_from_edid(&edid).is_err() {
             // No (valid) EDID: the standard modes, 1024x768 preferred as at probe.
             modes.add_standard(8192, 8192);
@@ -202,7 +214,7 @@ impl KmsFace {
         // DRM's state starts with the CRTC off (`drm_mode_config_reset`): so must the card, or
         // the mode shown at probe keeps scanning out VRAM offset 0, where the first dumb buffer
         // goes, and any opener (no master needed) draws straight onto the screen.
-        drm.hw.disable_output();
+        drm.hw.scanout_off()?;
         // Every file of the DRM device maps through the device's own address space: VRAM's
         // frames go there, and are taken back from it at unbind.
         drm.hw.lend_frames_to(drm.address_space())?;
@@ -225,6 +237,10 @@ impl KmsFace {
             dev_warn!(pdev, "cannot unplug the DRM device: {:?}\n", e);
         }
         pipe::shutdown(&self.drm);
-        self.drm.hw.disable_output();
+        // Unplugged, the shutdown's commit no longer reaches the card: turn it off here, or the
+        // last framebuffer's VRAM stays on screen after the objects are gone.
+        if let Err(e) = self.drm.hw.scanout_off() {
+            dev_warn!(pdev, "cannot turn the display off: {:?}\n", e);
+        }
     }
 }

@@ -8,7 +8,10 @@
 //! (hw/display/vga-pci.c, bochs-display.c). The BAR's type carries its size, so every access
 //! at these fixed offsets is checked at compile time and cannot fail.
 
-use super::{edid::EDID_LEN, mode::Mode};
+use super::{
+    edid::{EDID_AREA, EDID_EXTENSIONS, EDID_LEN},
+    mode::Mode,
+};
 use kernel::{
     io::{register, Io},
     pci,
@@ -231,6 +234,24 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         let mut edid = [0u8; EDID_LEN];
         for (offset, byte) in edid.iter_mut().enumerate() {
             *byte = self.bar.try_read8(offset)?;
+        }
+        Ok(edid)
+    }
+
+    /// Copies the whole EDID: the base block and the extension blocks it announces (QEMU adds a
+    /// CTA block for its large modes), cut at the end of QEMU's EDID area. A blob cut short or
+    /// with a bad block is refused by whoever parses it.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn read_edid_blocks(&self) -> Result<KVec<u8>> {
+        let base = self.read_edid()?;
+        let len = usize::from(base[EDID_EXTENSIONS])
+            .saturating_add(1)
+            .saturating_mul(EDID_LEN)
+            .min(EDID_AREA);
+        let mut edid = KVec::with_capacity(len, GFP_KERNEL)?;
+        edid.extend_from_slice(&base, GFP_KERNEL)?;
+        for offset in EDID_LEN..len {
+            edid.push(self.bar.try_read8(offset)?, GFP_KERNEL)?;
         }
         Ok(edid)
     }

@@ -6,8 +6,12 @@
 //! `xres`/`yres` device properties choose the preferred mode). EDID 1.3+ requires the first
 //! detailed timing descriptor to be the preferred timing, so its active area is the mode.
 
-/// Bytes of the EDID base block.
+/// Bytes of the EDID base block, and of each extension block.
 pub(crate) const EDID_LEN: usize = 128;
+/// The base block's count of extension blocks that follow it.
+pub(crate) const EDID_EXTENSIONS: usize = 126;
+/// Bytes QEMU gives the EDID at the start of the MMIO BAR (`qemu_edid_region_io`).
+pub(crate) const EDID_AREA: usize = 1024;
 
 const HEADER: [u8; 8] = [0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00];
 /// First detailed timing descriptor.

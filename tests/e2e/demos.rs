@@ -3,7 +3,8 @@
 //! memory backend's rendering of the same frame, pixel for pixel: on bochsfb through mmap (page flips),
 //! single-buffered mmap, write, the shadow buffer + flush and the fbdev
 //! ioctls of /dev/bochsfb0, in modes set with `--mode` (16, 24 and 32 bpp);
-//! and on the kernel's C bochs driver through DRM dumb buffers and /dev/fb0.
+//! on the kernel's C bochs driver through DRM dumb buffers and /dev/fb0; and on bochsfb's DRM
+//! face through dumb buffers in VRAM.
 //! One guest boot per driver, all demos in it.
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -128,6 +129,22 @@ fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
                 ("fb0", "--backend fbdev --settle-ms 400", MODE),
             ],
         )
+    })
+}
+
+/// bochsfb's DRM face (`face=1`, docs/drm.md): the renderer's `drm` backend flips between two
+/// dumb buffers that are VRAM, each flip a scanout-offset write.
+#[test]
+fn demos_on_bochsfbs_drm_face_match_the_memory_backend() -> Result<()> {
+    let config = VmConfig {
+        module_params: vec![("face".into(), "1".into())],
+        // Nothing turns the display on before the demo (no console on this face yet), so the
+        // backend takes the connector's preferred mode: the EDID's.
+        edid_mode: Some((MODE.width, MODE.height)),
+        ..VmConfig::default()
+    };
+    with_guest_config(&config, |vm| {
+        check_all(vm, &[("drm-vram", "--backend drm", MODE)])
     })
 }
 

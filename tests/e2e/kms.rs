@@ -3,6 +3,7 @@
 //! `drm_mode_size_dumb`, what is written through its mapping reads back), mappings are shared
 //! and never executable, `CREATE_DUMB` gives `ENOMEM` when VRAM is full, and at unbind every
 //! mapping dies with `SIGBUS` while the open file gets `ENODEV`; the card binds again after.
+//! And by `bochsfb-check kms-holes`: what the adversarial reviews found stays fixed.
 //!
 //! What clients see on this face (modetest's patterns, flips, kmscon) is tested beside the C
 //! driver's, in `drm_clients.rs`.
@@ -17,37 +18,25 @@ fn dumb_buffers_are_vram_and_are_revoked_at_unbind() -> Result<()> {
     })
 }
 
-/// The third review's reproducers (`bochsfb-check kms-holes3`, tests/guest/src/kmsholes.rs):
-/// each check fails while its hole is open.
+/// What the adversarial reviews of the face found (`bochsfb-check kms-holes`,
+/// tests/guest/src/kmsholes.rs): each check fails while its hole is open.
 #[test]
-fn review3_holes_are_closed() -> Result<()> {
+fn the_holes_found_by_the_reviews_stay_closed() -> Result<()> {
     with_guest(&[("face", "1")], |vm| {
-        run_ok(vm, "bochsfb-check kms-holes3").map(drop)
+        run_ok(vm, "bochsfb-check kms-holes").map(drop)
     })
 }
 
-/// On bochs-display, `KmsFace::new` does not turn the probe mode off (`disable_output` does
-/// nothing without VGA ports): a non-master's first dumb buffer is on screen.
+/// bochs-display has no VGA: the probe mode must be turned off there too, or a non-master's
+/// first dumb buffer (at VRAM offset 0) is on screen.
 #[test]
-fn review3_bochs_display_probe_mode_is_off() -> Result<()> {
+fn on_bochs_display_the_probe_mode_is_off_until_a_modeset() -> Result<()> {
     let config = qemu_bochs::VmConfig {
         card: "bochs-display".into(),
         module_params: vec![("face".into(), "1".into())],
         ..Default::default()
     };
     bochsfb_tests::with_guest_config(&config, |vm| {
-        run_ok(vm, "bochsfb-check kms-holes3 --only probe-scanout").map(drop)
-    })
-}
-
-/// Opt-in (`--ignored`): a mode whose vblank timer interval truncates to a negative `int`. Seen
-/// under TCG: SETCRTC is accepted, blocks ~1 s and WARNs ("vblank wait timed out",
-/// drm_atomic_helper_wait_for_vblanks); no interrupt storm there (low-resolution hrtimers), but
-/// with high-resolution ones `hrtimer_forward()` turns a negative interval into 1 ns.
-#[test]
-#[ignore]
-fn review3_negative_frame_duration_storm() -> Result<()> {
-    with_guest(&[("face", "1")], |vm| {
-        run_ok(vm, "bochsfb-check kms-holes3 --only storm").map(drop)
+        run_ok(vm, "bochsfb-check kms-holes --only probe-scanout").map(drop)
     })
 }

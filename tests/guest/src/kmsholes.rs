@@ -518,33 +518,6 @@ fn prime_export_refused(path: &Path) -> Outcome {
     }
 }
 
-pub fn run(path: &Path, report: &mut Report) {
-    // First: it needs the card as probe left it.
-    report.check(
-        "before any modeset, a non-master's buffer is not what the screen shows",
-        non_master_not_on_screen(path),
-    );
-    report.check(
-        "an atomic client sees the plane's, CRTC's and connector's atomic properties",
-        atomic_properties(path),
-    );
-    report.check(
-        "a new dumb buffer does not show what a freed one held (another opener's pixels)",
-        freed_buffer_leaks(path),
-    );
-    report.check(
-        "a framebuffer with lines of 16008 pixels is refused (QEMU clamps VIRT_WIDTH to 16000)",
-        long_line_refused(path),
-    );
-    report.check(
-        "PRIME export of a VRAM dumb buffer is refused (docs/drm.md)",
-        prime_export_refused(path),
-    );
-    report.check(
-        "a 640x480 mode with a 42 GHz pixel clock (100 kHz vblank timer) is refused",
-        absurd_clock_refused(path),
-    );
-}
 
 // ---------------------------------------------------------------------------------------------
 // `kms-holes3`: the third review's findings (see the commit message and docs/drm.md). Each check
@@ -942,11 +915,35 @@ fn negative_frame_duration_storm(path: &Path) -> Outcome {
 }
 
 /// The third review's checks; `only` runs the one whose name contains it.
-pub fn run3(path: &Path, only: Option<&str>, report: &mut Report) {
-    let checks: [Check; 5] = [
+/// Every check, named `name: what it checks`; `only` runs those whose name contains it.
+/// The first one needs the card as probe left it.
+pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
+    let checks: [Check; 11] = [
         (
             "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
             non_master_not_on_screen,
+        ),
+        (
+            "atomic: an atomic client sees the plane's, CRTC's and connector's atomic properties",
+            atomic_properties,
+        ),
+        (
+            "zeroed: a new dumb buffer does not show what a freed one held (another opener's \
+             pixels)",
+            freed_buffer_leaks,
+        ),
+        (
+            "long-line: a framebuffer with lines of 16008 pixels is refused (QEMU clamps \
+             VIRT_WIDTH to 16000)",
+            long_line_refused,
+        ),
+        (
+            "prime: PRIME export of a VRAM dumb buffer is refused (docs/drm.md)",
+            prime_export_refused,
+        ),
+        (
+            "clock: a 640x480 mode with a 42 GHz pixel clock (100 kHz vblank timer) is refused",
+            absurd_clock_refused,
         ),
         (
             "clip: a plane clipped by the CRTC (crtc_x < 0) shows its visible part, not column 0",
@@ -966,17 +963,14 @@ pub fn run3(path: &Path, only: Option<&str>, report: &mut Report) {
              1000 Hz)",
             low_clock_truncates_vblank_rate,
         ),
+        (
+            "storm: a mode whose frame duration truncates to a negative int is refused",
+            negative_frame_duration_storm,
+        ),
     ];
     for (name, check) in checks {
         if only.is_none_or(|only| name.contains(only)) {
             report.check(name, check(path));
         }
-    }
-    // Opt-in: it may wedge the guest.
-    if only.is_some_and(|only| only == "storm") {
-        report.check(
-            "storm: a mode whose frame duration truncates to a negative int is refused",
-            negative_frame_duration_storm(path),
-        );
     }
 }

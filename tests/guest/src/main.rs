@@ -93,20 +93,15 @@ enum Command {
         #[arg(long, default_value = "/dev/dri/card0")]
         device: std::path::PathBuf,
     },
-    /// What an adversarial review of the DRM face found (`face=1`): a freed buffer's pixels in
-    /// a new one, lines QEMU clamps, absurd pixel clocks, PRIME export; fails while a hole is open.
+    /// What the adversarial reviews of the DRM face found (`face=1`): the probe mode left
+    /// scanning, a freed buffer's pixels in a new one, lines QEMU clamps, vblank rates out of
+    /// bounds (clock, vscan, frame durations past an `int`), PRIME export, clipped and
+    /// off-screen planes; fails while a hole is open.
     KmsHoles {
         /// The DRM device node.
         #[arg(long, default_value = "/dev/dri/card0")]
         device: std::path::PathBuf,
-    },
-    /// The third review of the DRM face (`face=1`): the probe mode left on bochs-display, clipped
-    /// plane positions, an off-screen plane scanning freed VRAM, vscan wrapping the vblank rate.
-    KmsHoles3 {
-        /// The DRM device node.
-        #[arg(long, default_value = "/dev/dri/card0")]
-        device: std::path::PathBuf,
-        /// Runs only the check whose name contains this.
+        /// Runs only the checks whose name contains this (`probe-scanout`, `clip`, ...).
         #[arg(long)]
         only: Option<String>,
     },
@@ -374,12 +369,8 @@ fn main() -> ExitCode {
             dumb::run(device, &mut report);
             return report.finish();
         }
-        Command::KmsHoles { device } => {
-            kmsholes::run(device, &mut report);
-            return report.finish();
-        }
-        Command::KmsHoles3 { device, only } => {
-            kmsholes::run3(device, only.as_deref(), &mut report);
+        Command::KmsHoles { device, only } => {
+            kmsholes::run(device, only.as_deref(), &mut report);
             return report.finish();
         }
         Command::Writesrc(target) => {
@@ -437,8 +428,7 @@ fn main() -> ExitCode {
                 | Command::Writerace { .. }
                 | Command::Uevent
                 | Command::Dumb { .. }
-                | Command::KmsHoles { .. }
-                | Command::KmsHoles3 { .. } => {
+                | Command::KmsHoles { .. } => {
                     unreachable!("handled above")
                 }
                 Command::SetMode {
