@@ -57,8 +57,9 @@ pub enum Cmd {
     Fuzz(fuzz::FuzzArgs),
     /// Build everything, then `cargo test` with BOCHSFB_ARTIFACTS set. Without `--kernel` and
     /// arguments: the style phase (`check`) first, every suite on the standard kernel, then the
-    /// robustness suite (its ignored, debug-only tests included) and the harness's protocol
-    /// tests on the debug kernel, with the time of each phase at the end. This is what CI runs.
+    /// robustness suite (its ignored, debug-only tests included), the harness's protocol tests
+    /// and bochsfb's DRM face with its clients on the debug kernel, with the time of each phase
+    /// at the end. This is what CI runs.
     Test(test::TestArgs),
     /// The style phase alone, which `test` runs first (no kernel, well under a minute with
     /// warm caches): `cargo fmt --check`, rustfmt on `kmod/`, clippy and rustdoc with warnings
