@@ -278,6 +278,10 @@ pub struct GuestReport {
     #[serde(default)]
     pub cpus: usize,
     pub quick: bool,
+    /// Resolution of the clock every run and flip is timed on (`clock_getres` of
+    /// `CLOCK_MONOTONIC`), ns: a jiffy when the guest keeps time on jiffies.
+    #[serde(default)]
+    pub clock_resolution_ns: u64,
     /// Bytes per RAM-to-RAM memcpy (one frame of the first path's geometry).
     pub memcpy_bytes: u64,
     /// RAM-to-RAM memcpy in the same guest: the physical limit.
@@ -329,6 +333,7 @@ mod tests {
             kernel: "7.3.4".into(),
             cpus: 1,
             quick: true,
+            clock_resolution_ns: 4_000_000,
             memcpy_bytes: 100,
             memcpy: vec![Run {
                 seconds: 0.5,

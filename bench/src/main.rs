@@ -115,6 +115,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
             .to_string(),
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         quick: cli.quick,
+        clock_resolution_ns: measure::clock_resolution_ns(),
         memcpy_bytes: memcpy.map_or(0, |m| m.bytes() as u64),
         memcpy: memcpy_runs,
         null_syscall,

@@ -98,6 +98,21 @@ pub fn null_syscall(run_time: Duration) -> Run {
     }
 }
 
+/// The resolution of the clock [`Instant`] reads (`CLOCK_MONOTONIC`), ns: one jiffy when the
+/// guest keeps time on jiffies (the harness boots with `tsc=unstable`), and then every flip
+/// latency is a multiple of it.
+pub fn clock_resolution_ns() -> u64 {
+    let mut res = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: one valid timespec to write, for the length of the call.
+    if unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC, &mut res) } != 0 {
+        return 0;
+    }
+    res.tv_sec as u64 * 1_000_000_000 + res.tv_nsec as u64
+}
+
 /// What [`timed`] measured.
 struct Timed {
     frames: u64,

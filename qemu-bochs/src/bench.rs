@@ -563,6 +563,7 @@ mod tests {
             kernel: "7.3.4".into(),
             cpus: 1,
             quick: true,
+            clock_resolution_ns: 4_000_000,
             memcpy_bytes: 100,
             memcpy: vec![run(1_000_000, 0.0, 0.0); 3],
             null_syscall: vec![
@@ -764,6 +765,7 @@ mod tests {
             "booted 2 time(s)",
             "| bochsfb dumb mmap | 6 | 60 | 15.84 [",
             "bochsfb dumb mmap ÷ drm dumb mmap (95% bootstrap interval): median latency 0.80×",
+            "advances in steps of 4.000 ms",
         ] {
             assert!(md.contains(needle), "{needle} missing from\n{md}");
         }

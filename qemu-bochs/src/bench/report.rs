@@ -382,6 +382,22 @@ fn flips_section(results: &BenchResults, mode: &str) -> String {
             f.cpu_ms_per_flip.map_or("–".into(), |s| spread(s, 2)),
         );
     }
+    let resolution_ms = results
+        .guests
+        .iter()
+        .filter(|g| rows.iter().any(|f| f.driver == g.report.driver))
+        .map(|g| g.report.clock_resolution_ns as f64 / 1e6)
+        .fold(0.0, f64::max);
+    if resolution_ms >= 0.001 {
+        let _ = writeln!(
+            md,
+            "\nThe guest's monotonic clock, which times every flip, advances in steps of {} ms \
+             here (`clock_getres`: one jiffy, the harness keeping the guest's clock on \
+             jiffies), so every latency is a multiple of that step and the percentiles fall on \
+             its steps; the flip rate, a run's flips over its whole length, is far finer.",
+            number(resolution_ms, 3)
+        );
+    }
     let ratio = |workload: &str, path: &str, over: &str| {
         results
             .ratios
