@@ -718,6 +718,7 @@ mod tests {
         };
         assert!((flip_ratio(curve::FLIP_LATENCY) - 0.8).abs() < 1e-9);
         assert!((flip_ratio(curve::FLIP_RATE) - 1.25).abs() < 1e-9);
+        assert!((flip_ratio(curve::FLIP_CPU) - 1.0).abs() < 1e-9);
         assert!(results
             .ratios
             .iter()

@@ -23,9 +23,11 @@ pub struct CurvePoint {
 }
 
 /// The [`NamedRatio::workload`] of the ratio of two paths' median flip latencies (below 1,
-/// `path` shows a flip sooner) and of their flip rates.
+/// `path` shows a flip sooner), of their flip rates, and of their busy CPU time per flip
+/// (below 1, `path`'s flips cost less).
 pub const FLIP_LATENCY: &str = "page-flip latency";
 pub const FLIP_RATE: &str = "page flips per second";
+pub const FLIP_CPU: &str = "busy CPU per page flip";
 
 /// A ratio of two paths' MB/s in one workload (or their flip latency or rate, see
 /// [`FLIP_LATENCY`]), with its interval.
@@ -70,8 +72,11 @@ pub fn ratios(rows: &[Row], flips: &[FlipRow]) -> Vec<NamedRatio> {
             for (workload, a, b) in [
                 (FLIP_LATENCY, &ours.latency_samples, &theirs.latency_samples),
                 (FLIP_RATE, &ours.rate_samples, &theirs.rate_samples),
+                (FLIP_CPU, &ours.cpu_samples, &theirs.cpu_samples),
             ] {
-                if let Some(ratio) = stats::ratio_of_medians(a, b) {
+                // Over a median of 0 ms per flip (runs under one CPU tick) there is no ratio.
+                let ratio = stats::ratio_of_medians(a, b).filter(|r| r.value.is_finite());
+                if let Some(ratio) = ratio {
                     ratios.push(NamedRatio {
                         mode: mode.clone(),
                         workload: workload.into(),

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use bochsfb_bench::paths::PATHS;
 use bochsfb_bench::{Access, Driver, WORKLOADS};
 
-use super::curve::{self, times, FLIP_LATENCY, FLIP_RATE};
+use super::curve::{self, times, FLIP_CPU, FLIP_LATENCY, FLIP_RATE};
 use super::stats::{self, FlipRow, Interval, Row, Stat};
 use super::BenchResults;
 
@@ -379,7 +379,7 @@ fn flips_section(results: &BenchResults, mode: &str) -> String {
             l.p10,
             l.p90,
             spread(f.flips_per_s, 1),
-            f.cpu_ms_per_flip.map_or("–".into(), |s| spread(s, 2)),
+            spread(f.cpu_ms_per_flip, 2),
         );
     }
     let resolution_ms = results
@@ -406,15 +406,18 @@ fn flips_section(results: &BenchResults, mode: &str) -> String {
             .map(|r| r.ratio)
     };
     for (path, over) in PEERS {
-        if let (Some(latency), Some(rate)) = (
+        if let (Some(latency), Some(rate), Some(cpu)) = (
             ratio(FLIP_LATENCY, path, over),
             ratio(FLIP_RATE, path, over),
+            ratio(FLIP_CPU, path, over),
         ) {
             let _ = writeln!(
                 md,
-                "\n{path} ÷ {over} (95% bootstrap interval): median latency {}, flip rate {}.",
+                "\n{path} ÷ {over} (95% bootstrap interval): median latency {}, flip rate {}, \
+                 busy CPU per flip {}.",
                 ratio_cell(Some(latency)),
                 ratio_cell(Some(rate)),
+                ratio_cell(Some(cpu)),
             );
         }
     }

@@ -309,15 +309,17 @@ pub struct FlipRow {
     pub latency_ms: Percentiles,
     /// Flips per second of each run.
     pub flips_per_s: Stat,
-    /// Busy CPU time per flip, ms, all guest CPUs counted; `None` where every run was too
-    /// short for the 10 ms tick.
-    pub cpu_ms_per_flip: Option<Stat>,
+    /// Busy CPU time per flip, ms, all guest CPUs counted (to the 10 ms tick of a run).
+    pub cpu_ms_per_flip: Stat,
     /// Every flip's latency, ms, for intervals of ratios.
     #[serde(skip)]
     pub latency_samples: Vec<f64>,
     /// Every run's flips per second, for intervals of ratios.
     #[serde(skip)]
     pub rate_samples: Vec<f64>,
+    /// Every run's busy CPU ms per flip, likewise.
+    #[serde(skip)]
+    pub cpu_samples: Vec<f64>,
 }
 
 /// One row per mode and path that flipped, each boot of a driver pooled.
@@ -338,9 +340,11 @@ pub fn flip_rows(guests: &[GuestRun]) -> Vec<FlipRow> {
                 .flat_map(|r| r.latencies_us.iter().map(|us| us / 1e3))
                 .collect();
             let rate_samples: Vec<f64> = runs.iter().map(|r| r.flips_per_s()).collect();
-            let (Some(latency_ms), Some(flips_per_s)) = (
+            let cpu_samples: Vec<f64> = runs.iter().map(|r| r.cpu_ms_per_flip()).collect();
+            let (Some(latency_ms), Some(flips_per_s), Some(cpu_ms_per_flip)) = (
                 Percentiles::of(latency_samples.iter().copied()),
                 Stat::of(rate_samples.iter().copied()),
+                Stat::of(cpu_samples.iter().copied()),
             ) else {
                 continue;
             };
@@ -353,9 +357,10 @@ pub fn flip_rows(guests: &[GuestRun]) -> Vec<FlipRow> {
                 flips: latency_samples.len(),
                 latency_ms,
                 flips_per_s,
-                cpu_ms_per_flip: Stat::of(runs.iter().map(|r| r.cpu_ms_per_flip())),
+                cpu_ms_per_flip,
                 latency_samples,
                 rate_samples,
+                cpu_samples,
             });
         }
     }
