@@ -26,6 +26,9 @@ pub enum Driver {
     /// This project's `bochsfb.ko`, with the module parameters: `/dev/bochsfb0`.
     #[default]
     Bochsfb,
+    /// `bochsfb.ko face=1`, its DRM/KMS face (docs/drm.md): `/dev/dri/card0`, whose dumb
+    /// buffers are VRAM, shown by a scanout-offset write.
+    BochsfbDrm,
     /// The kernel's C `bochs` DRM driver (`bochs.ko` and the DRM modules it needs), the
     /// benchmark's peer: `/dev/fb0` (fbdev emulation) and `/dev/dri/card0`.
     BochsDrm,
@@ -36,11 +39,12 @@ pub enum Driver {
 }
 
 impl Driver {
-    /// `bochsfb`, `bochs-drm` or `vesafb`: the value of `qemu_bochs.driver=` on the guest's
-    /// kernel command line and of `bochsfb-bench --driver`.
+    /// `bochsfb`, `bochsfb-drm`, `bochs-drm` or `vesafb`: the value of `qemu_bochs.driver=` on
+    /// the guest's kernel command line and of `bochsfb-bench --driver`.
     pub fn name(self) -> &'static str {
         match self {
             Driver::Bochsfb => "bochsfb",
+            Driver::BochsfbDrm => "bochsfb-drm",
             Driver::BochsDrm => "bochs-drm",
             Driver::Vesafb => "vesafb",
         }
@@ -208,6 +212,31 @@ impl Run {
     }
 }
 
+/// One timed run of page flips between two dumb buffers, back to back: each a
+/// `DRM_IOCTL_MODE_PAGE_FLIP` with `DRM_MODE_PAGE_FLIP_EVENT`, requested as soon as the last
+/// one's event was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlipRun {
+    /// Each flip's time from the request to its event read, in µs.
+    pub latencies_us: Vec<f64>,
+    /// Wall time of the whole run.
+    pub seconds: f64,
+    /// Busy time of all guest CPUs during the run (as [`Run::cpu_seconds`]): the C driver's
+    /// copy to VRAM runs in a commit worker, outside the flipping process.
+    pub cpu_seconds: f64,
+}
+
+impl FlipRun {
+    pub fn flips_per_s(&self) -> f64 {
+        self.latencies_us.len() as f64 / self.seconds
+    }
+    /// Busy CPU ms per flip, all CPUs counted: 0 when the whole run stayed under one 10 ms
+    /// tick.
+    pub fn cpu_ms_per_flip(&self) -> f64 {
+        self.cpu_seconds * 1e3 / self.latencies_us.len() as f64
+    }
+}
+
 /// The repeated runs of one workload through one path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -230,6 +259,9 @@ pub struct PathReport {
     /// The screenshot the guest asked for after the path finished.
     pub screenshot: String,
     pub measurements: Vec<Measurement>,
+    /// Page flips, one run per round: DRM paths only (see [`paths::Path::flips`]).
+    #[serde(default)]
+    pub flips: Vec<FlipRun>,
 }
 
 /// Everything one guest run of `bochsfb-bench` measured.
@@ -243,6 +275,10 @@ pub struct GuestReport {
     #[serde(default)]
     pub cpus: usize,
     pub quick: bool,
+    /// Resolution of the clock every run and flip is timed on (`clock_getres` of
+    /// `CLOCK_MONOTONIC`), ns: a jiffy when the guest keeps time on jiffies.
+    #[serde(default)]
+    pub clock_resolution_ns: u64,
     /// Bytes per RAM-to-RAM memcpy (one frame of the first path's geometry).
     pub memcpy_bytes: u64,
     /// RAM-to-RAM memcpy in the same guest: the physical limit.
@@ -294,6 +330,7 @@ mod tests {
             kernel: "7.3.4".into(),
             cpus: 1,
             quick: true,
+            clock_resolution_ns: 4_000_000,
             memcpy_bytes: 100,
             memcpy: vec![Run {
                 seconds: 0.5,
@@ -335,6 +372,13 @@ mod tests {
         assert_eq!(run.frames_per_s(), 20.0);
         assert_eq!(run.syscalls_per_frame(), 0.0);
         assert_eq!(run.mb_per_cpu_s(), 0.004);
+        let flips = FlipRun {
+            latencies_us: vec![16_000.0; 30],
+            seconds: 0.5,
+            cpu_seconds: 0.03,
+        };
+        assert_eq!(flips.flips_per_s(), 60.0);
+        assert!((flips.cpu_ms_per_flip() - 1.0).abs() < 1e-12);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! physical limit in the same rounds, and prints a JSON
 //! report between `@@bench:json-begin` / `@@bench:json-end` lines. After each
 //! path it leaves that path's test image on screen and asks the host for a
-//! screendump (`@@bochsfb:screendump NAME`), so the host can check the pixels.
+//! screendump (`@@bochsfb:screendump NAME`), so the host can check the pixels. On a DRM
+//! path each round also times page flips, from the request to its event.
 
 mod canvas;
+mod flips;
 mod measure;
 mod open;
 mod workloads;
@@ -42,6 +44,9 @@ struct Cli {
     /// Minimum length of one run, in milliseconds.
     #[arg(long, default_value_t = 250)]
     run_ms: u64,
+    /// Page flips per flip run of a DRM path (one run per round).
+    #[arg(long, default_value_t = 120)]
+    flips: usize,
 }
 
 fn main() -> ExitCode {
@@ -64,11 +69,13 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
         Budget {
             runs: 3,
             run_time: Duration::from_millis(20),
+            flips: 20,
         }
     } else {
         Budget {
             runs: cli.runs.max(1),
             run_time: Duration::from_millis(cli.run_ms),
+            flips: cli.flips.max(1),
         }
     };
     let paths: Vec<(usize, &Path)> = PATHS
@@ -87,7 +94,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
             eprintln!("bench: round {}/{} {}", round + 1, budget.runs, path.name);
             // Seeds differ per path, so a path that drew nothing is caught.
             let seed = index as u32 + 1;
-            run_path(path, seed, budget.run_time, last_round, report)
+            run_path(path, seed, &budget, last_round, report)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.name)))?;
         }
         let memcpy = memcpy.get_or_insert_with(|| {
@@ -108,6 +115,7 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
             .to_string(),
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         quick: cli.quick,
+        clock_resolution_ns: measure::clock_resolution_ns(),
         memcpy_bytes: memcpy.map_or(0, |m| m.bytes() as u64),
         memcpy: memcpy_runs,
         null_syscall,
@@ -116,11 +124,11 @@ fn run(cli: &Cli) -> io::Result<GuestReport> {
 }
 
 /// One round of `path`: opens it, runs every workload once, and after the last round leaves
-/// the test image on screen and asks for a screendump.
+/// the test image on screen and asks for a screendump; then, on a DRM path, one flip run.
 fn run_path(
     path: &Path,
     seed: u32,
-    run_time: Duration,
+    budget: &Budget,
     last_round: bool,
     report: &mut Option<PathReport>,
 ) -> io::Result<()> {
@@ -141,6 +149,7 @@ fn run_path(
                     runs: Vec::new(),
                 })
                 .collect(),
+            flips: Vec::new(),
         });
         if report.geometry != g {
             return Err(io::Error::other(format!(
@@ -153,7 +162,7 @@ fn run_path(
             let scene = Scene::new(*workload, g, seed);
             measurement
                 .runs
-                .push(measure::measure(canvas, &scene, run_time)?);
+                .push(measure::measure(canvas, &scene, budget.run_time)?);
         }
         if last_round {
             // Frame copy ran last: the test image must be on screen now.
@@ -161,7 +170,15 @@ fn run_path(
             screendump(&report.screenshot)?;
         }
         Ok(())
-    })
+    })?;
+    if path.flips() {
+        // After the screendump, in a session of its own: the flips show two blank buffers.
+        let flips = flips::run(budget.flips)?;
+        if let Some(report) = report {
+            report.flips.push(flips);
+        }
+    }
+    Ok(())
 }
 
 fn screenshot_name(path: &Path, geometry: &Mode) -> String {

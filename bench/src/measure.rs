@@ -10,11 +10,12 @@ use bochsfb_bench::Run;
 use crate::canvas::Canvas;
 use crate::workloads::Scene;
 
-/// How many runs, and how long each one lasts at least.
+/// How many runs, how long each one lasts at least, and how many page flips a flip run has.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
     pub runs: usize,
     pub run_time: Duration,
+    pub flips: usize,
 }
 
 /// One timed run of whole frames of `scene`, at least `run_time` long, after one untimed
@@ -97,6 +98,21 @@ pub fn null_syscall(run_time: Duration) -> Run {
     }
 }
 
+/// The resolution of the clock [`Instant`] reads (`CLOCK_MONOTONIC`), ns: one jiffy when the
+/// guest keeps time on jiffies (the harness boots with `tsc=unstable`), and then every flip
+/// latency is a multiple of it.
+pub fn clock_resolution_ns() -> u64 {
+    let mut res = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: one valid timespec to write, for the length of the call.
+    if unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC, &mut res) } != 0 {
+        return 0;
+    }
+    res.tv_sec as u64 * 1_000_000_000 + res.tv_nsec as u64
+}
+
 /// What [`timed`] measured.
 struct Timed {
     frames: u64,
@@ -115,14 +131,10 @@ fn timed(at_least: Duration, mut frame: impl FnMut() -> io::Result<()>) -> io::R
         frames += 1;
         let elapsed = start.elapsed();
         if elapsed >= at_least {
-            let cpu_seconds = match (busy, busy_cpu_seconds()) {
-                (Some(before), Some(after)) => after - before,
-                _ => 0.0,
-            };
             return Ok(Timed {
                 frames,
                 elapsed,
-                cpu_seconds,
+                cpu_seconds: busy_since(busy),
             });
         }
     }
@@ -131,9 +143,18 @@ fn timed(at_least: Duration, mut frame: impl FnMut() -> io::Result<()>) -> io::R
 /// `/proc/stat` counts in USER_HZ ticks, 100 per second on every architecture Linux runs.
 const USER_HZ: f64 = 100.0;
 
+/// Seconds all CPUs together have been busy since `before` (a [`busy_cpu_seconds`]); 0 when
+/// `/proc/stat` could not be read.
+pub fn busy_since(before: Option<f64>) -> f64 {
+    match (before, busy_cpu_seconds()) {
+        (Some(before), Some(after)) => after - before,
+        _ => 0.0,
+    }
+}
+
 /// Seconds all CPUs together have spent busy since boot: every field of `/proc/stat`'s `cpu`
 /// line except idle and iowait (guest time is already inside user time, so it is left out).
-fn busy_cpu_seconds() -> Option<f64> {
+pub fn busy_cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     busy_ticks(stat.lines().next()?).map(|ticks| ticks as f64 / USER_HZ)
 }

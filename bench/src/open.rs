@@ -10,7 +10,8 @@ use bochsfb_renderer::abi::{mmap_region, BochsfbRect, BOCHSFB_MAX_DAMAGE_RECTS};
 use bochsfb_renderer::device::{self, GraphicsConsole, Mapping};
 use bochsfb_renderer::Mode;
 use drm::buffer::{Buffer, DrmFourcc};
-use drm::control::{connector, ClipRect, Device as _};
+use drm::control::dumbbuffer::DumbBuffer;
+use drm::control::{self, connector, crtc, framebuffer, ClipRect, Device as _, ModeTypeFlags};
 
 use crate::canvas::{Canvas, MmapCanvas, Rect, WriteCall, WriteCanvas};
 
@@ -87,7 +88,7 @@ fn fbdev_mode(file: &File) -> io::Result<Mode> {
 }
 
 /// `/dev/dri/card0` as a `drm` crate device.
-struct Card(File);
+pub struct Card(File);
 
 impl AsFd for Card {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -97,64 +98,119 @@ impl AsFd for Card {
 impl drm::Device for Card {}
 impl drm::control::Device for Card {}
 
-/// Takes the CRTC from the fbdev emulation with a dumb buffer in the same
-/// mode (the one `video=WxH` chose), and draws into its mapping with one
-/// DIRTYFB per frame. Closing the card gives the screen back to fbdev.
+/// The card's one display pipe, as a DRM client takes it: the first connected connector, a
+/// CRTC and the mode to show.
+pub struct Pipe {
+    pub card: Card,
+    connector: connector::Handle,
+    pub crtc: crtc::Handle,
+    mode: control::Mode,
+}
+
+impl Pipe {
+    /// Opens `/dev/dri/card0`. The mode is the one on the CRTC (the C driver's fbdev
+    /// emulation set the one `video=WxH` chose) or, where the output is off (bochsfb's DRM
+    /// face has no console), the connector's preferred one (the EDID's, which the harness
+    /// makes the benchmark's mode).
+    pub fn open() -> io::Result<Pipe> {
+        let not_found = |what: &str| io::Error::new(io::ErrorKind::NotFound, format!("no {what}"));
+        let card = Card(
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(Device::DrmDumb.node())?,
+        );
+        let resources = card.resource_handles()?;
+        let connector = resources
+            .connectors()
+            .iter()
+            .map(|&c| card.get_connector(c, false))
+            .collect::<io::Result<Vec<_>>>()?
+            .into_iter()
+            .find(|c| c.state() == connector::State::Connected)
+            .ok_or_else(|| not_found("connected connector"))?;
+        let crtcs = resources
+            .crtcs()
+            .iter()
+            .map(|&c| card.get_crtc(c))
+            .collect::<io::Result<Vec<_>>>()?;
+        let on = crtcs.iter().find(|c| c.mode().is_some());
+        let crtc = on.or(crtcs.first()).ok_or_else(|| not_found("CRTC"))?;
+        let preferred = || {
+            connector
+                .modes()
+                .iter()
+                .find(|m| m.mode_type().contains(ModeTypeFlags::PREFERRED))
+                .copied()
+        };
+        let mode = crtc
+            .mode()
+            .or_else(preferred)
+            .ok_or_else(|| not_found("mode on the CRTC or preferred by the connector"))?;
+        Ok(Pipe {
+            crtc: crtc.handle(),
+            connector: connector.handle(),
+            mode,
+            card,
+        })
+    }
+
+    /// The mode's width and height.
+    pub fn size(&self) -> (u32, u32) {
+        let (width, height) = self.mode.size();
+        (width.into(), height.into())
+    }
+
+    /// A new XRGB8888 dumb buffer of the mode's size, and a framebuffer of it.
+    pub fn framebuffer(&self) -> io::Result<(DumbBuffer, framebuffer::Handle)> {
+        let buffer = self
+            .card
+            .create_dumb_buffer(self.size(), DrmFourcc::Xrgb8888, 32)?;
+        let fb = self.card.add_framebuffer(&buffer, 24, 32)?;
+        Ok((buffer, fb))
+    }
+
+    /// Shows `fb` on the connector in the mode (a modeset: taken from the fbdev emulation on
+    /// the C driver, the output turned on on bochsfb's face).
+    pub fn show(&self, fb: framebuffer::Handle) -> io::Result<()> {
+        self.card.set_crtc(
+            self.crtc,
+            Some(fb),
+            (0, 0),
+            &[self.connector],
+            Some(self.mode),
+        )
+    }
+
+    /// Best effort: closing the card frees both anyway.
+    pub fn release(&self, buffer: DumbBuffer, fb: framebuffer::Handle) {
+        let _ = self.card.destroy_framebuffer(fb);
+        let _ = self.card.destroy_dumb_buffer(buffer);
+    }
+}
+
+/// Shows a dumb buffer in the pipe's mode and draws into its mapping with one DIRTYFB per
+/// frame. Closing the card gives the screen back (to the fbdev emulation on the C driver).
 fn with_dumb_buffer(draw: &mut dyn FnMut(&mut dyn Canvas) -> io::Result<()>) -> io::Result<()> {
-    let not_found = |what: &str| io::Error::new(io::ErrorKind::NotFound, format!("no {what}"));
-    let card = Card(
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(Device::DrmDumb.node())?,
-    );
-    let resources = card.resource_handles()?;
-    let connector = resources
-        .connectors()
-        .iter()
-        .map(|&c| card.get_connector(c, false))
-        .collect::<io::Result<Vec<_>>>()?
-        .into_iter()
-        .find(|c| c.state() == connector::State::Connected)
-        .ok_or_else(|| not_found("connected connector"))?;
-    let crtc = resources
-        .crtcs()
-        .iter()
-        .map(|&c| card.get_crtc(c))
-        .collect::<io::Result<Vec<_>>>()?
-        .into_iter()
-        .find(|c| c.mode().is_some())
-        .ok_or_else(|| not_found("CRTC with a mode"))?;
-    let mode = crtc.mode().expect("filtered on it");
-    let (width, height) = mode.size();
-    let mut buffer =
-        card.create_dumb_buffer((width.into(), height.into()), DrmFourcc::Xrgb8888, 32)?;
-    let fb = card.add_framebuffer(&buffer, 24, 32)?;
+    let pipe = Pipe::open()?;
+    let (mut buffer, fb) = pipe.framebuffer()?;
+    let (width, height) = pipe.size();
     let frame = Mode {
-        width: width.into(),
-        height: height.into(),
+        width,
+        height,
         bpp: 32,
         stride: buffer.pitch(),
     };
-    let drawn = card
-        .set_crtc(
-            crtc.handle(),
-            Some(fb),
-            (0, 0),
-            &[connector.handle()],
-            Some(mode),
-        )
-        .and_then(|()| {
-            let mapping = card.map_dumb_buffer(&mut buffer)?;
-            let dirty = |damage: &[Rect]| {
-                let clips: Vec<ClipRect> = damage.iter().map(clip).collect();
-                card.dirty_framebuffer(fb, &clips).map(|()| 1)
-            };
-            draw(&mut MmapCanvas::new(mapping, frame, dirty))
-        });
-    // Best effort: closing the card frees both anyway.
-    let _ = card.destroy_framebuffer(fb);
-    let _ = card.destroy_dumb_buffer(buffer);
+    let card = &pipe.card;
+    let drawn = pipe.show(fb).and_then(|()| {
+        let mapping = card.map_dumb_buffer(&mut buffer)?;
+        let dirty = |damage: &[Rect]| {
+            let clips: Vec<ClipRect> = damage.iter().map(clip).collect();
+            card.dirty_framebuffer(fb, &clips).map(|()| 1)
+        };
+        draw(&mut MmapCanvas::new(mapping, frame, dirty))
+    });
+    pipe.release(buffer, fb);
     drawn
 }
 

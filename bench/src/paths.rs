@@ -23,6 +23,11 @@ impl Path {
         matches!(self.access, Access::Write | Access::Pwrite)
     }
 
+    /// Whether the path also times page flips ([`crate::FlipRun`]): DRM dumb buffers.
+    pub fn flips(&self) -> bool {
+        self.device == Device::DrmDumb
+    }
+
     /// For a write-style path, the plain-mmap path of the same driver and device: the other
     /// side of its mmap-over-write ratio.
     pub fn mmap_counterpart(&self) -> Option<&'static Path> {
@@ -42,7 +47,8 @@ pub enum Device {
     Bochsfb,
     /// `/dev/fb0`: the C driver's fbdev emulation (RAM + deferred I/O), or vesafb (VRAM).
     Fbdev,
-    /// `/dev/dri/card0` of the C driver: a dumb buffer, DIRTYFB per frame.
+    /// `/dev/dri/card0`: a dumb buffer, DIRTYFB per frame (the C driver copies the damage from
+    /// its shmem buffer to VRAM; bochsfb's DRM face, whose buffer is VRAM, returns at once).
     DrmDumb,
 }
 
@@ -69,6 +75,7 @@ pub const PATHS: &[Path] = &[
     Path { name: "bochsfb on-demand", driver: Driver::Bochsfb, access: Access::MmapOnDemand, device: Device::Bochsfb, settle: NOW },
     Path { name: "bochsfb uncached", driver: Driver::Bochsfb, access: Access::MmapUncached, device: Device::Bochsfb, settle: NOW },
     Path { name: "bochsfb shadow", driver: Driver::Bochsfb, access: Access::MmapShadow, device: Device::Bochsfb, settle: NOW },
+    Path { name: "bochsfb dumb mmap", driver: Driver::BochsfbDrm, access: Access::Mmap, device: Device::DrmDumb, settle: NOW },
     Path { name: "vesafb mmap", driver: Driver::Vesafb, access: Access::Mmap, device: Device::Fbdev, settle: NOW },
     Path { name: "vesafb write", driver: Driver::Vesafb, access: Access::Write, device: Device::Fbdev, settle: NOW },
     Path { name: "vesafb pwrite", driver: Driver::Vesafb, access: Access::Pwrite, device: Device::Fbdev, settle: NOW },

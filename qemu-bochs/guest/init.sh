@@ -20,6 +20,7 @@ echo 'bochsfb[0-9]+ 0:44 660' > /etc/mdev.conf
 stty -echo
 
 # Kernel command line words bochsfb.NAME=VALUE become module arguments NAME=VALUE;
+# qemu_bochs.driver=bochsfb-drm loads bochsfb with face=1 (its DRM face),
 # qemu_bochs.driver=bochs-drm loads the kernel's C DRM driver instead of bochsfb,
 # qemu_bochs.driver=vesafb loads nothing (the built-in vesafb drives the card).
 params=
@@ -36,6 +37,7 @@ set +f
 
 case "$driver" in
     bochsfb) insmod /lib/modules/bochsfb.ko $params ;;
+    bochsfb-drm) insmod /lib/modules/bochsfb.ko face=1 $params ;;
     # bochs.ko and its DRM dependencies, listed in /lib/modules/$(uname -r)/modules.dep.
     bochs-drm) modprobe bochs ;;
     # vesafb is built in and bound at boot (after vga=): nothing to load, /dev/fb0 must exist.

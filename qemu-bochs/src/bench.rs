@@ -36,8 +36,14 @@ pub fn parse_mode(s: &str) -> Result<Mode, String> {
 pub const FULL_MODES: &[Mode] = &[Mode::xrgb8888(1024, 768)];
 /// `--quick`: one small mode, enough to prove every path works.
 pub const QUICK_MODES: &[Mode] = &[Mode::xrgb8888(640, 480)];
-/// Every driver: ours, the kernel's C DRM driver, and the classic fbdev driver vesafb.
-pub const DRIVERS: [Driver; 3] = [Driver::Bochsfb, Driver::BochsDrm, Driver::Vesafb];
+/// Every driver: ours (both faces), the kernel's C DRM driver, and the classic fbdev driver
+/// vesafb.
+pub const DRIVERS: [Driver; 4] = [
+    Driver::Bochsfb,
+    Driver::BochsfbDrm,
+    Driver::BochsDrm,
+    Driver::Vesafb,
+];
 /// Boots per driver of the full benchmark: the spread between boots is part of the noise.
 pub const FULL_BOOTS: usize = 2;
 
@@ -102,7 +108,7 @@ impl BenchOptions {
 }
 
 /// How to boot a guest for `driver` in `mode`; `None` where the driver
-/// cannot show the mode (the C driver does 32 bpp only).
+/// cannot show the mode (the DRM paths draw XRGB8888 only).
 pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
     let config = VmConfig {
         accel,
@@ -122,12 +128,17 @@ pub fn vm_config(driver: Driver, mode: Mode, accel: Accel) -> Option<VmConfig> {
             .to_vec(),
             ..config
         }),
+        Driver::BochsfbDrm if mode.bpp == 32 => Some(VmConfig {
+            // No console turns the output on: the DRM path takes the EDID's preferred mode.
+            edid_mode: Some((mode.width, mode.height)),
+            ..config
+        }),
         Driver::BochsDrm if mode.bpp == 32 => Some(VmConfig {
             // The fbdev emulation takes this mode; the DRM path keeps it.
             kernel_args: vec![format!("video={}x{}", mode.width, mode.height)],
             ..config
         }),
-        Driver::BochsDrm => None,
+        Driver::BochsfbDrm | Driver::BochsDrm => None,
         Driver::Vesafb => Some(VmConfig {
             kernel_args: vec![vga_parameter(mode)?],
             ..config
@@ -264,6 +275,25 @@ pub fn check_complete(report: &GuestReport, driver: Driver, mode: Mode) -> Resul
                 m.workload
             );
         }
+        let flips = bochsfb_bench::paths::PATHS
+            .iter()
+            .any(|p| p.name == path.path && p.flips());
+        let flipped = !path.flips.is_empty()
+            && path.flips.iter().all(|f| {
+                f.seconds > 0.0
+                    && !f.latencies_us.is_empty()
+                    && f.latencies_us.iter().all(|&us| us > 0.0)
+            });
+        ensure!(
+            flipped == flips,
+            "{}: {}",
+            path.path,
+            if flips {
+                "a flip run measured nothing"
+            } else {
+                "flip runs on a path that has no flips"
+            }
+        );
     }
     Ok(())
 }
@@ -310,6 +340,9 @@ pub struct BenchResults {
     /// its interval.
     #[serde(default, skip_deserializing)]
     pub ratios: Vec<curve::NamedRatio>,
+    /// Page flips of every DRM path: request-to-event latency and flip rate.
+    #[serde(default, skip_deserializing)]
+    pub flips: Vec<stats::FlipRow>,
 }
 
 impl BenchResults {
@@ -318,7 +351,8 @@ impl BenchResults {
         self.summary = stats::rows(&self.guests);
         self.curve = curve::points(&self.summary);
         self.models = curve::models(&self.summary);
-        self.ratios = curve::ratios(&self.summary);
+        self.flips = stats::flip_rows(&self.guests);
+        self.ratios = curve::ratios(&self.summary, &self.flips);
     }
 }
 
@@ -374,6 +408,7 @@ pub fn run(artifacts: &Artifacts, options: &BenchOptions, out: &Path) -> Result<
         curve: Vec::new(),
         models: Vec::new(),
         ratios: Vec::new(),
+        flips: Vec::new(),
     };
     results.analyse();
     Ok(results)
@@ -450,7 +485,7 @@ fn host_cpu() -> String {
 mod tests {
     use super::*;
     use bochsfb_bench::paths::PATHS;
-    use bochsfb_bench::{Measurement, PathReport, Run, WORKLOADS};
+    use bochsfb_bench::{FlipRun, Measurement, PathReport, Run, WORKLOADS};
     use bochsfb_renderer::PixelFormat;
 
     const MODE: Mode = Mode::xrgb8888(640, 480);
@@ -472,6 +507,18 @@ mod tests {
             syscalls: 0,
             cpu_seconds: seconds,
             present_seconds: 0.0,
+        }
+    }
+
+    /// Ten flips, each `ms` ± 10%.
+    fn flip_run(ms: f64) -> FlipRun {
+        let latencies_us: Vec<f64> = (0..10)
+            .map(|i| ms * (0.9 + 0.02 * i as f64) * 1e3)
+            .collect();
+        FlipRun {
+            seconds: latencies_us.iter().sum::<f64>() / 1e6,
+            latencies_us,
+            cpu_seconds: 0.01,
         }
     }
 
@@ -498,6 +545,17 @@ mod tests {
                         }
                     })
                     .collect(),
+                // DRM paths: a flip every 16 ms, the C driver's 20% later.
+                flips: if p.flips() {
+                    let ms = if p.driver == Driver::BochsDrm {
+                        20.0
+                    } else {
+                        16.0
+                    };
+                    vec![flip_run(ms); 3]
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         GuestReport {
@@ -505,6 +563,7 @@ mod tests {
             kernel: "7.3.4".into(),
             cpus: 1,
             quick: true,
+            clock_resolution_ns: 4_000_000,
             memcpy_bytes: 100,
             memcpy: vec![run(1_000_000, 0.0, 0.0); 3],
             null_syscall: vec![
@@ -538,6 +597,20 @@ mod tests {
 
         let other = Mode::xrgb8888(1024, 768);
         assert!(check_complete(&report(Driver::Bochsfb), Driver::Bochsfb, other).is_err());
+
+        let mut unflipped = report(Driver::BochsfbDrm);
+        unflipped.paths[0].flips.clear();
+        let err = check_complete(&unflipped, Driver::BochsfbDrm, MODE).unwrap_err();
+        assert!(
+            err.to_string().contains("bochsfb dumb mmap: a flip run"),
+            "{err}"
+        );
+        let mut empty = report(Driver::BochsDrm);
+        empty.paths[3].flips[1].latencies_us.clear();
+        assert!(check_complete(&empty, Driver::BochsDrm, MODE).is_err());
+        let mut stray = report(Driver::Bochsfb);
+        stray.paths[0].flips.push(flip_run(16.0));
+        assert!(check_complete(&stray, Driver::Bochsfb, MODE).is_err());
     }
 
     #[test]
@@ -545,6 +618,17 @@ mod tests {
         let config = vm_config(Driver::BochsDrm, MODE, Accel::Tcg).unwrap();
         assert_eq!(config.driver, Driver::BochsDrm);
         assert_eq!(config.kernel_args, ["video=640x480"]);
+        let face = vm_config(Driver::BochsfbDrm, MODE, Accel::Tcg).unwrap();
+        assert_eq!(
+            (face.driver, face.edid_mode),
+            (Driver::BochsfbDrm, Some((640, 480)))
+        );
+        assert!(vm_config(
+            Driver::BochsfbDrm,
+            Mode::packed(640, 480, PixelFormat::Rgb565),
+            Accel::Tcg
+        )
+        .is_none());
         assert!(vm_config(
             Driver::BochsDrm,
             Mode::packed(1024, 768, PixelFormat::Rgb565),
@@ -601,8 +685,40 @@ mod tests {
             curve: Vec::new(),
             models: Vec::new(),
             ratios: Vec::new(),
+            flips: Vec::new(),
         };
         results.analyse();
+        // Flips: both DRM paths, two boots of three runs of ten pooled; ours 0.8× the C
+        // driver's latency and 1.25× its rate.
+        let flipped: Vec<(&str, usize, usize)> = results
+            .flips
+            .iter()
+            .map(|f| (f.path.as_str(), f.runs, f.flips))
+            .collect();
+        assert_eq!(
+            flipped,
+            [("bochsfb dumb mmap", 6, 60), ("drm dumb mmap", 6, 60)]
+        );
+        let ours = &results.flips[0];
+        assert!(
+            (ours.latency_ms.median - 16.0 * 1.0).abs() < 0.2,
+            "{ours:?}"
+        );
+        assert!(
+            ours.latency_ms.p10 < ours.latency_ms.median
+                && ours.latency_ms.median < ours.latency_ms.p90
+        );
+        let flip_ratio = |workload: &str| {
+            results
+                .ratios
+                .iter()
+                .find(|r| r.workload == workload && r.path == "bochsfb dumb mmap")
+                .map(|r| r.ratio.value)
+                .unwrap()
+        };
+        assert!((flip_ratio(curve::FLIP_LATENCY) - 0.8).abs() < 1e-9);
+        assert!((flip_ratio(curve::FLIP_RATE) - 1.25).abs() < 1e-9);
+        assert!((flip_ratio(curve::FLIP_CPU) - 1.0).abs() < 1e-9);
         assert!(results
             .ratios
             .iter()
@@ -648,6 +764,9 @@ mod tests {
             "4-byte `bochsfb pwrite` minus a null syscall ≤ vesafb's",
             "Accelerator: **TCG**",
             "booted 2 time(s)",
+            "| bochsfb dumb mmap | 6 | 60 | 15.84 [",
+            "bochsfb dumb mmap ÷ drm dumb mmap (95% bootstrap interval): median latency 0.80×",
+            "advances in steps of 4.000 ms",
         ] {
             assert!(md.contains(needle), "{needle} missing from\n{md}");
         }

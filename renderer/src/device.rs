@@ -307,7 +307,7 @@ pub unsafe fn ioctl(
 
 /// Waits up to `timeout_ms` for `fd` to have something to read; false on timeout.
 #[cfg(feature = "drm")]
-pub(crate) fn wait_readable(fd: impl AsFd, timeout_ms: i32) -> io::Result<bool> {
+pub fn wait_readable(fd: impl AsFd, timeout_ms: i32) -> io::Result<bool> {
     use rustix::event::{PollFd, PollFlags, Timespec};
     let timeout = Timespec {
         tv_sec: i64::from(timeout_ms / 1000),

@@ -1,8 +1,8 @@
-//! The benchmark works: `bochsfb-bench --quick` runs every path of every driver (bochsfb, the
-//! classic fbdev driver vesafb, and the kernel's C bochs driver), every workload of the
-//! call-size sweep gives one figure per path, the cost model fits every path, every figure is
-//! positive, and each path's last frame is on screen pixel for pixel. Speed is never
-//! asserted: TCG is no place for that.
+//! The benchmark works: `bochsfb-bench --quick` runs every path of every driver (bochsfb, its
+//! DRM face, the classic fbdev driver vesafb, and the kernel's C bochs driver), every workload
+//! of the call-size sweep gives one figure per path, the cost model fits every path, every
+//! figure is positive, every DRM path times its page flips, and each path's last frame is on
+//! screen pixel for pixel. Speed is never asserted: TCG is no place for that.
 
 use anyhow::{ensure, Result};
 use bochsfb_bench::{paths, Driver};
@@ -36,7 +36,24 @@ fn quick_run_is_complete_and_on_screen(driver: Driver) -> Result<()> {
     ensure!(ran == expected, "paths ran: {ran:?}, expected {expected:?}");
     let guests = [run];
     let rows = stats::rows(&guests);
+    let flips = stats::flip_rows(&guests);
     let [run] = guests;
+    let flipping: Vec<&str> = paths::of_driver(driver)
+        .filter(|p| p.flips())
+        .map(|p| p.name)
+        .collect();
+    let flipped: Vec<&str> = flips.iter().map(|f| f.path.as_str()).collect();
+    ensure!(
+        flipped == flipping,
+        "flips timed on {flipped:?}, expected {flipping:?}"
+    );
+    for f in &flips {
+        ensure!(
+            f.runs == 3 && f.latency_ms.p10 > 0.0 && f.flips_per_s.min > 0.0,
+            "{}: {f:?}",
+            f.path
+        );
+    }
     ensure!(
         rows.len() == expected.len() * bochsfb_bench::WORKLOADS.len(),
         "{} rows",
@@ -90,6 +107,11 @@ fn quick_run_is_complete_and_on_screen(driver: Driver) -> Result<()> {
 #[test]
 fn quick_benchmark_of_bochsfb() -> Result<()> {
     quick_run_is_complete_and_on_screen(Driver::Bochsfb)
+}
+
+#[test]
+fn quick_benchmark_of_bochsfbs_drm_face() -> Result<()> {
+    quick_run_is_complete_and_on_screen(Driver::BochsfbDrm)
 }
 
 #[test]

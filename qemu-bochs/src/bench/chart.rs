@@ -18,15 +18,16 @@ use super::BenchResults;
 pub const FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT_FAMILY: &str = "sans-serif";
 const SIZE: (u32, u32) = (1000, 520);
-/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours, greens vesafb's,
-/// oranges and red the C driver's.
-const PATH_COLOURS: [RGBColor; 13] = [
+/// One colour per path of `bochsfb_bench::paths::PATHS`: blues are ours (violet our DRM
+/// face's), greens vesafb's, oranges and red the C driver's.
+const PATH_COLOURS: [RGBColor; 14] = [
     RGBColor(20, 60, 140),
     RGBColor(40, 100, 190),
     RGBColor(80, 140, 220),
     RGBColor(120, 170, 230),
     RGBColor(160, 200, 240),
     RGBColor(100, 110, 200),
+    RGBColor(120, 50, 170),
     RGBColor(30, 120, 60),
     RGBColor(70, 170, 90),
     RGBColor(140, 210, 140),
@@ -118,7 +119,7 @@ fn throughput_chart(rows: &[Row], mode: &str, accel: &str, png: &Path) -> Result
         .collect();
     draw_bars(
         &Bars {
-            title: format!("MB/s by path, {mode}, {accel} (log; blue bochsfb, green vesafb, orange/red C bochs)"),
+            title: format!("MB/s by path, {mode}, {accel} (log; blue bochsfb, violet its DRM face, green vesafb, orange/red C bochs)"),
             y_label: "MB/s",
             series: paths.iter().map(|p| (p.name.to_string(), path_colour(p.name))).collect(),
             values,

@@ -5,7 +5,7 @@ use bochsfb_bench::paths::PATHS;
 use bochsfb_bench::{sweep, Workload};
 use serde::{Deserialize, Serialize};
 
-use super::stats::{self, CostModel, Interval, Row, SweepPoint};
+use super::stats::{self, CostModel, FlipRow, Interval, Row, SweepPoint};
 
 /// mmap over write for one write-style path at one call size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,7 +22,15 @@ pub struct CurvePoint {
     pub ratio: Interval,
 }
 
-/// A ratio of two paths' MB/s in one workload, with its interval.
+/// The [`NamedRatio::workload`] of the ratio of two paths' median flip latencies (below 1,
+/// `path` shows a flip sooner), of their flip rates, and of their busy CPU time per flip
+/// (below 1, `path`'s flips cost less).
+pub const FLIP_LATENCY: &str = "page-flip latency";
+pub const FLIP_RATE: &str = "page flips per second";
+pub const FLIP_CPU: &str = "busy CPU per page flip";
+
+/// A ratio of two paths' MB/s in one workload (or their flip latency or rate, see
+/// [`FLIP_LATENCY`]), with its interval.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NamedRatio {
     pub mode: String,
@@ -33,8 +41,9 @@ pub struct NamedRatio {
 }
 
 /// Every ratio the report shows: each write-style path's mmap counterpart over it, and ours
-/// over the peers ([`super::report::PEERS`]), in every workload and mode measured.
-pub fn ratios(rows: &[Row]) -> Vec<NamedRatio> {
+/// over the peers ([`super::report::PEERS`]), in every workload and mode measured, and in
+/// page flips where both flipped.
+pub fn ratios(rows: &[Row], flips: &[FlipRow]) -> Vec<NamedRatio> {
     let mut pairs: Vec<(&str, &str)> = PATHS
         .iter()
         .filter_map(|p| Some((p.mmap_counterpart()?.name, p.name)))
@@ -48,6 +57,29 @@ pub fn ratios(rows: &[Row]) -> Vec<NamedRatio> {
                     ratios.push(NamedRatio {
                         mode: mode.clone(),
                         workload: workload.clone(),
+                        path: path.into(),
+                        over: over.into(),
+                        ratio,
+                    });
+                }
+            }
+        }
+        for &(path, over) in super::report::PEERS {
+            let find = |name: &str| flips.iter().find(|f| f.mode == mode && f.path == name);
+            let (Some(ours), Some(theirs)) = (find(path), find(over)) else {
+                continue;
+            };
+            for (workload, a, b) in [
+                (FLIP_LATENCY, &ours.latency_samples, &theirs.latency_samples),
+                (FLIP_RATE, &ours.rate_samples, &theirs.rate_samples),
+                (FLIP_CPU, &ours.cpu_samples, &theirs.cpu_samples),
+            ] {
+                // Over a median of 0 ms per flip (runs under one CPU tick) there is no ratio.
+                let ratio = stats::ratio_of_medians(a, b).filter(|r| r.value.is_finite());
+                if let Some(ratio) = ratio {
+                    ratios.push(NamedRatio {
+                        mode: mode.clone(),
+                        workload: workload.into(),
                         path: path.into(),
                         over: over.into(),
                         ratio,

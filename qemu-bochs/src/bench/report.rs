@@ -1,13 +1,14 @@
 //! `results.md`: the answer to LDD3's "dramatically" per call size, the cost model that
-//! explains it, the C driver counted two ways, the targets, and every figure.
+//! explains it, the C driver counted two ways, page flips on both DRM drivers, the targets,
+//! and every figure.
 
 use std::fmt::Write;
 
 use bochsfb_bench::paths::PATHS;
 use bochsfb_bench::{Access, Driver, WORKLOADS};
 
-use super::curve::{self, times};
-use super::stats::{self, Interval, Row, Stat};
+use super::curve::{self, times, FLIP_CPU, FLIP_LATENCY, FLIP_RATE};
+use super::stats::{self, FlipRow, Interval, Row, Stat};
 use super::BenchResults;
 
 /// Our paths and the peers' paths with the same access, for "ours over theirs".
@@ -17,6 +18,7 @@ pub const PEERS: &[(&str, &str)] = &[
     ("bochsfb pwrite", "vesafb pwrite"),
     ("bochsfb mmap", "fbdev mmap"),
     ("bochsfb mmap", "drm dumb mmap"),
+    ("bochsfb dumb mmap", "drm dumb mmap"),
     ("bochsfb write", "fbdev write"),
 ];
 /// The mode of the headline tables.
@@ -59,6 +61,14 @@ pub fn markdown(results: &BenchResults, charts: &[String]) -> String {
 
     let _ = writeln!(md, "\n## The C bochs driver, counted two ways\n");
     md.push_str(&c_driver_section(rows, headline));
+
+    if results.flips.iter().any(|f| f.mode == headline) {
+        let _ = writeln!(
+            md,
+            "\n## Page flips, from the request to its event, {headline}\n"
+        );
+        md.push_str(&flips_section(results, headline));
+    }
 
     let _ = writeln!(md, "\n## Workloads, MB/s in {headline}\n");
     md.push_str(&headline_table(rows, headline));
@@ -270,7 +280,7 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
         "sprite 64x64",
     ];
     for path in PATHS.iter().filter(|p| {
-        matches!(p.driver, Driver::BochsDrm)
+        matches!(p.driver, Driver::BochsDrm | Driver::BochsfbDrm)
             || matches!(
                 p.name,
                 "bochsfb mmap" | "bochsfb write" | "bochsfb shadow" | "vesafb write"
@@ -298,8 +308,10 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
     }
     md.push_str(
         "\nPresent µs/frame is the wall time of the path's per-frame ioctl: DIRTYFB for the DRM \
-         dumb buffer (an atomic commit that copies the damage from the shmem buffer to VRAM), \
-         FLUSH for bochsfb's shadow (a copy of the damage to VRAM).\n",
+         dumb buffers (on the C driver an atomic commit that copies the damage from the shmem \
+         buffer to VRAM; on bochsfb's DRM face a call that returns at once, the buffer being \
+         VRAM on screen, made because a client cannot know that), FLUSH for bochsfb's shadow (a \
+         copy of the damage to VRAM).\n",
     );
     if let (Some(fbdev), Some(ours)) = (
         stats::find(rows, mode, "fbdev write", "frame copy"),
@@ -332,6 +344,80 @@ fn c_driver_section(rows: &[Row], mode: &str) -> String {
                 100.0 * dumb.mb_per_s.median / cpu.median,
                 number(cpu.median, 0),
                 number(dumb.mb_per_s.median, 1),
+            );
+        }
+    }
+    md
+}
+
+/// Request-to-event latency and flip rate of every DRM path, and ours over the C driver's.
+fn flips_section(results: &BenchResults, mode: &str) -> String {
+    let mut md = String::from(
+        "Each DRM path, once per round with its card opened anew, shows one of two dumb buffers \
+         and flips between them back to back: `DRM_IOCTL_MODE_PAGE_FLIP` with \
+         `DRM_MODE_PAGE_FLIP_EVENT`, timed until its event has been read, the next requested at \
+         once. Nothing is drawn between flips. The C driver copies the whole new buffer from \
+         shmem to VRAM in the flip's commit; bochsfb's DRM face writes the scanout offset. Both \
+         send the event at the next tick of the mode's software vblank timer, so back-to-back \
+         flips run at most at the refresh rate whatever a flip costs, and what a flip costs \
+         shows in the CPU time (every guest CPU's busy time, commit workers included) rather \
+         than in the latency. Latency: median of every flip pooled, 10th–90th percentile in \
+         brackets; flips/s and CPU: per run, median (min–max).\n\n\
+         | path | runs | flips | latency ms | flips/s | CPU ms per flip |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let rows: Vec<&FlipRow> = results.flips.iter().filter(|f| f.mode == mode).collect();
+    for f in &rows {
+        let l = f.latency_ms;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.2} [{:.2}–{:.2}] | {} | {} |",
+            f.path,
+            f.runs,
+            f.flips,
+            l.median,
+            l.p10,
+            l.p90,
+            spread(f.flips_per_s, 1),
+            spread(f.cpu_ms_per_flip, 2),
+        );
+    }
+    let resolution_ms = results
+        .guests
+        .iter()
+        .filter(|g| rows.iter().any(|f| f.driver == g.report.driver))
+        .map(|g| g.report.clock_resolution_ns as f64 / 1e6)
+        .fold(0.0, f64::max);
+    if resolution_ms >= 0.001 {
+        let _ = writeln!(
+            md,
+            "\nThe guest's monotonic clock, which times every flip, advances in steps of {} ms \
+             here (`clock_getres`: one jiffy, the harness keeping the guest's clock on \
+             jiffies), so every latency is a multiple of that step and the percentiles fall on \
+             its steps; the flip rate, a run's flips over its whole length, is far finer.",
+            number(resolution_ms, 3)
+        );
+    }
+    let ratio = |workload: &str, path: &str, over: &str| {
+        results
+            .ratios
+            .iter()
+            .find(|r| r.mode == mode && r.workload == workload && r.path == path && r.over == over)
+            .map(|r| r.ratio)
+    };
+    for (path, over) in PEERS {
+        if let (Some(latency), Some(rate), Some(cpu)) = (
+            ratio(FLIP_LATENCY, path, over),
+            ratio(FLIP_RATE, path, over),
+            ratio(FLIP_CPU, path, over),
+        ) {
+            let _ = writeln!(
+                md,
+                "\n{path} ÷ {over} (95% bootstrap interval): median latency {}, flip rate {}, \
+                 busy CPU per flip {}.",
+                ratio_cell(Some(latency)),
+                ratio_cell(Some(rate)),
+                ratio_cell(Some(cpu)),
             );
         }
     }

@@ -1,8 +1,9 @@
 //! From repeated runs to the figures of the report: medians with their spread, per mode,
 //! path and workload, pooled over every boot of the driver; ratios between paths with 95%
-//! bootstrap confidence intervals; and the per-call cost model fitted to the sweep.
+//! bootstrap confidence intervals; the per-call cost model fitted to the sweep; and the page
+//! flips of the DRM paths.
 
-use bochsfb_bench::{Access, Driver, Run};
+use bochsfb_bench::{Access, Driver, FlipRun, Run};
 use serde::{Deserialize, Serialize};
 
 use super::GuestRun;
@@ -40,6 +41,33 @@ impl Stat {
             max: self.max / by,
         }
     }
+}
+
+/// The 10th, 50th and 90th percentiles of a sample: its middle and its spread, for samples
+/// large enough to have both (a run's flips).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p10: f64,
+    pub median: f64,
+    pub p90: f64,
+}
+
+impl Percentiles {
+    /// `None` for no values; NaNs are left out.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Option<Percentiles> {
+        let mut values: Vec<f64> = values.into_iter().filter(|v| !v.is_nan()).collect();
+        values.sort_by(f64::total_cmp);
+        Some(Percentiles {
+            median: median_of_sorted(&values)?,
+            p10: quantile_of_sorted(&values, 0.1),
+            p90: quantile_of_sorted(&values, 0.9),
+        })
+    }
+}
+
+/// The value at rank `q` (0 to 1) of sorted, non-empty `values`, to the nearest rank.
+fn quantile_of_sorted(values: &[f64], q: f64) -> f64 {
+    values[((values.len() - 1) as f64 * q).round() as usize]
 }
 
 fn median_of_sorted(values: &[f64]) -> Option<f64> {
@@ -100,11 +128,10 @@ fn interval(value: f64, mut estimates: Vec<f64>) -> Interval {
             high: value,
         };
     }
-    let at = |q: f64| estimates[((estimates.len() - 1) as f64 * q).round() as usize];
     Interval {
         value,
-        low: at(0.025),
-        high: at(0.975),
+        low: quantile_of_sorted(&estimates, 0.025),
+        high: quantile_of_sorted(&estimates, 0.975),
     }
 }
 
@@ -196,8 +223,8 @@ pub fn boots_of<'a>(guests: &'a [GuestRun], driver: Driver, mode: &str) -> Vec<&
         .collect()
 }
 
-/// One row per mode, path and workload, each boot of a driver pooled.
-pub fn rows(guests: &[GuestRun]) -> Vec<Row> {
+/// The boots of each driver in each mode, in the order first booted.
+fn groups(guests: &[GuestRun]) -> Vec<Vec<&GuestRun>> {
     let mut seen: Vec<(Driver, String)> = Vec::new();
     for g in guests {
         let key = (g.report.driver, g.mode.label());
@@ -206,7 +233,15 @@ pub fn rows(guests: &[GuestRun]) -> Vec<Row> {
         }
     }
     seen.iter()
-        .flat_map(|(driver, mode)| rows_of_boots(&boots_of(guests, *driver, mode)))
+        .map(|(driver, mode)| boots_of(guests, *driver, mode))
+        .collect()
+}
+
+/// One row per mode, path and workload, each boot of a driver pooled.
+pub fn rows(guests: &[GuestRun]) -> Vec<Row> {
+    groups(guests)
+        .iter()
+        .flat_map(|boots| rows_of_boots(boots))
         .collect()
 }
 
@@ -254,6 +289,78 @@ fn rows_of_boots(boots: &[&GuestRun]) -> Vec<Row> {
                 memcpy_mb_per_s: memcpy.median,
                 null_syscall_us,
                 samples: runs.iter().map(|r| r.mb_per_s()).collect(),
+            });
+        }
+    }
+    rows
+}
+
+/// The page flips of one DRM path in one mode, every boot's flip runs pooled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlipRow {
+    pub mode: String,
+    pub driver: Driver,
+    pub path: String,
+    pub boots: usize,
+    /// Flip runs (one per round of each boot), and the flips timed in them all.
+    pub runs: usize,
+    pub flips: usize,
+    /// Request to event read, ms, every flip pooled.
+    pub latency_ms: Percentiles,
+    /// Flips per second of each run.
+    pub flips_per_s: Stat,
+    /// Busy CPU time per flip, ms, all guest CPUs counted (to the 10 ms tick of a run).
+    pub cpu_ms_per_flip: Stat,
+    /// Every flip's latency, ms, for intervals of ratios.
+    #[serde(skip)]
+    pub latency_samples: Vec<f64>,
+    /// Every run's flips per second, for intervals of ratios.
+    #[serde(skip)]
+    pub rate_samples: Vec<f64>,
+    /// Every run's busy CPU ms per flip, likewise.
+    #[serde(skip)]
+    pub cpu_samples: Vec<f64>,
+}
+
+/// One row per mode and path that flipped, each boot of a driver pooled.
+pub fn flip_rows(guests: &[GuestRun]) -> Vec<FlipRow> {
+    let mut rows = Vec::new();
+    for boots in groups(guests) {
+        let Some(first) = boots.first() else {
+            continue;
+        };
+        for path in first.report.paths.iter().filter(|p| !p.flips.is_empty()) {
+            let runs: Vec<&FlipRun> = boots
+                .iter()
+                .flat_map(|g| g.report.paths.iter().filter(|p| p.path == path.path))
+                .flat_map(|p| &p.flips)
+                .collect();
+            let latency_samples: Vec<f64> = runs
+                .iter()
+                .flat_map(|r| r.latencies_us.iter().map(|us| us / 1e3))
+                .collect();
+            let rate_samples: Vec<f64> = runs.iter().map(|r| r.flips_per_s()).collect();
+            let cpu_samples: Vec<f64> = runs.iter().map(|r| r.cpu_ms_per_flip()).collect();
+            let (Some(latency_ms), Some(flips_per_s), Some(cpu_ms_per_flip)) = (
+                Percentiles::of(latency_samples.iter().copied()),
+                Stat::of(rate_samples.iter().copied()),
+                Stat::of(cpu_samples.iter().copied()),
+            ) else {
+                continue;
+            };
+            rows.push(FlipRow {
+                mode: first.mode.label(),
+                driver: first.report.driver,
+                path: path.path.clone(),
+                boots: boots.len(),
+                runs: runs.len(),
+                flips: latency_samples.len(),
+                latency_ms,
+                flips_per_s,
+                cpu_ms_per_flip,
+                latency_samples,
+                rate_samples,
+                cpu_samples,
             });
         }
     }
@@ -369,6 +476,13 @@ mod tests {
         assert_eq!(Stat::of([4.0, 1.0, 2.0, 3.0]).unwrap().median, 2.5);
         assert_eq!(Stat::of([]), None);
         assert_eq!(s.scaled(2.0).median, 1.0);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_ranks() {
+        let p = Percentiles::of((1..=11).map(f64::from).chain([f64::NAN])).unwrap();
+        assert_eq!((p.p10, p.median, p.p90), (2.0, 6.0, 10.0));
+        assert_eq!(Percentiles::of([]), None);
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub struct VmArgs {
     /// VRAM of the VGA card in MiB (power of two).
     #[arg(long, default_value_t = 16)]
     vgamem_mb: u32,
-    /// Display driver the guest loads: bochsfb, or the kernel's C DRM driver to compare with.
+    /// Display driver the guest loads: bochsfb, its DRM face (`face=1`), or the kernel's C DRM
+    /// driver or vesafb to compare with.
     #[arg(long, value_enum, default_value_t = Driver::Bochsfb)]
     driver: Driver,
     /// Extra kernel command line word (repeatable), e.g. `video=640x480` for bochs-drm.
