@@ -3,6 +3,7 @@
 
 mod badinput;
 mod device;
+mod drm_abi;
 mod dumb;
 mod faultcost;
 mod fuzz;
