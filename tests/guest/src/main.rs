@@ -223,6 +223,10 @@ struct KfuzzArgs {
     /// Count findings of this kind and go on (repeatable): to look past a known bug.
     #[arg(long, value_parser = kfuzz::parse_kind)]
     ignore: Vec<kfuzz::Kind>,
+    /// The card's face to fuzz: misc (`/dev/bochsfb0`) or drm (`bochsfb.ko face=1`:
+    /// `/dev/dri/card0`, unless --device names another node).
+    #[arg(long, default_value = "misc", value_parser = kfuzz::Face::parse)]
+    face: kfuzz::Face,
 }
 
 #[derive(Debug, Args)]
@@ -306,8 +310,16 @@ fn main() -> ExitCode {
                 (None, None) => Some(60),
                 (seconds, _) => seconds,
             };
+            // The default device is the misc face's.
+            let device = match args.face {
+                kfuzz::Face::Drm if args.target.device == Path::new("/dev/bochsfb0") => {
+                    PathBuf::from(args.face.default_device())
+                }
+                _ => args.target.device.clone(),
+            };
             let options = kfuzz::Options {
-                device: args.target.device.clone(),
+                device,
+                face: args.face,
                 seed,
                 duration: duration.map(std::time::Duration::from_secs),
                 execs: args.execs,
