@@ -10,9 +10,7 @@ use std::path::Path;
 use std::ptr;
 use std::time::Duration;
 
-use libc::{
-    ENODEV, ENOMEM, MAP_FAILED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
-};
+use libc::{ENODEV, ENOMEM, MAP_FAILED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE};
 
 use crate::drm_abi::{ioctl, CreateDumb, MapDumb, CREATE_DUMB, MAP_DUMB};
 use crate::report::{describe, Outcome, Report};

@@ -32,8 +32,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-pub use exec::{Face, Kind};
 use exec::{Env, Exec, Finding, SCRATCH_LEN};
+pub use exec::{Face, Kind};
 use kcov::{Coverage, Kcov};
 use program::Program;
 use watch::{now_ns, Kmsg, Shared};
@@ -1018,7 +1018,11 @@ mod tests {
     fn every_seed_parses() {
         for (name, text) in super::SEEDS.iter().chain(super::DRM_SEEDS) {
             let program: super::Program = text.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(program.to_string().parse::<super::Program>(), Ok(program), "{name}");
+            assert_eq!(
+                program.to_string().parse::<super::Program>(),
+                Ok(program),
+                "{name}"
+            );
         }
     }
 

@@ -375,7 +375,6 @@ fn prime_export_refused(path: &Path) -> Outcome {
     }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // `kms-holes3`: the third review's findings (see the commit message and docs/drm.md). Each check
 // FAILS while its hole is open.

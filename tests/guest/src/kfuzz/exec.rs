@@ -31,8 +31,8 @@ use bochsfb_renderer::fb_abi::{
 
 mod drm;
 
-pub use drm::{drop_master, probe_call, DrmInfo};
 use drm::DrmState;
+pub use drm::{drop_master, probe_call, DrmInfo};
 
 use super::kcov::Kcov;
 use super::program::{
@@ -216,7 +216,8 @@ fn set_mode(fd: libc::c_int, mode: &BochsfbMode) -> io::Result<()> {
 
 /// The size of BAR 0 (VRAM) of PCI device `pci`, from sysfs; 16 MiB if it cannot be read.
 fn vram_size(pci: &str) -> u64 {
-    let resource = std::fs::read_to_string(Path::new("/sys/bus/pci/devices").join(pci).join("resource"));
+    let resource =
+        std::fs::read_to_string(Path::new("/sys/bus/pci/devices").join(pci).join("resource"));
     let parse = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
     resource
         .ok()

@@ -6,11 +6,11 @@
 use bochsfb_renderer::abi::{ioc, BOCHSFB_MAX_DAMAGE_RECTS};
 use bochsfb_renderer::fb_abi::FB_ACTIVATE_TEST;
 
-use super::program::{
-    Base, Buf, Call, DrmReq, IoKind, Node, Op, Origin, Program, Rects, Req, Val, ADVICE, CHILDREN, DEFAULT_ARG,
-    DEFAULT_RECTS, FILES, MAPS, MAX_CALLS, SYSFS_ATTRS,
-};
 use super::exec::Face;
+use super::program::{
+    Base, Buf, Call, DrmReq, IoKind, Node, Op, Origin, Program, Rects, Req, Val, ADVICE, CHILDREN,
+    DEFAULT_ARG, DEFAULT_RECTS, FILES, MAPS, MAX_CALLS, SYSFS_ATTRS,
+};
 use crate::fuzz::KNOWN_IOCTLS;
 use crate::rng::Rng;
 
@@ -1115,10 +1115,13 @@ mod tests {
         let make = |seed| {
             let mut rng = Rng::new(seed);
             (0..50)
-                .map(|_| Gen {
-                rng: &mut rng,
-                face: Face::Misc,
-            }.program())
+                .map(|_| {
+                    Gen {
+                        rng: &mut rng,
+                        face: Face::Misc,
+                    }
+                    .program()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(make(3), make(3));

@@ -9,15 +9,13 @@ use std::os::fd::AsRawFd;
 use std::path::Path;
 
 use crate::drm_abi::{
-    self, Atomic, CardRes, ClientCap, ClipRect, CreateBlob, CreateDumb, DestroyBlob, DestroyDumb, FbCmd,
-    FbCmd2, FbDirty, GemClose, GetCap, GetConnector, GetEncoder, GetPlane, GetProperty, MapDumb,
-    ModeCrtc, ModeInfo, ObjProps, PageFlip, PlaneRes, PrimeHandle, SetPlane, WaitVblank,
+    self, Atomic, CardRes, ClientCap, ClipRect, CreateBlob, CreateDumb, DestroyBlob, DestroyDumb,
+    FbCmd, FbCmd2, FbDirty, GemClose, GetCap, GetConnector, GetEncoder, GetPlane, GetProperty,
+    MapDumb, ModeCrtc, ModeInfo, ObjProps, PageFlip, PlaneRes, PrimeHandle, SetPlane, WaitVblank,
 };
 use crate::raw::{read_struct, sys};
 
-use super::super::program::{
-    Buf, DrmReq, Id, ModeSpec, Obj, PropVal, Timings, BOS, FBS, PROPS,
-};
+use super::super::program::{Buf, DrmReq, Id, ModeSpec, Obj, PropVal, Timings, BOS, FBS, PROPS};
 use super::{rect, Exec, Outcome, SCRATCH_LEN};
 
 /// Where in the scratch buffer the arrays an ioctl's struct points to go (past the struct and
@@ -52,7 +50,10 @@ impl DrmInfo {
             .write(true)
             .open(path)
             .map_err(|e| format!("open {}: {e}", path.display()))?;
-        for cap in [drm_abi::CLIENT_CAP_UNIVERSAL_PLANES, drm_abi::CLIENT_CAP_ATOMIC] {
+        for cap in [
+            drm_abi::CLIENT_CAP_UNIVERSAL_PLANES,
+            drm_abi::CLIENT_CAP_ATOMIC,
+        ] {
             let mut c = ClientCap {
                 capability: cap,
                 value: 1,
@@ -482,12 +483,7 @@ impl Exec<'_> {
                 drm_abi::MAP_DUMB
             }
             DrmReq::DestroyDumb { bo } => {
-                self.put(
-                    arg,
-                    &bytes_of(&DestroyDumb {
-                        handle: st.id(*bo),
-                    }),
-                );
+                self.put(arg, &bytes_of(&DestroyDumb { handle: st.id(*bo) }));
                 drm_abi::DESTROY_DUMB
             }
             DrmReq::GemClose { bo } => {

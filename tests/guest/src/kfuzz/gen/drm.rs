@@ -6,7 +6,8 @@
 #[cfg(test)]
 use super::super::exec::Face;
 use super::super::program::{
-    Base, Buf, Call, DrmReq, Id, IoKind, ModeSpec, Node, Obj, Op, Origin, Program, Timings, Val, BOS, DEFAULT_ARG, FBS, FORMATS, MAPS, PROPS,
+    Base, Buf, Call, DrmReq, Id, IoKind, ModeSpec, Node, Obj, Op, Origin, Program, Timings, Val,
+    BOS, DEFAULT_ARG, FBS, FORMATS, MAPS, PROPS,
 };
 use super::{Gen, Live, PAGE};
 
@@ -54,9 +55,7 @@ impl Gen<'_> {
             1 => Id::Lit(self.rng.pick(&[1, 0xffff_ffff, 0x7fff_ffff, 100])),
             2 => Id::Fb(self.fb_slot(live)),
             3 => Id::Bo(self.bo_slot(live)),
-            _ => self
-                .rng
-                .pick(&[Id::Crtc, Id::Conn, Id::Enc, Id::Plane]),
+            _ => self.rng.pick(&[Id::Crtc, Id::Conn, Id::Enc, Id::Plane]),
         }
     }
 
@@ -72,13 +71,37 @@ impl Gen<'_> {
 
     fn dumb_width(&mut self) -> u32 {
         self.rng.pick(&[
-            1024, 1024, 640, 800, 1920, 0, 1, 8, 7, 8192, 16000, 16008, 65536, u32::MAX,
+            1024,
+            1024,
+            640,
+            800,
+            1920,
+            0,
+            1,
+            8,
+            7,
+            8192,
+            16000,
+            16008,
+            65536,
+            u32::MAX,
         ])
     }
 
     fn dumb_height(&mut self) -> u32 {
-        self.rng
-            .pick(&[768, 768, 480, 600, 1080, 0, 1, 12000, 12001, 65536, u32::MAX])
+        self.rng.pick(&[
+            768,
+            768,
+            480,
+            600,
+            1080,
+            0,
+            1,
+            12000,
+            12001,
+            65536,
+            u32::MAX,
+        ])
     }
 
     fn dumb_bpp(&mut self) -> u32 {
@@ -116,11 +139,15 @@ impl Gen<'_> {
                 }
                 2 => {
                     let i = self.rng.below(4) as usize;
-                    t.h[i] = self.rng.pick(&[0, 1, t.h[0], t.h[0] - 1, 16008, 32768, 65535]);
+                    t.h[i] = self
+                        .rng
+                        .pick(&[0, 1, t.h[0], t.h[0] - 1, 16008, 32768, 65535]);
                 }
                 3 => {
                     let i = self.rng.below(4) as usize;
-                    t.v[i] = self.rng.pick(&[0, 1, t.v[0], t.v[0] - 1, 12001, 32768, 65535]);
+                    t.v[i] = self
+                        .rng
+                        .pick(&[0, 1, t.v[0], t.v[0] - 1, 12001, 32768, 65535]);
                 }
                 4 => t.flags = self.rng.pick(&[0, 0x5, 0x10, 0x20, 0x30, 0x4000, u32::MAX]),
                 _ => t.vscan = self.rng.pick(&[0, 1, 2, 255, 65535]),
@@ -182,7 +209,10 @@ impl Gen<'_> {
         ])
     }
 
-    fn atomic_props(&mut self, live: Live) -> Vec<(Obj, &'static str, super::super::program::PropVal)> {
+    fn atomic_props(
+        &mut self,
+        live: Live,
+    ) -> Vec<(Obj, &'static str, super::super::program::PropVal)> {
         use super::super::program::PropVal;
         let everything = self.rng.chance(1, 3);
         let mut props = Vec::new();
@@ -214,9 +244,15 @@ impl Gen<'_> {
                     0xffff_ffff,
                     0x8000_0000,
                 ]))),
-                "CRTC_W" | "CRTC_H" => {
-                    PropVal::Id(Id::Lit(self.rng.pick(&[1024, 768, 640, 480, 0, 1, 0xffff_ffff])))
-                }
+                "CRTC_W" | "CRTC_H" => PropVal::Id(Id::Lit(self.rng.pick(&[
+                    1024,
+                    768,
+                    640,
+                    480,
+                    0,
+                    1,
+                    0xffff_ffff,
+                ]))),
                 "ACTIVE" => PropVal::Id(Id::Lit(self.rng.pick(&[1, 1, 0, 2]))),
                 "MODE_ID" => {
                     if self.rng.chance(1, 5) {
@@ -282,7 +318,7 @@ impl Gen<'_> {
                     self.fixed(768),
                 ],
             },
-            12..=13 | 14..=16 => {
+            12..=16 => {
                 let b = self.slot(!live.fbs, FBS);
                 let h = self.bo_slot(live);
                 let (w, height, bpp) = dumb_size(program, h).unwrap_or((1024, 768, 32));
@@ -298,7 +334,11 @@ impl Gen<'_> {
                         bo,
                         w,
                         h: height,
-                        bpp: if self.rng.chance(1, 6) { self.dumb_bpp() } else { bpp },
+                        bpp: if self.rng.chance(1, 6) {
+                            self.dumb_bpp()
+                        } else {
+                            bpp
+                        },
                         depth: self.rng.pick(&[24, 24, 16, 32, 8, 0, 30]),
                         pitch: self.pitch(),
                     }
@@ -370,7 +410,9 @@ impl Gen<'_> {
                 value: self.rng.pick(&[1, 1, 1, 0, 2]),
             },
             35 => DrmReq::GetCap {
-                cap: self.rng.pick(&[0x1, 0x2, 0x3, 0x4, 0x6, 0x7, 0x8, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0]),
+                cap: self.rng.pick(&[
+                    0x1, 0x2, 0x3, 0x4, 0x6, 0x7, 0x8, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0,
+                ]),
             },
             36 => {
                 if self.rng.chance(1, 2) {
@@ -382,7 +424,16 @@ impl Gen<'_> {
             37..=38 => DrmReq::WaitVblank {
                 // Relative and absolute, with an event, next-on-miss; a far sequence waits
                 // the kernel's 3 s: rarely.
-                kind: self.rng.pick(&[1, 1, 0, 0x0400_0001, 0x0800_0001, 0x0400_0000, 0x3e, u32::MAX]),
+                kind: self.rng.pick(&[
+                    1,
+                    1,
+                    0,
+                    0x0400_0001,
+                    0x0800_0001,
+                    0x0400_0000,
+                    0x3e,
+                    u32::MAX,
+                ]),
                 seq: if self.rng.chance(1, 16) {
                     u32::MAX
                 } else {
@@ -444,7 +495,9 @@ impl Gen<'_> {
             30..=36 => Op::Touch {
                 m: self.map(live),
                 at: self.in_map(),
-                len: self.rng.pick(&[Val::lit(1), Val::lit(1), Val::of(Base::Len, 0)]),
+                len: self
+                    .rng
+                    .pick(&[Val::lit(1), Val::lit(1), Val::of(Base::Len, 0)]),
                 write: self.rng.chance(1, 2),
             },
             37..=40 => {
@@ -460,7 +513,12 @@ impl Gen<'_> {
                         ]
                     } else {
                         vec![(
-                            self.rng.pick(&[Buf::Scratch(0), Buf::Scratch(0), Buf::Null, Buf::Guard(16)]),
+                            self.rng.pick(&[
+                                Buf::Scratch(0),
+                                Buf::Scratch(0),
+                                Buf::Null,
+                                Buf::Guard(16),
+                            ]),
                             self.rng.pick(&[
                                 Val::lit(PAGE),
                                 Val::lit(PAGE),
@@ -483,7 +541,8 @@ impl Gen<'_> {
                 f: self.file(live),
                 req: self.drm_req(program, live),
                 arg: if self.rng.chance(1, 24) {
-                    self.rng.pick(&[Buf::Null, Buf::Kernel, Buf::Guard(8), Buf::Guard(20)])
+                    self.rng
+                        .pick(&[Buf::Null, Buf::Kernel, Buf::Guard(8), Buf::Guard(20)])
                 } else {
                     DEFAULT_ARG
                 },
@@ -560,7 +619,10 @@ impl Gen<'_> {
             Op::Drm { f, .. } | Op::Mmap { f, .. } => *f,
             _ => return,
         };
-        let main = |op| Call { proc: call.proc, op };
+        let main = |op| Call {
+            proc: call.proc,
+            op,
+        };
         match call.op {
             Op::Drm {
                 req: DrmReq::CreateDumb { h, w, height, .. },
@@ -641,9 +703,7 @@ impl Gen<'_> {
     pub(super) fn change_drm_arg(&mut self, req: &mut DrmReq, live: Live) {
         let pick = self.rng.below(6);
         match req {
-            DrmReq::SetCrtc {
-                fb, x, y, mode, ..
-            } => match pick {
+            DrmReq::SetCrtc { fb, x, y, mode, .. } => match pick {
                 0 => *fb = self.fb_id(live),
                 1 => *x = self.rng.pick(&[0, 1, 8, 1024, 0xffff_ffff]),
                 2 => *y = self.rng.pick(&[0, 1, 768, 12000, 0xffff_ffff]),
@@ -656,9 +716,7 @@ impl Gen<'_> {
                 }
                 _ => *props = self.atomic_props(live),
             },
-            DrmReq::CreateDumb {
-                w, height, bpp, ..
-            } => match pick % 3 {
+            DrmReq::CreateDumb { w, height, bpp, .. } => match pick % 3 {
                 0 => *w = self.dumb_width(),
                 1 => *height = self.dumb_height(),
                 _ => *bpp = self.dumb_bpp(),
@@ -701,8 +759,8 @@ impl Gen<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::rng::Rng;
     use super::*;
+    use crate::rng::Rng;
 
     #[test]
     fn drm_programs_round_trip_through_text() {
@@ -725,7 +783,10 @@ mod tests {
         }
         let text: String = corpus.iter().map(ToString::to_string).collect();
         for name in DrmReq::NAMES {
-            assert!(text.contains(&format!("\n{name} ")), "never generated: {name}");
+            assert!(
+                text.contains(&format!("\n{name} ")),
+                "never generated: {name}"
+            );
         }
         assert!(text.contains("off=h"), "no dumb buffer mapped");
     }

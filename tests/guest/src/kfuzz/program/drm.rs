@@ -142,7 +142,8 @@ impl std::str::FromStr for ModeSpec {
                     u16::try_from(parse_u64(x)?).map_err(|_| format!("{x} does not fit 16 bits"))
                 })
                 .collect::<Result<_, _>>()?;
-            v.try_into().map_err(|_| format!("expected four timings in {p:?}"))
+            v.try_into()
+                .map_err(|_| format!("expected four timings in {p:?}"))
         };
         match parts[..] {
             [clock, h, v, flags, vscan] => Ok(ModeSpec::Timings(Timings {
@@ -429,10 +430,7 @@ impl DrmReq {
     /// The arguments, as the text form writes them after the file.
     pub fn fmt_args(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DrmReq::GetRes
-            | DrmReq::GetPlaneRes
-            | DrmReq::SetMaster
-            | DrmReq::DropMaster => Ok(()),
+            DrmReq::GetRes | DrmReq::GetPlaneRes | DrmReq::SetMaster | DrmReq::DropMaster => Ok(()),
             DrmReq::GetConnector { conn } => write!(f, " conn={conn}"),
             DrmReq::GetEncoder { enc } => write!(f, " enc={enc}"),
             DrmReq::GetCrtc { crtc } => write!(f, " crtc={crtc}"),
@@ -444,7 +442,11 @@ impl DrmReq {
                 conns,
                 mode,
             } => {
-                write!(f, " crtc={crtc} fb={fb} x={x:#x} y={y:#x} conns={}", list(conns))?;
+                write!(
+                    f,
+                    " crtc={crtc} fb={fb} x={x:#x} y={y:#x} conns={}",
+                    list(conns)
+                )?;
                 match mode {
                     Some(m) => write!(f, " mode={m}"),
                     None => f.write_str(" mode=none"),
@@ -505,7 +507,10 @@ impl DrmReq {
                 fb,
                 flags,
                 target,
-            } => write!(f, " crtc={crtc} fb={fb} flags={flags:#x} target={target:#x}"),
+            } => write!(
+                f,
+                " crtc={crtc} fb={fb} flags={flags:#x} target={target:#x}"
+            ),
             DrmReq::DirtyFb {
                 fb,
                 count,
@@ -532,9 +537,19 @@ impl DrmReq {
         let id = |a: &mut Fields<'_>, key: &str| -> Result<Id, String> { a.get(key)?.parse() };
         Ok(match name {
             "getres" => (DrmReq::GetRes, 1),
-            "getconn" => (DrmReq::GetConnector { conn: id(a, "conn")? }, 1),
+            "getconn" => (
+                DrmReq::GetConnector {
+                    conn: id(a, "conn")?,
+                },
+                1,
+            ),
             "getenc" => (DrmReq::GetEncoder { enc: id(a, "enc")? }, 1),
-            "getcrtc" => (DrmReq::GetCrtc { crtc: id(a, "crtc")? }, 1),
+            "getcrtc" => (
+                DrmReq::GetCrtc {
+                    crtc: id(a, "crtc")?,
+                },
+                1,
+            ),
             "setcrtc" => {
                 let conns = a
                     .get("conns")?
@@ -559,7 +574,12 @@ impl DrmReq {
                 )
             }
             "getplaneres" => (DrmReq::GetPlaneRes, 1),
-            "getplane" => (DrmReq::GetPlane { plane: id(a, "plane")? }, 1),
+            "getplane" => (
+                DrmReq::GetPlane {
+                    plane: id(a, "plane")?,
+                },
+                1,
+            ),
             "setplane" => (
                 DrmReq::SetPlane {
                     plane: id(a, "plane")?,
