@@ -195,9 +195,11 @@ struct KfuzzArgs {
     /// Print the corpus at the end, between markers, for the host to keep.
     #[arg(long)]
     print_corpus: bool,
-    /// The latency probe's GET_MODE waiting longer than this is a finding.
-    #[arg(long, default_value_t = 250)]
-    latency_ms: u64,
+    /// The latency probe's call (GET_MODE; GETCRTC on the DRM face) waiting longer than this is
+    /// a finding [default: 250; 3000 on the DRM face, where a blocking commit waits for a
+    /// vblank with the CRTC's locks held, and the slowest mode the face accepts is 1 Hz].
+    #[arg(long)]
+    latency_ms: Option<u64>,
     /// A call running longer than this is stuck (a finding).
     #[arg(long, default_value_t = 20)]
     stuck_seconds: u64,
@@ -326,7 +328,12 @@ fn main() -> ExitCode {
                 corpus: args.corpus.clone(),
                 no_seeds: args.no_seeds,
                 print_corpus: args.print_corpus,
-                latency: std::time::Duration::from_millis(args.latency_ms),
+                latency: std::time::Duration::from_millis(args.latency_ms.unwrap_or(
+                    match args.face {
+                        kfuzz::Face::Misc => 250,
+                        kfuzz::Face::Drm => 3000,
+                    },
+                )),
                 stuck: std::time::Duration::from_secs(args.stuck_seconds),
                 progress: std::time::Duration::from_secs(args.progress_seconds),
                 pc_sites: args.pc_sites,

@@ -355,8 +355,19 @@ impl Env {
         self.make_tmp_node();
         if let Some(info) = &self.drm {
             // The CRTC off: the next program starts from no mode, as a card just bound does.
-            return drm::crtc_off(&self.node(), &info.ids)
-                .map_err(|e| format!("turning the CRTC off: {e}"));
+            // Only a card that cannot be opened is broken: another master (a program's child
+            // still exiting) may refuse the modeset, and the next program starts from its mode.
+            return match drm::crtc_off(&self.node(), &info.ids) {
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::ENODEV | libc::ENXIO)
+                    ) =>
+                {
+                    Err(format!("opening {}: {e}", self.node().display()))
+                }
+                _ => Ok(()),
+            };
         }
         let fd = open_path(&self.device, libc::O_RDWR).map_err(|e| format!("open: {e}"))?;
         let result = get_mode(fd).and_then(|m| {
