@@ -705,8 +705,12 @@ impl Fuzzer<'_> {
         if self.unconfirmed > 0 {
             ignored.push_str(&format!(", {} long waits not repeated", self.unconfirmed));
         }
+        let probe_call = match self.rig.env.face {
+            Face::Misc => "GET_MODEs",
+            Face::Drm => "GETCRTCs",
+        };
         format!(
-            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, {} timing features, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
+            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, {} timing features, corpus {}, probe {} {probe_call} (longest {} ms){ignored}",
             self.execs,
             self.execs as f64 / secs.max(0.001),
             self.cov.edges.len(),
