@@ -120,7 +120,23 @@ impl Gen<'_> {
     fn timings(&mut self) -> Timings {
         let mut t = self.rng.pick(&[Timings::XGA, Timings::VGA]);
         for _ in 0..1 + self.rng.below(2) {
-            match self.rng.below(6) {
+            match self.rng.below(8) {
+                // The refresh rate around the face's bounds (1 and 1000 Hz: the vblank timer
+                // ticks at it), and far past them: clock = htotal * vtotal * rate.
+                6 | 7 => {
+                    let frame = u64::from(t.h[3]) * u64::from(t.v[3]);
+                    let millihertz = self.rng.pick(&[
+                        10,
+                        500,
+                        999,
+                        1001,
+                        60_000,
+                        999_000,
+                        1_001_000,
+                        100_000_000,
+                    ]);
+                    t.clock = u32::try_from(frame * millihertz / 1_000_000).unwrap_or(u32::MAX);
+                }
                 0 | 1 => {
                     t.clock = self.rng.pick(&[
                         1,
