@@ -33,6 +33,8 @@ pub struct FuzzOptions {
     pub corpus_dir: Option<PathBuf>,
     /// More `bochsfb-check kfuzz` arguments (`--ignore KIND`, `--no-seeds`, `--latency-ms N`).
     pub guest_args: Vec<String>,
+    /// Fuzz the DRM face (`bochsfb.ko face=1`, `/dev/dri/card0`) instead of `/dev/bochsfb0`.
+    pub drm_face: bool,
     /// Boots the harness may spend minimising a finding that wedges the card.
     pub minimize_boots: u32,
     /// Seconds the guest may spend minimising in one boot.
@@ -76,9 +78,14 @@ pub struct FuzzReport {
     pub logs: Vec<PathBuf>,
 }
 
-/// The corpus kept between runs: `<cache>/fuzz-corpus`.
-pub fn default_corpus_dir() -> Result<PathBuf> {
-    Ok(cache::cache_root()?.join("fuzz-corpus"))
+/// The corpus kept between runs: `<cache>/fuzz-corpus` (`fuzz-corpus-drm` for the DRM face,
+/// whose programs are another vocabulary).
+pub fn default_corpus_dir(drm_face: bool) -> Result<PathBuf> {
+    Ok(cache::cache_root()?.join(if drm_face {
+        "fuzz-corpus-drm"
+    } else {
+        "fuzz-corpus"
+    }))
 }
 
 /// The `__sanitizer_cov_trace_pc` call sites of bochsfb.ko: the PCs KCOV can report for it. The
@@ -296,10 +303,15 @@ fn boot_and_run(
     };
     let log = options.out_dir.join(format!("vm-{}.log", logs.len()));
     logs.push(log.clone());
-    let config = VmConfig {
+    let mut config = VmConfig {
         log_path: Some(log),
         ..options.vm.clone()
     };
+    if options.drm_face {
+        config
+            .module_params
+            .push(("face".to_string(), "1".to_string()));
+    }
     let vm = Vm::boot(&artifacts, &config)?;
     let result = vm.run_with(command, timeout, |line| {
         if line.starts_with("kfuzz:") {
@@ -352,6 +364,9 @@ pub fn run(artifacts: &Artifacts, options: &FuzzOptions) -> Result<FuzzReport> {
     );
     if let Some(n) = report.pc_sites {
         command.push_str(&format!(" --pc-sites {}", n.reachable()));
+    }
+    if options.drm_face {
+        command.push_str(" --face drm");
     }
     for arg in &options.guest_args {
         command.push(' ');
@@ -454,8 +469,10 @@ fn minimize_across_boots(
         );
         finding.minimize_boots = boot;
         let command = format!(
-            "bochsfb-check kfuzz --minimize /kfuzz/min.txt --kind {} --minimize-seconds {}",
-            finding.kind, options.minimize_seconds
+            "bochsfb-check kfuzz --minimize /kfuzz/min.txt --kind {} --minimize-seconds {}{}",
+            finding.kind,
+            options.minimize_seconds,
+            if options.drm_face { " --face drm" } else { "" }
         );
         let files = [("min.txt".to_string(), current.clone())];
         let timeout = Duration::from_secs(options.minimize_seconds + 600);

@@ -245,6 +245,7 @@ fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
         seed: env_u64("BOCHSFB_KFUZZ_SEED", 20261206),
         corpus_dir: None,
         guest_args: Vec::new(),
+        drm_face: false,
         minimize_boots: 2,
         minimize_seconds: 120,
         vm: VmConfig::default(),
@@ -263,6 +264,52 @@ fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
         );
     }
     // KCOV must have guided it: a summary with edges of bochsfb.ko.
+    let edges: u64 = report
+        .summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" edges")?.parse().ok())
+        .unwrap_or(0);
+    ensure!(
+        report.summary.contains("summary") && edges > 100,
+        "no coverage summary: {:?}",
+        report.summary
+    );
+    Ok(())
+}
+
+/// `coverage_guided_fuzzing_finds_nothing` on the DRM face (`bochsfb.ko face=1`): kfuzz's
+/// `--face drm` programs (the ioctls of a dumb-buffer KMS client, legacy and atomic, with the
+/// handles, framebuffers and ids earlier calls returned; mappings of dumb buffers; event reads;
+/// a second opener; unbind and bind under a mapping) find no kernel report and no stuck call.
+/// Knobs: `BOCHSFB_KFUZZ_DRM_SECONDS` (default 120), `BOCHSFB_KFUZZ_SEED`.
+#[test]
+#[ignore = "needs the debug kernel (KCOV); `qemu-bochs test` runs it there"]
+fn coverage_guided_fuzzing_of_the_drm_face_finds_nothing() -> Result<()> {
+    require_debug_kernel("KCOV")?;
+    let artifacts = Artifacts::from_manifest_env()?;
+    let options = FuzzOptions {
+        seconds: env_u64("BOCHSFB_KFUZZ_DRM_SECONDS", 120),
+        seed: env_u64("BOCHSFB_KFUZZ_SEED", 20261206),
+        corpus_dir: None,
+        guest_args: Vec::new(),
+        drm_face: true,
+        minimize_boots: 2,
+        minimize_seconds: 120,
+        vm: VmConfig::default(),
+        out_dir: qemu_bochs::paths::out_dir().join("kfuzz-drm-e2e"),
+    };
+    println!(
+        "reproduce: cargo run -p qemu-bochs -- fuzz --face drm --no-corpus --minutes N --seed {}",
+        options.seed
+    );
+    let report = qemu_bochs::fuzz::run(&artifacts, &options)?;
+    println!("{}", report.summary);
+    if let Some(f) = &report.finding {
+        bail!(
+            "kfuzz found a problem on the DRM face: {}",
+            qemu_bochs::fuzz::describe(f, &options.out_dir)
+        );
+    }
     let edges: u64 = report
         .summary
         .split(", ")

@@ -36,6 +36,10 @@ pub struct FuzzArgs {
     /// Seconds the guest may spend minimising in one boot.
     #[arg(long, default_value_t = 180)]
     minimize_seconds: u64,
+    /// The card's face to fuzz: misc (`/dev/bochsfb0`) or drm (`bochsfb.ko face=1`, its
+    /// DRM/KMS ioctls and dumb buffers; corpus in <cache>/fuzz-corpus-drm).
+    #[arg(long, default_value = "misc", value_parser = ["misc", "drm"])]
+    face: String,
     /// Copy the guest console to stderr as it arrives.
     #[arg(long, short)]
     verbose: bool,
@@ -49,16 +53,18 @@ impl FuzzArgs {
     /// something.
     pub fn run(self) -> Result<ExitCode> {
         let artifacts = Artifacts::for_variant(self.guest.kernel)?;
+        let drm_face = self.face == "drm";
         let corpus_dir = match (self.no_corpus, self.corpus) {
             (true, _) => None,
             (false, Some(dir)) => Some(dir),
-            (false, None) => Some(fuzz::default_corpus_dir()?),
+            (false, None) => Some(fuzz::default_corpus_dir(drm_face)?),
         };
         let options = FuzzOptions {
             seconds: self.minutes * 60,
             seed: self.seed.unwrap_or_else(clock_seed),
             corpus_dir,
             guest_args: self.guest_args,
+            drm_face,
             minimize_boots: self.minimize_boots,
             minimize_seconds: self.minimize_seconds,
             vm: VmConfig {

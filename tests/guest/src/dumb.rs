@@ -10,51 +10,12 @@ use std::path::Path;
 use std::ptr;
 use std::time::Duration;
 
-use libc::{
-    c_ulong, ENODEV, ENOMEM, MAP_FAILED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE,
-};
+use libc::{ENODEV, ENOMEM, MAP_FAILED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_READ, PROT_WRITE};
 
+use crate::drm_abi::{ioctl, CreateDumb, MapDumb, CREATE_DUMB, MAP_DUMB};
 use crate::report::{describe, Outcome, Report};
 use crate::roundtrip::{compare, pattern};
 use crate::unbind::{sysfs_write, touch_in_child, wait_for_node};
-
-/// `struct drm_mode_create_dumb` (include/uapi/drm/drm_mode.h).
-#[repr(C)]
-#[derive(Default, Debug)]
-pub(crate) struct CreateDumb {
-    pub(crate) height: u32,
-    pub(crate) width: u32,
-    pub(crate) bpp: u32,
-    pub(crate) flags: u32,
-    pub(crate) handle: u32,
-    pub(crate) pitch: u32,
-    pub(crate) size: u64,
-}
-
-/// `struct drm_mode_map_dumb`.
-#[repr(C)]
-#[derive(Default, Debug)]
-struct MapDumb {
-    handle: u32,
-    pad: u32,
-    offset: u64,
-}
-
-/// `_IOWR('d', nr, size)`.
-pub(crate) const fn iowr(nr: c_ulong, size: usize) -> c_ulong {
-    (3 << 30) | ((size as c_ulong) << 16) | ((b'd' as c_ulong) << 8) | nr
-}
-const CREATE_DUMB: c_ulong = iowr(0xb2, size_of::<CreateDumb>());
-const MAP_DUMB: c_ulong = iowr(0xb3, size_of::<MapDumb>());
-
-pub(crate) fn ioctl<T>(file: &File, request: c_ulong, arg: &mut T) -> io::Result<()> {
-    // SAFETY: `arg` is the argument struct `request` reads and writes, valid and exclusive.
-    if unsafe { libc::ioctl(file.as_raw_fd(), request, ptr::from_mut(arg)) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
 
 pub(crate) fn create(file: &File, width: u32, height: u32, bpp: u32) -> io::Result<CreateDumb> {
     let mut dumb = CreateDumb {

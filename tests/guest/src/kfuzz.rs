@@ -32,8 +32,8 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-pub use exec::Kind;
 use exec::{Env, Exec, Finding, SCRATCH_LEN};
+pub use exec::{Face, Kind};
 use kcov::{Coverage, Kcov};
 use program::Program;
 use watch::{now_ns, Kmsg, Shared};
@@ -68,10 +68,27 @@ const SEEDS: &[(&str, &str)] = &[
     ("fbdev", include_str!("../kfuzz-seeds/fbdev.txt")),
 ];
 
+/// The DRM face's seed corpus (`tests/guest/kfuzz-seeds/drm-*.txt`): a dumb-buffer client's
+/// calls, legacy and atomic, and a card unbound under a mapping.
+const DRM_SEEDS: &[(&str, &str)] = &[
+    (
+        "drm-modeset",
+        include_str!("../kfuzz-seeds/drm-modeset.txt"),
+    ),
+    ("drm-atomic", include_str!("../kfuzz-seeds/drm-atomic.txt")),
+    ("drm-plane", include_str!("../kfuzz-seeds/drm-plane.txt")),
+    (
+        "drm-two-openers",
+        include_str!("../kfuzz-seeds/drm-two-openers.txt"),
+    ),
+    ("drm-unbind", include_str!("../kfuzz-seeds/drm-unbind.txt")),
+];
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub device: PathBuf,
+    pub face: Face,
     pub seed: u64,
     /// Stop after this long...
     pub duration: Option<Duration>,
@@ -105,7 +122,7 @@ pub struct Options {
 
 pub fn run(options: &Options) -> ExitCode {
     let shared = Shared::new();
-    let env = match Env::new(&options.device, shared, options.stuck) {
+    let env = match Env::new(&options.device, options.face, shared, options.stuck) {
         Ok(env) => env,
         Err(why) => {
             println!("kfuzz: cannot start: {why}");
@@ -117,7 +134,8 @@ pub fn run(options: &Options) -> ExitCode {
         .latency_bound
         .store(options.latency.as_nanos() as u64, SeqCst);
     shared.needs_reset.store(1, SeqCst);
-    let probe = spawn(|| watch::probe(shared, &options.device, options.latency));
+    let crtc = env.drm.as_ref().map(|d| d.ids.crtc);
+    let probe = spawn(|| watch::probe(shared, &env, crtc, options.latency));
     shared.probe_pid.store(probe, SeqCst);
     let result = if let Some(path) = &options.replay {
         replay(&env, options, path)
@@ -371,13 +389,18 @@ fn print_reproducer(program: &Program, finding: &Finding) {
 /// Whether the card answers GET_MODE within 5 s (a process that holds its mutex forever, or a
 /// dead card, makes it wedged).
 fn card_responds(env: &Env) -> bool {
-    let device = env.device.clone();
+    let device = env.node();
+    let crtc = env.drm.as_ref().map(|d| d.ids.crtc);
     let pid = spawn(move || {
         let Ok(fd) = std::fs::File::open(&device) else {
             return 1;
         };
-        match bochsfb_renderer::device::get_mode(&fd) {
-            Ok(_) => 0,
+        let answer = match crtc {
+            Some(crtc) => exec::probe_call(&fd, crtc),
+            None => bochsfb_renderer::device::get_mode(&fd).map(drop),
+        };
+        match answer {
+            Ok(()) => 0,
             Err(_) => 1,
         }
     });
@@ -432,7 +455,11 @@ fn worker(env: &Env, options: &Options) -> i32 {
     let start = fuzzer.start;
     let mut initial: Vec<(String, Program)> = Vec::new();
     if !options.no_seeds {
-        for (name, text) in SEEDS {
+        let seeds = match options.face {
+            Face::Misc => SEEDS,
+            Face::Drm => DRM_SEEDS,
+        };
+        for (name, text) in seeds {
             match text.parse() {
                 Ok(p) => initial.push((format!("seed {name}"), p)),
                 Err(e) => println!("kfuzz: seed {name}: {e}"),
@@ -469,7 +496,10 @@ fn worker(env: &Env, options: &Options) -> i32 {
         }
         let t = now_ns();
         let program = {
-            let mut gen = gen::Gen { rng: &mut rng };
+            let mut gen = gen::Gen {
+                rng: &mut rng,
+                face: options.face,
+            };
             if fuzzer.corpus.is_empty() || gen.rng.chance(1, 10) {
                 gen.program()
             } else {
@@ -675,8 +705,12 @@ impl Fuzzer<'_> {
         if self.unconfirmed > 0 {
             ignored.push_str(&format!(", {} long waits not repeated", self.unconfirmed));
         }
+        let probe_call = match self.rig.env.face {
+            Face::Misc => "GET_MODEs",
+            Face::Drm => "GETCRTCs",
+        };
         format!(
-            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, {} timing features, corpus {}, probe {} GET_MODEs (longest {} ms){ignored}",
+            "{secs:.0} s, {} execs ({:.1}/s), {} edges, {pcs} PCs{sites}, {} timing features, corpus {}, probe {} {probe_call} (longest {} ms){ignored}",
             self.execs,
             self.execs as f64 / secs.max(0.001),
             self.cov.edges.len(),
@@ -984,6 +1018,18 @@ fn read_program(path: &Path) -> Result<Program, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_seed_parses() {
+        for (name, text) in super::SEEDS.iter().chain(super::DRM_SEEDS) {
+            let program: super::Program = text.parse().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(
+                program.to_string().parse::<super::Program>(),
+                Ok(program),
+                "{name}"
+            );
+        }
+    }
+
     #[test]
     fn the_corpus_checksum_is_the_hosts() {
         // qemu-bochs/src/fuzz.rs checks the same values.

@@ -25,108 +25,17 @@ use std::path::Path;
 use std::ptr;
 use std::time::Instant;
 
-use libc::{c_ulong, MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE};
+use libc::{MAP_FAILED, MAP_SHARED, PROT_READ, PROT_WRITE};
 
-use crate::dumb::{card_of, create, ioctl, iowr, open, CreateDumb, Mapped};
+use crate::drm_abi::{
+    ioctl, CardRes, ClientCap, CreateDumb, DestroyDumb, FbCmd2, GetProperty, ModeCrtc, ModeInfo,
+    ObjProps, PlaneRes, PrimeHandle, SetPlane, WaitVblank, ADDFB2, CLIENT_CAP_ATOMIC,
+    CLIENT_CAP_UNIVERSAL_PLANES, DESTROY_DUMB, GETPLANERESOURCES, GETPROPERTY, GETRESOURCES,
+    OBJECT_CONNECTOR, OBJECT_CRTC, OBJECT_PLANE, OBJ_GETPROPERTIES, PRIME_HANDLE_TO_FD, RGB565,
+    RMFB, SETCRTC, SETPLANE, SET_CLIENT_CAP, VBLANK_RELATIVE, WAIT_VBLANK, XRGB8888,
+};
+use crate::dumb::{card_of, create, open, Mapped};
 use crate::report::{describe, Outcome, Report};
-
-/// `struct drm_mode_modeinfo`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-struct ModeInfo {
-    clock: u32,
-    hdisplay: u16,
-    hsync_start: u16,
-    hsync_end: u16,
-    htotal: u16,
-    hskew: u16,
-    vdisplay: u16,
-    vsync_start: u16,
-    vsync_end: u16,
-    vtotal: u16,
-    vscan: u16,
-    vrefresh: u32,
-    flags: u32,
-    kind: u32,
-    name: [u8; 32],
-}
-
-/// `struct drm_mode_crtc`.
-#[repr(C)]
-#[derive(Default)]
-struct ModeCrtc {
-    set_connectors_ptr: u64,
-    count_connectors: u32,
-    crtc_id: u32,
-    fb_id: u32,
-    x: u32,
-    y: u32,
-    gamma_size: u32,
-    mode_valid: u32,
-    mode: ModeInfo,
-}
-
-/// `struct drm_mode_card_res`.
-#[repr(C)]
-#[derive(Default)]
-struct CardRes {
-    fb_id_ptr: u64,
-    crtc_id_ptr: u64,
-    connector_id_ptr: u64,
-    encoder_id_ptr: u64,
-    count_fbs: u32,
-    count_crtcs: u32,
-    count_connectors: u32,
-    count_encoders: u32,
-    min_width: u32,
-    max_width: u32,
-    min_height: u32,
-    max_height: u32,
-}
-
-/// `struct drm_mode_fb_cmd2`.
-#[repr(C)]
-#[derive(Default)]
-struct FbCmd2 {
-    fb_id: u32,
-    width: u32,
-    height: u32,
-    pixel_format: u32,
-    flags: u32,
-    handles: [u32; 4],
-    pitches: [u32; 4],
-    offsets: [u32; 4],
-    modifier: [u64; 4],
-}
-
-/// `union drm_wait_vblank` (its reply half; the request is its prefix).
-#[repr(C)]
-#[derive(Default)]
-struct WaitVblank {
-    kind: u32,
-    sequence: u32,
-    tval_sec: i64,
-    tval_usec: i64,
-}
-
-/// `struct drm_prime_handle`.
-#[repr(C)]
-#[derive(Default)]
-struct PrimeHandle {
-    handle: u32,
-    flags: u32,
-    fd: i32,
-}
-
-const GETRESOURCES: c_ulong = iowr(0xa0, size_of::<CardRes>());
-const SETCRTC: c_ulong = iowr(0xa2, size_of::<ModeCrtc>());
-const ADDFB2: c_ulong = iowr(0xb8, size_of::<FbCmd2>());
-const WAIT_VBLANK: c_ulong = iowr(0x3a, size_of::<WaitVblank>());
-const PRIME_HANDLE_TO_FD: c_ulong = iowr(0x2d, size_of::<PrimeHandle>());
-
-const XRGB8888: u32 = u32::from_le_bytes(*b"XR24");
-const RGB565: u32 = u32::from_le_bytes(*b"RG16");
-const VBLANK_RELATIVE: u32 = 1;
 
 /// 640x480@60 (DMT), with `clock` in kHz.
 fn mode_640x480(clock: u32) -> ModeInfo {
@@ -349,58 +258,6 @@ fn absurd_clock_refused(path: &Path) -> Outcome {
     }
 }
 
-/// `struct drm_set_client_cap`.
-#[repr(C)]
-struct ClientCap {
-    capability: u64,
-    value: u64,
-}
-
-/// `struct drm_mode_get_plane_res`.
-#[repr(C)]
-#[derive(Default)]
-struct PlaneRes {
-    plane_id_ptr: u64,
-    count_planes: u32,
-}
-
-/// `struct drm_mode_obj_get_properties`.
-#[repr(C)]
-#[derive(Default)]
-struct ObjProps {
-    props_ptr: u64,
-    prop_values_ptr: u64,
-    count_props: u32,
-    obj_id: u32,
-    obj_type: u32,
-}
-
-/// `struct drm_mode_get_property`.
-#[repr(C)]
-#[derive(Default)]
-struct GetProperty {
-    values_ptr: u64,
-    enum_blob_ptr: u64,
-    prop_id: u32,
-    flags: u32,
-    name: [u8; 32],
-    count_values: u32,
-    count_enum_blobs: u32,
-}
-
-/// `_IOW('d', nr, size)`.
-const fn iow(nr: c_ulong, size: usize) -> c_ulong {
-    (1 << 30) | ((size as c_ulong) << 16) | ((b'd' as c_ulong) << 8) | nr
-}
-const SET_CLIENT_CAP: c_ulong = iow(0x0d, size_of::<ClientCap>());
-const GETPLANERESOURCES: c_ulong = iowr(0xb5, size_of::<PlaneRes>());
-const OBJ_GETPROPERTIES: c_ulong = iowr(0xb9, size_of::<ObjProps>());
-const GETPROPERTY: c_ulong = iowr(0xaa, size_of::<GetProperty>());
-const CLIENT_CAP_ATOMIC: u64 = 3;
-const OBJECT_CRTC: u32 = 0xcccc_cccc;
-const OBJECT_PLANE: u32 = 0xeeee_eeee;
-const OBJECT_CONNECTOR: u32 = 0xc0c0_c0c0;
-
 /// The names of the properties of object `id` of type `kind`.
 fn property_names(file: &File, id: u32, kind: u32) -> io::Result<Vec<String>> {
     let mut props = ObjProps {
@@ -521,35 +378,6 @@ fn prime_export_refused(path: &Path) -> Outcome {
 // ---------------------------------------------------------------------------------------------
 // `kms-holes3`: the third review's findings (see the commit message and docs/drm.md). Each check
 // FAILS while its hole is open.
-
-/// `struct drm_mode_set_plane`.
-#[repr(C)]
-#[derive(Default)]
-struct SetPlane {
-    plane_id: u32,
-    crtc_id: u32,
-    fb_id: u32,
-    flags: u32,
-    crtc_x: i32,
-    crtc_y: i32,
-    crtc_w: u32,
-    crtc_h: u32,
-    src_x: u32,
-    src_y: u32,
-    src_h: u32,
-    src_w: u32,
-}
-
-/// `struct drm_mode_destroy_dumb`.
-#[repr(C)]
-struct DestroyDumb {
-    handle: u32,
-}
-
-const SETPLANE: c_ulong = iowr(0xb7, size_of::<SetPlane>());
-const RMFB: c_ulong = iowr(0xaf, size_of::<u32>());
-const DESTROY_DUMB: c_ulong = iowr(0xb4, size_of::<DestroyDumb>());
-const CLIENT_CAP_UNIVERSAL_PLANES: u64 = 2;
 
 /// The primary plane (the only one), seen with universal planes on `file`.
 fn primary_plane(file: &File) -> Result<u32, String> {

@@ -3,6 +3,7 @@
 
 mod badinput;
 mod device;
+mod drm_abi;
 mod dumb;
 mod faultcost;
 mod fuzz;
@@ -194,9 +195,11 @@ struct KfuzzArgs {
     /// Print the corpus at the end, between markers, for the host to keep.
     #[arg(long)]
     print_corpus: bool,
-    /// The latency probe's GET_MODE waiting longer than this is a finding.
-    #[arg(long, default_value_t = 250)]
-    latency_ms: u64,
+    /// The latency probe's call (GET_MODE; GETCRTC on the DRM face) waiting longer than this is
+    /// a finding [default: 250; 3000 on the DRM face, where a blocking commit waits for a
+    /// vblank with the CRTC's locks held, and the slowest mode the face accepts is 1 Hz].
+    #[arg(long)]
+    latency_ms: Option<u64>,
     /// A call running longer than this is stuck (a finding).
     #[arg(long, default_value_t = 20)]
     stuck_seconds: u64,
@@ -222,6 +225,10 @@ struct KfuzzArgs {
     /// Count findings of this kind and go on (repeatable): to look past a known bug.
     #[arg(long, value_parser = kfuzz::parse_kind)]
     ignore: Vec<kfuzz::Kind>,
+    /// The card's face to fuzz: misc (`/dev/bochsfb0`) or drm (`bochsfb.ko face=1`:
+    /// `/dev/dri/card0`, unless --device names another node).
+    #[arg(long, default_value = "misc", value_parser = kfuzz::Face::parse)]
+    face: kfuzz::Face,
 }
 
 #[derive(Debug, Args)]
@@ -305,15 +312,28 @@ fn main() -> ExitCode {
                 (None, None) => Some(60),
                 (seconds, _) => seconds,
             };
+            // The default device is the misc face's.
+            let device = match args.face {
+                kfuzz::Face::Drm if args.target.device == Path::new("/dev/bochsfb0") => {
+                    PathBuf::from(args.face.default_device())
+                }
+                _ => args.target.device.clone(),
+            };
             let options = kfuzz::Options {
-                device: args.target.device.clone(),
+                device,
+                face: args.face,
                 seed,
                 duration: duration.map(std::time::Duration::from_secs),
                 execs: args.execs,
                 corpus: args.corpus.clone(),
                 no_seeds: args.no_seeds,
                 print_corpus: args.print_corpus,
-                latency: std::time::Duration::from_millis(args.latency_ms),
+                latency: std::time::Duration::from_millis(args.latency_ms.unwrap_or(
+                    match args.face {
+                        kfuzz::Face::Misc => 250,
+                        kfuzz::Face::Drm => 3000,
+                    },
+                )),
                 stuck: std::time::Duration::from_secs(args.stuck_seconds),
                 progress: std::time::Duration::from_secs(args.progress_seconds),
                 pc_sites: args.pc_sites,

@@ -160,6 +160,16 @@ pub fn write_struct<T: Copy>(bytes: &mut [u8], value: &T) {
     unsafe { ptr::copy_nonoverlapping((value as *const T).cast::<u8>(), bytes.as_mut_ptr(), size) };
 }
 
+/// A `T` copied from the start of `bytes` (the inverse of [`write_struct`]).
+pub fn read_struct<T: Copy + Default>(bytes: &[u8]) -> T {
+    let mut value = T::default();
+    let size = std::mem::size_of::<T>();
+    assert!(bytes.len() >= size);
+    // SAFETY: `bytes` holds `size` bytes; T is a plain-old-data ABI struct, any bytes valid.
+    unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), (&raw mut value).cast::<u8>(), size) };
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

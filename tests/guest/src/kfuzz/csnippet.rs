@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::exec::SCRATCH_LEN;
 use super::program::{
-    Base, Buf, Call, IoKind, Node, Op, Program, Rects, Req, Val, ADVICE, SYSFS_ATTRS,
+    Base, Buf, Call, IoKind, Node, Op, Origin, Program, Rects, Req, Val, ADVICE, SYSFS_ATTRS,
 };
 use crate::raw::KERNEL_ADDR;
 
@@ -251,6 +251,8 @@ fn val(v: Val, len: &str, off: &str) -> String {
         Base::Vh => "vh",
         Base::W => "w",
         Base::Pan => "(vh - h)",
+        // The DRM face's calls are not translated.
+        Base::Bo | Base::Pitch => "0",
     };
     let magnitude = v.delta.unsigned_abs();
     match (v.base, v.delta) {
@@ -350,13 +352,17 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
         Op::Mmap {
             m,
             f,
-            region,
+            origin,
             within,
             len,
             prot,
             flags,
             at,
         } => {
+            let Origin::Region(region) = origin else {
+                let _ = writeln!(b, "/* not translated: a mapping of a DRM dumb buffer (replay the program file) */");
+                return finish(out, ind, &conds, &body);
+            };
             conds.push(format!("f[{f}] >= 0"));
             let offset = format!("(((uint64_t){region} << 32) + {})", val(*within, "0", "0"));
             match at {
@@ -610,6 +616,12 @@ fn call(out: &mut String, n: usize, call: &Call, ind: &str) {
                 let _ = writeln!(b, "if (r == 0) mode(f[{f}]);");
             }
         }
+        Op::Drm { .. } => {
+            let _ = writeln!(
+                b,
+                "/* not translated: a DRM ioctl (replay the program file) */"
+            );
+        }
         Op::Sysfs { attr } => {
             let name = SYSFS_ATTRS.get(*attr as usize).copied().unwrap_or("mode");
             let _ = writeln!(b, "show({n}, \"sysfs\", read_file(SYSFS \"{name}\"));");
@@ -706,7 +718,10 @@ mod tests {
         let mut rng = crate::rng::Rng::new(11);
         let mut program = Program::default();
         for _ in 0..40 {
-            let mut g = super::super::gen::Gen { rng: &mut rng };
+            let mut g = super::super::gen::Gen {
+                rng: &mut rng,
+                face: super::super::exec::Face::Misc,
+            };
             let p = g.program();
             program.calls.extend(g.mutate(&p, None).calls);
         }

@@ -29,9 +29,15 @@ use bochsfb_renderer::fb_abi::{
     FBIOPUT_VSCREENINFO, FBIO_WAITFORVSYNC,
 };
 
+mod drm;
+
+use drm::DrmState;
+pub use drm::{drop_master, probe_call, DrmInfo};
+
 use super::kcov::Kcov;
 use super::program::{
-    Buf, Call, Ctx, IoKind, Node, Op, Program, Rects, Req, CHILDREN, FILES, MAPS, SYSFS_ATTRS,
+    Buf, Call, Ctx, IoKind, Node, Op, Origin, Program, Rects, Req, CHILDREN, FILES, MAPS,
+    SYSFS_ATTRS,
 };
 use super::touch::{self, Touched};
 use super::watch::{now_ns, Shared};
@@ -126,10 +132,40 @@ impl fmt::Display for Finding {
     }
 }
 
+/// Which face of the card the fuzzer works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    /// `/dev/bochsfbN` (`face=0`).
+    Misc,
+    /// `/dev/dri/cardN` (`face=1`): DRM/KMS with dumb buffers in VRAM.
+    Drm,
+}
+
+impl Face {
+    pub fn parse(name: &str) -> Result<Face, String> {
+        match name {
+            "misc" => Ok(Face::Misc),
+            "drm" => Ok(Face::Drm),
+            _ => Err(format!("{name:?}: the face is misc or drm")),
+        }
+    }
+
+    /// The node a face's card is at by default.
+    pub fn default_device(self) -> &'static str {
+        match self {
+            Face::Misc => "/dev/bochsfb0",
+            Face::Drm => "/dev/dri/card0",
+        }
+    }
+}
+
 /// What every run shares: the card, and how to reach it.
 pub struct Env {
-    /// `/dev/bochsfbN`.
+    /// `/dev/bochsfbN`, or `/dev/dri/cardN` as it was at the start (see [`Env::node`]).
     pub device: PathBuf,
+    pub face: Face,
+    /// The DRM face's objects (DRM face only).
+    pub drm: Option<DrmInfo>,
     /// The same card through a node on `/tmp`.
     pub tmp_node: PathBuf,
     /// `/sys/class/misc/bochsfbN`.
@@ -178,6 +214,21 @@ fn set_mode(fd: libc::c_int, mode: &BochsfbMode) -> io::Result<()> {
     device::set_mode(unsafe { BorrowedFd::borrow_raw(fd) }, mode).map(drop)
 }
 
+/// The size of BAR 0 (VRAM) of PCI device `pci`, from sysfs; 16 MiB if it cannot be read.
+fn vram_size(pci: &str) -> u64 {
+    let resource =
+        std::fs::read_to_string(Path::new("/sys/bus/pci/devices").join(pci).join("resource"));
+    let parse = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).ok();
+    resource
+        .ok()
+        .and_then(|text| {
+            let mut line = text.lines().next()?.split_whitespace();
+            let (start, end) = (parse(line.next()?)?, parse(line.next()?)?);
+            (end > start).then(|| end - start + 1)
+        })
+        .unwrap_or(16 << 20)
+}
+
 fn rdev_of(path: &Path) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path).ok().map(|m| m.rdev())
@@ -188,24 +239,53 @@ fn same_mode(a: &BochsfbMode, b: &BochsfbMode) -> bool {
 }
 
 impl Env {
-    /// Finds the card behind `device`, makes the `/tmp` node, reads the mode programs start in.
-    pub fn new(device: &Path, shared: &'static Shared, stuck: Duration) -> Result<Env, String> {
+    /// Finds the card behind `device`, makes the `/tmp` node, reads the mode programs start in
+    /// (on the DRM face: the pipe's objects; values count from a 1024x768x32 frame there).
+    pub fn new(
+        device: &Path,
+        face: Face,
+        shared: &'static Shared,
+        stuck: Duration,
+    ) -> Result<Env, String> {
         let name = device.file_name().ok_or("no device name")?;
-        let sysfs = Path::new("/sys/class/misc").join(name);
+        let sysfs = match face {
+            Face::Misc => Path::new("/sys/class/misc").join(name),
+            Face::Drm => Path::new("/sys/class/drm").join(name),
+        };
         let pci = std::fs::read_link(sysfs.join("device"))
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
-        let fd = open_path(device, libc::O_RDWR)
-            .map_err(|e| format!("open {}: {e}", device.display()))?;
-        let default_mode = get_mode(fd);
-        close(fd);
-        let default_mode = default_mode.map_err(|e| format!("GET_MODE: {e}"))?;
+        let (default_mode, drm) = match face {
+            Face::Misc => {
+                let fd = open_path(device, libc::O_RDWR)
+                    .map_err(|e| format!("open {}: {e}", device.display()))?;
+                let default_mode = get_mode(fd);
+                close(fd);
+                (default_mode.map_err(|e| format!("GET_MODE: {e}"))?, None)
+            }
+            Face::Drm => {
+                let info = DrmInfo::discover(device)?;
+                let vram_size = pci.as_deref().map_or(16 << 20, vram_size);
+                let mode = BochsfbMode {
+                    width: 1024,
+                    height: 768,
+                    bpp: 32,
+                    virtual_height: 768,
+                    fb_size: 1024 * 768 * 4,
+                    vram_size,
+                    ..Default::default()
+                };
+                (mode, Some(info))
+            }
+        };
         // SAFETY: 0xffffffff queries the personality without changing it.
         let persona = unsafe { libc::personality(0xffff_ffff) } as libc::c_ulong;
         let env = Env {
             tmp_node: PathBuf::from("/tmp/kfuzz-")
                 .with_file_name(format!("kfuzz-{}", name.to_string_lossy())),
             device: device.to_path_buf(),
+            face,
+            drm,
             sysfs,
             pci,
             default_mode,
@@ -219,9 +299,25 @@ impl Env {
         Ok(env)
     }
 
+    /// The card's node now: `device`, or on the DRM face the card's DRM node, which a bind
+    /// while an old file is still open numbers anew (`card1`).
+    pub fn node(&self) -> PathBuf {
+        if self.face == Face::Misc {
+            return self.device.clone();
+        }
+        let card = self.pci.as_deref().and_then(|pci| {
+            std::fs::read_dir(Path::new("/sys/bus/pci/devices").join(pci).join("drm"))
+                .ok()?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .find(|n| n.starts_with("card"))
+        });
+        card.map_or_else(|| self.device.clone(), |c| Path::new("/dev/dri").join(c))
+    }
+
     /// (Re)makes the `/tmp` node when the card's device number changed (a bind may change it).
     fn make_tmp_node(&self) {
-        let Some(rdev) = rdev_of(&self.device) else {
+        let Some(rdev) = rdev_of(&self.node()) else {
             return;
         };
         if rdev == self.rdev.get() {
@@ -237,7 +333,10 @@ impl Env {
     }
 
     fn bound(&self) -> bool {
-        self.device.exists()
+        match (self.face, &self.pci) {
+            (Face::Drm, Some(pci)) => Path::new(DRIVER_DIR).join(pci).exists(),
+            _ => self.device.exists(),
+        }
     }
 
     fn bind_write(&self, what: &str) -> io::Result<i64> {
@@ -254,6 +353,22 @@ impl Env {
             let _ = self.bind_write("bind");
         }
         self.make_tmp_node();
+        if let Some(info) = &self.drm {
+            // The CRTC off: the next program starts from no mode, as a card just bound does.
+            // Only a card that cannot be opened is broken: another master (a program's child
+            // still exiting) may refuse the modeset, and the next program starts from its mode.
+            return match drm::crtc_off(&self.node(), &info.ids) {
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::ENODEV | libc::ENXIO)
+                    ) =>
+                {
+                    Err(format!("opening {}: {e}", self.node().display()))
+                }
+                _ => Ok(()),
+            };
+        }
         let fd = open_path(&self.device, libc::O_RDWR).map_err(|e| format!("open: {e}"))?;
         let result = get_mode(fd).and_then(|m| {
             if same_mode(&m, &self.default_mode) && m.y_offset == 0 {
@@ -396,6 +511,8 @@ pub struct Exec<'a> {
     ctx: Ctx,
     rie: bool,
     procmem: libc::c_int,
+    /// The DRM face's resources: handles, framebuffers, object ids, modes.
+    drm: DrmState,
     /// Shadow pages this process wrote through a mapping, for invariant (b).
     pub shadow_pages: BTreeSet<u64>,
     pub findings: Vec<Finding>,
@@ -419,6 +536,7 @@ impl<'a> Exec<'a> {
             ctx: Ctx::default(),
             rie: false,
             procmem: -1,
+            drm: env.drm.as_ref().map(DrmState::new).unwrap_or_default(),
             shadow_pages: BTreeSet::new(),
             findings: Vec::new(),
             outcomes: Vec::new(),
@@ -609,6 +727,8 @@ impl<'a> Exec<'a> {
             w: mode.width.into(),
             h: mode.height.into(),
             vh: mode.virtual_height.into(),
+            bo: 0,
+            pitch: 0,
         };
     }
 
@@ -764,6 +884,9 @@ impl<'a> Exec<'a> {
 
     /// Shadow pages a successful write through `r` of mapping `s` reached.
     fn note_shadow(&mut self, r: Range, s: MapSlot) {
+        if self.env.face != Face::Misc {
+            return;
+        }
         let page = self.env.page;
         let first = s.file_off.wrapping_add(r.addr - s.range.addr);
         let mut off = first & !(page - 1);
@@ -782,7 +905,7 @@ impl<'a> Exec<'a> {
         match &call.op {
             Op::Open { f, node, flags } => {
                 let path = match node {
-                    Node::Dev => self.env.device.clone(),
+                    Node::Dev => self.env.node(),
                     Node::Tmp => self.env.tmp_node.clone(),
                     Node::Fd(k) => PathBuf::from(format!("/proc/self/fd/{}", self.file(*k)?.fd)),
                 };
@@ -827,13 +950,13 @@ impl<'a> Exec<'a> {
             Op::Mmap {
                 m,
                 f,
-                region,
+                origin,
                 within,
                 len,
                 prot,
                 flags,
                 at,
-            } => self.mmap(*m, *f, *region, *within, *len, *prot, *flags, *at),
+            } => self.mmap(*m, *f, *origin, *within, *len, *prot, *flags, *at),
             Op::Mremap {
                 m,
                 from,
@@ -942,6 +1065,7 @@ impl<'a> Exec<'a> {
                 }))
             }
             Op::Ioctl { f, req, arg } => self.ioctl(*f, req, *arg),
+            Op::Drm { f, req, arg } => self.drm(*f, req, *arg),
             Op::Sysfs { attr } => {
                 let name = SYSFS_ATTRS.get(*attr as usize)?;
                 Some(std::fs::read(self.env.sysfs.join(name)).map(|b| b.len() as i64))
@@ -996,7 +1120,7 @@ impl<'a> Exec<'a> {
         &mut self,
         m: u8,
         f: u8,
-        region: u32,
+        origin: Origin,
         within: super::program::Val,
         len: super::program::Val,
         prot: i32,
@@ -1004,7 +1128,18 @@ impl<'a> Exec<'a> {
         at: Option<(u8, super::program::Val)>,
     ) -> Outcome {
         let file = self.file(f)?;
-        let offset = (u64::from(region) << 32).wrapping_add(self.ctx.eval(within));
+        let (base, ctx) = match origin {
+            Origin::Region(region) => (u64::from(region) << 32, self.ctx),
+            Origin::Dumb(h) => {
+                // A dumb buffer never mapped with MAP_DUMB maps from 0 (which is refused).
+                let bo = self.drm.bos[h as usize].unwrap_or_default();
+                (
+                    bo.offset.unwrap_or(0),
+                    self.bo_ctx(super::program::Id::Bo(h)),
+                )
+            }
+        };
+        let offset = base.wrapping_add(ctx.eval(within));
         let (hint, len, fixed) = match at {
             Some((t, v)) => {
                 let target = self.map(t)?;
@@ -1014,14 +1149,13 @@ impl<'a> Exec<'a> {
                     return None;
                 }
                 // `len` counts from the target, `edge` from the mapping this makes.
-                let len = self
-                    .ctx
+                let len = ctx
                     .with_map(target.range.len, offset)
                     .eval(len)
                     .min(target.range.end() - addr);
                 (addr, len, libc::MAP_FIXED)
             }
-            None => (0, self.ctx.with_map(0, offset).eval(len), 0),
+            None => (0, ctx.with_map(0, offset).eval(len), 0),
         };
         let map = |flags: i32| {
             // SAFETY: a NULL hint lets the kernel choose a free range; a MAP_FIXED one lies
@@ -1224,6 +1358,11 @@ impl<'a> Exec<'a> {
         rwf: i32,
     ) -> Outcome {
         let file = self.file(f)?;
+        if self.env.face == Face::Drm && kind.reads() && !self.event_ready(file.fd) {
+            // A DRM file's read waits for an event: one that none is coming for would be stuck
+            // forever, so it is not made (a flip's event comes within a frame).
+            return Some(Err(io::Error::from_raw_os_error(libc::EAGAIN)));
+        }
         let mut vecs = Vec::with_capacity(iov.len());
         for (b, len) in iov {
             let (addr, room) = self.buf(*b)?;
@@ -1434,6 +1573,17 @@ impl<'a> Exec<'a> {
             self.refresh_ctx(Some(file.fd));
         }
         Some(result)
+    }
+
+    /// Whether an event can be read from DRM file `fd` within a tenth of a second.
+    fn event_ready(&self, fd: libc::c_int) -> bool {
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd on our stack.
+        unsafe { libc::poll(&raw mut pfd, 1, 100) > 0 }
     }
 
     /// No other process of this program runs now (so a changed mode was this call's doing).

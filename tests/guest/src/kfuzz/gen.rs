@@ -6,12 +6,15 @@
 use bochsfb_renderer::abi::{ioc, BOCHSFB_MAX_DAMAGE_RECTS};
 use bochsfb_renderer::fb_abi::FB_ACTIVATE_TEST;
 
+use super::exec::Face;
 use super::program::{
-    Base, Buf, Call, IoKind, Node, Op, Program, Rects, Req, Val, ADVICE, CHILDREN, DEFAULT_ARG,
-    DEFAULT_RECTS, FILES, MAPS, MAX_CALLS, SYSFS_ATTRS,
+    Base, Buf, Call, DrmReq, IoKind, Node, Op, Origin, Program, Rects, Req, Val, ADVICE, CHILDREN,
+    DEFAULT_ARG, DEFAULT_RECTS, FILES, MAPS, MAX_CALLS, SYSFS_ATTRS,
 };
 use crate::fuzz::KNOWN_IOCTLS;
 use crate::rng::Rng;
+
+mod drm;
 
 const PAGE: i64 = 4096;
 
@@ -20,6 +23,9 @@ const PAGE: i64 = 4096;
 struct Live {
     files: u8,
     maps: u8,
+    /// DRM face: dumb buffer and framebuffer slots.
+    bos: u8,
+    fbs: u8,
 }
 
 impl Live {
@@ -30,6 +36,11 @@ impl Live {
                 Op::Open { f, .. } | Op::Dup { f, .. } => live.files |= 1 << f,
                 Op::Close { f } => live.files &= !(1 << f),
                 Op::Mmap { m, .. } | Op::Mremap { m, .. } => live.maps |= 1 << m,
+                Op::Drm { ref req, .. } => match *req {
+                    DrmReq::CreateDumb { h, .. } => live.bos |= 1 << h,
+                    DrmReq::AddFb { b, .. } | DrmReq::AddFb2 { b, .. } => live.fbs |= 1 << b,
+                    _ => {}
+                },
                 _ => {}
             }
         }
@@ -40,6 +51,8 @@ impl Live {
 /// Generates calls and values.
 pub struct Gen<'a> {
     pub rng: &'a mut Rng,
+    /// Which face's calls to make.
+    pub face: Face,
 }
 
 fn pick_val(rng: &mut Rng, table: &[Val]) -> Val {
@@ -360,11 +373,11 @@ impl Gen<'_> {
         access | extra
     }
 
-    fn region(&mut self) -> u32 {
+    fn region(&mut self) -> Origin {
         if self.rng.chance(1, 16) {
-            return self.rng.pick(&[4, 255, u32::MAX]);
+            return Origin::Region(self.rng.pick(&[4, 255, u32::MAX]));
         }
-        self.rng.below(4) as u32
+        Origin::Region(self.rng.below(4) as u32)
     }
 
     fn rects(&mut self) -> Rects {
@@ -496,13 +509,17 @@ impl Gen<'_> {
         } else {
             0
         };
-        Call {
-            proc,
-            op: self.op(live),
-        }
+        let op = match self.face {
+            Face::Misc => self.op(live),
+            Face::Drm => self.drm_op(Some((program, at)), live),
+        };
+        Call { proc, op }
     }
 
     fn op(&mut self, live: Live) -> Op {
+        if self.face == Face::Drm {
+            return self.drm_op(None, live);
+        }
         match self.rng.below(120) {
             0..=9 => Op::Open {
                 f: self.slot(!live.files, FILES),
@@ -680,7 +697,7 @@ impl Gen<'_> {
                 self.slot(!live.maps, MAPS)
             },
             f: self.file(live),
-            region: self.region(),
+            origin: self.region(),
             within: self.within(),
             len: self.map_len(),
             prot: self.prot(),
@@ -691,6 +708,11 @@ impl Gen<'_> {
 
     /// A new program: open a file, then a few calls.
     pub fn program(&mut self) -> Program {
+        if self.face == Face::Drm {
+            let mut program = self.drm_program();
+            program.calls.truncate(MAX_CALLS);
+            return program;
+        }
         let mut program = Program::default();
         program.calls.push(Call::main(Op::Open {
             f: 0,
@@ -780,6 +802,9 @@ impl Gen<'_> {
         let at = at.min(p.calls.len());
         let call = self.call(p, at);
         p.calls.insert(at, call);
+        if self.face == Face::Drm {
+            self.follow_drm(p, at);
+        }
         if self.rng.chance(1, 2) {
             self.follow(p, at);
         }
@@ -901,14 +926,14 @@ impl Gen<'_> {
             Op::Mmap {
                 m,
                 f,
-                region,
+                origin,
                 within,
                 len,
                 prot,
                 flags,
                 at,
             } => match pick {
-                0 => *region = self.region(),
+                0 => *origin = self.region(),
                 1 => *within = self.or_nudge(*within, Self::within),
                 2 | 3 => *len = self.or_nudge(*len, Self::map_len),
                 4 => *prot = self.prot(),
@@ -1049,6 +1074,11 @@ impl Gen<'_> {
                 (Req::Raw { cmd, .. }, _) => *cmd = self.raw_cmd(),
                 (req, _) => *req = self.req(live),
             },
+            Op::Drm { req, arg, f } => match pick {
+                0 => *arg = self.arg_buf(live),
+                1 => *f = self.file(live),
+                _ => self.change_drm_arg(req, live),
+            },
             _ => call.op = self.op(live),
         }
     }
@@ -1063,7 +1093,10 @@ mod tests {
         let mut rng = Rng::new(7);
         let mut corpus: Vec<Program> = Vec::new();
         for i in 0..2000 {
-            let mut gen = Gen { rng: &mut rng };
+            let mut gen = Gen {
+                rng: &mut rng,
+                face: Face::Misc,
+            };
             let p = if i % 3 == 0 || corpus.is_empty() {
                 gen.program()
             } else {
@@ -1082,7 +1115,13 @@ mod tests {
         let make = |seed| {
             let mut rng = Rng::new(seed);
             (0..50)
-                .map(|_| Gen { rng: &mut rng }.program())
+                .map(|_| {
+                    Gen {
+                        rng: &mut rng,
+                        face: Face::Misc,
+                    }
+                    .program()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(make(3), make(3));

@@ -128,7 +128,7 @@ pub fn simplifications(call: &Call) -> Vec<Call> {
         Op::Mmap {
             m,
             f,
-            region,
+            origin,
             within,
             len,
             prot,
@@ -138,7 +138,7 @@ pub fn simplifications(call: &Call) -> Vec<Call> {
             with(Op::Mmap {
                 m: *m,
                 f: *f,
-                region: *region,
+                origin: *origin,
                 within: *within,
                 len: *len,
                 prot: *prot,
@@ -148,7 +148,7 @@ pub fn simplifications(call: &Call) -> Vec<Call> {
             with(Op::Mmap {
                 m: *m,
                 f: *f,
-                region: *region,
+                origin: *origin,
                 within: *within,
                 len: *len,
                 prot: *prot,
@@ -158,7 +158,7 @@ pub fn simplifications(call: &Call) -> Vec<Call> {
             with(Op::Mmap {
                 m: *m,
                 f: *f,
-                region: *region,
+                origin: *origin,
                 within: Val::lit(0),
                 len: *len,
                 prot: *prot,

@@ -19,6 +19,9 @@
 
 use std::fmt::{self, Write as _};
 
+mod drm;
+pub use drm::{DrmReq, Id, ModeSpec, Obj, PropVal, Timings, BOS, FBS, FORMATS, PROPS};
+
 /// File slots `f0`..`f3`.
 pub const FILES: u8 = 4;
 /// Mapping slots `m0`..`m7`.
@@ -54,10 +57,14 @@ pub enum Base {
     W,
     /// The last row a pan may start at: `vh - h`.
     Pan,
+    /// The size of the dumb buffer the call works on (DRM face).
+    Bo,
+    /// The pitch of the dumb buffer the call works on (DRM face).
+    Pitch,
 }
 
 impl Base {
-    const NAMES: [(Base, &'static str); 9] = [
+    const NAMES: [(Base, &'static str); 11] = [
         (Base::Vram, "vram"),
         (Base::Len, "len"),
         (Base::Edge, "edge"),
@@ -67,6 +74,8 @@ impl Base {
         (Base::H, "h"),
         (Base::W, "w"),
         (Base::Pan, "pan"),
+        (Base::Bo, "bo"),
+        (Base::Pitch, "pitch"),
     ];
 
     fn name(self) -> &'static str {
@@ -108,6 +117,9 @@ pub struct Ctx {
     pub w: u64,
     pub h: u64,
     pub vh: u64,
+    /// The size and pitch of the dumb buffer the call works on (DRM face).
+    pub bo: u64,
+    pub pitch: u64,
 }
 
 impl Ctx {
@@ -123,6 +135,8 @@ impl Ctx {
             Base::Vh => self.vh,
             Base::W => self.w,
             Base::Pan => self.vh.saturating_sub(self.h),
+            Base::Bo => self.bo,
+            Base::Pitch => self.pitch,
         };
         base.wrapping_add(v.delta as u64)
     }
@@ -231,6 +245,35 @@ impl std::str::FromStr for Buf {
             "s" => Ok(Buf::Scratch(parse_u32(arg)?)),
             "g" => Ok(Buf::Guard(parse_u32(arg)?)),
             _ => Ok(Buf::Map(slot(kind, 'm', MAPS)?, arg.parse()?)),
+        }
+    }
+}
+
+/// What an `mmap` maps from: a region of `/dev/bochsfbN` (its offset is `region << 32`), or
+/// the dumb buffer in slot N (DRM face; the fake offset its last MAP_DUMB returned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    Region(u32),
+    Dumb(u8),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Region(r) => write!(f, "{r}"),
+            Origin::Dumb(h) => write!(f, "h{h}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Origin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Origin, String> {
+        if s.starts_with('h') {
+            Ok(Origin::Dumb(slot(s, 'h', BOS)?))
+        } else {
+            Ok(Origin::Region(parse_u32(s)?))
         }
     }
 }
@@ -674,11 +717,11 @@ pub enum Op {
         f: u8,
         flags: i32,
     },
-    /// `mmap` of `region << 32 | within`; `at`: `MAP_FIXED` inside a live mapping.
+    /// `mmap` of `within` into `origin`; `at`: `MAP_FIXED` inside a live mapping.
     Mmap {
         m: u8,
         f: u8,
-        region: u32,
+        origin: Origin,
         within: Val,
         len: Val,
         prot: i32,
@@ -754,6 +797,12 @@ pub enum Op {
         req: Req,
         arg: Buf,
     },
+    /// An ioctl of the DRM face, its struct at `arg`.
+    Drm {
+        f: u8,
+        req: DrmReq,
+        arg: Buf,
+    },
     Sysfs {
         attr: u8,
     },
@@ -813,6 +862,7 @@ impl Op {
             Op::Io { kind, .. } => kind.name(),
             Op::Lseek { .. } => "lseek",
             Op::Ioctl { req, .. } => req.name(),
+            Op::Drm { req, .. } => req.name(),
             Op::Sysfs { .. } => "sysfs",
             Op::Personality { .. } => "personality",
             Op::Fork => "fork",
@@ -855,7 +905,7 @@ impl fmt::Display for Op {
             Op::Mmap {
                 m,
                 f: file,
-                region,
+                origin,
                 within,
                 len,
                 prot,
@@ -864,7 +914,7 @@ impl fmt::Display for Op {
             } => {
                 write!(
                     f,
-                    "mmap m{m} f{file} off={region}:{within} len={len} prot={} flags={}",
+                    "mmap m{m} f{file} off={origin}:{within} len={len} prot={} flags={}",
                     PROT.format(*prot as i64),
                     MAP_FLAGS.format(*flags as i64)
                 )?;
@@ -978,6 +1028,14 @@ impl fmt::Display for Op {
                         }
                     }
                 }
+                if *arg != DEFAULT_ARG {
+                    write!(f, " arg={arg}")?;
+                }
+                Ok(())
+            }
+            Op::Drm { f: slot, req, arg } => {
+                write!(f, "{} f{slot}", req.name())?;
+                req.fmt_args(f)?;
                 if *arg != DEFAULT_ARG {
                     write!(f, " arg={arg}")?;
                 }
@@ -1151,14 +1209,14 @@ impl std::str::FromStr for Call {
             ),
             "mmap" => {
                 let off = a.get("off")?;
-                let (region, within) = off
+                let (origin, within) = off
                     .split_once(':')
                     .ok_or_else(|| format!("bad offset {off:?}"))?;
                 (
                     Op::Mmap {
                         m: map(&a, 0)?,
                         f: file(&a, 1)?,
-                        region: parse_u32(region)?,
+                        origin: origin.parse()?,
                         within: within.parse()?,
                         len: a.val("len")?,
                         prot: PROT.parse(a.get("prot")?)? as i32,
@@ -1293,6 +1351,22 @@ impl std::str::FromStr for Call {
             "unbind" => (Op::Unbind, 0),
             "bind" => (Op::Bind, 0),
             "wait" => (Op::Wait, 0),
+            _ if DrmReq::NAMES.contains(&name) => {
+                let (req, positional) = DrmReq::parse(name, &mut a)?;
+                let arg = a
+                    .opt("arg")
+                    .map(str::parse)
+                    .transpose()?
+                    .unwrap_or(DEFAULT_ARG);
+                (
+                    Op::Drm {
+                        f: file(&a, 0)?,
+                        req,
+                        arg,
+                    },
+                    positional,
+                )
+            }
             _ => {
                 if let Some(kind) = IoKind::ALL.iter().find(|k| k.name() == name) {
                     let iov = if kind.vectored() {
@@ -1449,6 +1523,7 @@ impl Program {
                     | Req::FbPan { .. }
                     | Req::Raw { .. }
             ),
+            Op::Drm { req, .. } => req.changes_display(),
             Op::Unbind | Op::Bind => true,
             _ => false,
         })
@@ -1484,12 +1559,27 @@ madvise m7 at=0x0 len=len advice=populate_write
 sysfs attr=y_offset
 personality read_implies_exec
 open f1 node=f0 flags=rdonly
+create_dumb f0 h1 w=1024 h=768 bpp=32 flags=0x0
+map_dumb f0 bo=h1
+mmap m2 f0 off=h1:0x0 len=bo+0x1000 prot=r|w flags=shared
+addfb2 f0 b0 bo=h1 w=1024 h=768 fmt=xr24 pitch=pitch off=0x0 flags=0x0
+addfb f1 b3 bo=0x7 w=0 h=0 bpp=32 depth=24 pitch=-0x1
+setcrtc f0 crtc=crtc fb=b0 x=0x0 y=0x0 conns=conn,0x0 mode=c0
+setcrtc f0 crtc=0xffffffff fb=0x0 x=0x0 y=0x0 conns= mode=none
+setcrtc f0 crtc=crtc fb=b0 x=0x0 y=0x0 conns=conn mode=9/640_656_752_65535/480_490_492_32768/0x0/0
+setplane f0 plane=plane crtc=crtc fb=b0 dst=0x0,0x0,0x400,0x300 src=0x0,0x0,0x4000000,0x3000000
+atomic f0 flags=0x601 props=plane.FB_ID:b0,crtc.MODE_ID:c1,crtc.ACTIVE:0x1,conn.CRTC_ID:crtc
+page_flip f0 crtc=crtc fb=b0 flags=0x1 target=0x0 arg=null
+dirtyfb f0 fb=b0 count=2 rects=rand:3 flags=0x0
+wait_vblank f2 kind=0x1 seq=0x1
+set_master f1
+prime_to_fd f0 bo=h1 flags=0x80002
 ";
 
     #[test]
     fn text_round_trips() {
         let program: Program = EXAMPLE.parse().unwrap();
-        assert_eq!(program.calls.len(), 15);
+        assert_eq!(program.calls.len(), 30);
         assert_eq!(program.lines(), EXAMPLE);
         assert_eq!(program.to_string().parse::<Program>().unwrap(), program);
     }

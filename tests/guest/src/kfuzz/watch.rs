@@ -5,6 +5,8 @@
 use std::ffi::CString;
 use std::io;
 use std::path::Path;
+
+use super::exec::Env;
 use std::ptr;
 use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering::SeqCst};
 use std::time::Duration;
@@ -165,7 +167,7 @@ fn open_raw(path: &Path, flags: libc::c_int) -> libc::c_int {
 /// The latency probe's loop (invariant c): GET_MODE on a file of its own, again and again; a
 /// call that takes longer than `bound` waited that long for the card mutex, and is recorded.
 /// Follows the card through unbind and bind; closes its file while paused.
-pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
+pub fn probe(shared: &Shared, env: &Env, crtc: Option<u32>, bound: Duration) -> ! {
     let bound = bound.as_nanos() as u64;
     let mut file: Option<std::fs::File> = None;
     loop {
@@ -182,8 +184,14 @@ pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
         shared.probe_paused.store(0, SeqCst);
         let open = match &file {
             Some(open) => open,
-            None => match std::fs::File::open(device) {
-                Ok(open) => file.insert(open),
+            None => match std::fs::File::open(env.node()) {
+                Ok(open) => {
+                    if crtc.is_some() {
+                        // The first opener of a DRM device becomes its master: not the probe.
+                        super::exec::drop_master(&open);
+                    }
+                    file.insert(open)
+                }
                 Err(_) => {
                     std::thread::sleep(Duration::from_millis(2));
                     continue;
@@ -192,7 +200,10 @@ pub fn probe(shared: &Shared, device: &Path, bound: Duration) -> ! {
         };
         let start = now_ns();
         shared.probe_call_started.store(start, SeqCst);
-        let result = bochsfb_renderer::device::get_mode(open);
+        let result = match crtc {
+            Some(crtc) => super::exec::probe_call(open, crtc),
+            None => bochsfb_renderer::device::get_mode(open).map(drop),
+        };
         let end = now_ns();
         shared.probe_call_started.store(0, SeqCst);
         let took = end - start;
