@@ -71,10 +71,12 @@ impl drm::Driver for KmsDriver {
 }
 
 /// The refresh rates a mode may ask for: the vblank timer ticks at that rate (docs/drm.md).
-/// Above the highest, ticks would flood the machine; below the lowest, the frame duration in
-/// nanoseconds would not fit the `int` the vblank code keeps it in.
+/// Above the highest, ticks would flood the machine. Below the lowest, a commit could wait
+/// longer than `drm_atomic_helper_wait_for_vblanks()` gives a vblank (one second) and the
+/// kernel would warn; 10 Hz leaves it ten frames (and the frame duration in nanoseconds fits
+/// the `int` the vblank code keeps it in).
 const MAX_REFRESH_HZ: u64 = 1000;
-const MIN_REFRESH_HZ: u64 = 1;
+const MIN_REFRESH_HZ: u64 = 10;
 
 /// What a checked pipe state shows: the mode, and where the scanout starts.
 struct Shown {

@@ -633,6 +633,24 @@ type Check = (&'static str, fn(&Path) -> Outcome);
 /// computes `framedur_ns` = 65535 * 32082 * 10^6 / 75 into an `int`, which truncates it to 59008:
 /// a 16.9 kHz vblank timer. Other clocks make it negative (clock 9 kHz with vtotal 32768), which
 /// `hrtimer_forward()` rounds up to `hrtimer_resolution` (1 ns): an hrtimer storm.
+/// `drm_atomic_helper_wait_for_vblanks()` gives a commit's vblank one second, then warns: a
+/// mode whose frames last longer (found by kfuzz at the old 1 Hz bound) lets any master make
+/// the kernel warn. 840 kHz over 800x525 pixels is 2 Hz.
+fn two_hertz_mode_refused(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode_640x480(840)) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => Err("SETCRTC accepted a 2 Hz mode".into()),
+    };
+    crtc_off(&file, crtc);
+    outcome
+}
+
 fn low_clock_truncates_vblank_rate(path: &Path) -> Outcome {
     let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
     let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
@@ -745,7 +763,7 @@ fn negative_frame_duration_storm(path: &Path) -> Outcome {
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
 pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
-    let checks: [Check; 11] = [
+    let checks: [Check; 12] = [
         (
             "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
             non_master_not_on_screen,
@@ -793,6 +811,11 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
         (
             "storm: a mode whose frame duration truncates to a negative int is refused",
             negative_frame_duration_storm,
+        ),
+        (
+            "slow: a 640x480 mode at 2 Hz is refused (a commit waits at most 1 s for a vblank, \
+             then warns)",
+            two_hertz_mode_refused,
         ),
     ];
     for (name, check) in checks {

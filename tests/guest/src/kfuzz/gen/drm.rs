@@ -121,8 +121,9 @@ impl Gen<'_> {
         let mut t = self.rng.pick(&[Timings::XGA, Timings::VGA]);
         for _ in 0..1 + self.rng.below(2) {
             match self.rng.below(8) {
-                // The refresh rate around the face's bounds (1 and 1000 Hz: the vblank timer
-                // ticks at it), and far past them: clock = htotal * vtotal * rate.
+                // The refresh rate around the face's bounds (10 and 1000 Hz: the vblank timer
+                // ticks at it; 1 Hz, the commit helpers' vblank wait), and far past them:
+                // clock = htotal * vtotal * rate.
                 6 | 7 => {
                     let frame = u64::from(t.h[3]) * u64::from(t.v[3]);
                     let millihertz = self.rng.pick(&[
@@ -130,6 +131,8 @@ impl Gen<'_> {
                         500,
                         999,
                         1001,
+                        9_990,
+                        10_010,
                         60_000,
                         999_000,
                         1_001_000,
