@@ -91,11 +91,24 @@ impl Hardware {
         ENODEV
     }
 
-    /// Runs `f` on the registers, or `ENODEV` once the card is unbound.
+    /// Runs `f` on the registers, or `ENODEV` once the card is unbound. `f` runs in an RCU
+    /// read-side section: it must not sleep (no allocations that may, no user copies).
     pub(crate) fn with_dispi<R>(&self, f: impl FnOnce(&Dispi<'_, '_>) -> Result<R>) -> Result<R> {
         let regs = self.regs.try_access().ok_or_else(|| self.gone())?;
         let bar: &MmioBar<'_> = &regs;
         f(&Dispi::new(bar))
+    }
+
+    /// The whole EDID: the base block and the extension blocks it announces (QEMU adds a CTA
+    /// block for its large modes), cut at the end of QEMU's EDID area. A blob cut short or with
+    /// a bad block is refused by whoever parses it. Allocated between two register accesses:
+    /// not inside one, which must not sleep.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn read_edid_blocks(&self) -> Result<KVec<u8>> {
+        let base = self.with_dispi(|dispi| dispi.read_edid())?;
+        let mut edid = KVec::from_elem(0u8, edid::announced_len(&base), GFP_KERNEL)?;
+        self.with_dispi(|dispi| dispi.read_edid_into(&mut edid))?;
+        Ok(edid)
     }
 
     /// Runs `f` on VRAM, or `ENODEV` once the card is unbound. `f` runs in an RCU read-side

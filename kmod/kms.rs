@@ -144,7 +144,7 @@ impl SinglePipe for KmsDriver {
     }
 
     fn modes(dev: &KmsDevice, modes: &mut ConnectorModes<'_>) -> Result {
-        let edid = dev.hw.with_dispi(|dispi| dispi.read_edid_blocks())?;
+        let edid = dev.hw.read_edid_blocks()?;
         if modes.add_from_edid(&edid).is_err() {
             // No (valid) EDID: the standard modes, 1024x768 preferred as at probe.
             modes.add_standard(8192, 8192);

@@ -9,7 +9,7 @@
 //! at these fixed offsets is checked at compile time and cannot fail.
 
 use super::{
-    edid::{EDID_AREA, EDID_EXTENSIONS, EDID_LEN},
+    edid::{EDID_AREA, EDID_LEN},
     mode::Mode,
 };
 use kernel::{
@@ -238,22 +238,13 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         Ok(edid)
     }
 
-    /// Copies the whole EDID: the base block and the extension blocks it announces (QEMU adds a
-    /// CTA block for its large modes), cut at the end of QEMU's EDID area. A blob cut short or
-    /// with a bad block is refused by whoever parses it.
+    /// Copies the start of the EDID area into `edid` (at most QEMU's whole area).
     #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
-    pub(crate) fn read_edid_blocks(&self) -> Result<KVec<u8>> {
-        let base = self.read_edid()?;
-        let len = usize::from(base[EDID_EXTENSIONS])
-            .saturating_add(1)
-            .saturating_mul(EDID_LEN)
-            .min(EDID_AREA);
-        let mut edid = KVec::with_capacity(len, GFP_KERNEL)?;
-        edid.extend_from_slice(&base, GFP_KERNEL)?;
-        for offset in EDID_LEN..len {
-            edid.push(self.bar.try_read8(offset)?, GFP_KERNEL)?;
+    pub(crate) fn read_edid_into(&self, edid: &mut [u8]) -> Result {
+        for (offset, byte) in edid.iter_mut().enumerate().take(EDID_AREA) {
+            *byte = self.bar.try_read8(offset)?;
         }
-        Ok(edid)
+        Ok(())
     }
 
     /// Turns the VGA output on (std VGA and secondary-vga only; bochs-display has no VGA ports).

@@ -9,9 +9,19 @@
 /// Bytes of the EDID base block, and of each extension block.
 pub(crate) const EDID_LEN: usize = 128;
 /// The base block's count of extension blocks that follow it.
-pub(crate) const EDID_EXTENSIONS: usize = 126;
+const EXTENSIONS_AT: usize = 126;
 /// Bytes QEMU gives the EDID at the start of the MMIO BAR (`qemu_edid_region_io`).
 pub(crate) const EDID_AREA: usize = 1024;
+
+/// The length of the EDID whose base block is `base`: that block and the extension blocks it
+/// announces, cut at the end of QEMU's EDID area.
+#[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+pub(crate) fn announced_len(base: &[u8; EDID_LEN]) -> usize {
+    usize::from(base[EXTENSIONS_AT])
+        .saturating_add(1)
+        .saturating_mul(EDID_LEN)
+        .min(EDID_AREA)
+}
 
 const HEADER: [u8; 8] = [0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00];
 /// First detailed timing descriptor.
@@ -101,5 +111,17 @@ mod tests {
         edid[55] = 0;
         edid[127] = edid[127].wrapping_add(clock);
         assert_eq!(preferred_mode(&edid), None);
+    }
+
+    #[test]
+    fn the_edid_is_as_long_as_its_base_block_announces() {
+        let mut base = edid_with_timing(1024, 768);
+        assert_eq!(announced_len(&base), 128);
+        // QEMU's EDID: one CTA extension block.
+        base[EXTENSIONS_AT] = 1;
+        assert_eq!(announced_len(&base), 256);
+        // More than QEMU's area holds: cut at its end.
+        base[EXTENSIONS_AT] = 255;
+        assert_eq!(announced_len(&base), EDID_AREA);
     }
 }
