@@ -77,6 +77,8 @@ impl drm::Driver for KmsDriver {
 /// the `int` the vblank code keeps it in).
 const MAX_REFRESH_HZ: u64 = 1000;
 const MIN_REFRESH_HZ: u64 = 10;
+/// The largest `htotal * vtotal`: `i32::MAX`.
+const MAX_FRAME_PIXELS: u64 = 0x7fff_ffff;
 
 /// What a checked pipe state shows: the mode, and where the scanout starts.
 struct Shown {
@@ -129,7 +131,10 @@ impl SinglePipe for KmsDriver {
         let clock_hz = u64::try_from(mode.clock())
             .unwrap_or(0)
             .saturating_mul(1000);
+        // The vblank code keeps htotal * vtotal in an `int` (`drm_calc_timestamping_constants`):
+        // a larger frame wraps it, and the timer's rate with it.
         if frame == 0
+            || frame > MAX_FRAME_PIXELS
             || clock_hz > MAX_REFRESH_HZ.saturating_mul(frame)
             || clock_hz < MIN_REFRESH_HZ.saturating_mul(frame)
         {
