@@ -17,6 +17,10 @@
 //! - PRIME export of a VRAM buffer works, although the design says VRAM is not a dma-buf
 //!   exporter (the dma-buf maps VRAM through the DRM device's address space, which unbind zaps;
 //!   importers get ENOSYS at attach): a documentation or design decision, low.
+//! - a 60 Hz mode whose htotal * vtotal exceeds `i32::MAX` passes `mode_valid` (which
+//!   multiplies in a u64), but `drm_calc_timestamping_constants()` keeps the product in an
+//!   `int`: the frame duration wraps, and the vblank timer ticks at 5.4 kHz (or, negative, back
+//!   to back) although the mode's refresh is 60 Hz.
 
 use std::fs::File;
 use std::io;
@@ -759,11 +763,62 @@ fn negative_frame_duration_storm(path: &Path) -> Outcome {
     outcome
 }
 
+/// A 640x480 mode at 60 Hz whose totals are large: htotal 65535, vtotal 34130, clock
+/// 134202573 kHz. `mode_valid` computes htotal * vtotal in a u64 and sees 60 Hz, inside its
+/// 10..1000 Hz bounds, but `drm_calc_timestamping_constants()` (drivers/gpu/drm/drm_vblank.c)
+/// keeps `int frame_size = mode->crtc_htotal * mode->crtc_vtotal`: 2236709550 wraps to a
+/// negative `int`, `(u64) frame_size * 1000000` wraps too, and `framedur_ns` comes out
+/// 183525 ns: a 5.4 kHz vblank timer. With vtotal 65535 at 60 Hz it is negative
+/// (-1429471552), which `hrtimer_forward()` raises to `hrtimer_resolution`: a storm. Any
+/// frame of more than `i32::MAX` pixels must be refused.
+fn int_frame_size_wraps(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let mut mode = mode_640x480(134_202_573);
+    mode.htotal = 65535;
+    mode.vtotal = 34130;
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => {
+            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 1,
+                ..Default::default()
+            };
+            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let start = Instant::now();
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 2000,
+                ..Default::default()
+            };
+            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let elapsed = start.elapsed();
+            let rate = 2000.0 / elapsed.as_secs_f64();
+            Err(format!(
+                "SETCRTC accepted htotal=65535 vtotal=34130 clock=134202573 kHz (60 Hz, but \
+                 2236709550 pixels a frame wrap the vblank code's int); 2000 vblanks \
+                 (WAIT_VBLANK by a non-master: {}) took {:?}: {:.0} Hz",
+                waited.map_or_else(|e| describe(&e), |()| "ok".into()),
+                elapsed,
+                rate
+            ))
+        }
+    };
+    crtc_off(&file, crtc);
+    outcome
+}
+
 /// The third review's checks; `only` runs the one whose name contains it.
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
 pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
-    let checks: [Check; 12] = [
+    let checks: [Check; 13] = [
         (
             "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
             non_master_not_on_screen,
@@ -816,6 +871,11 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
             "slow: a 640x480 mode at 2 Hz is refused (a commit waits at most 1 s for a vblank, \
              then warns)",
             two_hertz_mode_refused,
+        ),
+        (
+            "bigframe: a 60 Hz mode of more than 2^31 pixels a frame (htotal*vtotal wraps the \
+             vblank code's int) is refused",
+            int_frame_size_wraps,
         ),
     ];
     for (name, check) in checks {
