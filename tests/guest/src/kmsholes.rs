@@ -25,6 +25,11 @@
 //!   first commit's worker warn `vblank wait timed out` (kfuzz's open finding, docs/fuzzing.md):
 //!   it waits for a vblank after hw_done, and the off commit, which waits only for hw_done and
 //!   flip_done, stops the vblank timer first.
+//! - with the CRTC off (at probe, and after `crtc_atomic_disable`) std VGA still shows VRAM
+//!   offset 0: clearing `DISPI_ENABLE` hands the screen to the VGA mode QEMU's
+//!   `vbe_update_vgaregs()` left behind, which reads VRAM from offset 0; `probe-scanout` checks
+//!   DISPI only. Checked by screendump in tests/e2e/kms.rs
+//!   (`the_screen_of_an_off_crtc_shows_no_client_vram`, with the opt-in `text-paint` here).
 
 use std::fs::File;
 use std::io;
@@ -969,6 +974,24 @@ fn modeset_then_off_vblank_timeout(path: &Path) -> Outcome {
     outcome
 }
 
+/// Opt-in (`--only text-paint`), for the e2e test that looks at the screen
+/// (`the_screen_of_an_off_crtc_shows_no_client_vram` in tests/e2e/kms.rs): with the CRTC off in
+/// DRM's state, a second, non-master opener fills the first dumb buffer (VRAM offset 0) with a
+/// pattern (bytes `'#'` and 0x4f, which VGA text mode would also show as characters). The
+/// buffer is freed at exit; its VRAM is only zeroed when the next buffer takes it.
+fn text_paint(path: &Path) -> Outcome {
+    let master = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, _) = pipe(&master).map_err(|e| format!("resources: {}", describe(&e)))?;
+    crtc_off(&master, crtc);
+    let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let dumb = create(&other, 1024, 768, 32).map_err(|e| describe(&e))?;
+    let mut mapped = Mapped::new(&other, &dumb).map_err(|e| describe(&e))?;
+    for cell in mapped.as_mut_slice().chunks_mut(4) {
+        cell.copy_from_slice(&[b'#', 0x4f, b'#', 0x4f]);
+    }
+    Ok(())
+}
+
 /// The third review's checks; `only` runs the one whose name contains it.
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
@@ -1040,6 +1063,17 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
     ];
     for (name, check) in checks {
         if only.is_none_or(|only| name.contains(only)) {
+            report.check(name, check(path));
+        }
+    }
+    // Opt-in: run only when named.
+    let opt_in: [Check; 1] = [(
+        "text-paint: a non-master fills VRAM offset 0 with VGA text cells (for the e2e screen \
+         check)",
+        text_paint,
+    )];
+    for (name, check) in opt_in {
+        if only.is_some_and(|only| name.contains(only)) {
             report.check(name, check(path));
         }
     }
