@@ -979,9 +979,27 @@ fn modeset_then_off_vblank_timeout(path: &Path) -> Outcome {
 /// DRM's state, a second, non-master opener fills the first dumb buffer (VRAM offset 0) with a
 /// pattern (bytes `'#'` and 0x4f, which VGA text mode would also show as characters). The
 /// buffer is freed at exit; its VRAM is only zeroed when the next buffer takes it.
+fn only_name_has(word: &str) -> bool {
+    std::env::args().any(|a| a.contains(word))
+}
+
 fn text_paint(path: &Path) -> Outcome {
     let master = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, _) = pipe(&master).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&master).map_err(|e| format!("resources: {}", describe(&e)))?;
+    if only_name_has("after-modeset") {
+        // A modeset shows the master's (black) buffer at VRAM offset 0, then the CRTC is turned
+        // off and the buffer freed.
+        let dumb = create(&master, 640, 480, 32).map_err(|e| describe(&e))?;
+        let fb = add_fb(&master, &dumb, 640, 480, XRGB8888).map_err(|e| describe(&e))?;
+        set_crtc(&master, crtc, conn, fb, mode_640x480(25175)).map_err(|e| describe(&e))?;
+        crtc_off(&master, crtc);
+        let mut id = fb;
+        let _ = ioctl(&master, RMFB, &mut id);
+        let mut destroy = DestroyDumb {
+            handle: dumb.handle,
+        };
+        let _ = ioctl(&master, DESTROY_DUMB, &mut destroy);
+    }
     crtc_off(&master, crtc);
     let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
     let dumb = create(&other, 1024, 768, 32).map_err(|e| describe(&e))?;
@@ -1069,7 +1087,7 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
     // Opt-in: run only when named.
     let opt_in: [Check; 1] = [(
         "text-paint: a non-master fills VRAM offset 0 with VGA text cells (for the e2e screen \
-         check)",
+         check; `text-paint-after-modeset` after a modeset and the CRTC off)",
         text_paint,
     )];
     for (name, check) in opt_in {
