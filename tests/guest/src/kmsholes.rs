@@ -17,6 +17,19 @@
 //! - PRIME export of a VRAM buffer works, although the design says VRAM is not a dma-buf
 //!   exporter (the dma-buf maps VRAM through the DRM device's address space, which unbind zaps;
 //!   importers get ENOSYS at attach): a documentation or design decision, low.
+//! - a 60 Hz mode whose htotal * vtotal exceeds `i32::MAX` passes `mode_valid` (which
+//!   multiplies in a u64), but `drm_calc_timestamping_constants()` keeps the product in an
+//!   `int`: the frame duration wraps, and the vblank timer ticks at 5.4 kHz (or, negative, back
+//!   to back) although the mode's refresh is 60 Hz.
+//! - a nonblocking modeset followed within a frame by a commit that turns the CRTC off makes the
+//!   first commit's worker warn `vblank wait timed out` (kfuzz's open finding, docs/fuzzing.md):
+//!   it waits for a vblank after hw_done, and the off commit, which waits only for hw_done and
+//!   flip_done, stops the vblank timer first.
+//! - with the CRTC off (at probe, and after `crtc_atomic_disable`) std VGA still shows VRAM
+//!   offset 0: clearing `DISPI_ENABLE` hands the screen to the VGA mode QEMU's
+//!   `vbe_update_vgaregs()` left behind, which reads VRAM from offset 0; `probe-scanout` checks
+//!   DISPI only. Checked by screendump in tests/e2e/kms.rs
+//!   (`the_screen_of_an_off_crtc_shows_no_client_vram`, with the opt-in `text-paint` here).
 
 use std::fs::File;
 use std::io;
@@ -759,11 +772,249 @@ fn negative_frame_duration_storm(path: &Path) -> Outcome {
     outcome
 }
 
+/// A 640x480 mode at 60 Hz whose totals are large: htotal 65535, vtotal 34130, clock
+/// 134202573 kHz. `mode_valid` computes htotal * vtotal in a u64 and sees 60 Hz, inside its
+/// 10..1000 Hz bounds, but `drm_calc_timestamping_constants()` (drivers/gpu/drm/drm_vblank.c)
+/// keeps `int frame_size = mode->crtc_htotal * mode->crtc_vtotal`: 2236709550 wraps to a
+/// negative `int`, `(u64) frame_size * 1000000` wraps too, and `framedur_ns` comes out
+/// 183525 ns: a 5.4 kHz vblank timer. With vtotal 65535 at 60 Hz it is negative
+/// (-1429471552), which `hrtimer_forward()` raises to `hrtimer_resolution`: a storm. Any
+/// frame of more than `i32::MAX` pixels must be refused.
+fn int_frame_size_wraps(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let mut mode = mode_640x480(134_202_573);
+    mode.htotal = 65535;
+    mode.vtotal = 34130;
+    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+        Ok(()) => {
+            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 1,
+                ..Default::default()
+            };
+            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let start = Instant::now();
+            let mut wait = WaitVblank {
+                kind: VBLANK_RELATIVE,
+                sequence: 2000,
+                ..Default::default()
+            };
+            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
+            let elapsed = start.elapsed();
+            let rate = 2000.0 / elapsed.as_secs_f64();
+            Err(format!(
+                "SETCRTC accepted htotal=65535 vtotal=34130 clock=134202573 kHz (60 Hz, but \
+                 2236709550 pixels a frame wrap the vblank code's int); 2000 vblanks \
+                 (WAIT_VBLANK by a non-master: {}) took {:?}: {:.0} Hz",
+                waited.map_or_else(|e| describe(&e), |()| "ok".into()),
+                elapsed,
+                rate
+            ))
+        }
+    };
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// Kernel log records from now on: `/dev/kmsg`, opened at its end, non-blocking.
+struct KernelLog(OwnedFd);
+
+impl KernelLog {
+    fn open() -> Result<Self, String> {
+        // SAFETY: a NUL-terminated path; the descriptor is checked below.
+        let fd = unsafe {
+            libc::open(
+                c"/dev/kmsg".as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(format!(
+                "/dev/kmsg: {}",
+                describe(&io::Error::last_os_error())
+            ));
+        }
+        // SAFETY: a descriptor we just opened and own; SEEK_END skips the earlier records.
+        let fd = unsafe {
+            libc::lseek(fd, 0, libc::SEEK_END);
+            OwnedFd::from_raw_fd(fd)
+        };
+        Ok(Self(fd))
+    }
+
+    /// Whether a record since the last call contains `needle`.
+    fn saw(&self, needle: &str) -> bool {
+        let mut found = false;
+        let mut buf = [0u8; 8192];
+        loop {
+            // SAFETY: reads one record into our buffer.
+            let n = unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPIPE) {
+                continue;
+            }
+            if n <= 0 {
+                return found;
+            }
+            found |= String::from_utf8_lossy(&buf[..n as usize]).contains(needle);
+        }
+    }
+}
+
+/// The id of the property `name` of object `id` of type `kind`.
+fn property_id(file: &File, id: u32, kind: u32, name: &str) -> Result<u32, String> {
+    let mut props = ObjProps {
+        obj_id: id,
+        obj_type: kind,
+        ..Default::default()
+    };
+    ioctl(file, OBJ_GETPROPERTIES, &mut props).map_err(|e| describe(&e))?;
+    let mut ids = vec![0u32; props.count_props as usize];
+    let mut values = vec![0u64; props.count_props as usize];
+    props.props_ptr = ids.as_mut_ptr() as u64;
+    props.prop_values_ptr = values.as_mut_ptr() as u64;
+    ioctl(file, OBJ_GETPROPERTIES, &mut props).map_err(|e| describe(&e))?;
+    ids.truncate(props.count_props as usize);
+    for prop_id in ids {
+        let mut prop = GetProperty {
+            prop_id,
+            ..Default::default()
+        };
+        ioctl(file, GETPROPERTY, &mut prop).map_err(|e| describe(&e))?;
+        let len = prop.name.iter().position(|&b| b == 0).unwrap_or(32);
+        if &prop.name[..len] == name.as_bytes() {
+            return Ok(prop_id);
+        }
+    }
+    Err(format!("object {id} has no {name}"))
+}
+
+/// The `vblank wait timed out` warning kfuzz met (docs/fuzzing.md), on an idle guest: a
+/// nonblocking atomic modeset of the lit CRTC to another 60 Hz mode, then at once a blocking
+/// commit that turns the CRTC off (legacy SETCRTC without a framebuffer).
+///
+/// The nonblocking commit's worker (`drm_atomic_helper_commit_tail()`) turns vblank off
+/// (`crtc_atomic_disable` → `drm_crtc_vblank_off()`), then flushes the CRTC:
+/// `drm_crtc_vblank_atomic_flush()` cannot get a vblank reference while vblank is off, so it
+/// sends the commit's event (the core's own, for flip_done) at once. It turns vblank back on,
+/// signals hw_done, and `drm_atomic_helper_wait_for_vblanks()` samples the vblank count and
+/// waits up to one second for the next vblank, a frame (16.7 ms) away. The off commit waits in
+/// `drm_atomic_helper_swap_state()` and `drm_atomic_helper_wait_for_dependencies()` only for
+/// the earlier commit's hw_done and flip_done, both done by then, so it goes on to
+/// `drm_crtc_vblank_off()`, which stops the vblank timer without counting a vblank: the worker
+/// waits out its second and warns. The same comes from any commit that needs a modeset followed
+/// within a frame by one that turns the CRTC off; kfuzz's legacy page flip hit it only when the
+/// host starved the guest. vkms, on the same vblank timer, waits for flip_done instead
+/// (`vkms_atomic_commit_tail()`).
+fn modeset_then_off_vblank_timeout(path: &Path) -> Outcome {
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let mut cap = ClientCap {
+        capability: CLIENT_CAP_ATOMIC,
+        value: 1,
+    };
+    ioctl(&file, SET_CLIENT_CAP, &mut cap)
+        .map_err(|e| format!("SET_CLIENT_CAP ATOMIC: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let mode_id = property_id(&file, crtc, OBJECT_CRTC, "MODE_ID")?;
+    // 640x480 at 60.05 Hz: another mode, so a modeset.
+    let other = mode_640x480(25200);
+    let mut blob = crate::drm_abi::CreateBlob {
+        data: ptr::addr_of!(other) as u64,
+        length: size_of::<ModeInfo>() as u32,
+        ..Default::default()
+    };
+    ioctl(&file, crate::drm_abi::CREATEPROPBLOB, &mut blob)
+        .map_err(|e| format!("CREATEPROPBLOB: {}", describe(&e)))?;
+    let log = KernelLog::open()?;
+    let mut outcome = Ok(());
+    for round in 1..=3 {
+        set_crtc(&file, crtc, conn, fb, mode_640x480(25175))
+            .map_err(|e| format!("SETCRTC: {}", describe(&e)))?;
+        let objs = [crtc];
+        let counts = [1u32];
+        let props = [mode_id];
+        let values = [u64::from(blob.blob_id)];
+        let mut commit = crate::drm_abi::Atomic {
+            flags: 0x0200 | 0x0400, // NONBLOCK | ALLOW_MODESET
+            count_objs: 1,
+            objs_ptr: objs.as_ptr() as u64,
+            count_props_ptr: counts.as_ptr() as u64,
+            props_ptr: props.as_ptr() as u64,
+            prop_values_ptr: values.as_ptr() as u64,
+            ..Default::default()
+        };
+        if let Err(e) = ioctl(&file, crate::drm_abi::ATOMIC, &mut commit) {
+            outcome = Err(format!("ATOMIC NONBLOCK modeset: {}", describe(&e)));
+            break;
+        }
+        crtc_off(&file, crtc);
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        if log.saw("vblank wait timed out") {
+            outcome = Err(format!(
+                "round {round}: a nonblocking modeset, then the CRTC off: the kernel warned \
+                 `vblank wait timed out` (drm_atomic_helper_wait_for_vblanks)"
+            ));
+            break;
+        }
+    }
+    let mut destroy = crate::drm_abi::DestroyBlob {
+        blob_id: blob.blob_id,
+    };
+    let _ = ioctl(&file, crate::drm_abi::DESTROYPROPBLOB, &mut destroy);
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// Opt-in (`--only text-paint`), for the e2e test that looks at the screen
+/// (`the_screen_of_an_off_crtc_shows_no_client_vram` in tests/e2e/kms.rs): with the CRTC off in
+/// DRM's state, a second, non-master opener fills the first dumb buffer (VRAM offset 0) with a
+/// pattern (bytes `'#'` and 0x4f, which VGA text mode would also show as characters). The
+/// buffer is freed at exit; its VRAM is only zeroed when the next buffer takes it.
+fn only_name_has(word: &str) -> bool {
+    std::env::args().any(|a| a.contains(word))
+}
+
+fn text_paint(path: &Path) -> Outcome {
+    let master = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&master).map_err(|e| format!("resources: {}", describe(&e)))?;
+    if only_name_has("after-modeset") {
+        // A modeset shows the master's (black) buffer at VRAM offset 0, then the CRTC is turned
+        // off and the buffer freed.
+        let dumb = create(&master, 640, 480, 32).map_err(|e| describe(&e))?;
+        let fb = add_fb(&master, &dumb, 640, 480, XRGB8888).map_err(|e| describe(&e))?;
+        set_crtc(&master, crtc, conn, fb, mode_640x480(25175)).map_err(|e| describe(&e))?;
+        crtc_off(&master, crtc);
+        let mut id = fb;
+        let _ = ioctl(&master, RMFB, &mut id);
+        let mut destroy = DestroyDumb {
+            handle: dumb.handle,
+        };
+        let _ = ioctl(&master, DESTROY_DUMB, &mut destroy);
+    }
+    crtc_off(&master, crtc);
+    let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let dumb = create(&other, 1024, 768, 32).map_err(|e| describe(&e))?;
+    let mut mapped = Mapped::new(&other, &dumb).map_err(|e| describe(&e))?;
+    for cell in mapped.as_mut_slice().chunks_mut(4) {
+        cell.copy_from_slice(&[b'#', 0x4f, b'#', 0x4f]);
+    }
+    Ok(())
+}
+
 /// The third review's checks; `only` runs the one whose name contains it.
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
 pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
-    let checks: [Check; 12] = [
+    let checks: [Check; 14] = [
         (
             "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
             non_master_not_on_screen,
@@ -817,9 +1068,30 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
              then warns)",
             two_hertz_mode_refused,
         ),
+        (
+            "bigframe: a 60 Hz mode of more than 2^31 pixels a frame (htotal*vtotal wraps the \
+             vblank code's int) is refused",
+            int_frame_size_wraps,
+        ),
+        (
+            "modeset-off: a nonblocking modeset, then at once the CRTC off, makes no `vblank \
+             wait timed out` warning",
+            modeset_then_off_vblank_timeout,
+        ),
     ];
     for (name, check) in checks {
         if only.is_none_or(|only| name.contains(only)) {
+            report.check(name, check(path));
+        }
+    }
+    // Opt-in: run only when named.
+    let opt_in: [Check; 1] = [(
+        "text-paint: a non-master fills VRAM offset 0 with VGA text cells (for the e2e screen \
+         check; `text-paint-after-modeset` after a modeset and the CRTC off)",
+        text_paint,
+    )];
+    for (name, check) in opt_in {
+        if only.is_some_and(|only| name.contains(only)) {
             report.check(name, check(path));
         }
     }
