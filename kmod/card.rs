@@ -166,10 +166,15 @@ impl Hardware {
         self.with_dispi(|dispi| dispi.show(mode))
     }
 
-    /// Switches the DISPI mode off on every kind of card, so that nothing is scanned out.
+    /// Shows nothing, on every kind of card: the DISPI mode off, and on cards with VGA the VGA
+    /// output blanked as well, or legacy VGA goes on showing VRAM from offset 0 (as text or
+    /// planar pixels), where any client's buffer may be.
     pub(crate) fn scanout_off(&self) -> Result {
         self.with_dispi(|dispi| {
             dispi.disable();
+            if self.kind.has_vga_ports() {
+                dispi.blank_vga();
+            }
             Ok(())
         })
     }

@@ -254,6 +254,14 @@ impl<'a, 'bound> Dispi<'a, 'bound> {
         self.bar.write(VGA_ATTR_INDEX, VGA_ATTR_PAS);
     }
 
+    /// Blanks the VGA output (std VGA and secondary-vga only): the attribute controller's
+    /// palette address source bit cleared, which QEMU shows as a black screen.
+    pub(crate) fn blank_vga(&self) {
+        // As in `unblank_vga`: the next attribute port write is an index write.
+        let _: u8 = self.bar.read(VGA_INPUT_STATUS_1);
+        self.bar.write(VGA_ATTR_INDEX, 0u8);
+    }
+
     /// Switches the DISPI mode off, giving the display back to VGA.
     pub(crate) fn disable(&self) {
         self.bar.write_reg(DISPI_ENABLE::zeroed());

@@ -238,43 +238,7 @@ fn module_unload_refused_while_open_or_mapped_then_reload_works() -> Result<()> 
 #[test]
 #[ignore = "needs the debug kernel (KCOV); `qemu-bochs test` runs it there"]
 fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
-    require_debug_kernel("KCOV")?;
-    let artifacts = Artifacts::from_manifest_env()?;
-    let options = FuzzOptions {
-        seconds: env_u64("BOCHSFB_KFUZZ_SECONDS", 180),
-        seed: env_u64("BOCHSFB_KFUZZ_SEED", 20261206),
-        corpus_dir: None,
-        guest_args: Vec::new(),
-        drm_face: false,
-        minimize_boots: 2,
-        minimize_seconds: 120,
-        vm: VmConfig::default(),
-        out_dir: qemu_bochs::paths::out_dir().join("kfuzz-e2e"),
-    };
-    println!(
-        "reproduce: cargo run -p qemu-bochs -- fuzz --no-corpus --minutes N --seed {} (or in the guest: bochsfb-check kfuzz --seconds {} --seed {})",
-        options.seed, options.seconds, options.seed
-    );
-    let report = qemu_bochs::fuzz::run(&artifacts, &options)?;
-    println!("{}", report.summary);
-    if let Some(f) = &report.finding {
-        bail!(
-            "kfuzz found a problem: {}",
-            qemu_bochs::fuzz::describe(f, &options.out_dir)
-        );
-    }
-    // KCOV must have guided it: a summary with edges of bochsfb.ko.
-    let edges: u64 = report
-        .summary
-        .split(", ")
-        .find_map(|part| part.strip_suffix(" edges")?.parse().ok())
-        .unwrap_or(0);
-    ensure!(
-        report.summary.contains("summary") && edges > 100,
-        "no coverage summary: {:?}",
-        report.summary
-    );
-    Ok(())
+    fuzz_finds_nothing(false, env_u64("BOCHSFB_KFUZZ_SECONDS", 180), "kfuzz-e2e")
 }
 
 /// `coverage_guided_fuzzing_finds_nothing` on the DRM face (`bochsfb.ko face=1`): kfuzz's
@@ -282,33 +246,44 @@ fn coverage_guided_fuzzing_finds_nothing() -> Result<()> {
 /// handles, framebuffers and ids earlier calls returned; mappings of dumb buffers; event reads;
 /// a second opener; unbind and bind under a mapping) find no kernel report and no stuck call.
 /// Knobs: `BOCHSFB_KFUZZ_DRM_SECONDS` (default 120), `BOCHSFB_KFUZZ_SEED`.
-/// Today it finds `vblank wait timed out`, an open finding (docs/fuzzing.md): `qemu-bochs test`
-/// skips it until that is fixed.
 #[test]
-#[ignore = "needs the debug kernel (KCOV); open finding, see docs/fuzzing.md"]
+#[ignore = "needs the debug kernel (KCOV); `qemu-bochs test` runs it there"]
 fn coverage_guided_fuzzing_of_the_drm_face_finds_nothing() -> Result<()> {
+    fuzz_finds_nothing(
+        true,
+        env_u64("BOCHSFB_KFUZZ_DRM_SECONDS", 120),
+        "kfuzz-drm-e2e",
+    )
+}
+
+/// Runs kfuzz on one face (the DRM face's programs if `drm_face`) for `seconds` from CI's seed
+/// (or `BOCHSFB_KFUZZ_SEED`), and fails with the minimised finding, if any, or if KCOV did not
+/// guide it (no summary with edges of bochsfb.ko).
+fn fuzz_finds_nothing(drm_face: bool, seconds: u64, out_dir: &str) -> Result<()> {
     require_debug_kernel("KCOV")?;
     let artifacts = Artifacts::from_manifest_env()?;
     let options = FuzzOptions {
-        seconds: env_u64("BOCHSFB_KFUZZ_DRM_SECONDS", 120),
+        seconds,
         seed: env_u64("BOCHSFB_KFUZZ_SEED", 20261206),
         corpus_dir: None,
         guest_args: Vec::new(),
-        drm_face: true,
+        drm_face,
         minimize_boots: 2,
         minimize_seconds: 120,
         vm: VmConfig::default(),
-        out_dir: qemu_bochs::paths::out_dir().join("kfuzz-drm-e2e"),
+        out_dir: qemu_bochs::paths::out_dir().join(out_dir),
     };
+    let face = if drm_face { " --face drm" } else { "" };
     println!(
-        "reproduce: cargo run -p qemu-bochs -- fuzz --face drm --no-corpus --minutes N --seed {}",
-        options.seed
+        "reproduce: cargo run -p qemu-bochs -- fuzz{face} --no-corpus --minutes N --seed {} (or in the guest: bochsfb-check kfuzz{face} --seconds {} --seed {})",
+        options.seed, options.seconds, options.seed
     );
     let report = qemu_bochs::fuzz::run(&artifacts, &options)?;
     println!("{}", report.summary);
     if let Some(f) = &report.finding {
         bail!(
-            "kfuzz found a problem on the DRM face: {}",
+            "kfuzz found a problem{}: {}",
+            if drm_face { " on the DRM face" } else { "" },
             qemu_bochs::fuzz::describe(f, &options.out_dir)
         );
     }

@@ -44,10 +44,6 @@ const DEBUG_SUITE: &[&str] = &[
     "--include-ignored",
     "--skip",
     "c_bochs::",
-    // Open finding: kfuzz on the DRM face hits `vblank wait timed out` (a kernel warning) with
-    // CI's seed, cause not yet known (docs/fuzzing.md); skipped until it is fixed.
-    "--skip",
-    "coverage_guided_fuzzing_of_the_drm_face",
 ];
 
 /// One phase of `qemu-bochs test`.

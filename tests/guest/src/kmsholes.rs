@@ -231,44 +231,13 @@ fn long_line_refused(path: &Path) -> Outcome {
 
 /// A 640x480 mode at a 42 GHz pixel clock: a 100 kHz vblank.
 fn absurd_clock_refused(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let pipe = ModesetPipe::open(path)?;
     // A sane mode first: the pipe works.
-    set_crtc(&file, crtc, conn, fb, mode_640x480(25175))
+    set_crtc(&pipe.file, pipe.crtc, pipe.conn, pipe.fb, mode_640x480(25175))
         .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
-    match set_crtc(&file, crtc, conn, fb, mode_640x480(42_000_000)) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
-        Ok(()) => {
-            // Any opener may wait for vblanks: a second, non-master file does.
-            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 1,
-                ..Default::default()
-            };
-            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let start = Instant::now();
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 5000,
-                ..Default::default()
-            };
-            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let elapsed = start.elapsed();
-            let rate = 5000.0 / elapsed.as_secs_f64();
-            Err(format!(
-                "SETCRTC accepted it; 5000 vblanks (WAIT_VBLANK by a non-master: {}) took {:?}: \
-                 {:.0} Hz",
-                waited.map_or_else(|e| describe(&e), |()| "ok".into()),
-                elapsed,
-                rate
-            ))
-        }
-    }
+    pipe.expect_refused(mode_640x480(42_000_000), || {
+        Err(format!("SETCRTC accepted it; {}", VblankRate::measure(path)?))
+    })
 }
 
 /// The names of the properties of object `id` of type `kind`.
@@ -590,125 +559,143 @@ fn invisible_plane_keeps_freed_scanout(path: &Path) -> Outcome {
 /// clock / (htotal * 2): 15.7 kHz, past the 1000 Hz `mode_valid` means to bound (it bounds
 /// clock / (hdisplay * vdisplay) and never looks at vscan, interlace or doublescan).
 fn vscan_wraps_vblank_rate(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
-    set_crtc(&file, crtc, conn, fb, mode_640x480(25175))
+    let pipe = ModesetPipe::open(path)?;
+    set_crtc(&pipe.file, pipe.crtc, pipe.conn, pipe.fb, mode_640x480(25175))
         .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
     let mut mode = mode_640x480(25175);
     mode.vtotal = 32769;
     mode.vscan = 2;
-    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
-        Ok(()) => {
-            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 1,
-                ..Default::default()
-            };
-            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let start = Instant::now();
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 2000,
-                ..Default::default()
-            };
-            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let elapsed = start.elapsed();
-            let rate = 2000.0 / elapsed.as_secs_f64();
-            if waited.is_ok() && rate <= 1100.0 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "SETCRTC accepted vtotal=32769 vscan=2 (clock 25.175 MHz); 2000 vblanks \
-                     (WAIT_VBLANK by a non-master: {}) took {:?}: {:.0} Hz",
-                    waited.map_or_else(|e| describe(&e), |()| "ok".into()),
-                    elapsed,
-                    rate
-                ))
-            }
+    pipe.expect_refused(mode, || {
+        let rate = VblankRate::measure(path)?;
+        if rate.bounded() {
+            return Ok(());
         }
-    };
-    let _ = set_crtc(&file, crtc, conn, fb, mode_640x480(25175));
-    crtc_off(&file, crtc);
-    outcome
+        Err(format!(
+            "SETCRTC accepted vtotal=32769 vscan=2 (clock 25.175 MHz); {rate}"
+        ))
+    })
+}
+
+/// A DRM node opened for the mode checks, with its pipe and a 640x480 XRGB8888 framebuffer.
+struct ModesetPipe {
+    file: File,
+    crtc: u32,
+    conn: u32,
+    fb: u32,
+}
+
+impl ModesetPipe {
+    fn open(path: &Path) -> Result<Self, String> {
+        let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+        let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+        let dumb =
+            create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+        let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
+            .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+        Ok(Self {
+            file,
+            crtc,
+            conn,
+            fb,
+        })
+    }
+
+    /// `SETCRTC` of `mode` must fail with `EINVAL`; if it is accepted, `accepted` judges what
+    /// the mode does. The CRTC is off afterwards.
+    fn expect_refused(&self, mode: ModeInfo, accepted: impl FnOnce() -> Outcome) -> Outcome {
+        let outcome = match set_crtc(&self.file, self.crtc, self.conn, self.fb, mode) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
+            Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
+            Ok(()) => accepted(),
+        };
+        crtc_off(&self.file, self.crtc);
+        outcome
+    }
+}
+
+/// The vblank rate a second opener (any opener may wait for vblanks, not only the master) sees:
+/// 2000 relative vblank waits, timed from the vblank after the first.
+struct VblankRate {
+    waited: io::Result<()>,
+    elapsed: std::time::Duration,
+    hz: f64,
+}
+
+impl VblankRate {
+    fn measure(path: &Path) -> Result<Self, String> {
+        let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+        let mut wait = WaitVblank {
+            kind: VBLANK_RELATIVE,
+            sequence: 1,
+            ..Default::default()
+        };
+        let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
+        let start = Instant::now();
+        let mut wait = WaitVblank {
+            kind: VBLANK_RELATIVE,
+            sequence: 2000,
+            ..Default::default()
+        };
+        let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
+        let elapsed = start.elapsed();
+        Ok(Self {
+            waited,
+            elapsed,
+            hz: 2000.0 / elapsed.as_secs_f64(),
+        })
+    }
+
+    /// Whether the waits worked and the timer stayed within `mode_valid`'s 1000 Hz (and a
+    /// tenth for the guest clock's steps).
+    fn bounded(&self) -> bool {
+        self.waited.is_ok() && self.hz <= 1100.0
+    }
+}
+
+impl std::fmt::Display for VblankRate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "2000 vblanks (WAIT_VBLANK by a non-master: {}) took {:?}: {:.0} Hz",
+            self.waited
+                .as_ref()
+                .map_or_else(describe, |()| "ok".to_string()),
+            self.elapsed,
+            self.hz
+        )
+    }
 }
 
 /// A named check of the DRM node at a path.
 type Check = (&'static str, fn(&Path) -> Outcome);
 
-/// A 640x480 mode at a *low* pixel clock (75 kHz) with htotal = 65535 and vtotal = 32082: its
-/// refresh is far below 1000 Hz, so `mode_valid` accepts it, but `drm_calc_timestamping_constants()`
-/// computes `framedur_ns` = 65535 * 32082 * 10^6 / 75 into an `int`, which truncates it to 59008:
-/// a 16.9 kHz vblank timer. Other clocks make it negative (clock 9 kHz with vtotal 32768), which
-/// `hrtimer_forward()` rounds up to `hrtimer_resolution` (1 ns): an hrtimer storm.
-/// `drm_atomic_helper_wait_for_vblanks()` gives a commit's vblank one second, then warns: a
-/// mode whose frames last longer (found by kfuzz at the old 1 Hz bound) lets any master make
-/// the kernel warn. 840 kHz over 800x525 pixels is 2 Hz.
+/// A commit's vblank wait gives up after one second, with a warning: a mode whose frames last
+/// longer (found by kfuzz at the old 1 Hz bound) let any master make the kernel warn. 840 kHz
+/// over 800x525 pixels is 2 Hz.
 fn two_hertz_mode_refused(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
-    let outcome = match set_crtc(&file, crtc, conn, fb, mode_640x480(840)) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
-        Ok(()) => Err("SETCRTC accepted a 2 Hz mode".into()),
-    };
-    crtc_off(&file, crtc);
-    outcome
+    ModesetPipe::open(path)?.expect_refused(mode_640x480(840), || {
+        Err("SETCRTC accepted a 2 Hz mode".into())
+    })
 }
 
+/// A 640x480 mode at a *low* pixel clock (75 kHz) with htotal = 65535 and vtotal = 32082: its
+/// refresh is far below 1000 Hz, but `drm_calc_timestamping_constants()` computes
+/// `framedur_ns` = 65535 * 32082 * 10^6 / 75 into an `int`, which truncates it to 59008: a
+/// 16.9 kHz vblank timer.
 fn low_clock_truncates_vblank_rate(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
     let mut mode = mode_640x480(75);
     mode.htotal = 65535;
     mode.vtotal = 32082;
-    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
-        Ok(()) => {
-            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 1,
-                ..Default::default()
-            };
-            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let start = Instant::now();
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 2000,
-                ..Default::default()
-            };
-            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let elapsed = start.elapsed();
-            let rate = 2000.0 / elapsed.as_secs_f64();
-            if waited.is_ok() && rate <= 1100.0 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "SETCRTC accepted htotal=65535 vtotal=32082 clock=75 kHz (a frame every \
-                     7.8 hours); 2000 vblanks (WAIT_VBLANK by a non-master: {}) took {:?}: \
-                     {:.0} Hz",
-                    waited.map_or_else(|e| describe(&e), |()| "ok".into()),
-                    elapsed,
-                    rate
-                ))
-            }
+    ModesetPipe::open(path)?.expect_refused(mode, || {
+        let rate = VblankRate::measure(path)?;
+        if rate.bounded() {
+            return Ok(());
         }
-    };
-    crtc_off(&file, crtc);
-    outcome
+        Err(format!(
+            "SETCRTC accepted htotal=65535 vtotal=32082 clock=75 kHz (a frame every 7.8 \
+             hours); {rate}"
+        ))
+    })
 }
 
 /// Interrupts so far (the total of `intr` in /proc/stat) and the time every CPU spent in hard
@@ -732,16 +719,12 @@ fn local_timer_interrupts() -> Result<(u64, u64), String> {
     Ok((intr, irq_ticks))
 }
 
-/// Opt-in (`--only storm`): a mode whose `framedur_ns` truncates to a negative `int` (htotal
+/// A mode whose `framedur_ns` truncates to a negative `int` (htotal
 /// 65535, vtotal 32768, clock 9 kHz: -1254795947 ns). The vblank timer's interval is then
 /// negative, `hrtimer_forward()` raises it to `hrtimer_resolution` (1 ns), and the timer fires
 /// back to back: local timer interrupts per second are counted for one second.
 fn negative_frame_duration_storm(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let pipe = ModesetPipe::open(path)?;
     let idle_start = local_timer_interrupts()?;
     std::thread::sleep(std::time::Duration::from_secs(1));
     let idle = local_timer_interrupts()?;
@@ -750,26 +733,20 @@ fn negative_frame_duration_storm(path: &Path) -> Outcome {
     mode.htotal = 65535;
     mode.vtotal = 32768;
     let start = Instant::now();
-    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
-        Ok(()) => {
-            let setcrtc = start.elapsed();
-            let before = local_timer_interrupts()?;
-            let t = Instant::now();
-            std::thread::sleep(std::time::Duration::from_secs(1));
-            let during = local_timer_interrupts()?;
-            let during = (during.0 - before.0, during.1 - before.1);
-            let slept = t.elapsed();
-            Err(format!(
-                "SETCRTC accepted htotal=65535 vtotal=32768 clock=9 kHz (took {setcrtc:?}); \
-                 (interrupts, ticks in irq+softirq): {idle:?} in 1 s idle, {during:?} in the \
-                 next {slept:?}"
-            ))
-        }
-    };
-    crtc_off(&file, crtc);
-    outcome
+    pipe.expect_refused(mode, || {
+        let setcrtc = start.elapsed();
+        let before = local_timer_interrupts()?;
+        let t = Instant::now();
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let during = local_timer_interrupts()?;
+        let during = (during.0 - before.0, during.1 - before.1);
+        let slept = t.elapsed();
+        Err(format!(
+            "SETCRTC accepted htotal=65535 vtotal=32768 clock=9 kHz (took {setcrtc:?}); \
+             (interrupts, ticks in irq+softirq): {idle:?} in 1 s idle, {during:?} in the \
+             next {slept:?}"
+        ))
+    })
 }
 
 /// A 640x480 mode at 60 Hz whose totals are large: htotal 65535, vtotal 34130, clock
@@ -781,46 +758,16 @@ fn negative_frame_duration_storm(path: &Path) -> Outcome {
 /// (-1429471552), which `hrtimer_forward()` raises to `hrtimer_resolution`: a storm. Any
 /// frame of more than `i32::MAX` pixels must be refused.
 fn int_frame_size_wraps(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
     let mut mode = mode_640x480(134_202_573);
     mode.htotal = 65535;
     mode.vtotal = 34130;
-    let outcome = match set_crtc(&file, crtc, conn, fb, mode) {
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
-        Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
-        Ok(()) => {
-            let other = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 1,
-                ..Default::default()
-            };
-            let _ = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let start = Instant::now();
-            let mut wait = WaitVblank {
-                kind: VBLANK_RELATIVE,
-                sequence: 2000,
-                ..Default::default()
-            };
-            let waited = ioctl(&other, WAIT_VBLANK, &mut wait);
-            let elapsed = start.elapsed();
-            let rate = 2000.0 / elapsed.as_secs_f64();
-            Err(format!(
-                "SETCRTC accepted htotal=65535 vtotal=34130 clock=134202573 kHz (60 Hz, but \
-                 2236709550 pixels a frame wrap the vblank code's int); 2000 vblanks \
-                 (WAIT_VBLANK by a non-master: {}) took {:?}: {:.0} Hz",
-                waited.map_or_else(|e| describe(&e), |()| "ok".into()),
-                elapsed,
-                rate
-            ))
-        }
-    };
-    crtc_off(&file, crtc);
-    outcome
+    ModesetPipe::open(path)?.expect_refused(mode, || {
+        let rate = VblankRate::measure(path)?;
+        Err(format!(
+            "SETCRTC accepted htotal=65535 vtotal=34130 clock=134202573 kHz (60 Hz, but \
+             2236709550 pixels a frame wrap the vblank code's int); {rate}"
+        ))
+    })
 }
 
 /// Kernel log records from now on: `/dev/kmsg`, opened at its end, non-blocking.
@@ -913,17 +860,18 @@ fn property_id(file: &File, id: u32, kind: u32, name: &str) -> Result<u32, Strin
 /// host starved the guest. vkms, on the same vblank timer, waits for flip_done instead
 /// (`vkms_atomic_commit_tail()`).
 fn modeset_then_off_vblank_timeout(path: &Path) -> Outcome {
-    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let ModesetPipe {
+        file,
+        crtc,
+        conn,
+        fb,
+    } = ModesetPipe::open(path)?;
     let mut cap = ClientCap {
         capability: CLIENT_CAP_ATOMIC,
         value: 1,
     };
     ioctl(&file, SET_CLIENT_CAP, &mut cap)
         .map_err(|e| format!("SET_CLIENT_CAP ATOMIC: {}", describe(&e)))?;
-    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
-    let dumb = create(&file, 640, 480, 32).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
-    let fb = add_fb(&file, &dumb, 640, 480, XRGB8888)
-        .map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
     let mode_id = property_id(&file, crtc, OBJECT_CRTC, "MODE_ID")?;
     // 640x480 at 60.05 Hz: another mode, so a modeset.
     let other = mode_640x480(25200);
@@ -974,15 +922,16 @@ fn modeset_then_off_vblank_timeout(path: &Path) -> Outcome {
     outcome
 }
 
+/// Whether a command-line argument (the `--only` name) contains `word`.
+fn only_name_has(word: &str) -> bool {
+    std::env::args().any(|a| a.contains(word))
+}
+
 /// Opt-in (`--only text-paint`), for the e2e test that looks at the screen
 /// (`the_screen_of_an_off_crtc_shows_no_client_vram` in tests/e2e/kms.rs): with the CRTC off in
 /// DRM's state, a second, non-master opener fills the first dumb buffer (VRAM offset 0) with a
 /// pattern (bytes `'#'` and 0x4f, which VGA text mode would also show as characters). The
 /// buffer is freed at exit; its VRAM is only zeroed when the next buffer takes it.
-fn only_name_has(word: &str) -> bool {
-    std::env::args().any(|a| a.contains(word))
-}
-
 fn text_paint(path: &Path) -> Outcome {
     let master = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
     let (crtc, conn) = pipe(&master).map_err(|e| format!("resources: {}", describe(&e)))?;
@@ -1010,7 +959,6 @@ fn text_paint(path: &Path) -> Outcome {
     Ok(())
 }
 
-/// The third review's checks; `only` runs the one whose name contains it.
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
 pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {

@@ -779,27 +779,10 @@ impl Gen<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Rng;
 
     #[test]
     fn drm_programs_round_trip_through_text() {
-        let mut rng = Rng::new(11);
-        let mut corpus: Vec<Program> = Vec::new();
-        for i in 0..2000 {
-            let mut gen = Gen {
-                rng: &mut rng,
-                face: Face::Drm,
-            };
-            let p = if i % 3 == 0 || corpus.is_empty() {
-                gen.program()
-            } else {
-                let other = corpus.last().cloned();
-                gen.mutate(&corpus[i % corpus.len()], other.as_ref())
-            };
-            let text = p.to_string();
-            assert_eq!(text.parse::<Program>().unwrap(), p, "{text}");
-            corpus.push(p);
-        }
+        let corpus = super::super::tests::programs_round_trip(Face::Drm, 11);
         let text: String = corpus.iter().map(ToString::to_string).collect();
         for name in DrmReq::NAMES {
             assert!(
