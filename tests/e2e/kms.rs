@@ -50,7 +50,10 @@ fn off_crtc_shows_no_client_vram(config: &qemu_bochs::VmConfig, name: &str) -> R
         let before = dir.join(format!("{name}-before.png"));
         let after = dir.join(format!("{name}-after.png"));
         vm.screendump(&before)?;
-        run_ok(vm, "bochsfb-check kms-holes --only text-paint-after-modeset")?;
+        run_ok(
+            vm,
+            "bochsfb-check kms-holes --only text-paint-after-modeset",
+        )?;
         std::thread::sleep(std::time::Duration::from_millis(500));
         vm.screendump(&after)?;
         let lit = |path: &std::path::Path| -> Result<(usize, (u32, u32))> {

@@ -233,10 +233,19 @@ fn long_line_refused(path: &Path) -> Outcome {
 fn absurd_clock_refused(path: &Path) -> Outcome {
     let pipe = ModesetPipe::open(path)?;
     // A sane mode first: the pipe works.
-    set_crtc(&pipe.file, pipe.crtc, pipe.conn, pipe.fb, mode_640x480(25175))
-        .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
+    set_crtc(
+        &pipe.file,
+        pipe.crtc,
+        pipe.conn,
+        pipe.fb,
+        mode_640x480(25175),
+    )
+    .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
     pipe.expect_refused(mode_640x480(42_000_000), || {
-        Err(format!("SETCRTC accepted it; {}", VblankRate::measure(path)?))
+        Err(format!(
+            "SETCRTC accepted it; {}",
+            VblankRate::measure(path)?
+        ))
     })
 }
 
@@ -560,8 +569,14 @@ fn invisible_plane_keeps_freed_scanout(path: &Path) -> Outcome {
 /// clock / (hdisplay * vdisplay) and never looks at vscan, interlace or doublescan).
 fn vscan_wraps_vblank_rate(path: &Path) -> Outcome {
     let pipe = ModesetPipe::open(path)?;
-    set_crtc(&pipe.file, pipe.crtc, pipe.conn, pipe.fb, mode_640x480(25175))
-        .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
+    set_crtc(
+        &pipe.file,
+        pipe.crtc,
+        pipe.conn,
+        pipe.fb,
+        mode_640x480(25175),
+    )
+    .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
     let mut mode = mode_640x480(25175);
     mode.vtotal = 32769;
     mode.vscan = 2;
