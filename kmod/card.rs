@@ -26,7 +26,7 @@ use dispi::{Dispi, MmioBar, MMIO_BAR_SIZE};
 use kernel::{
     device::Device,
     fs::DeviceAddressSpace,
-    pci::{DevresBar, UserMappedBar, UserMappedFrames},
+    pci::{DevresBar, KernelWcMapping, UserMappedBar, UserMappedFrames},
     prelude::*,
     sync::{aref::ARef, Arc},
 };
@@ -140,6 +140,13 @@ impl Hardware {
     /// once the card is unbound (its mappings are zapped by then).
     pub(crate) fn frames(&self) -> Option<UserMappedFrames<'_>> {
         self.vram.frames()
+    }
+
+    /// Maps `range` of VRAM (page aligned) write-combined into the kernel, for an in-kernel
+    /// DRM client's blits; the mapping outlives the binding (see `map_kernel_wc`).
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn map_vram_wc(&self, range: core::ops::Range<usize>) -> Result<KernelWcMapping> {
+        self.vram.map_kernel_wc(range.start, range.len())
     }
 
     /// Validates a mode for this card and its VRAM (see [`Mode::new`]).

@@ -13,6 +13,7 @@ use kernel::{
     drm::gem::{self, io},
     mm::virt::{IoCaching, VmaNew},
     page::PAGE_SIZE,
+    pci::KernelWcMapping,
     prelude::*,
     sync::{aref::ARef, Arc},
 };
@@ -103,6 +104,11 @@ impl io::DriverObject for VramBuffer {
                 growable: false,
             },
         )
+    }
+
+    fn vmap(obj: &Object) -> Result<KernelWcMapping> {
+        // The fbdev emulation blits its shadow's damage through this (`drm_fbdev_ttm`).
+        obj.dev().hw.map_vram_wc(obj.vram.range.clone())
     }
 
     fn fault(obj: &Object, fault: &io::ObjectFault<'_>) -> Result {

@@ -133,18 +133,26 @@ fn demos_on_the_c_bochs_driver_match_the_memory_backend() -> Result<()> {
 }
 
 /// bochsfb's DRM face (`face=1`, docs/drm.md): the renderer's `drm` backend flips between two
-/// dumb buffers that are VRAM, each flip a scanout-offset write.
+/// dumb buffers that are VRAM, each flip a scanout-offset write; its `fbdev` backend draws on
+/// `/dev/fb0`, the DRM fbdev emulation's shadow, blitted into a VRAM dumb buffer.
 #[test]
 fn demos_on_bochsfbs_drm_face_match_the_memory_backend() -> Result<()> {
     let config = VmConfig {
         module_params: vec![("face".into(), "1".into())],
-        // Nothing turns the display on before the demo (no console on this face yet), so the
-        // backend takes the connector's preferred mode: the EDID's.
+        // The connector's preferred mode, the EDID's, is the one the fbdev emulation sets and
+        // the `drm` backend takes.
         edid_mode: Some((MODE.width, MODE.height)),
         ..VmConfig::default()
     };
     with_guest_config(&config, |vm| {
-        check_all(vm, &[("drm-vram", "--backend drm", MODE)])
+        check_all(
+            vm,
+            &[
+                ("drm-vram", "--backend drm", MODE),
+                // The fbdev emulation blits its shadow into a VRAM dumb buffer from a worker.
+                ("fb0-vram", "--backend fbdev --settle-ms 400", MODE),
+            ],
+        )
     })
 }
 
