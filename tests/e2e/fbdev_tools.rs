@@ -133,23 +133,6 @@ fn fbset_shows_the_c_drivers_mode() -> Result<()> {
     })
 }
 
-/// bochsfb's DRM face (`face=1`) gives `/dev/fb0` through the DRM fbdev emulation, its
-/// framebuffer a dumb buffer in VRAM (docs/drm.md): the same answers as the C driver's.
-#[test]
-fn fbset_shows_the_drm_faces_mode() -> Result<()> {
-    let config = VmConfig {
-        module_params: vec![("face".into(), "1".into())],
-        kernel_args: vec!["video=800x600".into()],
-        ..VmConfig::default()
-    };
-    with_guest_config(&config, |vm| {
-        let mut log = Transcript::new("bochsfb-drm");
-        let info = fbset_info(vm, &mut log, "/dev/fb0")?;
-        check_mode(&info, 800, 600)?;
-        check_screen_size(vm, "fbset-bochsfb-drm-800x600", 800, 600)
-    })
-}
-
 /// bochsfb answers the fbdev ioctls on `/dev/bochsfb0`: fbset reads the mode the module
 /// parameters chose, sets another one, and the screen follows.
 #[test]

@@ -3,7 +3,8 @@
 //! `drm_mode_size_dumb`, what is written through its mapping reads back), mappings are shared
 //! and never executable, `CREATE_DUMB` gives `ENOMEM` when VRAM is full, and at unbind every
 //! mapping dies with `SIGBUS` while the open file gets `ENODEV`; the card binds again after.
-//! And by `bochsfb-check kms-holes`: what the adversarial reviews found stays fixed.
+//! And by `bochsfb-check kms-holes`: what the adversarial reviews found stays fixed. And the
+//! kernel console on the face's `/dev/fb0`, in the kernel's own font, with `fbset` and `fbcat`.
 //!
 //! What clients see on this face (modetest's patterns, flips, kmscon) is tested beside the C
 //! driver's, in `drm_clients.rs`.
@@ -95,4 +96,108 @@ fn on_bochs_display_the_screen_of_an_off_crtc_shows_no_client_vram() -> Result<(
         ..Default::default()
     };
     off_crtc_shows_no_client_vram(&config, "kms-off-bochs-display")
+}
+
+/// The glyphs of the kernel's 8x16 console font, read from the guest kernel's own source
+/// (`lib/fonts/font_8x16.c`): 256 characters of 16 rows, a byte per row, the leftmost pixel in
+/// the top bit.
+fn kernel_font_8x16() -> Result<Vec<u8>> {
+    let artifacts = qemu_bochs::Artifacts::from_manifest_env()?;
+    let path = artifacts
+        .kernel_build_dir
+        .join("source/lib/fonts/font_8x16.c");
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    // Each glyph row is a line `\t0x7e, /* 01111110 */`.
+    let rows: Vec<u8> = text
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("0x")?.get(..2))
+        .map(|hex| u8::from_str_radix(hex, 16))
+        .collect::<std::result::Result<_, _>>()?;
+    anyhow::ensure!(
+        rows.len() == 256 * 16,
+        "{}: {} glyph rows, expected 4096",
+        path.display(),
+        rows.len()
+    );
+    Ok(rows)
+}
+
+/// What a console of `width` x `height` pixels shows with `text` on its first line and nothing
+/// else: the VT's default colours (light grey, 0xaaaaaa, on black), 8x16 glyphs from `font`.
+fn console_picture(font: &[u8], text: &str, width: u32, height: u32) -> image::RgbImage {
+    let mut picture = image::RgbImage::new(width, height);
+    for (column, byte) in text.bytes().enumerate() {
+        let glyph = &font[usize::from(byte) * 16..][..16];
+        for (y, row) in glyph.iter().enumerate() {
+            for x in 0..8 {
+                if row & (0x80 >> x) != 0 {
+                    let px = column as u32 * 8 + x;
+                    picture.put_pixel(px, y as u32, image::Rgb([0xaa, 0xaa, 0xaa]));
+                }
+            }
+        }
+    }
+    picture
+}
+
+/// The kernel console on the face (the DRM fbdev emulation's `/dev/fb0`, fbcon on it, a VRAM
+/// dumb buffer behind it): text written to tty1 is on screen in the kernel's own 8x16 font, pixel
+/// for pixel (screendump), and Debian's `fbcat` reads the same picture from `/dev/fb0`; `fbset`
+/// shows the mode `video=` asked for.
+#[test]
+fn the_kernel_console_draws_on_the_faces_fb0() -> Result<()> {
+    const TEXT: &str = "bochsfb: the kernel console on VRAM 0123 ~!";
+    let font = kernel_font_8x16()?;
+    let config = qemu_bochs::VmConfig {
+        module_params: vec![("face".into(), "1".into())],
+        kernel_args: vec!["video=800x600".into()],
+        ..Default::default()
+    };
+    bochsfb_tests::with_guest_config(&config, |vm| {
+        let info = bochsfb_tests::fbset::parse_info(&run_ok(vm, "fbset -fb /dev/fb0 -i")?.output)?;
+        anyhow::ensure!(
+            (info.xres, info.yres, info.bits_per_pixel, info.line_length)
+                == (800, 600, 32, Some(3200)),
+            "fbset on the face's /dev/fb0: {info:?}, expected 800x600-32 with 3200-byte lines"
+        );
+        // Cursor off, screen cleared, the text at the top left.
+        run_ok(
+            vm,
+            &format!("printf '\\033[?25l\\033[2J\\033[H{TEXT}' > /dev/tty1"),
+        )?;
+        // The emulation's worker blits the damage at the next vblank or so.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let expected = console_picture(&font, TEXT, 800, 600);
+        let dir = qemu_bochs::paths::out_dir().join("screenshots");
+        let shot = dir.join("kms-console.png");
+        vm.screendump(&shot)?;
+        let actual = load_png(&shot)?;
+        if let Err(e) = bochsfb_tests::assert_same_pixels(&actual, &expected) {
+            let want = dir.join("kms-console-expected.png");
+            expected.save(&want)?;
+            anyhow::bail!(
+                "the console on screen ({}) is not the font's glyphs ({}): {e}",
+                shot.display(),
+                want.display()
+            );
+        }
+        // fbcat writes a PPM: a header, then the RGB bytes of every pixel.
+        use sha2::{Digest, Sha256};
+        let want: String = Sha256::digest(expected.as_raw())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let pixels = 800 * 600 * 3;
+        let got = run_ok(
+            vm,
+            &format!("fbcat /dev/fb0 | tail -c {pixels} | sha256sum"),
+        )?;
+        anyhow::ensure!(
+            got.output.trim().starts_with(&want),
+            "fbcat /dev/fb0 is not the console's picture: sha256 {}, expected {want}",
+            got.output.trim()
+        );
+        Ok(())
+    })
 }

@@ -42,6 +42,11 @@ pub const TOOLS: &[DebianTool] = &[
         files: &["bin/fbset", "etc/fb.modes"],
     },
     DebianTool {
+        package: "fbcat",
+        // fbcat dumps a framebuffer device as a PPM image (the face's `/dev/fb0`, tests/e2e/kms.rs).
+        files: &["usr/bin/fbcat"],
+    },
+    DebianTool {
         package: "libdrm-tests",
         // modetest, libdrm's KMS test client: lists connectors, CRTCs and planes, sets a mode
         // with a test pattern in a dumb buffer, and page-flips (tests/e2e/drm_clients.rs). It
