@@ -42,11 +42,21 @@ fn on_bochs_display_the_probe_mode_is_off_until_a_modeset() -> Result<()> {
     })
 }
 
+/// The kernel argument that keeps the console's cursor off, so that screenshots of it do not
+/// depend on when its blink was.
+const NO_CURSOR: &str = "vt.global_cursor_default=0";
+
 /// With the CRTC off in DRM's state the screen shows nothing a client drew, on `config`'s card:
 /// the screen after a modeset, the CRTC off and a non-master filling its dumb buffer (VRAM offset
 /// 0, where the first buffer goes, freed at exit) has no more lit pixels than before.
 fn off_crtc_shows_no_client_vram(config: &qemu_bochs::VmConfig, name: &str) -> Result<()> {
-    bochsfb_tests::with_guest_config(config, |vm| {
+    // Without the fbdev emulation: its console would come back when the last DRM client
+    // closes, and the screen would show the console, not the card with the CRTC off.
+    let mut config = config.clone();
+    config
+        .kernel_args
+        .push("drm_kms_helper.fbdev_emulation=0".into());
+    bochsfb_tests::with_guest_config(&config, |vm| {
         let dir = qemu_bochs::paths::out_dir().join("screenshots");
         let before = dir.join(format!("{name}-before.png"));
         let after = dir.join(format!("{name}-after.png"));
@@ -151,7 +161,7 @@ fn the_kernel_console_draws_on_the_faces_fb0() -> Result<()> {
     let font = kernel_font_8x16()?;
     let config = qemu_bochs::VmConfig {
         module_params: vec![("face".into(), "1".into())],
-        kernel_args: vec!["video=800x600".into()],
+        kernel_args: vec!["video=800x600".into(), NO_CURSOR.into()],
         ..Default::default()
     };
     bochsfb_tests::with_guest_config(&config, |vm| {
