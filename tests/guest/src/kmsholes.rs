@@ -209,14 +209,17 @@ fn freed_buffer_leaks(path: &Path) -> Outcome {
 fn long_line_refused(path: &Path) -> Outcome {
     let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
     let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    // 640x400 (70 Hz), so that the buffer (12.8 MB) fits beside the console's in 16 MiB.
+    let mut mode = mode_640x480(25175);
+    (mode.vdisplay, mode.vsync_start, mode.vsync_end, mode.vtotal) = (400, 412, 414, 449);
     let dumb =
-        create(&file, 16008, 480, 16).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+        create(&file, 16008, 400, 16).map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
     if dumb.pitch != 16008 * 2 {
         return Err(format!("pitch {} instead of 32016", dumb.pitch));
     }
     let fb =
-        add_fb(&file, &dumb, 640, 480, RGB565).map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
-    match set_crtc(&file, crtc, conn, fb, mode_640x480(25175)) {
+        add_fb(&file, &dumb, 640, 400, RGB565).map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    match set_crtc(&file, crtc, conn, fb, mode) {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(()),
         Err(e) => Err(format!("SETCRTC: {} (expected EINVAL)", describe(&e))),
         Ok(()) => {
