@@ -30,6 +30,10 @@
 //!   `vbe_update_vgaregs()` left behind, which reads VRAM from offset 0; `probe-scanout` checks
 //!   DISPI only. Checked by screendump in tests/e2e/kms.rs
 //!   (`the_screen_of_an_off_crtc_shows_no_client_vram`, with the opt-in `text-paint` here).
+//! - (console review) a `/dev/fb0` mapping kept across unbind and rebind still writes into VRAM
+//!   (`fbdev-unbind`): the emulation's damage worker blits through `vmap`, a fresh
+//!   `ioremap_wc()` of the BAR's physical pages (`map_kernel_wc`), also after unbind, into the
+//!   next binding's VRAM.
 
 use std::fs::File;
 use std::io;
@@ -940,6 +944,150 @@ fn modeset_then_off_vblank_timeout(path: &Path) -> Outcome {
     outcome
 }
 
+/// Fills the page of BAR `bar` of `pci` at byte `offset` (rounded down) with `byte`, through
+/// sysfs `resourceN`.
+fn bar_fill_page(pci: &str, bar: u32, offset: usize, byte: u8) -> Outcome {
+    let path = format!("/sys/bus/pci/devices/{pci}/resource{bar}");
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{path}: {e}"))?;
+    let page = offset & !4095;
+    // SAFETY: a new shared mapping of one page of the BAR, unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            4096,
+            PROT_READ | PROT_WRITE,
+            MAP_SHARED,
+            file.as_raw_fd(),
+            page as libc::off_t,
+        )
+    };
+    if addr == MAP_FAILED {
+        return Err(format!("mmap {path}@{page:#x}: {}", io::Error::last_os_error()));
+    }
+    for i in 0..4096 {
+        // SAFETY: inside the page mapped above.
+        unsafe { ptr::write_volatile(addr.cast::<u8>().add(i), byte) };
+    }
+    // SAFETY: the mapping made above.
+    unsafe { libc::munmap(addr, 4096) };
+    Ok(())
+}
+
+/// How many 16-bit words of VRAM's first page are `word`.
+fn vram_first_page_count(pci: &str, word: u16) -> Result<usize, String> {
+    Ok(bar_words_at(pci, 0, 0)?.iter().filter(|&&w| w == word).count())
+}
+
+/// A process keeps `/dev/fb0` (the fbdev emulation's shadow) mapped while the card is unbound,
+/// and rebound. Unbind zaps every user mapping of VRAM (`SIGBUS`, docs/drm.md), but a write to
+/// the fbdev mapping goes on reaching VRAM: the deferred-I/O worker blits the shadow's damage
+/// into the emulation's dumb buffer through `vmap`, which is a fresh `ioremap_wc()` of the BAR's
+/// physical pages made after the binding is gone (`UserMappedBar::map_kernel_wc`). Once the card
+/// is bound again, the stale process writes into VRAM the new binding owns (its own console's
+/// buffer at VRAM offset 0 here; any driver's, vfio-pci's, or another device's after a hot
+/// unplug).
+fn fbdev_writes_after_unbind(path: &Path) -> Outcome {
+    let pci = card_of(path)?;
+    let fb = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fb0")
+        .map_err(|e| format!("/dev/fb0: {e}"))?;
+    let fix = bochsfb_renderer::device::fb_get_fix(&fb)
+        .map_err(|e| format!("FBIOGET_FSCREENINFO: {}", describe(&e)))?;
+    let len = fix.smem_len as usize;
+    if len < 4096 {
+        return Err(format!("/dev/fb0: smem_len {len}"));
+    }
+    // SAFETY: a new shared mapping of /dev/fb0, unmapped below.
+    let addr = unsafe {
+        libc::mmap(
+            ptr::null_mut(),
+            len,
+            PROT_READ | PROT_WRITE,
+            MAP_SHARED,
+            fb.as_raw_fd(),
+            0,
+        )
+    };
+    if addr == MAP_FAILED {
+        return Err(format!("mmap /dev/fb0: {}", io::Error::last_os_error()));
+    }
+    let fill = |byte: u8| {
+        for i in 0..4096 {
+            // SAFETY: inside the mapping made above (at least a page, checked).
+            unsafe { ptr::write_volatile(addr.cast::<u8>().add(i), byte) };
+        }
+    };
+    let settle = || std::thread::sleep(std::time::Duration::from_millis(600));
+    let log = KernelLog::open()?;
+    let mut findings = Vec::new();
+    let result = (|| -> Outcome {
+        crate::unbind::sysfs_write("unbind", &pci)?;
+        // Unbound: VRAM belongs to nobody; clear its first page through sysfs.
+        bar_fill_page(&pci, 0, 0, 0)?;
+        let before = vram_first_page_count(&pci, 0x5a5a)?;
+        fill(0x5a);
+        settle();
+        let after = vram_first_page_count(&pci, 0x5a5a)?;
+        if after > before + 1024 {
+            findings.push(format!(
+                "unbound: writing 0x5a to /dev/fb0's mapping put {after} of 2048 words 0x5a5a \
+                 into VRAM's first page (was {before})"
+            ));
+        }
+        crate::unbind::sysfs_write("bind", &pci)?;
+        // The old device keeps its minor while /dev/fb0 is open: the new one is another card.
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_dir(format!("/sys/bus/pci/devices/{pci}/drm"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)
+        {
+            if Instant::now() > deadline {
+                return Err(format!("{pci} has no DRM device 10 s after bind"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        settle();
+        let before = vram_first_page_count(&pci, 0xa5a5)?;
+        fill(0xa5);
+        settle();
+        let after = vram_first_page_count(&pci, 0xa5a5)?;
+        if after > before + 1024 {
+            findings.push(format!(
+                "rebound: writing 0xa5 to the old /dev/fb0 mapping put {after} of 2048 words \
+                 0xa5a5 into VRAM's first page (the new binding's, was {before})"
+            ));
+        }
+        Ok(())
+    })();
+    // SAFETY: the mapping made above.
+    unsafe { libc::munmap(addr, len) };
+    drop(fb);
+    // With /dev/fb0 closed the old device is gone: bind once more so that the card is `path`
+    // again for the checks after this one.
+    if !path.exists() {
+        let _ = crate::unbind::sysfs_write("unbind", &pci);
+        let _ = crate::unbind::sysfs_write("bind", &pci);
+        let _ = crate::unbind::wait_for_node(path, std::time::Duration::from_secs(10));
+    }
+    if let Err(e) = result {
+        findings.push(e);
+    }
+    if log.saw("WARNING") {
+        findings.push("the kernel warned (WARNING in the log)".into());
+    }
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(findings.join("; "))
+    }
+}
+
 /// Whether a command-line argument (the `--only` name) contains `word`.
 fn only_name_has(word: &str) -> bool {
     std::env::args().any(|a| a.contains(word))
@@ -980,7 +1128,7 @@ fn text_paint(path: &Path) -> Outcome {
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
 pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
-    let checks: [Check; 14] = [
+    let checks: [Check; 15] = [
         (
             "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
             non_master_not_on_screen,
@@ -1043,6 +1191,11 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
             "modeset-off: a nonblocking modeset, then at once the CRTC off, makes no `vblank \
              wait timed out` warning",
             modeset_then_off_vblank_timeout,
+        ),
+        (
+            "fbdev-unbind: writes to a /dev/fb0 mapping kept across unbind and rebind do not \
+             reach VRAM (the new binding's)",
+            fbdev_writes_after_unbind,
         ),
     ];
     for (name, check) in checks {
