@@ -142,8 +142,8 @@ impl Hardware {
         self.vram.frames()
     }
 
-    /// Maps `range` of VRAM (page aligned) write-combined into the kernel, for an in-kernel
-    /// DRM client's blits; the mapping outlives the binding (see `map_kernel_wc`).
+    /// Maps `range` of VRAM (page aligned) write-combined into the kernel for one blit of an
+    /// in-kernel DRM client; `ENODEV` once the card is unbound (see `map_kernel_wc`).
     #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
     pub(crate) fn map_vram_wc(&self, range: core::ops::Range<usize>) -> Result<KernelWcMapping> {
         self.vram.map_kernel_wc(range.start, range.len())
