@@ -26,7 +26,7 @@ use dispi::{Dispi, MmioBar, MMIO_BAR_SIZE};
 use kernel::{
     device::Device,
     fs::DeviceAddressSpace,
-    pci::{DevresBar, KernelWcMapping, UserMappedBar, UserMappedFrames},
+    pci::{DevresBar, IoRange, KernelWcMapping, UserMappedBar, UserMappedFrames},
     prelude::*,
     sync::{aref::ARef, Arc},
 };
@@ -147,6 +147,13 @@ impl Hardware {
     #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
     pub(crate) fn map_vram_wc(&self, range: core::ops::Range<usize>) -> Result<KernelWcMapping> {
         self.vram.map_kernel_wc(range.start, range.len())
+    }
+
+    /// `len` bytes of VRAM from `offset` as the kernel maps them, lent without sleeping or
+    /// locking: where drm_panic draws the panic screen. `None` once the card is unbound.
+    #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
+    pub(crate) fn vram_for_panic(&self, offset: usize, len: usize) -> Option<IoRange<'_>> {
+        self.vram.try_io_range(offset, len)
     }
 
     /// Validates a mode for this card and its VRAM (see [`Mode::new`]).

@@ -237,6 +237,34 @@ impl FlipRun {
     }
 }
 
+/// The dumb buffer sizes a DRM path is filled with, one after the other (XRGB8888): the
+/// common modes from VGA to full HD.
+pub const BUFFER_SIZES: [(u32, u32); 5] = [
+    (640, 480),
+    (800, 600),
+    (1024, 768),
+    (1280, 1024),
+    (1920, 1080),
+];
+
+/// At most this many buffers of a size are made: a driver whose buffers live in RAM (the C
+/// driver's shmem, its pages allocated only when touched) would give far more.
+pub const BUFFER_CAP: usize = 64;
+
+/// How many dumb buffers of one size a DRM path gave before it refused one (or
+/// [`BUFFER_CAP`]), all alive at once, and what each `DRM_IOCTL_MODE_CREATE_DUMB` took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferCount {
+    pub width: u32,
+    pub height: u32,
+    /// Each buffer given, its call's time in µs (bochsfb's DRM face clears the VRAM it gives).
+    pub create_us: Vec<f64>,
+    /// The errno of the refusal that ended the count, if one came before the cap.
+    pub refused_errno: Option<i32>,
+    /// The refused call's time, µs.
+    pub refused_us: Option<f64>,
+}
+
 /// The repeated runs of one workload through one path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -262,6 +290,9 @@ pub struct PathReport {
     /// Page flips, one run per round: DRM paths only (see [`paths::Path::flips`]).
     #[serde(default)]
     pub flips: Vec<FlipRun>,
+    /// Dumb buffers per size, counted once per boot: DRM paths only.
+    #[serde(default)]
+    pub buffers: Vec<BufferCount>,
 }
 
 /// Everything one guest run of `bochsfb-bench` measured.

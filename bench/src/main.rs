@@ -6,8 +6,10 @@
 //! report between `@@bench:json-begin` / `@@bench:json-end` lines. After each
 //! path it leaves that path's test image on screen and asks the host for a
 //! screendump (`@@bochsfb:screendump NAME`), so the host can check the pixels. On a DRM
-//! path each round also times page flips, from the request to its event.
+//! path each round also times page flips, from the request to its event, and the last round
+//! counts the dumb buffers of each size the card gives before it refuses one.
 
+mod buffers;
 mod canvas;
 mod flips;
 mod measure;
@@ -150,6 +152,7 @@ fn run_path(
                 })
                 .collect(),
             flips: Vec::new(),
+            buffers: Vec::new(),
         });
         if report.geometry != g {
             return Err(io::Error::other(format!(
@@ -174,8 +177,15 @@ fn run_path(
     if path.flips() {
         // After the screendump, in a session of its own: the flips show two blank buffers.
         let flips = flips::run(budget.flips)?;
+        // Once: the count is the card's, and the same every round.
+        let buffers = if last_round {
+            buffers::run(&open::Pipe::open()?.card)?
+        } else {
+            Vec::new()
+        };
         if let Some(report) = report {
             report.flips.push(flips);
+            report.buffers = buffers;
         }
     }
     Ok(())

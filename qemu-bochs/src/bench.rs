@@ -294,6 +294,26 @@ pub fn check_complete(report: &GuestReport, driver: Driver, mode: Mode) -> Resul
                 "flip runs on a path that has no flips"
             }
         );
+        // Every size counted, in order, each to its refusal or the cap.
+        let sizes: Vec<(u32, u32)> = path.buffers.iter().map(|b| (b.width, b.height)).collect();
+        let counted = sizes == bochsfb_bench::BUFFER_SIZES
+            && path.buffers.iter().all(|b| {
+                b.refused_errno.is_some() || b.create_us.len() == bochsfb_bench::BUFFER_CAP
+            });
+        ensure!(
+            if flips {
+                counted
+            } else {
+                path.buffers.is_empty()
+            },
+            "{}: {}",
+            path.path,
+            if flips {
+                "the dumb buffer count is not of every size, or stopped short of a refusal"
+            } else {
+                "dumb buffers counted on a path that has none"
+            }
+        );
     }
     Ok(())
 }
@@ -343,6 +363,9 @@ pub struct BenchResults {
     /// Page flips of every DRM path: request-to-event latency and flip rate.
     #[serde(default, skip_deserializing)]
     pub flips: Vec<stats::FlipRow>,
+    /// Dumb buffers per size of every DRM path, until its refusal.
+    #[serde(default, skip_deserializing)]
+    pub buffers: Vec<stats::BufferRow>,
 }
 
 impl BenchResults {
@@ -352,6 +375,7 @@ impl BenchResults {
         self.curve = curve::points(&self.summary);
         self.models = curve::models(&self.summary);
         self.flips = stats::flip_rows(&self.guests);
+        self.buffers = stats::buffer_rows(&self.guests);
         self.ratios = curve::ratios(&self.summary, &self.flips);
     }
 }
@@ -409,6 +433,7 @@ pub fn run(artifacts: &Artifacts, options: &BenchOptions, out: &Path) -> Result<
         models: Vec::new(),
         ratios: Vec::new(),
         flips: Vec::new(),
+        buffers: Vec::new(),
     };
     results.analyse();
     Ok(results)
@@ -485,7 +510,7 @@ fn host_cpu() -> String {
 mod tests {
     use super::*;
     use bochsfb_bench::paths::PATHS;
-    use bochsfb_bench::{FlipRun, Measurement, PathReport, Run, WORKLOADS};
+    use bochsfb_bench::{BufferCount, FlipRun, Measurement, PathReport, Run, WORKLOADS};
     use bochsfb_renderer::PixelFormat;
 
     const MODE: Mode = Mode::xrgb8888(640, 480);
@@ -522,6 +547,25 @@ mod tests {
         }
     }
 
+    /// Buffers per size: bochsfb's face 4 of each, then ENOMEM, 300-330 µs each; the C
+    /// driver up to the cap, 40-44 µs each.
+    fn buffer_counts(driver: Driver) -> Vec<BufferCount> {
+        let ours = driver == Driver::BochsfbDrm;
+        let given = if ours { 4 } else { bochsfb_bench::BUFFER_CAP };
+        let us = if ours { 300.0 } else { 40.0 };
+        bochsfb_bench::BUFFER_SIZES
+            .map(|(width, height)| BufferCount {
+                width,
+                height,
+                create_us: (0..given)
+                    .map(|i| us * (1.0 + 0.1 * (i % 2) as f64))
+                    .collect(),
+                refused_errno: ours.then_some(12),
+                refused_us: ours.then_some(5.0),
+            })
+            .to_vec()
+    }
+
     /// A report in which write-style paths pay 3 µs per call and mmap paths 0.1 µs.
     fn report(driver: Driver) -> GuestReport {
         let paths = bochsfb_bench::paths::of_driver(driver)
@@ -553,6 +597,11 @@ mod tests {
                         16.0
                     };
                     vec![flip_run(ms); 3]
+                } else {
+                    Vec::new()
+                },
+                buffers: if p.flips() {
+                    buffer_counts(p.driver)
                 } else {
                     Vec::new()
                 },
@@ -610,6 +659,16 @@ mod tests {
         assert!(check_complete(&empty, Driver::BochsDrm, MODE).is_err());
         let mut stray = report(Driver::Bochsfb);
         stray.paths[0].flips.push(flip_run(16.0));
+        assert!(check_complete(&stray, Driver::Bochsfb, MODE).is_err());
+        let mut short = report(Driver::BochsfbDrm);
+        short.paths[0].buffers.pop();
+        let err = check_complete(&short, Driver::BochsfbDrm, MODE).unwrap_err();
+        assert!(err.to_string().contains("dumb buffer count"), "{err}");
+        let mut unrefused = report(Driver::BochsfbDrm);
+        unrefused.paths[0].buffers[2].refused_errno = None;
+        assert!(check_complete(&unrefused, Driver::BochsfbDrm, MODE).is_err());
+        let mut stray = report(Driver::Bochsfb);
+        stray.paths[0].buffers = buffer_counts(Driver::BochsfbDrm);
         assert!(check_complete(&stray, Driver::Bochsfb, MODE).is_err());
     }
 
@@ -686,8 +745,24 @@ mod tests {
             models: Vec::new(),
             ratios: Vec::new(),
             flips: Vec::new(),
+            buffers: Vec::new(),
         };
         results.analyse();
+        // Buffers: every size of both DRM paths, two boots pooled.
+        assert_eq!(results.buffers.len(), 2 * bochsfb_bench::BUFFER_SIZES.len());
+        let counted: Vec<(&str, f64, Option<i32>, usize)> = results
+            .buffers
+            .iter()
+            .filter(|b| b.width == 640)
+            .map(|b| (b.path.as_str(), b.given.median, b.refused_errno, b.boots))
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                ("bochsfb dumb mmap", 4.0, Some(12), 2),
+                ("drm dumb mmap", 64.0, None, 2)
+            ]
+        );
         // Flips: both DRM paths, two boots of three runs of ten pooled; ours 0.8× the C
         // driver's latency and 1.25× its rate.
         let flipped: Vec<(&str, usize, usize)> = results
@@ -767,6 +842,8 @@ mod tests {
             "| bochsfb dumb mmap | 6 | 60 | 15.84 [",
             "bochsfb dumb mmap ÷ drm dumb mmap (95% bootstrap interval): median latency 0.80×",
             "advances in steps of 4.000 ms",
+            "| bochsfb dumb mmap | 640x480 | 4 (4–4) | 315 [300–330] | ENOMEM | 5 (5–5) |",
+            "| drm dumb mmap | 640x480 | 64 (64–64) | 42 [40–44] | none up to 64 | – |",
         ] {
             assert!(md.contains(needle), "{needle} missing from\n{md}");
         }

@@ -25,6 +25,11 @@
 //! the screen must be black with simple-shm's animated rings centred on it, pixel for pixel as
 //! Weston's sources define them (`bochsfb_tests::weston`).
 //!
+//! The kernel's own drm_panic: with modetest's bars on screen, drm_panic's debugfs trigger
+//! (`CONFIG_DRM_PANIC_DEBUG`: the path a panic takes, through the driver's `get_scanout_buffer`,
+//! without the panic) must replace them with its screen: white on black only, its message in the
+//! kernel's 8x16 font (`bochsfb_tests::kernel_font`, read from the guest kernel's source).
+//!
 //! The faces are a table ([`C_BOCHS`], [`BOCHSFB_DRM`]), and `faces!` makes each face's tests:
 //! adding a face is one entry.
 
@@ -36,7 +41,7 @@ use anyhow::{bail, ensure, Context, Result};
 use bochsfb_tests::background::{Background, Finished};
 use bochsfb_tests::modetest::{self, flip_rates, plain, smpte, Format, Pattern, Pipe, Resources};
 use bochsfb_tests::{assert_same_pixels, load_png, run_ok, with_guest_config, COMMAND_TIMEOUT};
-use bochsfb_tests::{kmscon, weston};
+use bochsfb_tests::{kernel_font::Font8x16, kmscon, weston};
 use image::RgbImage;
 use qemu_bochs::paths::out_dir;
 use qemu_bochs::{Driver, Vm, VmConfig};
@@ -102,6 +107,12 @@ macro_rules! faces {
             #[test]
             fn weston_simple_shm() -> Result<()> {
                 super::weston_simple_shm(&$face)
+            }
+
+            $(#[$attr])*
+            #[test]
+            fn panic_screen() -> Result<()> {
+                super::panic_screen(&$face)
             }
         }
     )*};
@@ -235,6 +246,78 @@ fn check_messages(finished: &Finished, what: &str) -> Result<()> {
         failures.join(" | ")
     );
     Ok(())
+}
+
+/// drm_panic's screen in its default colours (`CONFIG_DRM_PANIC_FOREGROUND_COLOR` and
+/// `_BACKGROUND_COLOR`), and the lines of its message (`panic_msg` in drm_panic.c, the last one
+/// its debugfs trigger's description).
+const PANIC_FG: image::Rgb<u8> = image::Rgb([0xff, 0xff, 0xff]);
+const PANIC_BG: image::Rgb<u8> = image::Rgb([0, 0, 0]);
+const PANIC_LINES: [&str; 3] = [
+    "KERNEL PANIC!",
+    "Please reboot your computer.",
+    "Test from debugfs",
+];
+
+/// Triggers drm_panic's drawing on the first plane it registered (debugfs), and prints the
+/// trigger's path; fails if there is none (the driver gives drm_panic no scanout buffer).
+const TRIGGER_PANIC_SCREEN: &str = "grep -q ' /sys/kernel/debug ' /proc/mounts || \
+     mount -t debugfs none /sys/kernel/debug; \
+     set -- /sys/kernel/debug/dri/*/drm_panic_plane_0; test -e \"$1\" && echo 1 > \"$1\" && echo \"$1\"";
+
+/// drm_panic draws on the framebuffer the face shows: modetest's bars up (checked, so the
+/// screen changes only by the panic screen), then the trigger; the screen must hold only the
+/// panic screen's two colours and its message in the kernel's font.
+fn panic_screen(face: &Face) -> Result<()> {
+    let font = Font8x16::of_guest_kernel()?;
+    with_guest_config(&face.config(), |vm| {
+        let resources = resources(vm, face)?;
+        let pipe = resources.pipe()?;
+        let ((width, height), format) = (MODES[0], face.formats[0]);
+        let command = face.modetest(&face.set_mode(pipe, width, height, format));
+        let name = format!("{}-panic", face.label);
+        let client = Background::start(
+            vm,
+            &name,
+            &command,
+            WAITS_FOR_ITS_KEY,
+            Duration::from_secs(60),
+        )?;
+        let bars = screendump(vm, &format!("{name}-before"));
+        let trigger = run_ok(vm, TRIGGER_PANIC_SCREEN);
+        // Drawn within the write; a margin for the screendump to follow.
+        sleep(Duration::from_millis(300));
+        let screen = screendump(vm, &name);
+        let finished = client.finish("\\n", Duration::from_secs(30))?;
+        check_messages(&finished, &command)?;
+        check_screen(
+            &bars?,
+            &Pattern::Smpte.image(width, height, format),
+            &format!("{name}-before"),
+        )?;
+        let trigger = trigger?;
+        println!("drm_panic triggered at {}", trigger.output.trim());
+        let screen = screen?;
+        let path = screenshot_path(&name);
+        let others = screen
+            .pixels()
+            .filter(|&&p| p != PANIC_FG && p != PANIC_BG)
+            .count();
+        ensure!(
+            others == 0,
+            "{name}: {others} pixels of the screen ({}) are neither drm_panic's foreground nor \
+             its background: the panic screen is not (all) on the framebuffer shown",
+            path.display()
+        );
+        for line in PANIC_LINES {
+            ensure!(
+                font.find(&screen, line, PANIC_FG, PANIC_BG).is_some(),
+                "{name}: `{line}` is not on the screen ({}) in the kernel's 8x16 font",
+                path.display()
+            );
+        }
+        Ok(())
+    })
 }
 
 /// Runs modetest's SMPTE bars in every mode of [`MODES`] and its tiles in the first, in every

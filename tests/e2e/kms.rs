@@ -10,7 +10,7 @@
 //! driver's, in `drm_clients.rs`.
 
 use anyhow::Result;
-use bochsfb_tests::{load_png, run_ok, with_guest};
+use bochsfb_tests::{kernel_font::Font8x16, load_png, run_ok, with_guest};
 
 #[test]
 fn dumb_buffers_are_vram_and_are_revoked_at_unbind() -> Result<()> {
@@ -108,46 +108,11 @@ fn on_bochs_display_the_screen_of_an_off_crtc_shows_no_client_vram() -> Result<(
     off_crtc_shows_no_client_vram(&config, "kms-off-bochs-display")
 }
 
-/// The glyphs of the kernel's 8x16 console font, read from the guest kernel's own source
-/// (`lib/fonts/font_8x16.c`): 256 characters of 16 rows, a byte per row, the leftmost pixel in
-/// the top bit.
-fn kernel_font_8x16() -> Result<Vec<u8>> {
-    let artifacts = qemu_bochs::Artifacts::from_manifest_env()?;
-    let path = artifacts
-        .kernel_build_dir
-        .join("source/lib/fonts/font_8x16.c");
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    // Each glyph row is a line `\t0x7e, /* 01111110 */`.
-    let rows: Vec<u8> = text
-        .lines()
-        .filter_map(|line| line.trim().strip_prefix("0x")?.get(..2))
-        .map(|hex| u8::from_str_radix(hex, 16))
-        .collect::<std::result::Result<_, _>>()?;
-    anyhow::ensure!(
-        rows.len() == 256 * 16,
-        "{}: {} glyph rows, expected 4096",
-        path.display(),
-        rows.len()
-    );
-    Ok(rows)
-}
-
 /// What a console of `width` x `height` pixels shows with `text` on its first line and nothing
-/// else: the VT's default colours (light grey, 0xaaaaaa, on black), 8x16 glyphs from `font`.
-fn console_picture(font: &[u8], text: &str, width: u32, height: u32) -> image::RgbImage {
+/// else: the VT's default colours (light grey, 0xaaaaaa, on black), in the kernel's 8x16 font.
+fn console_picture(font: &Font8x16, text: &str, width: u32, height: u32) -> image::RgbImage {
     let mut picture = image::RgbImage::new(width, height);
-    for (column, byte) in text.bytes().enumerate() {
-        let glyph = &font[usize::from(byte) * 16..][..16];
-        for (y, row) in glyph.iter().enumerate() {
-            for x in 0..8 {
-                if row & (0x80 >> x) != 0 {
-                    let px = column as u32 * 8 + x;
-                    picture.put_pixel(px, y as u32, image::Rgb([0xaa, 0xaa, 0xaa]));
-                }
-            }
-        }
-    }
+    font.draw(&mut picture, 0, 0, text, image::Rgb([0xaa, 0xaa, 0xaa]));
     picture
 }
 
@@ -158,7 +123,7 @@ fn console_picture(font: &[u8], text: &str, width: u32, height: u32) -> image::R
 #[test]
 fn the_kernel_console_draws_on_the_faces_fb0() -> Result<()> {
     const TEXT: &str = "bochsfb: the kernel console on VRAM 0123 ~!";
-    let font = kernel_font_8x16()?;
+    let font = Font8x16::of_guest_kernel()?;
     let config = qemu_bochs::VmConfig {
         module_params: vec![("face".into(), "1".into())],
         kernel_args: vec!["video=800x600".into(), NO_CURSOR.into()],

@@ -9,6 +9,7 @@ use std::{path::Path, time::Duration};
 
 pub mod background;
 pub mod fbset;
+pub mod kernel_font;
 pub mod kmscon;
 pub mod ktap;
 pub mod modetest;

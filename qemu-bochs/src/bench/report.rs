@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use bochsfb_bench::paths::PATHS;
-use bochsfb_bench::{Access, Driver, WORKLOADS};
+use bochsfb_bench::{Access, Driver, BUFFER_CAP, WORKLOADS};
 
 use super::curve::{self, times, FLIP_CPU, FLIP_LATENCY, FLIP_RATE};
 use super::stats::{self, FlipRow, Interval, Row, Stat};
@@ -68,6 +68,11 @@ pub fn markdown(results: &BenchResults, charts: &[String]) -> String {
             "\n## Page flips, from the request to its event, {headline}\n"
         );
         md.push_str(&flips_section(results, headline));
+    }
+
+    if results.buffers.iter().any(|b| b.mode == headline) {
+        let _ = writeln!(md, "\n## Dumb buffers per size, {headline}\n");
+        md.push_str(&buffers_section(results, headline));
     }
 
     let _ = writeln!(md, "\n## Workloads, MB/s in {headline}\n");
@@ -422,6 +427,51 @@ fn flips_section(results: &BenchResults, mode: &str) -> String {
         }
     }
     md
+}
+
+/// How many dumb buffers of each size every DRM path gave, and how it refused the next.
+fn buffers_section(results: &BenchResults, mode: &str) -> String {
+    let mut md = format!(
+        "Once per boot, after the flips, each DRM path makes XRGB8888 dumb buffers of one size \
+         until `DRM_IOCTL_MODE_CREATE_DUMB` refuses one or {BUFFER_CAP} exist, all alive at once \
+         (nothing else of the client's is), then frees them and goes on with the next size. \
+         bochsfb's DRM face allocates each in VRAM (and clears it: no client reads another's \
+         pixels), beside what its fbdev console holds; the C driver's are shmem objects, in RAM, \
+         their pages allocated when first touched. Buffers: per boot, median (min–max); call \
+         time: median of every buffer given pooled, 10th–90th percentile in brackets.\n\n\
+         | path | size | buffers | CREATE_DUMB µs | refused with | refused call µs |\n\
+         | --- | --- | ---: | ---: | --- | ---: |\n"
+    );
+    for b in results.buffers.iter().filter(|b| b.mode == mode) {
+        let c = b.create_us;
+        let refused = match (b.refused_errno, b.given.max as usize) {
+            (Some(errno), _) => errno_name(errno),
+            (None, n) if n >= BUFFER_CAP => format!("none up to {BUFFER_CAP}"),
+            (None, _) => "varied between boots".into(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {}x{} | {} | {} [{}–{}] | {refused} | {} |",
+            b.path,
+            b.width,
+            b.height,
+            spread(b.given, 0),
+            number(c.median, 0),
+            number(c.p10, 0),
+            number(c.p90, 0),
+            b.refused_us.map_or("–".into(), |s| spread(s, 0)),
+        );
+    }
+    md
+}
+
+/// The symbolic name of the errnos a dumb buffer is refused with.
+fn errno_name(errno: i32) -> String {
+    match errno {
+        12 => "ENOMEM".into(),
+        28 => "ENOSPC".into(),
+        other => format!("errno {other}"),
+    }
 }
 
 /// MB/s medians of every path for each non-sweep workload in `mode`.

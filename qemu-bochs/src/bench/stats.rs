@@ -3,7 +3,7 @@
 //! bootstrap confidence intervals; the per-call cost model fitted to the sweep; and the page
 //! flips of the DRM paths.
 
-use bochsfb_bench::{Access, Driver, FlipRun, Run};
+use bochsfb_bench::{Access, BufferCount, Driver, FlipRun, Run};
 use serde::{Deserialize, Serialize};
 
 use super::GuestRun;
@@ -362,6 +362,67 @@ pub fn flip_rows(guests: &[GuestRun]) -> Vec<FlipRow> {
                 rate_samples,
                 cpu_samples,
             });
+        }
+    }
+    rows
+}
+
+/// The dumb buffers of one size that one DRM path gave, in one mode, every boot pooled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferRow {
+    pub mode: String,
+    pub driver: Driver,
+    pub path: String,
+    pub width: u32,
+    pub height: u32,
+    pub boots: usize,
+    /// Buffers given before the refusal (or the cap), per boot.
+    pub given: Stat,
+    /// The errno that refused the next one, if every boot was refused and with the same one.
+    pub refused_errno: Option<i32>,
+    /// `CREATE_DUMB` µs of every buffer given, pooled.
+    pub create_us: Percentiles,
+    /// The refused call's µs, per boot.
+    pub refused_us: Option<Stat>,
+}
+
+/// One row per mode, DRM path and buffer size, each boot of a driver pooled.
+pub fn buffer_rows(guests: &[GuestRun]) -> Vec<BufferRow> {
+    let mut rows = Vec::new();
+    for boots in groups(guests) {
+        let Some(first) = boots.first() else {
+            continue;
+        };
+        for path in first.report.paths.iter().filter(|p| !p.buffers.is_empty()) {
+            for size in &path.buffers {
+                let counts: Vec<&BufferCount> = boots
+                    .iter()
+                    .flat_map(|g| g.report.paths.iter().filter(|p| p.path == path.path))
+                    .flat_map(|p| &p.buffers)
+                    .filter(|c| (c.width, c.height) == (size.width, size.height))
+                    .collect();
+                let (Some(given), Some(create_us)) = (
+                    Stat::of(counts.iter().map(|c| c.create_us.len() as f64)),
+                    Percentiles::of(counts.iter().flat_map(|c| c.create_us.iter().copied())),
+                ) else {
+                    continue;
+                };
+                let refused_errno = size
+                    .refused_errno
+                    .filter(|errno| counts.iter().all(|c| c.refused_errno == Some(*errno)));
+                rows.push(BufferRow {
+                    mode: first.mode.label(),
+                    driver: first.report.driver,
+                    path: path.path.clone(),
+                    width: size.width,
+                    height: size.height,
+                    boots: counts.len(),
+                    given,
+                    refused_errno,
+                    create_us,
+                    refused_us: Stat::of(counts.iter().filter_map(|c| c.refused_us)),
+                });
+            }
         }
     }
     rows

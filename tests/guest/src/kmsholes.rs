@@ -239,15 +239,7 @@ fn long_line_refused(path: &Path) -> Outcome {
 /// A 640x480 mode at a 42 GHz pixel clock: a 100 kHz vblank.
 fn absurd_clock_refused(path: &Path) -> Outcome {
     let pipe = ModesetPipe::open(path)?;
-    // A sane mode first: the pipe works.
-    set_crtc(
-        &pipe.file,
-        pipe.crtc,
-        pipe.conn,
-        pipe.fb,
-        mode_640x480(25175),
-    )
-    .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
+    pipe.light()?;
     pipe.expect_refused(mode_640x480(42_000_000), || {
         Err(format!(
             "SETCRTC accepted it; {}",
@@ -576,14 +568,7 @@ fn invisible_plane_keeps_freed_scanout(path: &Path) -> Outcome {
 /// clock / (hdisplay * vdisplay) and never looks at vscan, interlace or doublescan).
 fn vscan_wraps_vblank_rate(path: &Path) -> Outcome {
     let pipe = ModesetPipe::open(path)?;
-    set_crtc(
-        &pipe.file,
-        pipe.crtc,
-        pipe.conn,
-        pipe.fb,
-        mode_640x480(25175),
-    )
-    .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))?;
+    pipe.light()?;
     let mut mode = mode_640x480(25175);
     mode.vtotal = 32769;
     mode.vscan = 2;
@@ -620,6 +605,18 @@ impl ModesetPipe {
             conn,
             fb,
         })
+    }
+
+    /// A sane mode first, 640x480 at 60 Hz: the pipe works, and the CRTC is on.
+    fn light(&self) -> Outcome {
+        set_crtc(
+            &self.file,
+            self.crtc,
+            self.conn,
+            self.fb,
+            mode_640x480(25175),
+        )
+        .map_err(|e| format!("SETCRTC 640x480@60: {}", describe(&e)))
     }
 
     /// `SETCRTC` of `mode` must fail with `EINVAL`; if it is accepted, `accepted` judges what
@@ -966,7 +963,10 @@ fn bar_fill_page(pci: &str, bar: u32, offset: usize, byte: u8) -> Outcome {
         )
     };
     if addr == MAP_FAILED {
-        return Err(format!("mmap {path}@{page:#x}: {}", io::Error::last_os_error()));
+        return Err(format!(
+            "mmap {path}@{page:#x}: {}",
+            io::Error::last_os_error()
+        ));
     }
     for i in 0..4096 {
         // SAFETY: inside the page mapped above.
@@ -979,7 +979,10 @@ fn bar_fill_page(pci: &str, bar: u32, offset: usize, byte: u8) -> Outcome {
 
 /// How many 16-bit words of VRAM's first page are `word`.
 fn vram_first_page_count(pci: &str, word: u16) -> Result<usize, String> {
-    Ok(bar_words_at(pci, 0, 0)?.iter().filter(|&&w| w == word).count())
+    Ok(bar_words_at(pci, 0, 0)?
+        .iter()
+        .filter(|&&w| w == word)
+        .count())
 }
 
 /// A process keeps `/dev/fb0` (the fbdev emulation's shadow) mapped while the card is unbound,
