@@ -63,6 +63,10 @@ fn start_xvfb() -> Result<(Killed, String)> {
             "1024x768x24",
             "-nolisten",
             "tcp",
+            // No server reset when the last client leaves: paint quits on the key press, and
+            // xdotool connects anew for each action, so the release of `q` once found no
+            // display to open (`Can't open display`, on a loaded machine).
+            "-noreset",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -39,7 +39,7 @@ pub struct VmArgs {
     #[arg(long = "param", value_name = "NAME=VALUE", value_parser = vm::protocol::parse_module_param)]
     params: Vec<(String, String)>,
     /// Seconds from starting QEMU until the driver is loaded.
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 300)]
     boot_timeout: u64,
     /// Copy the guest console to stderr as it arrives.
     #[arg(long, short)]
