@@ -28,7 +28,7 @@ use kernel::{
     fs::DeviceAddressSpace,
     pci::{DevresBar, IoRange, KernelWcMapping, UserMappedBar, UserMappedFrames},
     prelude::*,
-    sync::{aref::ARef, Arc},
+    sync::{aref::ARef, rcu, Arc},
 };
 use mode::{Caps, Mode};
 use vram::Vram;
@@ -149,11 +149,16 @@ impl Hardware {
         self.vram.map_kernel_wc(range.start, range.len())
     }
 
-    /// `len` bytes of VRAM from `offset` as the kernel maps them, lent without sleeping or
-    /// locking: where drm_panic draws the panic screen. `None` once the card is unbound.
+    /// `range` of VRAM as the kernel maps it, lent for `guard`'s RCU read-side section without
+    /// sleeping or locking: where drm_panic draws the panic screen. `None` once the card is
+    /// unbound, or for a range outside VRAM.
     #[cfg_attr(not(CONFIG_DRM = "y"), allow(dead_code))]
-    pub(crate) fn vram_for_panic(&self, offset: usize, len: usize) -> Option<IoRange<'_>> {
-        self.vram.try_io_range(offset, len)
+    pub(crate) fn vram_for_panic<'a>(
+        &'a self,
+        range: core::ops::Range<usize>,
+        guard: &'a rcu::Guard,
+    ) -> Option<IoRange<'a>> {
+        self.vram.try_io_range(range.start, range.len(), guard)
     }
 
     /// Validates a mode for this card and its VRAM (see [`Mode::new`]).

@@ -19,12 +19,12 @@ use kernel::{
         fourcc::Format,
         kms::{
             modes::{ConnectorModes, DisplayMode, ModeStatus},
-            pipe::{self, PipeState, PlaneState, SinglePipe},
+            pipe::{self, PipeState, SinglePipe},
         },
     },
     pci::{self, IoRange},
     prelude::*,
-    sync::{aref::ARef, Arc},
+    sync::{aref::ARef, rcu, Arc},
 };
 
 /// The DRM driver of the face.
@@ -86,40 +86,29 @@ struct Shown {
     scanout: Scanout,
 }
 
-/// The bytes per pixel of the plane's framebuffer; `EINVAL` for a format the face does not
-/// list (none gets past `fb_create`).
-fn cpp(plane: &PlaneState<'_, KmsDriver>) -> Result<u32> {
-    Ok(u32::from(plane.framebuffer().format().ok_or(EINVAL)?.cpp()))
-}
-
-/// The VRAM byte offset of the pixel the plane shows at the top left corner, `cpp` bytes each.
-fn first_pixel_shown(plane: &PlaneState<'_, KmsDriver>, cpp: u32) -> Result<usize> {
-    let fb = plane.framebuffer();
-    let (x, y) = plane.source();
-    let start = usize::try_from(y)?
-        .checked_mul(usize::try_from(fb.pitch())?)
-        .and_then(|row| row.checked_add(usize::try_from(x.checked_mul(cpp)?).ok()?))
-        .ok_or(EINVAL)?;
-    fb.object()
-        .vram_offset()
-        .checked_add(usize::try_from(fb.offset())?)
-        .and_then(|offset| offset.checked_add(start))
-        .ok_or(EINVAL)
-}
-
 impl KmsData {
     /// The mode and scanout that show `pipe`, or `EINVAL` for what the card cannot show as
     /// asked (QEMU would silently change it instead, docs/drm.md "Flips").
     fn shown(&self, pipe: &PipeState<'_, KmsDriver>) -> Result<Shown> {
         let mode = pipe.mode();
-        let cpp = cpp(pipe.plane())?;
+        let fb = pipe.framebuffer();
+        let cpp = u32::from(fb.format().ok_or(EINVAL)?.cpp());
         let (width, height) = (mode.width(), mode.height());
         let mode = self
             .hw
             .check_mode(width, height, cpp.checked_mul(8).ok_or(EINVAL)?, height)?;
-        let offset = first_pixel_shown(pipe.plane(), cpp)?;
-        let pitch = pipe.framebuffer().pitch();
-        let scanout = Scanout::new(offset, pitch, cpp, height, self.hw.vram_size)?;
+        let (x, y) = pipe.source();
+        let start = usize::try_from(y)?
+            .checked_mul(usize::try_from(fb.pitch())?)
+            .and_then(|row| row.checked_add(usize::try_from(x.checked_mul(cpp)?).ok()?))
+            .ok_or(EINVAL)?;
+        let offset = fb
+            .object()
+            .vram_offset()
+            .checked_add(usize::try_from(fb.offset())?)
+            .and_then(|offset| offset.checked_add(start))
+            .ok_or(EINVAL)?;
+        let scanout = Scanout::new(offset, fb.pitch(), cpp, height, self.hw.vram_size)?;
         Ok(Shown { mode, scanout })
     }
 }
@@ -205,18 +194,14 @@ impl SinglePipe for KmsDriver {
         let _ = dev.hw.scanout_off();
     }
 
-    fn panic_scanout<'a>(dev: &'a KmsDevice, plane: &PlaneState<'_, Self>) -> Option<IoRange<'a>> {
-        // Pure arithmetic on the plane's state, and a lock-free look at VRAM: nothing here
-        // sleeps or locks, as drm_panic requires.
-        let cpp = cpp(plane).ok()?;
-        let start = first_pixel_shown(plane, cpp).ok()?;
-        let (_, height) = plane.size();
-        // Every line shown, from the first pixel: `update` showed it only after `Scanout::new`
-        // found these bytes inside VRAM, and `try_io_range` checks them against the BAR again.
-        let len = usize::try_from(height)
-            .ok()?
-            .checked_mul(usize::try_from(plane.framebuffer().pitch()).ok()?)?;
-        dev.hw.vram_for_panic(start, len)
+    fn panic_memory<'a>(
+        dev: &'a KmsDevice,
+        object: &gem::Object,
+        guard: &'a rcu::Guard,
+    ) -> Option<IoRange<'a>> {
+        // A buffer is a range of VRAM, lent without a lock: nothing here sleeps or locks, as
+        // drm_panic requires.
+        dev.hw.vram_for_panic(object.vram_range(), guard)
     }
 }
 

@@ -252,17 +252,19 @@ pub const BUFFER_SIZES: [(u32, u32); 5] = [
 pub const BUFFER_CAP: usize = 64;
 
 /// How many dumb buffers of one size a DRM path gave before it refused one (or
-/// [`BUFFER_CAP`]), all alive at once, and what each `DRM_IOCTL_MODE_CREATE_DUMB` took.
+/// [`BUFFER_CAP`]), all alive at once, and what a `DRM_IOCTL_MODE_CREATE_DUMB` took, in rounds
+/// that each fill the card anew.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BufferCount {
     pub width: u32,
     pub height: u32,
-    /// Each buffer given, its call's time in µs (bochsfb's DRM face clears the VRAM it gives).
+    /// Buffers given before the refusal or the cap, the same in every round.
+    pub given: usize,
+    /// Each round's time per buffer given, µs: the round's creates timed together (bochsfb's
+    /// DRM face clears the VRAM it gives).
     pub create_us: Vec<f64>,
-    /// The errno of the refusal that ended the count, if one came before the cap.
+    /// The errno of the refusal that ended each round, if one came before the cap.
     pub refused_errno: Option<i32>,
-    /// The refused call's time, µs.
-    pub refused_us: Option<f64>,
 }
 
 /// The repeated runs of one workload through one path.

@@ -65,6 +65,11 @@ impl VramBuffer {
     pub(crate) fn vram_offset(&self) -> usize {
         self.vram.range.start
     }
+
+    /// The buffer's bytes of VRAM.
+    pub(crate) fn vram_range(&self) -> Range<usize> {
+        self.vram.range.clone()
+    }
 }
 
 impl gem::DriverObject for VramBuffer {

@@ -265,59 +265,77 @@ const TRIGGER_PANIC_SCREEN: &str = "grep -q ' /sys/kernel/debug ' /proc/mounts |
      mount -t debugfs none /sys/kernel/debug; \
      set -- /sys/kernel/debug/dri/*/drm_panic_plane_0; test -e \"$1\" && echo 1 > \"$1\" && echo \"$1\"";
 
-/// drm_panic draws on the framebuffer the face shows: modetest's bars up (checked, so the
-/// screen changes only by the panic screen), then the trigger; the screen must hold only the
-/// panic screen's two colours and its message in the kernel's font.
+/// The formats drm_panic draws in that the faces offer: XRGB8888, and RGB565 on bochsfb's.
+const PANIC_FORMATS: [Format; 2] = [Format::Xr24, Format::Rg16];
+
+/// drm_panic draws on the framebuffer the face shows, in each format of [`PANIC_FORMATS`] the
+/// face offers: modetest's bars up (checked, so the screen changes only by the panic screen),
+/// then the trigger; the screen must hold only the panic screen's two colours and its message
+/// in the kernel's font.
 fn panic_screen(face: &Face) -> Result<()> {
     let font = Font8x16::of_guest_kernel()?;
     with_guest_config(&face.config(), |vm| {
         let resources = resources(vm, face)?;
         let pipe = resources.pipe()?;
-        let ((width, height), format) = (MODES[0], face.formats[0]);
-        let command = face.modetest(&face.set_mode(pipe, width, height, format));
-        let name = format!("{}-panic", face.label);
-        let client = Background::start(
-            vm,
-            &name,
-            &command,
-            WAITS_FOR_ITS_KEY,
-            Duration::from_secs(60),
-        )?;
-        let bars = screendump(vm, &format!("{name}-before"));
-        let trigger = run_ok(vm, TRIGGER_PANIC_SCREEN);
-        // Drawn within the write; a margin for the screendump to follow.
-        sleep(Duration::from_millis(300));
-        let screen = screendump(vm, &name);
-        let finished = client.finish("\\n", Duration::from_secs(30))?;
-        check_messages(&finished, &command)?;
-        check_screen(
-            &bars?,
-            &Pattern::Smpte.image(width, height, format),
-            &format!("{name}-before"),
-        )?;
-        let trigger = trigger?;
-        println!("drm_panic triggered at {}", trigger.output.trim());
-        let screen = screen?;
-        let path = screenshot_path(&name);
-        let others = screen
-            .pixels()
-            .filter(|&&p| p != PANIC_FG && p != PANIC_BG)
-            .count();
-        ensure!(
-            others == 0,
-            "{name}: {others} pixels of the screen ({}) are neither drm_panic's foreground nor \
-             its background: the panic screen is not (all) on the framebuffer shown",
-            path.display()
-        );
-        for line in PANIC_LINES {
-            ensure!(
-                font.find(&screen, line, PANIC_FG, PANIC_BG).is_some(),
-                "{name}: `{line}` is not on the screen ({}) in the kernel's 8x16 font",
-                path.display()
-            );
+        let formats = PANIC_FORMATS.iter().filter(|f| face.formats.contains(f));
+        for &format in formats {
+            panic_screen_over_bars(vm, face, &font, pipe, format)?;
         }
         Ok(())
     })
+}
+
+fn panic_screen_over_bars(
+    vm: &Vm,
+    face: &Face,
+    font: &Font8x16,
+    pipe: Pipe,
+    format: Format,
+) -> Result<()> {
+    let (width, height) = MODES[0];
+    let command = face.modetest(&face.set_mode(pipe, width, height, format));
+    let name = format!("{}-panic-{format}", face.label);
+    let client = Background::start(
+        vm,
+        &name,
+        &command,
+        WAITS_FOR_ITS_KEY,
+        Duration::from_secs(60),
+    )?;
+    let bars = screendump(vm, &format!("{name}-before"));
+    let trigger = run_ok(vm, TRIGGER_PANIC_SCREEN);
+    // Drawn within the write; a margin for the screendump to follow.
+    sleep(Duration::from_millis(300));
+    let screen = screendump(vm, &name);
+    let finished = client.finish("\\n", Duration::from_secs(30))?;
+    check_messages(&finished, &command)?;
+    check_screen(
+        &bars?,
+        &Pattern::Smpte.image(width, height, format),
+        &format!("{name}-before"),
+    )?;
+    let trigger = trigger?;
+    println!("drm_panic triggered at {}", trigger.output.trim());
+    let screen = screen?;
+    let path = screenshot_path(&name);
+    let others = screen
+        .pixels()
+        .filter(|&&p| p != PANIC_FG && p != PANIC_BG)
+        .count();
+    ensure!(
+        others == 0,
+        "{name}: {others} pixels of the screen ({}) are neither drm_panic's foreground nor \
+         its background: the panic screen is not (all) on the framebuffer shown",
+        path.display()
+    );
+    for line in PANIC_LINES {
+        ensure!(
+            font.find(&screen, line, PANIC_FG, PANIC_BG).is_some(),
+            "{name}: `{line}` is not on the screen ({}) in the kernel's 8x16 font",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Runs modetest's SMPTE bars in every mode of [`MODES`] and its tiles in the first, in every

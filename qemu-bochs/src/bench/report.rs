@@ -432,18 +432,19 @@ fn flips_section(results: &BenchResults, mode: &str) -> String {
 /// How many dumb buffers of each size every DRM path gave, and how it refused the next.
 fn buffers_section(results: &BenchResults, mode: &str) -> String {
     let mut md = format!(
-        "Once per boot, after the flips, each DRM path makes XRGB8888 dumb buffers of one size \
-         until `DRM_IOCTL_MODE_CREATE_DUMB` refuses one or {BUFFER_CAP} exist, all alive at once \
-         (nothing else of the client's is), then frees them and goes on with the next size. \
-         bochsfb's DRM face allocates each in VRAM (and clears it: no client reads another's \
-         pixels), beside what its fbdev console holds; the C driver's are shmem objects, in RAM, \
-         their pages allocated when first touched. Buffers: per boot, median (min–max); call \
-         time: median of every buffer given pooled, 10th–90th percentile in brackets.\n\n\
-         | path | size | buffers | CREATE_DUMB µs | refused with | refused call µs |\n\
-         | --- | --- | ---: | ---: | --- | ---: |\n"
+        "Once per boot, after the flips, each DRM path fills the card with XRGB8888 dumb buffers \
+         of one size, until `DRM_IOCTL_MODE_CREATE_DUMB` refuses one or {BUFFER_CAP} exist, all \
+         alive at once, then frees them: in rounds, at least 3 and until their creates took \
+         250 ms together (the guest's clock may tick in 4 ms jiffies), then the next size. \
+         bochsfb's DRM face allocates each buffer in VRAM and clears it (no client reads \
+         another's pixels), beside what its fbdev console holds; the C driver's are shmem \
+         objects, in RAM, their pages allocated when first touched. Buffers: per boot, median \
+         (min–max); µs per call: a round's creates timed together over the buffers it got, \
+         median (min–max) of the rounds.\n\n\
+         | path | size | buffers | µs per CREATE_DUMB | refused with |\n\
+         | --- | --- | ---: | ---: | --- |\n"
     );
     for b in results.buffers.iter().filter(|b| b.mode == mode) {
-        let c = b.create_us;
         let refused = match (b.refused_errno, b.given.max as usize) {
             (Some(errno), _) => errno_name(errno),
             (None, n) if n >= BUFFER_CAP => format!("none up to {BUFFER_CAP}"),
@@ -451,15 +452,12 @@ fn buffers_section(results: &BenchResults, mode: &str) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {}x{} | {} | {} [{}–{}] | {refused} | {} |",
+            "| {} | {}x{} | {} | {} | {refused} |",
             b.path,
             b.width,
             b.height,
             spread(b.given, 0),
-            number(c.median, 0),
-            number(c.p10, 0),
-            number(c.p90, 0),
-            b.refused_us.map_or("–".into(), |s| spread(s, 0)),
+            spread(b.create_us, 1),
         );
     }
     md

@@ -380,10 +380,8 @@ pub struct BufferRow {
     pub given: Stat,
     /// The errno that refused the next one, if every boot was refused and with the same one.
     pub refused_errno: Option<i32>,
-    /// `CREATE_DUMB` µs of every buffer given, pooled.
-    pub create_us: Percentiles,
-    /// The refused call's µs, per boot.
-    pub refused_us: Option<Stat>,
+    /// µs per `CREATE_DUMB`, one figure per round, every boot's rounds pooled.
+    pub create_us: Stat,
 }
 
 /// One row per mode, DRM path and buffer size, each boot of a driver pooled.
@@ -402,8 +400,8 @@ pub fn buffer_rows(guests: &[GuestRun]) -> Vec<BufferRow> {
                     .filter(|c| (c.width, c.height) == (size.width, size.height))
                     .collect();
                 let (Some(given), Some(create_us)) = (
-                    Stat::of(counts.iter().map(|c| c.create_us.len() as f64)),
-                    Percentiles::of(counts.iter().flat_map(|c| c.create_us.iter().copied())),
+                    Stat::of(counts.iter().map(|c| c.given as f64)),
+                    Stat::of(counts.iter().flat_map(|c| c.create_us.iter().copied())),
                 ) else {
                     continue;
                 };
@@ -420,7 +418,6 @@ pub fn buffer_rows(guests: &[GuestRun]) -> Vec<BufferRow> {
                     given,
                     refused_errno,
                     create_us,
-                    refused_us: Stat::of(counts.iter().filter_map(|c| c.refused_us)),
                 });
             }
         }
