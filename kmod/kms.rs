@@ -97,16 +97,12 @@ impl KmsData {
         let mode = self
             .hw
             .check_mode(width, height, cpp.checked_mul(8).ok_or(EINVAL)?, height)?;
-        let (x, y) = pipe.source();
-        let start = usize::try_from(y)?
-            .checked_mul(usize::try_from(fb.pitch())?)
-            .and_then(|row| row.checked_add(usize::try_from(x.checked_mul(cpp)?).ok()?))
-            .ok_or(EINVAL)?;
+        // Where the scanout starts: the first byte shown, in the buffer's VRAM.
+        let first_byte = usize::try_from(pipe.first_byte().ok_or(EINVAL)?)?;
         let offset = fb
             .object()
             .vram_offset()
-            .checked_add(usize::try_from(fb.offset())?)
-            .and_then(|offset| offset.checked_add(start))
+            .checked_add(first_byte)
             .ok_or(EINVAL)?;
         let scanout = Scanout::new(offset, fb.pitch(), cpp, height, self.hw.vram_size)?;
         Ok(Shown { mode, scanout })
