@@ -1091,6 +1091,92 @@ fn fbdev_writes_after_unbind(path: &Path) -> Outcome {
     }
 }
 
+/// Where drm_panic draws on a framebuffer that starts 16 lines into its buffer and is shown
+/// from (64, 32) in a 640x480 mode: over exactly the pixels the screen shows (only the panic
+/// screen's black and white there, some of it white), and nowhere else in the buffer, whose
+/// pattern must stay. drm_panic is triggered through its debugfs file, the path a panic takes.
+fn panic_geometry(path: &Path) -> Outcome {
+    const PATTERN: u32 = 0x0012_3456;
+    // A buffer of 16 + 512 lines of 704 pixels; the framebuffer from line 16, shown from (64, 32).
+    const WIDTH: u32 = 704;
+    const HEIGHT: u32 = 512;
+    const SKIP: u32 = 16;
+    const X: u32 = 64;
+    const Y: u32 = 32;
+    let file = open(path).map_err(|e| format!("open: {}", describe(&e)))?;
+    let (crtc, conn) = pipe(&file).map_err(|e| format!("resources: {}", describe(&e)))?;
+    let dumb = create(&file, WIDTH, HEIGHT + SKIP, 32)
+        .map_err(|e| format!("CREATE_DUMB: {}", describe(&e)))?;
+    let mut mapped = Mapped::new(&file, &dumb).map_err(|e| describe(&e))?;
+    for pixel in mapped.as_mut_slice().chunks_exact_mut(4) {
+        pixel.copy_from_slice(&PATTERN.to_le_bytes());
+    }
+    let mut cmd = FbCmd2 {
+        width: WIDTH,
+        height: HEIGHT,
+        pixel_format: XRGB8888,
+        ..Default::default()
+    };
+    cmd.handles[0] = dumb.handle;
+    cmd.pitches[0] = dumb.pitch;
+    cmd.offsets[0] = SKIP * dumb.pitch;
+    ioctl(&file, ADDFB2, &mut cmd).map_err(|e| format!("ADDFB2: {}", describe(&e)))?;
+    let outcome = (|| {
+        set_crtc_at(&file, crtc, conn, cmd.fb_id, (X, Y), mode_640x480(25175))
+            .map_err(|e| format!("SETCRTC at ({X}, {Y}): {}", describe(&e)))?;
+        trigger_panic_screen()?;
+        let pitch = dumb.pitch as usize / 4;
+        let pixels: Vec<u32> = mapped
+            .as_mut_slice()
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let (mut white, mut wrong_inside, mut drawn_outside) = (0, 0, 0);
+        for (i, &pixel) in pixels.iter().enumerate() {
+            let (x, y) = ((i % pitch) as u32, (i / pitch) as u32);
+            let shown = (X..X + 640).contains(&x) && (SKIP + Y..SKIP + Y + 480).contains(&y);
+            match (shown, pixel & 0x00ff_ffff) {
+                (true, 0x00ff_ffff) => white += 1,
+                (true, 0) => {}
+                (true, _) => wrong_inside += 1,
+                (false, PATTERN) => {}
+                (false, _) => drawn_outside += 1,
+            }
+        }
+        if wrong_inside == 0 && drawn_outside == 0 && white > 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "of the 640x480 pixels shown, {white} are white and {wrong_inside} neither black \
+                 nor white; {drawn_outside} pixels outside them lost their pattern"
+            ))
+        }
+    })();
+    crtc_off(&file, crtc);
+    outcome
+}
+
+/// Makes drm_panic draw its screen on the first plane it registered, through its debugfs
+/// trigger (`CONFIG_DRM_PANIC_DEBUG`), as it would in a panic.
+fn trigger_panic_screen() -> Outcome {
+    let debugfs = Path::new("/sys/kernel/debug");
+    if !debugfs.join("dri").exists() {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "debugfs", "none", "/sys/kernel/debug"])
+            .status()
+            .map_err(|e| format!("mount debugfs: {e}"))?;
+        if !status.success() {
+            return Err(format!("mount debugfs: {status}"));
+        }
+    }
+    let trigger = std::fs::read_dir(debugfs.join("dri"))
+        .map_err(|e| format!("{}/dri: {e}", debugfs.display()))?
+        .filter_map(|entry| Some(entry.ok()?.path().join("drm_panic_plane_0")))
+        .find(|file| file.exists())
+        .ok_or("no drm_panic_plane_0 in debugfs: the face gives drm_panic no plane")?;
+    std::fs::write(&trigger, "1").map_err(|e| format!("{}: {e}", trigger.display()))
+}
+
 /// Whether a command-line argument (the `--only` name) contains `word`.
 fn only_name_has(word: &str) -> bool {
     std::env::args().any(|a| a.contains(word))
@@ -1131,7 +1217,7 @@ fn text_paint(path: &Path) -> Outcome {
 /// Every check, named `name: what it checks`; `only` runs those whose name contains it.
 /// The first one needs the card as probe left it.
 pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
-    let checks: [Check; 15] = [
+    let checks: [Check; 16] = [
         (
             "probe-scanout: before any modeset, a non-master's buffer is not what the screen shows",
             non_master_not_on_screen,
@@ -1199,6 +1285,11 @@ pub fn run(path: &Path, only: Option<&str>, report: &mut Report) {
             "fbdev-unbind: writes to a /dev/fb0 mapping kept across unbind and rebind do not \
              reach VRAM (the new binding's)",
             fbdev_writes_after_unbind,
+        ),
+        (
+            "panic-geometry: drm_panic draws over exactly the part of a panned, offset \
+             framebuffer the screen shows",
+            panic_geometry,
         ),
     ];
     for (name, check) in checks {
