@@ -30,7 +30,8 @@ impl TestArgs {
 /// The debug kernel's suite: the robustness tests, those that need the debug kernel included
 /// (hot-unplug, the detectors' reports, and three minutes of the KCOV-guided `kfuzz`), the
 /// harness's report-scan tests, and bochsfb's DRM face with the clients that use it (`kms`,
-/// and `drm_clients` but for the C driver's face: that one is the peer, not under test).
+/// `drm_clients` but for the C driver's face: that one is the peer, not under test; and the
+/// demos through the renderer's `drm` and `fbdev` backends on the face, not the other drivers').
 const DEBUG_SUITE: &[&str] = &[
     "--test",
     "robustness",
@@ -40,10 +41,18 @@ const DEBUG_SUITE: &[&str] = &[
     "kms",
     "--test",
     "drm_clients",
+    "--test",
+    "demos",
     "--",
     "--include-ignored",
     "--skip",
     "c_bochs::",
+    "--skip",
+    "demos_on_bochsfb_match",
+    "--skip",
+    "demos_on_the_c_bochs_driver",
+    "--skip",
+    "a_demo_stopped_by_sigterm",
 ];
 
 /// One phase of `qemu-bochs test`.
