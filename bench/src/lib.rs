@@ -260,11 +260,20 @@ pub struct BufferCount {
     pub height: u32,
     /// Buffers given before the refusal or the cap, the same in every round.
     pub given: usize,
-    /// Each round's time per buffer given, µs: the round's creates timed together (bochsfb's
-    /// DRM face clears the VRAM it gives).
-    pub create_us: Vec<f64>,
+    /// Rounds run, and the time their creates took together (bochsfb's DRM face clears the
+    /// VRAM it gives).
+    pub rounds: usize,
+    pub create_seconds: f64,
     /// The errno of the refusal that ended each round, if one came before the cap.
     pub refused_errno: Option<i32>,
+}
+
+impl BufferCount {
+    /// Mean µs per `CREATE_DUMB` that gave a buffer, over every round (each round's refused
+    /// call, if any, counted in its time).
+    pub fn us_per_create(&self) -> f64 {
+        self.create_seconds * 1e6 / (self.rounds * self.given).max(1) as f64
+    }
 }
 
 /// The repeated runs of one workload through one path.

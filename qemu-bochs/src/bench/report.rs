@@ -435,12 +435,13 @@ fn buffers_section(results: &BenchResults, mode: &str) -> String {
         "Once per boot, after the flips, each DRM path fills the card with XRGB8888 dumb buffers \
          of one size, until `DRM_IOCTL_MODE_CREATE_DUMB` refuses one or {BUFFER_CAP} exist, all \
          alive at once, then frees them: in rounds, at least 3 and until their creates took \
-         250 ms together (the guest's clock may tick in 4 ms jiffies), then the next size. \
+         250 ms together (the guest's clock may tick in 4 ms jiffies) or 200 rounds ran, then \
+         the next size. \
          bochsfb's DRM face allocates each buffer in VRAM and clears it (no client reads \
          another's pixels), beside what its fbdev console holds; the C driver's are shmem \
          objects, in RAM, their pages allocated when first touched. Buffers: per boot, median \
-         (min–max); µs per call: a round's creates timed together over the buffers it got, \
-         median (min–max) of the rounds.\n\n\
+         (min–max); µs per call: every round's creates timed together over the buffers they \
+         got (the refused call counted in), per boot, median (min–max).\n\n\
          | path | size | buffers | µs per CREATE_DUMB | refused with |\n\
          | --- | --- | ---: | ---: | --- |\n"
     );

@@ -380,7 +380,7 @@ pub struct BufferRow {
     pub given: Stat,
     /// The errno that refused the next one, if every boot was refused and with the same one.
     pub refused_errno: Option<i32>,
-    /// µs per `CREATE_DUMB`, one figure per round, every boot's rounds pooled.
+    /// Mean µs per `CREATE_DUMB` of each boot (all its rounds' creates timed together).
     pub create_us: Stat,
 }
 
@@ -401,7 +401,7 @@ pub fn buffer_rows(guests: &[GuestRun]) -> Vec<BufferRow> {
                     .collect();
                 let (Some(given), Some(create_us)) = (
                     Stat::of(counts.iter().map(|c| c.given as f64)),
-                    Stat::of(counts.iter().flat_map(|c| c.create_us.iter().copied())),
+                    Stat::of(counts.iter().map(|c| c.us_per_create())),
                 ) else {
                     continue;
                 };
