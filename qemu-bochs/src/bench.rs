@@ -46,6 +46,9 @@ pub const DRIVERS: [Driver; 4] = [
 ];
 /// Boots per driver of the full benchmark: the spread between boots is part of the noise.
 pub const FULL_BOOTS: usize = 2;
+/// Timed runs per path and workload, and the least length of one, unless asked otherwise.
+pub const DEFAULT_RUNS: usize = 5;
+pub const DEFAULT_RUN_MS: u64 = 250;
 
 /// The VBE mode number (SeaBIOS's VGA BIOS for the bochs card) that `vga=` asks for, plus
 /// the 0x200 that marks a VESA mode on the Linux command line.
@@ -479,6 +482,20 @@ fn command_line(options: &BenchOptions) -> String {
     let mut command = String::from("cargo run -p qemu-bochs -- bench");
     if options.quick {
         command.push_str(" --quick");
+        if options.boots != 1 {
+            command.push_str(&format!(" --boots {}", options.boots));
+        }
+    } else {
+        // `--quick` sets its own runs; otherwise every figure that is not the default.
+        if options.boots != FULL_BOOTS {
+            command.push_str(&format!(" --boots {}", options.boots));
+        }
+        if options.runs != DEFAULT_RUNS {
+            command.push_str(&format!(" --runs {}", options.runs));
+        }
+        if options.run_ms != DEFAULT_RUN_MS {
+            command.push_str(&format!(" --run-ms {}", options.run_ms));
+        }
     }
     if options.accel != Accel::Auto {
         command.push_str(&format!(" --accel {}", options.accel.name().to_lowercase()));
@@ -672,6 +689,30 @@ mod tests {
         let mut stray = report(Driver::Bochsfb);
         stray.paths[0].buffers = buffer_counts(Driver::BochsfbDrm);
         assert!(check_complete(&stray, Driver::Bochsfb, MODE).is_err());
+    }
+
+    #[test]
+    fn the_reproduce_line_names_every_option_that_is_not_the_default() {
+        let options = |quick, boots, runs, run_ms| BenchOptions {
+            quick,
+            accel: Accel::Tcg,
+            runs,
+            run_ms,
+            boots,
+            modes: Vec::new(),
+        };
+        assert_eq!(
+            command_line(&options(false, FULL_BOOTS, DEFAULT_RUNS, DEFAULT_RUN_MS)),
+            "cargo run -p qemu-bochs -- bench --accel tcg"
+        );
+        assert_eq!(
+            command_line(&options(false, 1, 3, 100)),
+            "cargo run -p qemu-bochs -- bench --boots 1 --runs 3 --run-ms 100 --accel tcg"
+        );
+        assert_eq!(
+            command_line(&options(true, 1, DEFAULT_RUNS, DEFAULT_RUN_MS)),
+            "cargo run -p qemu-bochs -- bench --quick --accel tcg"
+        );
     }
 
     #[test]

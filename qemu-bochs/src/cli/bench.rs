@@ -39,10 +39,10 @@ pub struct BenchArgs {
     #[arg(display_order = 4, long, default_value = "bench-results")]
     out: PathBuf,
     /// Timed runs per path and workload.
-    #[arg(display_order = 5, long, default_value_t = 5)]
+    #[arg(display_order = 5, long, default_value_t = bench::DEFAULT_RUNS)]
     runs: usize,
     /// Minimum length of one run, in milliseconds.
-    #[arg(display_order = 6, long, default_value_t = 250)]
+    #[arg(display_order = 6, long, default_value_t = bench::DEFAULT_RUN_MS)]
     run_ms: u64,
     /// Boot nothing: redraw results.md and the charts from `<out>/results.json`.
     #[arg(display_order = 7, long)]
