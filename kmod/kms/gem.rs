@@ -113,7 +113,7 @@ impl io::DriverObject for VramBuffer {
 
     fn vmap(obj: &Object) -> Result<KernelWcMapping> {
         // The fbdev emulation blits its shadow's damage through this (`drm_fbdev_ttm`).
-        obj.dev().hw.map_vram_wc(obj.vram.range.clone())
+        obj.dev().hw.map_vram_wc(obj.vram_range())
     }
 
     fn fault(obj: &Object, fault: &io::ObjectFault<'_>) -> Result {
