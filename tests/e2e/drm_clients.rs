@@ -134,6 +134,18 @@ const TOLERATED: &[&str] = &["failed to set gamma: Function not implemented"];
 /// x86-64, `/proc/PID/syscall` `0 0x0 ...`), it has set the mode and filled the framebuffer.
 const WAITS_FOR_ITS_KEY: &str = "grep -q '^0 0x0 ' /proc/$pid/syscall";
 
+/// Starts modetest's `command` in the background; returns once it holds its mode and waits
+/// for its key ([`WAITS_FOR_ITS_KEY`]).
+fn start_holding_its_mode<'a>(vm: &'a Vm, name: &str, command: &str) -> Result<Background<'a>> {
+    Background::start(
+        vm,
+        name,
+        command,
+        WAITS_FOR_ITS_KEY,
+        Duration::from_secs(60),
+    )
+}
+
 /// Flip rates must be above this, only to show that flips and their events keep coming:
 /// TCG on a shared machine gives anything from a few to 60 a second, so speed is not tested.
 const MIN_FLIP_HZ: f64 = 5.0;
@@ -295,13 +307,7 @@ fn panic_screen_over_bars(
     let (width, height) = MODES[0];
     let command = face.modetest(&face.set_mode(pipe, width, height, format));
     let name = format!("{}-panic-{format}", face.label);
-    let client = Background::start(
-        vm,
-        &name,
-        &command,
-        WAITS_FOR_ITS_KEY,
-        Duration::from_secs(60),
-    )?;
+    let client = start_holding_its_mode(vm, &name, &command)?;
     let bars = screendump(vm, &format!("{name}-before"));
     let trigger = run_ok(vm, TRIGGER_PANIC_SCREEN);
     // Drawn within the write; a margin for the screendump to follow.
@@ -412,13 +418,7 @@ fn test_pattern(
         "{fill}{}",
         face.set_mode(pipe, width, height, format)
     ));
-    let client = Background::start(
-        vm,
-        &name,
-        &command,
-        WAITS_FOR_ITS_KEY,
-        Duration::from_secs(60),
-    )?;
+    let client = start_holding_its_mode(vm, &name, &command)?;
     let screen = screendump(vm, &name);
     // The key ends modetest: it takes its mode down and exits.
     let finished = client.finish("\\n", Duration::from_secs(30))?;
